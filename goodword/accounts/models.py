@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from goodword.lib import ids
+from goodword.lib.models import TenantQuerySet
+
+
+class Workspace(models.Model):
+    """A tenant: one business. Every tenant row carries `workspace_id`."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=ids.new_ws_id, editable=False)
+    name = models.CharField(max_length=200)
+    # Hosts a referral link may redirect to; a host allows its subdomains too.
+    allowed_domains = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        MEMBER = "member"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace}"
+
+
+class ApiKey(models.Model):
+    """A secret API key. Only its SHA-256 is stored; the key is shown once, at creation.
+
+    SHA-256 rather than a slow password hash: the key has 192 bits of entropy, so there is
+    nothing to brute-force, and every API request must look it up quickly.
+    """
+
+    public_id = models.CharField(max_length=32, unique=True, default=ids.new_key_id, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    name = models.CharField(max_length=100, default="default")
+    prefix = models.CharField(max_length=16)  # shown in lists so people can tell keys apart
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"

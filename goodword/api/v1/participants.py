@@ -1,0 +1,270 @@
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Sum
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Field, Router, Schema, Status
+from pydantic import field_validator
+
+from goodword.api.v1.auth import workspace_of
+from goodword.api.v1.programs import get_program
+from goodword.api.v1.schemas import ERRORS
+from goodword.lib.schemas import Currency, Email, ExternalId, Name, PositiveAmount
+from goodword.participants import services
+from goodword.participants.models import Advocate, Participant
+from goodword.referrals import services as referrals
+from goodword.rewards import ledger
+from goodword.rewards import services as rewards
+from goodword.rewards.models import Redemption, Reward
+
+router = Router(tags=["participants"])
+
+
+class ParticipantIn(Schema):
+    external_id: ExternalId
+    email: Email | None = None
+    name: Name | None = None
+    attributes: dict[str, Any] | None = None
+
+    model_config = {"extra": "forbid"}
+
+    @field_validator("attributes")
+    @classmethod
+    def _small(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(json.dumps(value)) > 16_384:
+            raise ValueError("attributes must be under 16 KB as JSON")
+        return value
+
+
+class AdvocateIn(Schema):
+    external_id: ExternalId
+    email: Email | None = None
+    name: Name | None = None
+    code: str | None = Field(default=None, max_length=40)
+    destination_url: str | None = Field(default=None, max_length=2000)
+
+    model_config = {"extra": "forbid"}
+
+
+class InviteIn(Schema):
+    advocate: ExternalId = Field(description="external_id of the inviting advocate")
+    email: Email
+
+    model_config = {"extra": "forbid"}
+
+
+class RedemptionIn(Schema):
+    order_id: ExternalId
+    amount: PositiveAmount
+    currency: Currency
+
+    model_config = {"extra": "forbid"}
+
+
+class AdvocateOut(Schema):
+    id: str
+    program: str
+    participant: str
+    code: str
+    link: str
+    share_url: str
+    destination_url: str | None
+    created_at: datetime
+
+
+class ParticipantOut(Schema):
+    id: str
+    external_id: str
+    email: str | None
+    name: str | None
+    attributes: dict[str, Any]
+    purchase_count: int
+    advocates: list[AdvocateOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class InviteOut(Schema):
+    id: str
+    program: str
+    advocate: str
+    email: str
+    created_at: datetime
+
+
+class BalanceLine(Schema):
+    currency: str
+    available: int
+    pending: int
+    debt: int
+
+
+class BalanceOut(Schema):
+    participant: str
+    balances: list[BalanceLine]
+
+
+class RedemptionOut(Schema):
+    id: str
+    participant: str
+    order_id: str
+    amount: int
+    currency: str
+    created_at: datetime
+
+
+def render_advocate(advocate: Advocate) -> dict[str, Any]:
+    return {
+        "id": advocate.public_id,
+        "program": advocate.program.public_id,
+        "participant": advocate.participant.external_id,
+        "code": advocate.code,
+        "link": f"{settings.SITE_URL}/r/{advocate.code}",
+        "share_url": f"{settings.SITE_URL}/s/{advocate.code}",
+        "destination_url": advocate.destination_override or None,
+        "created_at": advocate.created_at,
+    }
+
+
+def render_participant(participant: Participant) -> dict[str, Any]:
+    advocates = Advocate.objects.filter(participant=participant).select_related(
+        "program", "participant"
+    )
+    return {
+        "id": participant.public_id,
+        "external_id": participant.external_id,
+        "email": participant.email or None,
+        "name": participant.name or None,
+        "attributes": participant.attributes,
+        "purchase_count": participant.purchase_count,
+        "advocates": [render_advocate(a) for a in advocates.order_by("pk")],
+        "created_at": participant.created_at,
+        "updated_at": participant.updated_at,
+    }
+
+
+def get_participant(request: HttpRequest, external_id: str) -> Participant:
+    qs = Participant.objects.for_workspace(workspace_of(request))
+    return get_object_or_404(qs, external_id=external_id)
+
+
+@router.post("/participants", response={200: ParticipantOut, 201: ParticipantOut, **ERRORS})
+def upsert_participant(request: HttpRequest, body: ParticipantIn) -> Status[dict[str, Any]]:
+    participant, created = services.upsert_participant(
+        workspace=workspace_of(request),
+        external_id=body.external_id,
+        email=body.email,
+        name=body.name,
+        attributes=body.attributes,
+    )
+    participant.refresh_from_db()
+    return Status(201 if created else 200, render_participant(participant))
+
+
+@router.get("/participants/{external_id}", response={200: ParticipantOut, **ERRORS})
+def read_participant(request: HttpRequest, external_id: str) -> dict[str, Any]:
+    return render_participant(get_participant(request, external_id))
+
+
+@router.post(
+    "/programs/{program_id}/advocates", response={200: AdvocateOut, 201: AdvocateOut, **ERRORS}
+)
+def enrol_advocate(
+    request: HttpRequest, program_id: str, body: AdvocateIn
+) -> Status[dict[str, Any]]:
+    program = get_program(request, program_id)
+    participant, _ = services.upsert_participant(
+        workspace=program.workspace_id,
+        external_id=body.external_id,
+        email=body.email,
+        name=body.name,
+    )
+    advocate, created = services.enrol_advocate(
+        program=program,
+        participant=participant,
+        code=body.code,
+        destination_url=body.destination_url,
+    )
+    return Status(201 if created else 200, render_advocate(advocate))
+
+
+@router.post("/programs/{program_id}/invites", response={200: InviteOut, 201: InviteOut, **ERRORS})
+def invite_friend(request: HttpRequest, program_id: str, body: InviteIn) -> Status[dict[str, Any]]:
+    program = get_program(request, program_id)
+    advocate = get_object_or_404(
+        Advocate.objects.select_related("participant"),
+        program=program,
+        participant__external_id=body.advocate,
+    )
+    invite, created = referrals.invite_friend(
+        advocate=advocate, email=body.email, now=timezone.now()
+    )
+    body_out = {
+        "id": invite.public_id,
+        "program": program.public_id,
+        "advocate": advocate.participant.external_id,
+        "email": invite.email,
+        "created_at": invite.created_at,
+    }
+    return Status(201 if created else 200, body_out)
+
+
+@router.get("/participants/{external_id}/balance", response={200: BalanceOut, **ERRORS})
+def read_balance(request: HttpRequest, external_id: str) -> dict[str, Any]:
+    participant = get_participant(request, external_id)
+    lines = ledger.participant_balances(participant)
+    pending = (
+        Reward.objects.filter(participant=participant, status=Reward.Status.PENDING, kind="credit")
+        .values("currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    for row in pending:
+        lines.setdefault(row["currency"], {"available": 0, "debt": 0})["pending"] = int(
+            row["total"]
+        )
+    return {
+        "participant": participant.external_id,
+        "balances": [
+            {
+                "currency": cur,
+                "available": v["available"],
+                "pending": v.get("pending", 0),
+                "debt": v["debt"],
+            }
+            for cur, v in sorted(lines.items())
+        ],
+    }
+
+
+def render_redemption(redemption: Redemption) -> dict[str, Any]:
+    return {
+        "id": redemption.public_id,
+        "participant": redemption.participant.external_id,
+        "order_id": redemption.order_id,
+        "amount": redemption.amount,
+        "currency": redemption.currency,
+        "created_at": redemption.created_at,
+    }
+
+
+@router.post(
+    "/participants/{external_id}/redemptions",
+    response={200: RedemptionOut, 201: RedemptionOut, **ERRORS},
+)
+def redeem(request: HttpRequest, external_id: str, body: RedemptionIn) -> Status[dict[str, Any]]:
+    participant = get_participant(request, external_id)
+    redemption, created = rewards.redeem_credit(
+        participant=participant,
+        order_id=body.order_id,
+        amount=body.amount,
+        currency=body.currency,
+        now=timezone.now(),
+    )
+    return Status(201 if created else 200, render_redemption(redemption))

@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.db.models import Avg, Count, F, Q, Sum
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema, Status
+from pydantic import field_validator
+
+from goodword.api.v1.auth import workspace_of
+from goodword.api.v1.pagination import paginate
+from goodword.api.v1.schemas import ERRORS
+from goodword.lib.schemas import Currency
+from goodword.participants.models import Advocate
+from goodword.programs import services
+from goodword.programs.models import Program, RewardRule
+from goodword.programs.rules import RewardSpec, TriggerSpec, check_rewards
+from goodword.referrals.models import Click, Referral
+from goodword.rewards.models import Reward
+
+router = Router(tags=["programs"])
+
+ProgramStatus = Literal["draft", "active", "paused", "ended"]
+
+
+class ProgramIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    destination_url: str = Field(max_length=2000)
+    rewards: list[RewardSpec] = Field(min_length=1, max_length=2)
+    trigger: TriggerSpec = TriggerSpec()
+    hold_days: int = Field(default=30, ge=0, le=3650, strict=True)
+    attribution_days: int = Field(default=30, ge=1, le=3650, strict=True)
+    currency: Currency = "USD"
+    description: str = Field(default="", max_length=2000)
+    status: ProgramStatus = "active"
+
+    model_config = {"extra": "forbid"}
+
+    _rewards = field_validator("rewards")(check_rewards)
+
+
+class ProgramPatch(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    destination_url: str | None = Field(default=None, max_length=2000)
+    rewards: list[RewardSpec] | None = Field(default=None, min_length=1, max_length=2)
+    trigger: TriggerSpec | None = None
+    hold_days: int | None = Field(default=None, ge=0, le=3650, strict=True)
+    attribution_days: int | None = Field(default=None, ge=1, le=3650, strict=True)
+    description: str | None = Field(default=None, max_length=2000)
+    status: ProgramStatus | None = None
+
+    model_config = {"extra": "forbid"}
+
+    _rewards = field_validator("rewards")(lambda v: v if v is None else check_rewards(v))
+
+
+class TriggerOut(Schema):
+    event: str
+    min_amount: int | None
+    first_purchase_only: bool
+
+
+class RuleOut(Schema):
+    beneficiary: str
+    kind: str
+    amount: int | None
+    percent_off: int | None
+    currency: str
+
+
+class ProgramOut(Schema):
+    id: str
+    name: str
+    description: str
+    destination_url: str
+    status: str
+    currency: str
+    trigger: TriggerOut
+    rewards: list[RuleOut]
+    hold_days: int
+    attribution_days: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProgramList(Schema):
+    data: list[ProgramOut]
+    next_cursor: str | None
+
+
+class MoneyOut(Schema):
+    currency: str
+    amount: int
+
+
+class StatsOut(Schema):
+    program: str
+    advocates: int
+    clicks: int
+    referrals: dict[str, int]
+    conversions: int
+    conversion_rate: float | None
+    revenue: list[MoneyOut]
+    reward_cost: list[MoneyOut]
+    avg_hours_to_convert: float | None
+
+
+def render_program(program: Program) -> dict[str, Any]:
+    rules = [r for r in program.rules.all() if r.is_active]
+    return {
+        "id": program.public_id,
+        "name": program.name,
+        "description": program.description,
+        "destination_url": program.destination_url,
+        "status": program.status,
+        "currency": program.currency,
+        "trigger": {
+            "event": program.trigger_event,
+            "min_amount": program.min_amount,
+            "first_purchase_only": program.first_purchase_only,
+        },
+        "rewards": [
+            {
+                "beneficiary": r.beneficiary,
+                "kind": r.kind,
+                "amount": r.amount,
+                "percent_off": r.percent_off,
+                "currency": r.currency,
+            }
+            for r in sorted(rules, key=lambda r: r.beneficiary)
+        ],
+        "hold_days": program.hold_days,
+        "attribution_days": program.attribution_days,
+        "created_at": program.created_at,
+        "updated_at": program.updated_at,
+    }
+
+
+def get_program(request: HttpRequest, program_id: str) -> Program:
+    qs = Program.objects.for_workspace(workspace_of(request)).prefetch_related("rules")
+    return get_object_or_404(qs, public_id=program_id)
+
+
+def _with_currency(rewards: list[RewardSpec], currency: str) -> list[RewardSpec]:
+    return [
+        r if "currency" in r.model_fields_set else r.model_copy(update={"currency": currency})
+        for r in rewards
+    ]
+
+
+@router.post("/programs", response={201: ProgramOut, **ERRORS})
+def create_program(request: HttpRequest, body: ProgramIn) -> Status[dict[str, Any]]:
+    program = services.create_program(
+        workspace=workspace_of(request),
+        name=body.name,
+        destination_url=body.destination_url,
+        rewards=_with_currency(body.rewards, body.currency),
+        trigger=body.trigger,
+        hold_days=body.hold_days,
+        attribution_days=body.attribution_days,
+        currency=body.currency,
+        description=body.description,
+        status=body.status,
+    )
+    return Status(201, render_program(get_program(request, program.public_id)))
+
+
+@router.get("/programs", response={200: ProgramList, **ERRORS})
+def list_programs(
+    request: HttpRequest,
+    cursor: str | None = None,
+    limit: int = 20,
+    status: ProgramStatus | None = None,
+) -> dict[str, Any]:
+    qs = Program.objects.for_workspace(workspace_of(request)).prefetch_related("rules")
+    if status:
+        qs = qs.filter(status=status)
+    return paginate(qs, cursor=cursor, limit=limit, render=render_program)
+
+
+@router.get("/programs/{program_id}", response={200: ProgramOut, **ERRORS})
+def read_program(request: HttpRequest, program_id: str) -> dict[str, Any]:
+    return render_program(get_program(request, program_id))
+
+
+@router.patch("/programs/{program_id}", response={200: ProgramOut, **ERRORS})
+def change_program(request: HttpRequest, program_id: str, body: ProgramPatch) -> dict[str, Any]:
+    program = get_program(request, program_id)
+    fields = body.model_dump(exclude_unset=True, exclude={"rewards", "trigger"})
+    services.update_program(
+        program=program,
+        rewards=_with_currency(body.rewards, program.currency) if body.rewards else None,
+        trigger=body.trigger,
+        **fields,
+    )
+    return render_program(get_program(request, program_id))
+
+
+@router.get("/programs/{program_id}/stats", response={200: StatsOut, **ERRORS})
+def program_stats(request: HttpRequest, program_id: str) -> dict[str, Any]:
+    program = get_program(request, program_id)
+    referrals = Referral.objects.filter(program=program)
+    by_status = dict(referrals.values_list("status").annotate(n=Count("pk")).order_by())
+    converted = referrals.filter(converted_at__isnull=False)
+    clicks = Click.objects.filter(program=program).count()
+    conversions = converted.count()
+    revenue = converted.values("order_currency").annotate(total=Sum("order_amount")).order_by()
+    cost = (
+        Reward.objects.filter(program=program, kind=RewardRule.Kind.CREDIT)
+        .filter(Q(status__in=["pending", "approved", "fulfilled"]))
+        .values("currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    avg = converted.aggregate(d=Avg(F("converted_at") - F("created_at")))["d"]
+    return {
+        "program": program.public_id,
+        "advocates": Advocate.objects.filter(program=program).count(),
+        "clicks": clicks,
+        "referrals": {s: by_status.get(s, 0) for s in Referral.Status.values},
+        "conversions": conversions,
+        "conversion_rate": round(conversions / clicks, 4) if clicks else None,
+        "revenue": [
+            {"currency": r["order_currency"], "amount": r["total"]}
+            for r in revenue
+            if r["order_currency"]
+        ],
+        "reward_cost": [{"currency": r["currency"], "amount": r["total"]} for r in cost],
+        "avg_hours_to_convert": round(avg.total_seconds() / 3600, 2) if avg is not None else None,
+    }

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from goodword.lib.schemas import Amount, Currency, Email, ExternalId, Name
+
+
+class CustomerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: ExternalId
+    email: Email | None = None
+    name: Name | None = None
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: ExternalId
+    amount: Amount | None = None
+    currency: Currency | None = None
+
+
+class EventIn(BaseModel):
+    """A business event. `id` is the business's own unique id for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: ExternalId
+    type: Literal["signup", "purchase", "refund"]
+    customer: CustomerIn
+    referral_code: str | None = Field(default=None, min_length=1, max_length=40)
+    ref_token: str | None = Field(default=None, max_length=200)
+    order: OrderIn | None = None
+    occurred_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _order_rules(self) -> Self:
+        if self.type == "purchase" and (
+            self.order is None or self.order.amount is None or self.order.currency is None
+        ):
+            raise ValueError("a purchase needs `order` with `id`, `amount` and `currency`")
+        if self.type == "refund" and self.order is None:
+            raise ValueError("a refund needs `order` with the `id` of the refunded order")
+        return self

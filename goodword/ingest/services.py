@@ -1,0 +1,235 @@
+"""Business events in: one transaction per event, idempotent on the business's event id."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+
+from goodword.accounts.models import Workspace
+from goodword.ingest.models import Event
+from goodword.ingest.schemas import EventIn
+from goodword.lib.errors import Invalid
+from goodword.participants.models import Participant
+from goodword.participants.services import upsert_participant
+from goodword.programs.models import Program
+from goodword.referrals import services as referrals
+from goodword.referrals.models import Referral
+from goodword.rewards import services as rewards
+from goodword.rewards.models import Reward
+from goodword.rewards.tasks import approve_due_rewards_task
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: dict[str, Any]
+    replayed: bool
+
+
+def body_hash(data: EventIn) -> str:
+    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(workspace: Workspace, data: EventIn, key: str | None, digest: str) -> Outcome | None:
+    """Answer a duplicate from the first delivery's stored result."""
+    if key is not None:
+        event = Event.objects.filter(workspace=workspace, idempotency_key=key).first()
+        if event is not None:
+            if event.body_hash != digest:
+                raise Invalid(
+                    "this Idempotency-Key was used with a different request body",
+                    code="idempotency_key_reused",
+                )
+            return Outcome(event.result, replayed=True)
+    event = Event.objects.filter(workspace=workspace, source="api", external_id=data.id).first()
+    return Outcome(event.result, replayed=True) if event is not None else None
+
+
+def record_event(
+    *, workspace: Workspace, data: EventIn, now: datetime, idempotency_key: str | None = None
+) -> Outcome:
+    """Record a business event and act on it, exactly once.
+
+    A duplicate (same event id, or same Idempotency-Key and body) returns the first result.
+    Uniqueness is enforced by constraints: of concurrent identical deliveries one inserts, the
+    others wait on the unique index, fail, and read the winner's committed result.
+    """
+    digest = body_hash(data)
+    replay = _replay(workspace, data, idempotency_key, digest)
+    if replay is not None:
+        return replay
+    try:
+        with transaction.atomic():
+            event = Event(
+                workspace=workspace,
+                external_id=data.id,
+                idempotency_key=idempotency_key,
+                body_hash=digest,
+                type=data.type,
+                customer_external_id=data.customer.external_id,
+                order_id=data.order.id if data.order else "",
+                payload=data.model_dump(mode="json"),
+                occurred_at=data.occurred_at or now,
+                created_at=now,
+            )
+            with transaction.atomic():
+                event.save()
+            result, granted = _act(event, data, now)
+            Event.objects.filter(pk=event.pk).update(result=result)
+            if any(reward.hold_until <= now for reward in granted):
+                # Rewards without a hold are approved within seconds, not at the next sweep.
+                transaction.on_commit(approve_due_rewards_task.enqueue)
+    except IntegrityError:
+        replay = _replay(workspace, data, idempotency_key, digest)
+        if replay is None:
+            raise
+        return replay
+    return Outcome(result, replayed=False)
+
+
+def _act(event: Event, data: EventIn, now: datetime) -> tuple[dict[str, Any], list[Reward]]:
+    customer = data.customer
+    participant, _ = upsert_participant(
+        workspace=event.workspace_id,
+        external_id=customer.external_id,
+        email=customer.email,
+        name=customer.name,
+    )
+    touch, attribution = referrals.find_touch(
+        workspace_id=event.workspace_id,
+        referral_code=data.referral_code,
+        ref_token=data.ref_token,
+        email=customer.email if data.type != "refund" else None,
+        now=now,
+    )
+    granted: list[Reward] = []
+    notes: dict[str, str] = {}
+    touched: list[Referral] = []
+    if data.type == "refund":
+        touched = _refund(event, now)
+    else:
+        if touch is not None:
+            touched = [referrals.open_referral(touch=touch, referee=participant, now=now)]
+            if touched[0].advocate_id != touch.advocate.pk:
+                attribution = "locked_to_first_advocate"
+        if data.type == "signup":
+            granted = _convert_on_signup(touched, now)
+        else:
+            granted = _convert_on_purchase(event, data, participant, touched, now, notes)
+    result = {
+        "id": event.public_id,
+        "event_id": event.external_id,
+        "type": event.type,
+        "participant": participant.external_id,
+        "attribution": attribution,
+        "referrals": [_referral_summary(r, notes.get(r.public_id, "")) for r in touched],
+        "rewards": [_reward_summary(r) for r in granted],
+    }
+    return result, granted
+
+
+def _convert_on_signup(touched: list[Referral], now: datetime) -> list[Reward]:
+    granted = []
+    for referral in touched:
+        if referral.program.trigger_event == Program.Trigger.SIGNUP and referrals.convert_referral(
+            referral, now=now
+        ):
+            granted += rewards.grant_rewards(referral, now=now)
+    return granted
+
+
+def _convert_on_purchase(
+    event: Event,
+    data: EventIn,
+    participant: Participant,
+    touched: list[Referral],
+    now: datetime,
+    notes: dict[str, str],
+) -> list[Reward]:
+    order = data.order
+    if order is None or order.amount is None or order.currency is None:
+        raise RuntimeError("EventIn guarantees a purchase has a complete order")
+    if not touched:
+        touched += Referral.objects.select_related("program", "advocate").filter(
+            workspace_id=event.workspace_id,
+            referee=participant,
+            status__in=referrals.OPEN_STATUSES,
+        )
+    refunded = Event.objects.filter(
+        workspace_id=event.workspace_id, type=Event.Type.REFUND, order_id=order.id
+    ).exists()
+    granted = []
+    for referral in touched:
+        if referral.status not in referrals.OPEN_STATUSES:
+            continue
+        reason = (
+            "refunded"
+            if refunded
+            else referrals.purchase_rejection(
+                referral,
+                referee=participant,
+                amount=order.amount,
+                currency=order.currency,
+                now=now,
+            )
+        )
+        if reason:
+            notes[referral.public_id] = reason
+        elif referrals.convert_referral(
+            referral,
+            now=now,
+            order_id=order.id,
+            amount=order.amount,
+            currency=order.currency,
+        ):
+            granted += rewards.grant_rewards(referral, now=now)
+    Participant.objects.filter(pk=participant.pk).update(
+        purchase_count=F("purchase_count") + 1,
+        first_purchase_at=Coalesce(F("first_purchase_at"), now),
+    )
+    for referral in touched:
+        referral.refresh_from_db()
+    return granted
+
+
+def _refund(event: Event, now: datetime) -> list[Referral]:
+    touched = list(
+        Referral.objects.select_related("program").filter(
+            workspace_id=event.workspace_id,
+            order_id=event.order_id,
+            status__in=(Referral.Status.CONVERTED, Referral.Status.REWARDED),
+        )
+    )
+    for referral in touched:
+        rewards.reverse_referral_rewards(referral, now=now, reason="refund")
+        referral.refresh_from_db()
+    return touched
+
+
+def _referral_summary(referral: Referral, note: str) -> dict[str, Any]:
+    return {
+        "id": referral.public_id,
+        "status": referral.status,
+        "reject_reason": referral.reject_reason or None,
+        "note": note or None,
+    }
+
+
+def _reward_summary(reward: Reward) -> dict[str, Any]:
+    return {
+        "id": reward.public_id,
+        "beneficiary": reward.beneficiary,
+        "kind": reward.kind,
+        "amount": reward.amount,
+        "percent_off": reward.percent_off,
+        "currency": reward.currency,
+        "status": reward.status,
+        "hold_until": reward.hold_until.isoformat(),
+    }

@@ -1,0 +1,71 @@
+"""The `gw_ref` attribution token: who referred, which click, when; signed with HMAC.
+
+The token alone is enough to attribute a conversion, so attribution never waits on a click row
+that is still buffered. Format: `<advocate public id>.<click id>.<issued, base36 seconds>.<sig>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class RefToken:
+    advocate_id: str
+    click_id: str
+    issued_at: datetime
+
+
+@cache
+def _key(purpose: str) -> bytes:
+    return hashlib.sha256(f"goodword:{purpose}:{settings.SECRET_KEY}".encode()).digest()
+
+
+def _sign(payload: str) -> str:
+    mac = hmac.new(_key("gw_ref"), payload.encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def make_ref_token(advocate_id: str, click_id: str, issued_at: int) -> str:
+    payload = f"{advocate_id}.{click_id}.{_base36(issued_at)}"
+    return f"{payload}.{_sign(payload)}"
+
+
+def read_ref_token(token: str) -> RefToken | None:
+    """Return the token's content, or None when it is malformed or its signature is wrong."""
+    if len(token) > 200:
+        return None
+    parts = token.split(".")
+    if len(parts) != 4:
+        return None
+    payload = ".".join(parts[:3])
+    if not hmac.compare_digest(_sign(payload), parts[3]):
+        return None
+    try:
+        issued = int(parts[2], 36)
+        issued_at = datetime.fromtimestamp(issued, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return RefToken(advocate_id=parts[0], click_id=parts[1], issued_at=issued_at)
+
+
+def hash_ip(ip: str, day: str) -> str:
+    """A per-day keyed hash: counts distinct visitors without keeping their addresses."""
+    return hmac.new(_key("ip"), f"{day}:{ip}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if n == 0:
+            return out

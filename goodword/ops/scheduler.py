@@ -1,0 +1,52 @@
+"""The scheduler: a loop of sweepers that re-find due or stuck work.
+
+State lives in rows, so a lost task or a killed worker is a delay, never a loss: every few
+seconds the loop approves rewards whose hold has ended and moves buffered clicks into the
+database. Each sweeper is idempotent and safe to run in several processes at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from types import FrameType
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from goodword.referrals import clicklog
+from goodword.rewards import services as rewards
+
+logger = logging.getLogger(__name__)
+
+
+def sweep_once() -> dict[str, int]:
+    close_old_connections()
+    approved = rewards.approve_due_rewards(now=timezone.now())
+    clicks = clicklog.ingest_clicks()
+    return {"approved": approved, "clicks": clicks}
+
+
+def run_forever() -> None:
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    logger.info("scheduler sweeping every %ss", settings.SWEEP_SECONDS)
+    while not stopping:
+        started = time.monotonic()
+        try:
+            done = sweep_once()
+            if any(done.values()):
+                logger.info("swept: %s", done)
+        except Exception:
+            # A sweep that fails (database restarting, a bad row) must not stop the loop.
+            logger.exception("sweep failed; retrying at the next tick")
+        while not stopping and time.monotonic() - started < settings.SWEEP_SECONDS:
+            time.sleep(0.1)

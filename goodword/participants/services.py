@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from goodword.accounts.models import Workspace
+from goodword.events import services as events
+from goodword.lib.codes import generate_code, is_valid_vanity, normalize_code
+from goodword.lib.emails import normalize_email
+from goodword.lib.errors import Conflict, Invalid
+from goodword.lib.urls import host_allowed, url_host
+from goodword.participants.models import Advocate, Participant
+from goodword.programs.models import Program
+
+
+@transaction.atomic
+def upsert_participant(
+    *,
+    workspace: Workspace | int,
+    external_id: str,
+    email: str | None = None,
+    name: str | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> tuple[Participant, bool]:
+    """Create or update a participant by `external_id`; fields left as None are unchanged."""
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    values: dict[str, Any] = {}
+    if email is not None:
+        values["email"] = email.strip()
+        values["email_normalized"] = normalize_email(email)
+    if name is not None:
+        values["name"] = name
+    # get_or_create survives a concurrent insert of the same external_id (it retries the get).
+    participant, created = Participant.objects.get_or_create(
+        workspace_id=workspace_id, external_id=external_id, defaults=values
+    )
+    if not created:
+        changed = [k for k, v in values.items() if getattr(participant, k) != v]
+        for key in changed:
+            setattr(participant, key, values[key])
+        if attributes:
+            participant.attributes = {**participant.attributes, **attributes}
+            changed.append("attributes")
+        if changed:
+            participant.save(update_fields=[*changed, "updated_at"])
+    elif attributes:
+        participant.attributes = attributes
+        participant.save(update_fields=["attributes"])
+    if created:
+        events.record(
+            "participant.created", workspace_id=workspace_id, subject_id=participant.public_id
+        )
+    return participant, created
+
+
+def _check_override(workspace: Workspace, url: str) -> None:
+    host = url_host(url)
+    if host is None or not host_allowed(host, list(workspace.allowed_domains or [])):
+        raise Invalid(
+            "destination_url must be an http(s) URL on one of the workspace's allowed domains "
+            f"({', '.join(workspace.allowed_domains or []) or 'none yet'})",
+            code="destination_not_allowed",
+        )
+
+
+@transaction.atomic
+def enrol_advocate(
+    *,
+    program: Program,
+    participant: Participant,
+    code: str | None = None,
+    destination_url: str | None = None,
+) -> tuple[Advocate, bool]:
+    """Enrol a participant in a program with a code. Enrolling twice returns the first."""
+    existing = Advocate.objects.filter(program=program, participant=participant).first()
+    if existing is not None:
+        return existing, False
+    if code is not None and not is_valid_vanity(code):
+        raise Invalid(
+            "code must be 3-32 letters, digits, '-' or '_', starting with a letter or digit",
+            code="invalid_code",
+        )
+    if destination_url:
+        _check_override(program.workspace, destination_url)
+    for _ in range(8):
+        candidate = code or generate_code(participant.name or participant.external_id)
+        try:
+            with transaction.atomic():
+                advocate = Advocate.objects.create(
+                    workspace_id=program.workspace_id,
+                    program=program,
+                    participant=participant,
+                    code=candidate,
+                    code_normalized=normalize_code(candidate),
+                    destination_override=destination_url or "",
+                )
+        except IntegrityError:
+            # Either the code is taken or a concurrent call enrolled the same participant.
+            existing = Advocate.objects.filter(program=program, participant=participant).first()
+            if existing is not None:
+                return existing, False
+            if code is not None:
+                raise Conflict(f"the code {code!r} is already taken", code="code_taken") from None
+            continue
+        events.record(
+            "advocate.enrolled",
+            workspace_id=program.workspace_id,
+            subject_id=advocate.public_id,
+            data={"program": program.public_id, "code": advocate.code},
+        )
+        return advocate, True
+    raise Conflict("could not find a free code; try again", code="code_exhausted")

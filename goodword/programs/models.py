@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from goodword.accounts.models import Workspace
+from goodword.lib import ids
+from goodword.lib.models import TenantQuerySet
+
+
+class Program(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        ACTIVE = "active"
+        PAUSED = "paused"
+        ENDED = "ended"
+
+    class Trigger(models.TextChoices):
+        SIGNUP = "signup"
+        PURCHASE = "purchase"
+
+    public_id = models.CharField(max_length=32, unique=True, default=ids.new_prg_id, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    destination_url = models.URLField(max_length=2000)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    trigger_event = models.CharField(
+        max_length=16, choices=Trigger.choices, default=Trigger.PURCHASE
+    )
+    # Minimum order amount for a purchase to count, in the minor units of `currency`.
+    min_amount = models.BigIntegerField(null=True, blank=True)
+    first_purchase_only = models.BooleanField(default=True)
+    currency = models.CharField(max_length=3, default="USD")
+    hold_days = models.PositiveIntegerField(default=30)
+    attribution_days = models.PositiveIntegerField(default=30)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_amount__isnull=True) | Q(min_amount__gte=0),
+                name="program_min_amount_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(hold_days__lte=3650) & Q(attribution_days__lte=3650),
+                name="program_days_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class RewardRule(models.Model):
+    """What one beneficiary earns when a referral in the program converts."""
+
+    class Beneficiary(models.TextChoices):
+        ADVOCATE = "advocate"
+        FRIEND = "friend"
+
+    class Kind(models.TextChoices):
+        CREDIT = "credit"  # store credit, posted to the ledger
+        COUPON = "coupon"  # a coupon code: fixed `amount` off, or `percent_off`
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="rules")
+    beneficiary = models.CharField(max_length=16, choices=Beneficiary.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.BigIntegerField(null=True, blank=True)
+    percent_off = models.PositiveSmallIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    # Changing a program's rewards retires its rules rather than deleting them: rewards
+    # already granted keep pointing at the rule that earned them.
+    is_active = models.BooleanField(default=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(amount__isnull=False, amount__gt=0, percent_off__isnull=True))
+                | Q(
+                    kind="coupon",
+                    amount__isnull=True,
+                    percent_off__gte=1,
+                    percent_off__lte=100,
+                ),
+                name="rule_has_one_positive_value",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.beneficiary}: {self.kind}"

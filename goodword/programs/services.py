@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from goodword.accounts.models import Workspace
+from goodword.events import services as events
+from goodword.lib.errors import Invalid
+from goodword.lib.urls import url_host
+from goodword.programs.models import Program, RewardRule
+from goodword.programs.rules import RewardSpec, TriggerSpec
+
+
+def _allow_destination(workspace: Workspace, url: str) -> None:
+    """Validate a program destination and allow its host for the workspace's links.
+
+    Only callers holding the workspace's API key (or staff) reach here, so the host they name
+    is trusted; link-level overrides must stay within the hosts allowed this way.
+    """
+    host = url_host(url)
+    if host is None:
+        raise Invalid(
+            "destination_url must be an absolute http(s) URL without credentials",
+            code="invalid_destination",
+        )
+    domains = list(workspace.allowed_domains or [])
+    if host not in domains:
+        Workspace.objects.filter(pk=workspace.pk).update(allowed_domains=[*domains, host])
+        workspace.allowed_domains = [*domains, host]
+
+
+def _replace_rules(program: Program, rewards: list[RewardSpec]) -> None:
+    RewardRule.objects.filter(program=program, is_active=True).update(is_active=False)
+    RewardRule.objects.bulk_create(
+        RewardRule(
+            workspace_id=program.workspace_id,
+            program=program,
+            beneficiary=spec.beneficiary,
+            kind=spec.kind,
+            amount=spec.amount,
+            percent_off=spec.percent_off,
+            currency=spec.currency,
+        )
+        for spec in rewards
+    )
+
+
+def _apply_trigger(program: Program, trigger: TriggerSpec) -> None:
+    program.trigger_event = trigger.event
+    program.min_amount = trigger.min_amount
+    program.first_purchase_only = trigger.first_purchase_only
+
+
+@transaction.atomic
+def create_program(
+    *,
+    workspace: Workspace,
+    name: str,
+    destination_url: str,
+    rewards: list[RewardSpec],
+    trigger: TriggerSpec,
+    hold_days: int = 30,
+    attribution_days: int = 30,
+    currency: str = "USD",
+    description: str = "",
+    status: str = Program.Status.ACTIVE,
+) -> Program:
+    _allow_destination(workspace, destination_url)
+    program = Program(
+        workspace=workspace,
+        name=name,
+        description=description,
+        destination_url=destination_url,
+        status=status,
+        currency=currency,
+        hold_days=hold_days,
+        attribution_days=attribution_days,
+    )
+    _apply_trigger(program, trigger)
+    program.save()
+    _replace_rules(program, rewards)
+    events.record("program.created", workspace_id=workspace.pk, subject_id=program.public_id)
+    return program
+
+
+@transaction.atomic
+def update_program(
+    *,
+    program: Program,
+    rewards: list[RewardSpec] | None = None,
+    trigger: TriggerSpec | None = None,
+    **fields: Any,
+) -> Program:
+    """Change the given fields; `rewards` replaces the reward rules for future referrals."""
+    if "destination_url" in fields:
+        _allow_destination(program.workspace, fields["destination_url"])
+    for name, value in fields.items():
+        setattr(program, name, value)
+    if trigger is not None:
+        _apply_trigger(program, trigger)
+    program.save()
+    if rewards is not None:
+        _replace_rules(program, rewards)
+    events.record(
+        "program.updated",
+        workspace_id=program.workspace_id,
+        subject_id=program.public_id,
+        data={"fields": sorted([*fields, *(["rewards"] if rewards is not None else [])])},
+    )
+    return program

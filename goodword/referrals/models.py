@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+
+from goodword.accounts.models import Workspace
+from goodword.lib import ids
+from goodword.lib.models import TenantQuerySet
+from goodword.participants.models import Advocate, Participant
+from goodword.programs.models import Program
+
+
+class Click(models.Model):
+    """A counted visit through a link. Written in batches from the web processes' click logs."""
+
+    click_id = models.CharField(max_length=32, unique=True)  # made by the web process
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    program = models.ForeignKey(Program, on_delete=models.CASCADE)
+    advocate = models.ForeignKey(Advocate, on_delete=models.CASCADE)
+    created_at = models.DateTimeField()
+    channel = models.CharField(max_length=32, blank=True, default="")
+    utm_source = models.CharField(max_length=100, blank=True, default="")
+    utm_medium = models.CharField(max_length=100, blank=True, default="")
+    utm_campaign = models.CharField(max_length=100, blank=True, default="")
+    utm_term = models.CharField(max_length=100, blank=True, default="")
+    utm_content = models.CharField(max_length=100, blank=True, default="")
+    referrer = models.CharField(max_length=500, blank=True, default="")
+    ua_class = models.CharField(max_length=16, blank=True, default="")
+    ip_hash = models.CharField(max_length=32, blank=True, default="")
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "program", "created_at"]),
+            models.Index(fields=["advocate", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.click_id
+
+
+class ClickLogOffset(models.Model):
+    """How far the ingester has read one click log file; moves in the same transaction as the
+    rows it inserted, so a crash re-reads at most what it had not committed."""
+
+    path = models.CharField(max_length=500, unique=True)
+    offset = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.path} @ {self.offset}"
+
+
+class Invite(models.Model):
+    """An advocate invited a friend by email: attributes that friend's signup by address."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=ids.new_inv_id, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    program = models.ForeignKey(Program, on_delete=models.CASCADE)
+    advocate = models.ForeignKey(Advocate, on_delete=models.CASCADE)
+    email = models.CharField(max_length=320)
+    email_normalized = models.CharField(max_length=320)
+    created_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["advocate", "email_normalized"], name="one_invite_per_friend"
+            )
+        ]
+        indexes = [models.Index(fields=["workspace", "email_normalized", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Referral(models.Model):
+    """One advocate -> one friend in one program. The first touch locks the friend."""
+
+    class Status(models.TextChoices):
+        CLICKED = "clicked"
+        SIGNED_UP = "signed_up"
+        CONVERTED = "converted"
+        REWARDED = "rewarded"
+        REJECTED = "rejected"
+        REVERSED = "reversed"
+
+    class Source(models.TextChoices):
+        CODE = "code"
+        TOKEN = "token"  # noqa: S105 - the gw_ref token, not a secret
+        EMAIL = "email"
+
+    class RejectReason(models.TextChoices):
+        SELF_REFERRAL = "self_referral"
+        EXISTING_CUSTOMER = "existing_customer"
+        EXPIRED = "expired"
+
+    public_id = models.CharField(max_length=32, unique=True, default=ids.new_ref_id, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    program = models.ForeignKey(Program, on_delete=models.CASCADE)
+    advocate = models.ForeignKey(Advocate, on_delete=models.CASCADE)
+    referee = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    reject_reason = models.CharField(
+        max_length=32, choices=RejectReason.choices, blank=True, default=""
+    )
+    click_id = models.CharField(max_length=32, blank=True, default="")
+    order_id = models.CharField(max_length=255, blank=True, default="")
+    order_amount = models.BigIntegerField(null=True, blank=True)
+    order_currency = models.CharField(max_length=3, blank=True, default="")
+    created_at = models.DateTimeField()
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    signed_up_at = models.DateTimeField(null=True, blank=True)
+    converted_at = models.DateTimeField(null=True, blank=True)
+    rewarded_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["program", "referee"], name="one_referral_per_friend")
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "order_id"]),
+            models.Index(fields=["workspace", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def first_touch_at(self) -> datetime:
+        return self.clicked_at or self.created_at

@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+
+from goodword.events import services as events
+from goodword.lib.codes import normalize_code
+from goodword.lib.emails import normalize_email
+from goodword.lib.errors import Invalid
+from goodword.lib.signing import read_ref_token
+from goodword.participants.models import Advocate, Participant
+from goodword.programs.models import Program
+from goodword.referrals.models import Invite, Referral
+
+OPEN_STATUSES = (Referral.Status.CLICKED, Referral.Status.SIGNED_UP)
+
+
+@dataclass(frozen=True)
+class Touch:
+    """Who referred the friend, through what, and when the friend was first touched."""
+
+    advocate: Advocate
+    source: str
+    touched_at: datetime
+    click_id: str = ""
+
+
+def find_touch(
+    *,
+    workspace_id: int,
+    referral_code: str | None,
+    ref_token: str | None,
+    email: str | None,
+    now: datetime,
+) -> tuple[Touch | None, str]:
+    """Resolve attribution by precedence: code, then signed token, then invited email.
+
+    Returns the touch (or None) and a word on how it went, for the event's result. An unknown
+    code is the caller's mistake and raises; a bad or stale token is a visitor's and is ignored.
+    """
+    qs = Advocate.objects.select_related("program", "participant").filter(workspace_id=workspace_id)
+    if referral_code:
+        advocate = qs.filter(code_normalized=normalize_code(referral_code)).first()
+        if advocate is None:
+            raise Invalid(
+                f"referral_code {referral_code!r} matches no advocate in this workspace",
+                code="unknown_referral_code",
+            )
+        return _within_window(Touch(advocate, Referral.Source.CODE, now), now)
+    if ref_token:
+        token = read_ref_token(ref_token)
+        advocate = qs.filter(public_id=token.advocate_id).first() if token else None
+        if token is None or advocate is None:
+            return None, "invalid_token"
+        touch = Touch(advocate, Referral.Source.TOKEN, token.issued_at, token.click_id)
+        return _within_window(touch, now)
+    if email:
+        invite = (
+            Invite.objects.select_related("advocate__program", "advocate__participant")
+            .filter(workspace_id=workspace_id, email_normalized=normalize_email(email))
+            .order_by("created_at", "pk")
+            .first()
+        )
+        if invite is not None:
+            touch = Touch(invite.advocate, Referral.Source.EMAIL, invite.created_at)
+            return _within_window(touch, now)
+    return None, "none"
+
+
+def _within_window(touch: Touch, now: datetime) -> tuple[Touch | None, str]:
+    program = touch.advocate.program
+    if not program.is_active:
+        return None, "program_inactive"
+    if now > touch.touched_at + timedelta(days=program.attribution_days):
+        return None, "expired"
+    return touch, "attributed"
+
+
+def _rejection(touch: Touch, referee: Participant) -> str:
+    advocate = touch.advocate.participant
+    if advocate.pk == referee.pk or (
+        referee.email_normalized and referee.email_normalized == advocate.email_normalized
+    ):
+        return Referral.RejectReason.SELF_REFERRAL
+    if referee.purchase_count > 0:
+        return Referral.RejectReason.EXISTING_CUSTOMER
+    return ""
+
+
+def open_referral(*, touch: Touch, referee: Participant, now: datetime) -> Referral:
+    """Return the friend's referral in the touch's program, creating it on the first touch.
+
+    The first touch locks the friend: a later touch by another advocate returns the first
+    referral. Self-referrals and existing customers get a rejected referral that says why.
+    """
+    program = touch.advocate.program
+    existing = Referral.objects.filter(program=program, referee=referee).first()
+    if existing is not None:
+        return existing
+    reason = _rejection(touch, referee)
+    referral = Referral(
+        workspace_id=program.workspace_id,
+        program=program,
+        advocate=touch.advocate,
+        referee=referee,
+        source=touch.source,
+        click_id=touch.click_id,
+        status=Referral.Status.REJECTED if reason else Referral.Status.SIGNED_UP,
+        reject_reason=reason,
+        created_at=now,
+        clicked_at=touch.touched_at if touch.source == Referral.Source.TOKEN else None,
+        signed_up_at=now,
+        rejected_at=now if reason else None,
+    )
+    try:
+        with transaction.atomic():
+            referral.save()
+    except IntegrityError:
+        # A concurrent event for the same friend got there first; its referral stands.
+        return Referral.objects.get(program=program, referee=referee)
+    data = {"advocate": touch.advocate.public_id, "source": touch.source}
+    _record("referral.created", referral, now, data)
+    if reason:
+        _record("referral.rejected", referral, now, {"reason": reason})
+    return referral
+
+
+def purchase_rejection(
+    referral: Referral, *, referee: Participant, amount: int, currency: str, now: datetime
+) -> str:
+    """Why this purchase does not convert the referral, or "" when it does."""
+    program = referral.program
+    if program.trigger_event != Program.Trigger.PURCHASE:
+        return "trigger_is_signup"
+    if now > referral.first_touch_at + timedelta(days=program.attribution_days):
+        return "expired"
+    if program.first_purchase_only and referee.purchase_count > 0:
+        return "not_first_purchase"
+    if program.min_amount is not None and (
+        currency != program.currency or amount < program.min_amount
+    ):
+        return "below_min_amount"
+    return ""
+
+
+def convert_referral(
+    referral: Referral,
+    *,
+    now: datetime,
+    order_id: str = "",
+    amount: int | None = None,
+    currency: str = "",
+) -> bool:
+    """Mark an open referral converted. False when it was not open (already converted etc.)."""
+    claimed = Referral.objects.filter(pk=referral.pk, status__in=OPEN_STATUSES).update(
+        status=Referral.Status.CONVERTED,
+        converted_at=now,
+        order_id=order_id,
+        order_amount=amount,
+        order_currency=currency,
+    )
+    if not claimed:
+        return False
+    referral.refresh_from_db()
+    data = {"order_id": order_id, "amount": amount, "currency": currency}
+    _record("referral.converted", referral, now, data)
+    return True
+
+
+def mark_rewarded(referral: Referral, *, now: datetime) -> bool:
+    claimed = Referral.objects.filter(pk=referral.pk, status=Referral.Status.CONVERTED).update(
+        status=Referral.Status.REWARDED, rewarded_at=now
+    )
+    if claimed:
+        _record("referral.rewarded", referral, now)
+    return bool(claimed)
+
+
+def reverse_referral(referral: Referral, *, now: datetime, reason: str) -> bool:
+    claimed = Referral.objects.filter(
+        pk=referral.pk, status__in=(Referral.Status.CONVERTED, Referral.Status.REWARDED)
+    ).update(status=Referral.Status.REVERSED, reversed_at=now)
+    if claimed:
+        _record("referral.reversed", referral, now, {"reason": reason})
+    return bool(claimed)
+
+
+@transaction.atomic
+def invite_friend(*, advocate: Advocate, email: str, now: datetime) -> tuple[Invite, bool]:
+    invite, created = Invite.objects.get_or_create(
+        advocate=advocate,
+        email_normalized=normalize_email(email),
+        defaults={
+            "workspace_id": advocate.workspace_id,
+            "program_id": advocate.program_id,
+            "email": email.strip(),
+            "created_at": now,
+        },
+    )
+    if created:
+        events.record(
+            "invite.created",
+            workspace_id=advocate.workspace_id,
+            subject_id=invite.public_id,
+            data={"advocate": advocate.public_id},
+            now=now,
+        )
+    return invite, created
+
+
+def _record(
+    name: str, referral: Referral, now: datetime, data: Mapping[str, object] | None = None
+) -> None:
+    events.record(
+        name,
+        workspace_id=referral.workspace_id,
+        subject_id=referral.public_id,
+        data=dict(data or {}),
+        now=now,
+    )

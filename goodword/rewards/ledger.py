@@ -1,0 +1,102 @@
+"""The double-entry ledger. `post_transaction` is its only writer.
+
+Sign convention: a participant's `credit` account holds what they may spend (>= 0); their `debt`
+account holds what a clawback could not take back (<= 0). The workspace's `rewards` and
+`redemptions` accounts are the other side of every movement. Every transaction's entries sum to
+zero; corrections are new transactions, never edits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
+
+from goodword.participants.models import Participant
+from goodword.rewards.models import LedgerAccount, LedgerEntry, LedgerTransaction, Reward
+
+Kind = LedgerAccount.Kind
+
+
+class UnbalancedTransaction(Exception):
+    pass
+
+
+def account(
+    *, workspace_id: int, kind: str, currency: str, participant: Participant | None = None
+) -> LedgerAccount:
+    acct, _ = LedgerAccount.objects.get_or_create(
+        workspace_id=workspace_id,
+        participant=participant,
+        kind=kind,
+        currency=currency,
+    )
+    return acct
+
+
+def lock_account(acct: LedgerAccount) -> LedgerAccount:
+    """Lock an account row for the rest of the transaction (PostgreSQL row lock; SQLite
+    serialises write transactions, which BEGIN IMMEDIATE has already taken)."""
+    return LedgerAccount.objects.select_for_update().get(pk=acct.pk)
+
+
+def balance(acct: LedgerAccount) -> int:
+    total = LedgerEntry.objects.filter(account=acct).aggregate(total=Sum("amount"))["total"]
+    return int(total or 0)
+
+
+def post_transaction(
+    *,
+    workspace_id: int,
+    kind: str,
+    key: str,
+    entries: Sequence[tuple[LedgerAccount, int]],
+    now: datetime,
+    reward: Reward | None = None,
+    memo: str = "",
+) -> LedgerTransaction | None:
+    """Post balanced entries once per `key`. Returns None when `key` was posted before."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("post_transaction runs inside the caller's transaction")
+    entries = [(acct, amount) for acct, amount in entries if amount != 0]
+    per_currency: dict[str, int] = {}
+    for acct, amount in entries:
+        per_currency[acct.currency] = per_currency.get(acct.currency, 0) + amount
+    if any(per_currency.values()) or not entries:
+        raise UnbalancedTransaction(f"{key}: entries sum to {per_currency}")
+    try:
+        with transaction.atomic():
+            txn = LedgerTransaction.objects.create(
+                workspace_id=workspace_id,
+                kind=kind,
+                key=key,
+                reward=reward,
+                memo=memo,
+                created_at=now,
+            )
+    except IntegrityError:
+        return None
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(transaction=txn, account=acct, amount=amount, created_at=now)
+        for acct, amount in entries
+    )
+    return txn
+
+
+def participant_balances(participant: Participant) -> dict[str, dict[str, int]]:
+    """Available credit and outstanding debt per currency, as sums of entries."""
+    rows = (
+        LedgerEntry.objects.filter(account__participant=participant)
+        .values("account__kind", "account__currency")
+        .annotate(total=Sum("amount"))
+    )
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        slot = out.setdefault(row["account__currency"], {"available": 0, "debt": 0})
+        if row["account__kind"] == Kind.CREDIT:
+            slot["available"] = int(row["total"])
+        elif row["account__kind"] == Kind.DEBT:
+            slot["debt"] = -int(row["total"])
+    return out

@@ -1,0 +1,251 @@
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from goodword.events import services as events
+from goodword.lib.codes import SAFE_ALPHABET
+from goodword.lib.errors import Conflict, Invalid
+from goodword.participants.models import Participant
+from goodword.programs.models import RewardRule
+from goodword.referrals import services as referrals
+from goodword.referrals.models import Referral
+from goodword.rewards import ledger
+from goodword.rewards.models import LedgerAccount, LedgerTransaction, Redemption, Reward
+
+Kind = LedgerAccount.Kind
+
+
+def _record(name: str, reward: Reward, now: datetime, **data: object) -> None:
+    events.record(
+        name,
+        workspace_id=reward.workspace_id,
+        subject_id=reward.public_id,
+        data={"referral": reward.referral.public_id, **data},
+        now=now,
+    )
+
+
+def grant_rewards(referral: Referral, *, now: datetime) -> list[Reward]:
+    """Create the converted referral's rewards, `pending` until the program's hold ends."""
+    program = referral.program
+    hold_until = now + timedelta(days=program.hold_days)
+    owners: dict[str, int] = {
+        RewardRule.Beneficiary.ADVOCATE: referral.advocate.participant_id,
+        RewardRule.Beneficiary.FRIEND: referral.referee_id,
+    }
+    rewards = [
+        Reward(
+            workspace_id=referral.workspace_id,
+            program=program,
+            referral=referral,
+            rule=rule,
+            beneficiary=rule.beneficiary,
+            participant_id=owners[rule.beneficiary],
+            kind=rule.kind,
+            amount=rule.amount,
+            percent_off=rule.percent_off,
+            currency=rule.currency,
+            hold_until=hold_until,
+            created_at=now,
+        )
+        for rule in RewardRule.objects.filter(program=program, is_active=True).order_by("pk")
+    ]
+    # The unique (referral, rule, beneficiary) constraint backs up the caller's claim on the
+    # referral: a second grant for the same referral fails instead of paying twice.
+    Reward.objects.bulk_create(rewards)
+    for reward in rewards:
+        _record("reward.created", reward, now, beneficiary=reward.beneficiary)
+    return rewards
+
+
+def _credit_entries(
+    reward: Reward, participant: Participant, amount: int
+) -> list[tuple[LedgerAccount, int]]:
+    """Entries crediting `amount`, of which any outstanding debt takes its share first."""
+    ws, cur = reward.workspace_id, reward.currency
+    debt = ledger.lock_account(
+        ledger.account(workspace_id=ws, participant=participant, kind=Kind.DEBT, currency=cur)
+    )
+    settle = min(amount, -ledger.balance(debt))
+    credit = ledger.account(
+        workspace_id=ws, participant=participant, kind=Kind.CREDIT, currency=cur
+    )
+    rewards_acct = ledger.account(workspace_id=ws, kind=Kind.REWARDS, currency=cur)
+    return [(rewards_acct, -amount), (debt, settle), (credit, amount - settle)]
+
+
+@transaction.atomic
+def approve_reward(reward: Reward, *, now: datetime) -> bool:
+    """Approve a held reward: post credit to the ledger, or issue the coupon.
+
+    Returns False when another worker got there first or the reward left `pending`.
+    """
+    claimed = Reward.objects.filter(pk=reward.pk, status=Reward.Status.PENDING).update(
+        status=Reward.Status.APPROVED, approved_at=now
+    )
+    if not claimed:
+        return False
+    reward.refresh_from_db()
+    if reward.kind == RewardRule.Kind.CREDIT:
+        assert reward.amount is not None  # noqa: S101 - guaranteed by a CheckConstraint
+        ledger.post_transaction(
+            workspace_id=reward.workspace_id,
+            kind=LedgerTransaction.Kind.REWARD,
+            key=f"reward:{reward.pk}:approve",
+            entries=_credit_entries(reward, reward.participant, reward.amount),
+            reward=reward,
+            now=now,
+        )
+        _record("reward.approved", reward, now)
+    else:
+        code = "".join(secrets.choice(SAFE_ALPHABET) for _ in range(10))
+        Reward.objects.filter(pk=reward.pk).update(
+            status=Reward.Status.FULFILLED, fulfilled_at=now, coupon_code=code
+        )
+        _record("reward.approved", reward, now)
+        _record("reward.fulfilled", reward, now)
+    referrals.mark_rewarded(reward.referral, now=now)
+    return True
+
+
+def approve_due_rewards(*, now: datetime, limit: int = 500) -> int:
+    """The sweeper: approve rewards whose hold has ended. Safe to run anywhere, any number of
+    times at once: each approval claims its row."""
+    due = list(
+        Reward.objects.filter(status=Reward.Status.PENDING, hold_until__lte=now)
+        .select_related("referral", "participant")
+        .order_by("hold_until", "pk")[:limit]
+    )
+    return sum(approve_reward(reward, now=now) for reward in due)
+
+
+def _claw_back(reward: Reward, *, now: datetime) -> None:
+    """Take back approved credit: from the balance what is there, the rest as debt."""
+    assert reward.amount is not None  # noqa: S101 - guaranteed by a CheckConstraint
+    ws, cur, participant = reward.workspace_id, reward.currency, reward.participant
+    credit = ledger.lock_account(
+        ledger.account(workspace_id=ws, participant=participant, kind=Kind.CREDIT, currency=cur)
+    )
+    taken = min(reward.amount, ledger.balance(credit))
+    debt = ledger.account(workspace_id=ws, participant=participant, kind=Kind.DEBT, currency=cur)
+    rewards_acct = ledger.account(workspace_id=ws, kind=Kind.REWARDS, currency=cur)
+    ledger.post_transaction(
+        workspace_id=ws,
+        kind=LedgerTransaction.Kind.CLAWBACK,
+        key=f"reward:{reward.pk}:clawback",
+        entries=[
+            (credit, -taken),
+            (debt, -(reward.amount - taken)),
+            (rewards_acct, reward.amount),
+        ],
+        reward=reward,
+        now=now,
+    )
+    _record("reward.clawed_back", reward, now, debt=reward.amount - taken)
+
+
+@transaction.atomic
+def reverse_reward(reward: Reward, *, now: datetime) -> bool:
+    """Reverse a reward: before issue it is simply cancelled; after, credit is clawed back.
+
+    Each step claims the row from one known status, so a concurrent approval cannot slip
+    between reading the status and acting on it.
+    """
+    for previous in (Reward.Status.PENDING, Reward.Status.APPROVED, Reward.Status.FULFILLED):
+        claimed = Reward.objects.filter(pk=reward.pk, status=previous).update(
+            status=Reward.Status.REVERSED, reversed_at=now
+        )
+        if claimed:
+            break
+    else:
+        return False
+    if previous == Reward.Status.APPROVED and reward.kind == RewardRule.Kind.CREDIT:
+        _claw_back(reward, now=now)
+    _record("reward.reversed", reward, now, was=str(previous))
+    return True
+
+
+@transaction.atomic
+def reverse_referral_rewards(referral: Referral, *, now: datetime, reason: str) -> int:
+    if not referrals.reverse_referral(referral, now=now, reason=reason):
+        return 0
+    rewards = Reward.objects.filter(referral=referral).select_related("participant", "referral")
+    return sum(reverse_reward(reward, now=now) for reward in rewards.order_by("pk"))
+
+
+@transaction.atomic
+def redeem_credit(
+    *, participant: Participant, order_id: str, amount: int, currency: str, now: datetime
+) -> tuple[Redemption, bool]:
+    """Spend credit on an order. Idempotent on `order_id`; raises Conflict when short.
+
+    The credit account row is locked before the balance is read, so concurrent redemptions
+    queue and the balance can never go below zero.
+    """
+    existing = Redemption.objects.filter(
+        workspace_id=participant.workspace_id, order_id=order_id
+    ).first()
+    if existing is not None:
+        _check_same_redemption(existing, participant, amount, currency)
+        return existing, False
+    ws = participant.workspace_id
+    credit = ledger.lock_account(
+        ledger.account(
+            workspace_id=ws, participant=participant, kind=Kind.CREDIT, currency=currency
+        )
+    )
+    # Re-check after taking the lock: a concurrent retry of the same order may have committed.
+    existing = Redemption.objects.filter(workspace_id=ws, order_id=order_id).first()
+    if existing is not None:
+        _check_same_redemption(existing, participant, amount, currency)
+        return existing, False
+    available = ledger.balance(credit)
+    if available < amount:
+        raise Conflict(
+            f"the available balance is {available} {currency}, less than {amount}",
+            code="insufficient_balance",
+            details={"available": available, "currency": currency},
+        )
+    sink = ledger.account(workspace_id=ws, kind=Kind.REDEMPTIONS, currency=currency)
+    txn = ledger.post_transaction(
+        workspace_id=ws,
+        kind=LedgerTransaction.Kind.REDEMPTION,
+        key=f"redemption:{order_id}",
+        entries=[(credit, -amount), (sink, amount)],
+        now=now,
+    )
+    assert txn is not None  # noqa: S101 - the redemption row and its key are both unique
+    redemption = Redemption.objects.create(
+        workspace_id=ws,
+        participant=participant,
+        order_id=order_id,
+        amount=amount,
+        currency=currency,
+        transaction=txn,
+        created_at=now,
+    )
+    events.record(
+        "credit.redeemed",
+        workspace_id=ws,
+        subject_id=redemption.public_id,
+        data={"participant": participant.public_id, "amount": amount, "currency": currency},
+        now=now,
+    )
+    return redemption, True
+
+
+def _check_same_redemption(
+    existing: Redemption, participant: Participant, amount: int, currency: str
+) -> None:
+    if (existing.participant_id, existing.amount, existing.currency) != (
+        participant.pk,
+        amount,
+        currency,
+    ):
+        raise Invalid(
+            f"order {existing.order_id!r} was already redeemed with different values",
+            code="idempotency_conflict",
+        )

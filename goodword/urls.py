@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import path
+
+from goodword.api.v1.api import api
+from goodword.public import views as public
+
+admin.site.site_header = "Goodword staff"
+admin.site.site_title = "Goodword"
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("s/<str:code>", public.share_page, name="share"),
+    path("r/<str:code>", public.redirect_view, name="redirect"),
+    path("healthz", public.healthz),
+    path("demo/shop", public.demo_shop),
+    path("", public.home),
+]

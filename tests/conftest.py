@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Before Django reads its settings: a data dir of the run's own (secret key, click logs).
+os.environ.setdefault("GOODWORD_DATA_DIR", tempfile.mkdtemp(prefix="goodword-test-"))
+os.environ.setdefault("SITE_URL", "http://testserver")
+
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from goodword.public import links  # noqa: E402
+from tests.factories import Api, Story, make_story  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test gets its own click log dir and an empty link cache."""
+    monkeypatch.setattr(settings, "CLICK_LOG_DIR", tmp_path / "clicks")  # type: ignore[operator]
+    links.forget()
+    links._writer.directory = None
+    links._writer._pid = -1
+    yield
+    links.forget()
+
+
+@pytest.fixture
+def story(db: None) -> Story:
+    """acme (alice advocates in a live program), and globex, which must always get 404."""
+    return make_story()
+
+
+@pytest.fixture
+def acme(story: Story) -> Api:
+    return story.acme
+
+
+@pytest.fixture
+def globex(story: Story) -> Api:
+    return story.globex
+
+
+def postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings: object) -> None:
+    """Run enqueued tasks at once, in-process, so tests see their effect."""
+    settings.TASKS = {  # type: ignore[attr-defined]
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
+    }
