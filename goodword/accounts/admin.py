@@ -1,11 +1,18 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
 
 from goodword.accounts.models import ApiKey, Membership, Workspace
+from goodword.accounts.services import revoke_api_key
 from goodword.lib.admin import ReadOnlyAdmin
 
 
 @admin.register(Workspace)
 class WorkspaceAdmin(ReadOnlyAdmin):
+    workspace_lookup = "pk"
     list_display = ("name", "public_id", "created_at")
     search_fields = ("name", "public_id")
 
@@ -22,10 +29,7 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     actions = ["revoke"]
 
     @admin.action(description="Revoke selected keys")
-    def revoke(self, request, queryset):  # type: ignore[no-untyped-def]
-        from django.utils import timezone
-
-        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return bool(request.user.is_superuser) and obj is None
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        now = timezone.now()
+        revoked = sum(revoke_api_key(key=key, now=now) for key in queryset)
+        self.message_user(request, f"Revoked {revoked} key(s).")

@@ -1,18 +1,13 @@
 from django.contrib import admin
 
-from goodword.lib.admin import ReadOnlyAdmin
+from goodword.lib.admin import ReadOnlyAdmin, ReadOnlyInline
 from goodword.programs.models import Program, RewardRule
 
 
-class RuleInline(admin.TabularInline):  # type: ignore[type-arg]
+class RuleInline(ReadOnlyInline):
     model = RewardRule
-    extra = 0
-    can_delete = False
-    readonly_fields = ("beneficiary", "kind", "amount", "percent_off", "currency", "is_active")
-    exclude = ("workspace",)
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
+    fields = ("beneficiary", "kind", "amount", "percent_off", "currency", "is_active")
+    readonly_fields = fields
 
 
 @admin.register(Program)

@@ -38,25 +38,37 @@ def find_touch(
 ) -> tuple[Touch | None, str]:
     """Resolve attribution by precedence: code, then signed token, then invited email.
 
-    Returns the touch (or None) and a word on how it went, for the event's result. An unknown
-    code is the caller's mistake and raises; a bad or stale token is a visitor's and is ignored.
+    Returns the first touch that holds, or None with a word on why not, for the event's result.
+    An unknown code is the caller's mistake and raises; a bad or stale token is a visitor's and
+    falls through to the next way of attributing.
     """
-    qs = Advocate.objects.select_related("program", "participant").filter(workspace_id=workspace_id)
+    advocates = Advocate.objects.select_related("program", "participant")
+    outcome = "none"
     if referral_code:
-        advocate = qs.filter(code_normalized=normalize_code(referral_code)).first()
-        if advocate is None:
+        try:
+            advocate = advocates.get(
+                workspace_id=workspace_id, code_normalized=normalize_code(referral_code)
+            )
+        except Advocate.DoesNotExist:
             raise Invalid(
                 f"referral_code {referral_code!r} matches no advocate in this workspace",
                 code="unknown_referral_code",
-            )
+            ) from None
         return _within_window(Touch(advocate, Referral.Source.CODE, now), now)
     if ref_token:
         token = read_ref_token(ref_token)
-        advocate = qs.filter(public_id=token.advocate_id).first() if token else None
-        if token is None or advocate is None:
-            return None, "invalid_token"
-        touch = Touch(advocate, Referral.Source.TOKEN, token.issued_at, token.click_id)
-        return _within_window(touch, now)
+        found = (
+            token
+            and advocates.filter(workspace_id=workspace_id, public_id=token.advocate_id).first()
+        )
+        if token and found:
+            touch, outcome = _within_window(
+                Touch(found, Referral.Source.TOKEN, token.issued_at, token.click_id), now
+            )
+            if touch is not None:
+                return touch, outcome
+        else:
+            outcome = "invalid_token"
     if email:
         invite = (
             Invite.objects.select_related("advocate__program", "advocate__participant")
@@ -65,9 +77,10 @@ def find_touch(
             .first()
         )
         if invite is not None:
-            touch = Touch(invite.advocate, Referral.Source.EMAIL, invite.created_at)
-            return _within_window(touch, now)
-    return None, "none"
+            return _within_window(
+                Touch(invite.advocate, Referral.Source.EMAIL, invite.created_at), now
+            )
+    return None, outcome
 
 
 def _within_window(touch: Touch, now: datetime) -> tuple[Touch | None, str]:

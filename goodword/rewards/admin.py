@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from goodword.lib.admin import ReadOnlyAdmin
+from goodword.lib.admin import ReadOnlyAdmin, ReadOnlyInline
 from goodword.rewards.models import LedgerEntry, LedgerTransaction, Redemption, Reward
 
 
@@ -20,14 +20,10 @@ class RewardAdmin(ReadOnlyAdmin):
     search_fields = ("public_id", "participant__external_id")
 
 
-class EntryInline(admin.TabularInline):  # type: ignore[type-arg]
+class EntryInline(ReadOnlyInline):
     model = LedgerEntry
-    extra = 0
-    can_delete = False
-    readonly_fields = ("account", "amount", "created_at")
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
+    fields = ("account", "amount", "created_at")
+    readonly_fields = fields
 
 
 @admin.register(LedgerTransaction)
