@@ -211,3 +211,25 @@ def test_signup_trigger_with_no_hold_is_approved_by_the_kick(
 def balance_of(api: object, who: str) -> int:
     r = api.get(f"/participants/{who}/balance")  # type: ignore[attr-defined]
     return int(r.json()["balances"][0]["available"])
+
+
+def test_lock_ends_when_the_window_passes_without_a_conversion(story: Story) -> None:
+    from tests.factories import enrol
+
+    acme = story.acme
+    carol = enrol(acme, story.program["id"], "carol")
+    with time_machine.travel(T0, tick=False):
+        first = acme.event(signup("s-bob", "bob", referral_code=story.alice["code"])).json()
+    with time_machine.travel(T0 + timedelta(days=29), tick=False):
+        r = acme.event(signup("s-bob-2", "bob", referral_code=carol["code"])).json()
+        assert r["attribution"] == "locked_to_first_advocate"
+    with time_machine.travel(T0 + timedelta(days=31), tick=False):
+        r = acme.event(purchase("p-bob", "bob", "order-1", 2500, referral_code=carol["code"]))
+    body = r.json()
+    assert body["attribution"] == "attributed"
+    [referral] = body["referrals"]
+    assert referral["id"] != first["referrals"][0]["id"]
+    assert referral["status"] == "converted"
+    old = acme.get(f"/referrals/{first['referrals'][0]['id']}").json()
+    assert (old["status"], old["reject_reason"]) == ("rejected", "expired")
+    assert Reward.objects.filter(beneficiary="advocate").get().participant.external_id == "carol"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import models
+from django.db.models import Q
 
 from goodword.accounts.models import Workspace
 from goodword.lib import ids
@@ -125,7 +126,14 @@ class Referral(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["program", "referee"], name="one_referral_per_friend")
+            # The first touch locks the friend to one advocate per program, until the
+            # attribution window passes without a conversion: then the referral is rejected
+            # as expired and a new touch may open another.
+            models.UniqueConstraint(
+                fields=["program", "referee"],
+                condition=~Q(reject_reason="expired"),
+                name="one_live_referral_per_friend",
+            )
         ]
         indexes = [
             models.Index(fields=["workspace", "order_id"]),

@@ -110,8 +110,11 @@ def open_referral(*, touch: Touch, referee: Participant, now: datetime) -> Refer
     referral. Self-referrals and existing customers get a rejected referral that says why.
     """
     program = touch.advocate.program
-    existing = Referral.objects.filter(program=program, referee=referee).first()
-    if existing is not None:
+    live = Referral.objects.filter(program=program, referee=referee).exclude(
+        reject_reason=Referral.RejectReason.EXPIRED
+    )
+    existing = live.first()
+    if existing is not None and not _expire(existing, touch=touch, now=now):
         return existing
     reason = _rejection(touch, referee)
     referral = Referral(
@@ -133,12 +136,27 @@ def open_referral(*, touch: Touch, referee: Participant, now: datetime) -> Refer
             referral.save()
     except IntegrityError:
         # A concurrent event for the same friend got there first; its referral stands.
-        return Referral.objects.get(program=program, referee=referee)
+        return live.get()
     data = {"advocate": touch.advocate.public_id, "source": touch.source}
     _record("referral.created", referral, now, data)
     if reason:
         _record("referral.rejected", referral, now, {"reason": reason})
     return referral
+
+
+def _expire(referral: Referral, *, touch: Touch, now: datetime) -> bool:
+    """Release an unconverted referral whose window has passed, when another touch arrives."""
+    window = timedelta(days=referral.program.attribution_days)
+    if touch.advocate.pk == referral.advocate_id or now <= referral.first_touch_at + window:
+        return False
+    claimed = Referral.objects.filter(pk=referral.pk, status__in=OPEN_STATUSES).update(
+        status=Referral.Status.REJECTED,
+        reject_reason=Referral.RejectReason.EXPIRED,
+        rejected_at=now,
+    )
+    if claimed:
+        _record("referral.rejected", referral, now, {"reason": Referral.RejectReason.EXPIRED})
+    return bool(claimed)
 
 
 def purchase_rejection(
