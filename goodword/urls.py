@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 
 from goodword.api.v1.api import api
 from goodword.public import views as public
@@ -13,7 +13,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("s/<str:code>", public.share_page, name="share"),
-    path("r/<str:code>", public.redirect_view, name="redirect"),
+    re_path(r"^r/(?P<code>[^/]+)/?$", public.redirect_view, name="redirect"),
     path("healthz", public.healthz),
     path("demo/shop", public.demo_shop),
     path("", public.home),

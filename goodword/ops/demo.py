@@ -26,7 +26,7 @@ ADVOCATES = ["Alice Archer", "Carmen Diaz", "Dev Patel", "Erin Walsh", "Farah Kh
 FRIENDS = ["Bob", "Hana", "Ivo", "June", "Kofi", "Lena", "Milo", "Nora", "Omar", "Pia", "Quinn"]
 
 
-def seed(owner_email: str, password: str) -> tuple[Workspace, str]:
+def seed(owner_email: str, password: str, *, site_url: str = "") -> tuple[Workspace, str]:
     rng = random.Random(7)  # noqa: S311 - sample data, not security
     now = timezone.now()
     workspace, api_key = create_workspace(
@@ -37,7 +37,7 @@ def seed(owner_email: str, password: str) -> tuple[Workspace, str]:
         name="Give $10, get $10",
         description="Your friend gets $10 off their first order over $20, and you get $10 "
         "in store credit when they buy.",
-        destination_url=f"{settings.SITE_URL}/demo/shop",
+        destination_url=f"{site_url or settings.SITE_URL}/demo/shop",
         rewards=[
             RewardSpec(beneficiary="advocate", kind="credit", amount=1000, currency="USD"),
             RewardSpec(beneficiary="friend", kind="coupon", amount=1000, currency="USD"),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from django.conf import settings
@@ -20,10 +21,18 @@ def redirect_view(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
+# Every stored code normalises to this; anything else is a 404 without a query (a NUL byte,
+# say, makes PostgreSQL raise instead of finding nothing).
+_NORMALIZED_CODE = re.compile(r"[A-Z0-9]{1,40}")
+
+
 def share_page(request: HttpRequest, code: str) -> HttpResponse:
+    normalized = normalize_code(code)
+    if not _NORMALIZED_CODE.fullmatch(normalized):
+        raise Http404("no such share page")
     advocate = (
         Advocate.objects.select_related("program", "participant")
-        .filter(code_normalized=normalize_code(code))
+        .filter(code_normalized=normalized)
         .first()
     )
     if advocate is None or not advocate.program.is_active:

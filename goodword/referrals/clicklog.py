@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from goodword.participants.models import Advocate
 from goodword.referrals.models import Click, ClickLogOffset
 
 logger = logging.getLogger(__name__)
@@ -72,10 +73,13 @@ class ClickWriter:
         return self._fd
 
     def write(self, record: dict[str, Any]) -> None:
+        self.write_line(json.dumps(record, separators=(",", ":")).encode() + b"\n")
+
+    def write_line(self, line: bytes) -> None:
+        """Append one complete line (a JSON object and `\\n`), already encoded."""
         fd = self._fd if self._pid == os.getpid() else self._open()
         if os.fstat(fd).st_nlink == 0:  # the ingester deleted it as abandoned: start anew
             fd = self._open()
-        line = json.dumps(record, separators=(",", ":")).encode() + b"\n"
         # One write per line: O_APPEND makes each write land whole at the end of the file.
         os.write(fd, line)
 
@@ -112,12 +116,30 @@ def ingest_file(path: Path) -> int:
                     clicks.append(_to_click(json.loads(raw)))
                 except (ValueError, KeyError, TypeError):
                     logger.warning("skipping a malformed click log line in %s", path)
-            Click.objects.bulk_create(clicks, batch_size=BATCH, ignore_conflicts=True)
+            Click.objects.bulk_create(_known(clicks), batch_size=BATCH, ignore_conflicts=True)
             cursor.offset += end + 1
             cursor.save(update_fields=["offset", "updated_at"])
             total += len(clicks)
         if len(chunk) < READ_CHUNK:
             return total
+
+
+def _known(clicks: list[Click]) -> list[Click]:
+    """Drop clicks whose advocate was deleted (or whose line names a mismatched workspace or
+    program) since the click. `ignore_conflicts` does not cover foreign keys: one such line
+    would fail the commit on every run and stop the file, and every file after it, for good."""
+    ids = sorted({c.advocate_id for c in clicks})
+    known: set[tuple[int, int, int]] = set()
+    for start in range(0, len(ids), BATCH):
+        known.update(
+            Advocate.objects.filter(pk__in=ids[start : start + BATCH]).values_list(
+                "pk", "workspace_id", "program_id"
+            )
+        )
+    kept = [c for c in clicks if (c.advocate_id, c.workspace_id, c.program_id) in known]
+    if len(kept) < len(clicks):
+        logger.warning("skipping %d clicks of deleted advocates", len(clicks) - len(kept))
+    return kept
 
 
 def ingest_clicks(directory: Path | None = None) -> int:

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
 
 from goodword.accounts.models import Workspace
+from goodword.accounts.services import create_api_key
 from goodword.ops.demo import DEMO_NAME, seed
 from goodword.ops.procs import run_all
 
@@ -30,21 +33,19 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         # The demo's login and key are kept in the data dir so a second run prints them again.
         path = Path(settings.DATA_DIR) / "demo.json"
-        if path.exists() and Workspace.objects.filter(name=DEMO_NAME).exists():
-            creds = json.loads(path.read_text())
-        else:
-            password = secrets.token_urlsafe(9)
-            workspace, key = seed(OWNER, password)
-            creds = {
-                "login": OWNER,
-                "password": password,
-                "api_key": key,
-                "workspace": workspace.public_id,
-            }
+        url = f"http://{options['host']}:{options['port']}"
+        if "SITE_URL" not in os.environ:
+            # Links, share pages and the demo shop should point at the server this starts;
+            # the child processes read SITE_URL from the environment.
+            os.environ["SITE_URL"] = url
+            settings.SITE_URL = url
+        workspace = Workspace.objects.filter(name=DEMO_NAME).order_by("pk").first()
+        creds = json.loads(path.read_text()) if path.exists() else None
+        if workspace is None or creds is None or creds.get("workspace") != workspace.public_id:
+            creds = _credentials(workspace)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as f:
                 json.dump(creds, f)
-        url = f"http://{options['host']}:{options['port']}"
         self.stdout.write(
             "\nGoodword demo is ready.\n"
             f"  Dashboard (staff area): {url}/admin/\n"
@@ -60,3 +61,19 @@ class Command(BaseCommand):
             return
         web = ["web", "--host", options["host"], "--port", str(options["port"])]
         sys.exit(run_all([web, ["worker"], ["scheduler"]]))
+
+
+@transaction.atomic
+def _credentials(workspace: Workspace | None) -> dict[str, str]:
+    """Seed the demo, or, when the database kept it but the data dir lost its credentials
+    (a new data dir against the same DATABASE_URL), issue a new password and key for it
+    instead of seeding a second demo. Atomic: a failed seed leaves no half-made workspace."""
+    password = secrets.token_urlsafe(9)
+    if workspace is None:
+        workspace, key = seed(OWNER, password, site_url=settings.SITE_URL)
+    else:
+        _, key = create_api_key(workspace=workspace, name="demo")
+        owner = get_user_model().objects.get(username=OWNER)
+        owner.set_password(password)
+        owner.save(update_fields=["password"])
+    return {"login": OWNER, "password": password, "api_key": key, "workspace": workspace.public_id}
