@@ -6,29 +6,50 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": code, "message": message, "details": None}}, status=status
+    )
+
+
 def api_body_limit(
     get_response: Callable[[HttpRequest], HttpResponse],
 ) -> Callable[..., HttpResponse]:
-    """Refuse oversized API bodies with a JSON 413 before anything reads them."""
+    """Refuse oversized API bodies with a JSON 413 before anything reads them and paths with a
+    NUL character with a JSON 404; answer unknown API URLs and methods in JSON too."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
         if request.path.startswith("/api/"):
+            if "\x00" in request.path:
+                # No id holds a NUL, and PostgreSQL cannot even compare one (it would be a 500).
+                return _error(404, "not_found", "no such object in this workspace")
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = -1
             if length < 0 or length > settings.API_MAX_BODY_BYTES:
-                return JsonResponse(
-                    {
-                        "error": {
-                            "code": "payload_too_large",
-                            "message": f"request bodies are limited to "
-                            f"{settings.API_MAX_BODY_BYTES} bytes",
-                            "details": None,
-                        }
-                    },
-                    status=413,
+                return _error(
+                    413,
+                    "payload_too_large",
+                    f"request bodies are limited to {settings.API_MAX_BODY_BYTES} bytes",
                 )
-        return get_response(request)
+        response = get_response(request)
+        if request.path.startswith("/api/") and response.status_code in (404, 405):
+            return _as_json(request, response)
+        return response
 
     return middleware
+
+
+def _as_json(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Answer an unknown API URL or method with the error envelope, not Django's HTML page."""
+    if response.get("Content-Type", "").startswith("application/json"):
+        return response
+    if response.status_code == 405:
+        out = _error(405, "method_not_allowed", f"{request.method} is not allowed on this path")
+        if response.has_header("Allow"):
+            out["Allow"] = response["Allow"]
+        return out
+    return _error(
+        404, "not_found", "no such API endpoint; the endpoints are listed at /api/v1/docs"
+    )

@@ -11,6 +11,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from goodword.api.v1 import events, participants, programs, referrals, rewards, workspace
 from goodword.api.v1.auth import ApiKeyAuth
+from goodword.api.v1.parsing import ApiParser
 from goodword.lib.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ api = NinjaAPI(
     description="Referral programs: programs, participants, advocates, events, referrals, "
     "rewards and balances. Authenticate with `Authorization: Bearer <secret key>`.",
     auth=ApiKeyAuth(),
+    parser=ApiParser(),
     urls_namespace="api-v1",
     docs_url="/docs",
 )
@@ -41,15 +43,30 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return error(request, exc.status, exc.code, exc.message, exc.details)
 
 
+# pydantic's error types for "this is not an object"; its wording names our schema classes.
+_NOT_AN_OBJECT = {"model_type", "model_attributes_type", "dict_type"}
+
+
+def _detail(e: dict[str, Any]) -> dict[str, Any]:
+    message = str(e.get("msg", "")).removeprefix("Value error, ")
+    if e.get("type") in _NOT_AN_OBJECT:
+        message = "Input should be a JSON object"
+    return {"loc": list(e.get("loc", [])), "msg": message, "type": e.get("type", "")}
+
+
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    details = [
-        {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
-        for e in exc.errors
-    ]
-    first = details[0] if details else {"loc": [], "msg": "invalid"}
+    details = [_detail(e) for e in exc.errors]
+    first: dict[str, Any] = details[0] if details else {"loc": [], "msg": "invalid", "type": ""}
     where = ".".join(str(p) for p in first["loc"] if p not in ("body", "payload"))
-    return error(request, 422, "validation_error", f"{where or 'request'}: {first['msg']}", details)
+    whole_body = not where and first["loc"][:1] == ["body"]
+    if whole_body and first["type"] == "missing":
+        message = "the request body is empty; send a JSON object"
+    elif whole_body and first["type"] in _NOT_AN_OBJECT:
+        message = "the request body must be a JSON object"
+    else:
+        message = f"{where}: {first['msg']}" if where else first["msg"]
+    return error(request, 422, "validation_error", message, details)
 
 
 @api.exception_handler(AuthenticationError)
@@ -64,6 +81,9 @@ def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, DomainError):
+        # The parser refused the body for a reason a client can fix (see `parsing`).
+        return _domain_error(request, exc.__cause__)
     if exc.status_code == 400:
         return error(request, 400, "malformed_body", "the request body is not valid UTF-8 JSON")
     return error(request, exc.status_code, "http_error", str(exc))

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Sum
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -179,18 +180,21 @@ def enrol_advocate(
     request: HttpRequest, program_id: str, body: AdvocateIn
 ) -> Status[dict[str, Any]]:
     program = get_program(request, program_id)
-    participant, _ = services.upsert_participant(
-        workspace=program.workspace_id,
-        external_id=body.external_id,
-        email=body.email,
-        name=body.name,
-    )
-    advocate, created = services.enrol_advocate(
-        program=program,
-        participant=participant,
-        code=body.code,
-        destination_url=body.destination_url,
-    )
+    # One transaction: a refused enrolment (bad or taken code, destination not allowed) must
+    # not leave behind the participant it created on the way.
+    with transaction.atomic():
+        participant, _ = services.upsert_participant(
+            workspace=program.workspace_id,
+            external_id=body.external_id,
+            email=body.email,
+            name=body.name,
+        )
+        advocate, created = services.enrol_advocate(
+            program=program,
+            participant=participant,
+            code=body.code,
+            destination_url=body.destination_url,
+        )
     return Status(201 if created else 200, render_advocate(advocate))
 
 

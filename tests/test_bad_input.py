@@ -1,0 +1,421 @@
+"""Bad input to every write endpoint: a clear JSON error with a stable code, and no row written."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from goodword.accounts.models import Workspace
+from goodword.lib.money import MAX_AMOUNT
+from tests.factories import PROGRAM, Story, make_story, purchase
+from tests.shared import kept_for_module, row_counts
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    path: str  # `{program}` is acme's program
+    body: dict[str, Any]  # a valid body
+    required: str | None  # a required field to leave out
+
+
+ENDPOINTS = {
+    e.name: e
+    for e in [
+        Endpoint(
+            "events",
+            "POST",
+            "/events",
+            purchase("e-1", "bob", "order-1", 2500, referral_code="{code}"),
+            "customer",
+        ),
+        Endpoint("programs", "POST", "/programs", PROGRAM, "destination_url"),
+        Endpoint(
+            "participants",
+            "POST",
+            "/participants",
+            {"external_id": "zed", "email": "zed@example.com", "attributes": {"plan": "pro"}},
+            "external_id",
+        ),
+        Endpoint(
+            "advocates",
+            "POST",
+            "/programs/{program}/advocates",
+            {"external_id": "zed", "email": "zed@example.com", "code": "ZED-2026"},
+            "external_id",
+        ),
+        Endpoint(
+            "redemptions",
+            "POST",
+            "/participants/alice/redemptions",
+            {"order_id": "order-9", "amount": 100, "currency": "USD"},
+            "order_id",
+        ),
+        Endpoint(
+            "patch",
+            "PATCH",
+            "/programs/{program}",
+            {"name": "New name", "rewards": PROGRAM["rewards"], "hold_days": 7},
+            None,
+        ),
+    ]
+}
+
+
+@dataclass
+class World:
+    story: Story
+    program: dict[str, Any]
+    domains: list[str]
+
+
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    with kept_for_module(django_db_blocker):
+        story = make_story()
+        domains = list(Workspace.objects.get(pk=story.acme.workspace.pk).allowed_domains)
+        yield World(story=story, program=story.program, domains=domains)
+
+
+@pytest.fixture
+def world(shared_world: World, db: None) -> World:
+    return shared_world
+
+
+def send(world: World, endpoint: Endpoint, data: bytes) -> Any:
+    acme = world.story.acme
+    path = "/api/v1" + endpoint.path.format(program=world.program["id"])
+    return acme.client.generic(
+        endpoint.method,
+        path,
+        data,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {acme.key}",
+    )
+
+
+def valid_body(world: World, endpoint: Endpoint) -> dict[str, Any]:
+    body = copy.deepcopy(endpoint.body)
+    if "referral_code" in body:
+        body["referral_code"] = world.story.alice["code"]
+    return body
+
+
+def with_value(body: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    """Set (or, with DROP, remove) `a.b.0.c` in a copy of `body`."""
+    out = copy.deepcopy(body)
+    *parents, last = dotted.split(".")
+    node: Any = out
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    key: Any = int(last) if isinstance(node, list) else last
+    if value is DROP:
+        del node[key]
+    else:
+        node[key] = value
+    return out
+
+
+DROP = object()
+
+
+@dataclass(frozen=True)
+class Bad:
+    """A bad request: raw bytes, or a change to the endpoint's valid body."""
+
+    status: int
+    code: str
+    hint: str  # the message must say this much about what to fix
+    raw: bytes | None = None
+    field: str | None = None
+    value: Any = None
+    whole: Any = None  # a whole JSON document instead of the body
+
+
+def check_refused(world: World, endpoint: Endpoint, bad: Bad) -> None:
+    before = row_counts()
+    program_path = f"/programs/{world.program['id']}"
+    program_before = world.story.acme.get(program_path).json()
+    if bad.raw is not None:
+        data = bad.raw
+    elif bad.whole is not None:
+        data = json.dumps(bad.whole).encode()
+    else:
+        assert bad.field is not None
+        data = json.dumps(with_value(valid_body(world, endpoint), bad.field, bad.value)).encode()
+
+    response = send(world, endpoint, data)
+
+    assert response.status_code == bad.status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert list(body) == ["error"]
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["code"] == bad.code
+    assert bad.hint.lower() in body["error"]["message"].lower(), body["error"]["message"]
+    # Nothing was written, anywhere.
+    assert row_counts() == before
+    assert world.story.acme.get(program_path).json() == program_before
+    workspace = Workspace.objects.get(pk=world.story.acme.workspace.pk)
+    assert workspace.allowed_domains == world.domains
+
+
+# Bad documents: every write endpoint answers them alike.
+
+MALFORMED = "not valid UTF-8 JSON"
+GENERIC = [
+    Bad(400, "malformed_body", MALFORMED, raw=b'{"id": '),
+    Bad(400, "malformed_body", MALFORMED, raw=b'{"name": "x"} trailing'),
+    Bad(400, "malformed_body", MALFORMED, raw=b"{'name': 'single quotes'}"),
+    Bad(400, "malformed_body", MALFORMED, raw=b'{"name": "\xff\xfe\xfa"}'),
+    Bad(400, "malformed_body", MALFORMED, raw=b"\xef\xbb\xbf\xc3\x28"),
+    Bad(400, "malformed_body", MALFORMED, raw=b"[" * 100_000 + b"]" * 100_000),
+    Bad(422, "validation_error", "object", raw=b""),
+    Bad(422, "validation_error", "object", whole=[]),
+    Bad(422, "validation_error", "object", whole=[{"name": "x"}]),
+    Bad(422, "validation_error", "object", whole="a string"),
+    Bad(422, "validation_error", "object", whole=42),
+    Bad(422, "validation_error", "object", raw=b"null"),
+    Bad(413, "payload_too_large", "bytes", raw=b'{"name": "' + b"x" * 10_000_000 + b'"}'),
+    Bad(413, "payload_too_large", "bytes", raw=b'{"name": "' + b"x" * (256 * 1024) + b'"}'),
+    Bad(422, "validation_error", "surprise", field="surprise", value=1),
+]
+
+
+GENERIC_IDS = [
+    "truncated",
+    "trailing-garbage",
+    "single-quotes",
+    "invalid-utf8-string",
+    "invalid-utf8-bom",
+    "deeply-nested",
+    "empty",
+    "array",
+    "array-of-object",
+    "string",
+    "number",
+    "null",
+    "10MB",
+    "just-over-limit",
+    "unknown-field",
+]
+
+
+@pytest.mark.parametrize("bad", GENERIC, ids=GENERIC_IDS)
+@pytest.mark.parametrize("name", list(ENDPOINTS))
+def test_bad_document_is_refused_and_writes_nothing(world: World, name: str, bad: Bad) -> None:
+    check_refused(world, ENDPOINTS[name], bad)
+
+
+@pytest.mark.parametrize("name", [n for n, e in ENDPOINTS.items() if e.required])
+def test_missing_required_field_is_refused(world: World, name: str) -> None:
+    endpoint = ENDPOINTS[name]
+    assert endpoint.required is not None
+    bad = Bad(422, "validation_error", endpoint.required, field=endpoint.required, value=DROP)
+    check_refused(world, endpoint, bad)
+    check_refused(world, endpoint, Bad(422, "validation_error", "required", whole={}))
+
+
+# Bad values, field by field.
+
+AMOUNT_FIELDS = {
+    "events": "order.amount",
+    "programs": "rewards.0.amount",
+    "redemptions": "amount",
+    "patch": "rewards.0.amount",
+}
+CURRENCY_FIELDS = {
+    "events": "order.currency",
+    "programs": "currency",
+    "redemptions": "currency",
+    "patch": "rewards.0.currency",
+}
+BAD_AMOUNTS = ["10", "ten", 10.5, 10.0, True, None, [10], {"value": 10}, -1, MAX_AMOUNT + 1, 10**30]
+BAD_CURRENCIES = ["XXX", "usd", "Usd", "", "US", "USDD", 840, None, "€"]
+
+
+def _cases() -> Iterator[Any]:
+    for name, field in AMOUNT_FIELDS.items():
+        last = field.rsplit(".", 1)[-1]
+        for value in BAD_AMOUNTS:
+            # A purchase without an amount is an incomplete order.
+            hint = "order" if value is None and name == "events" else last
+            yield case(name, Bad(422, "validation_error", hint, field=field, value=value))
+    for name, field in CURRENCY_FIELDS.items():
+        for value in BAD_CURRENCIES:
+            hint = "order" if value is None and name == "events" else "currency"
+            yield case(name, Bad(422, "validation_error", hint, field=field, value=value))
+    for value in ("usd", "XXX", ""):
+        bad = Bad(422, "validation_error", "currency", field="rewards.0.currency", value=value)
+        yield case("programs", bad)
+    for name, field, value, hint in [
+        ("redemptions", "amount", 0, "amount"),
+        ("programs", "rewards.0.amount", 0, "amount"),
+        ("events", "type", "teleport", "type"),
+        ("events", "id", "", "id"),
+        ("events", "customer", "bob", "customer: Input should be a JSON object"),
+        ("events", "customer.external_id", 7, "external_id"),
+        ("events", "customer.email", "not-an-email", "email"),
+        ("events", "occurred_at", "yesterday", "occurred_at"),
+        ("events", "order", DROP, "a purchase needs `order`"),
+        ("events", "referral_code", "", "referral_code"),
+        ("events", "referral_code", "x" * 41, "referral_code"),
+        ("programs", "name", "", "name"),
+        ("programs", "hold_days", "14", "hold_days"),
+        ("programs", "hold_days", -1, "hold_days"),
+        ("programs", "hold_days", 3651, "hold_days"),
+        ("programs", "attribution_days", 0, "attribution_days"),
+        ("programs", "rewards", [], "rewards"),
+        ("programs", "rewards", [PROGRAM["rewards"][0]] * 2, "more than one reward"),
+        ("programs", "rewards.0.kind", "cash", "kind"),
+        ("programs", "rewards.0.percent_off", 10, "percent_off"),
+        ("programs", "status", "live", "status"),
+        ("programs", "trigger.event", "click", "event"),
+        ("programs", "trigger.min_amount", -5, "min_amount"),
+        ("participants", "external_id", 123, "external_id"),
+        ("participants", "external_id", "", "external_id"),
+        ("participants", "external_id", "   ", "external_id"),
+        ("participants", "external_id", "x" * 256, "external_id"),
+        ("participants", "email", "not-an-email", "email"),
+        ("participants", "attributes", ["a"], "attributes"),
+        ("participants", "attributes", {"blob": "x" * 20_000}, "16 KB"),
+        ("advocates", "external_id", [], "external_id"),
+        ("advocates", "email", "zed@", "email"),
+        ("advocates", "code", "x" * 41, "code"),
+        ("advocates", "destination_url", 5, "destination_url"),
+        ("redemptions", "order_id", "", "order_id"),
+        ("redemptions", "order_id", 9, "order_id"),
+        ("patch", "name", "", "name"),
+        ("patch", "hold_days", 1.5, "hold_days"),
+        ("patch", "status", "deleted", "status"),
+        ("patch", "destination_url", 5, "destination_url"),
+        ("patch", "rewards", [], "rewards"),
+        ("patch", "trigger", {"event": "signup", "min_amount": 5}, "min_amount"),
+    ]:
+        yield case(name, Bad(422, "validation_error", hint, field=field, value=value))
+    # Domain errors, after validation: still nothing written.
+    for name, field, value, code, hint in [
+        ("events", "referral_code", "NOBODY-123", "unknown_referral_code", "NOBODY-123"),
+        ("advocates", "code", "a", "invalid_code", "code"),
+        ("advocates", "code", "../evil", "invalid_code", "code"),
+        ("advocates", "code", "{alice}", "code_taken", "taken"),
+        (
+            "advocates",
+            "destination_url",
+            "https://evil.example/",
+            "destination_not_allowed",
+            "allowed",
+        ),
+        (
+            "programs",
+            "destination_url",
+            "javascript:alert(1)",
+            "invalid_destination",
+            "destination_url",
+        ),
+        (
+            "patch",
+            "destination_url",
+            "ftp://shop.acme.test/",
+            "invalid_destination",
+            "destination_url",
+        ),
+        ("redemptions", "amount", 100, "insufficient_balance", "available balance"),
+    ]:
+        yield case(name, Bad(code_status(code), code, hint, field=field, value=value))
+
+
+def case(name: str, bad: Bad) -> Any:
+    value = "(missing)" if bad.value is DROP else repr(bad.value)[:24]
+    return pytest.param(name, bad, id=f"{name}-{bad.field}={value}")
+
+
+def code_status(code: str) -> int:
+    return 409 if code in ("code_taken", "insufficient_balance") else 422
+
+
+@pytest.mark.parametrize(("name", "bad"), list(_cases()))
+def test_bad_value_is_refused_and_writes_nothing(world: World, name: str, bad: Bad) -> None:
+    if bad.value == "{alice}":
+        bad = Bad(bad.status, bad.code, bad.hint, field=bad.field, value=world.story.alice["code"])
+    check_refused(world, ENDPOINTS[name], bad)
+
+
+def test_nan_and_infinity_are_not_amounts(world: World) -> None:
+    endpoint = ENDPOINTS["redemptions"]
+    for literal in (b"NaN", b"Infinity", b"-Infinity", b"1e3"):
+        raw = b'{"order_id": "o-1", "amount": ' + literal + b', "currency": "USD"}'
+        check_refused(world, endpoint, Bad(422, "validation_error", "amount", raw=raw))
+
+
+@pytest.mark.parametrize("name", list(ENDPOINTS))
+def test_the_valid_bodies_are_accepted(world: World, name: str) -> None:
+    """The bad cases above differ from an accepted request only in what they break."""
+    endpoint = ENDPOINTS[name]
+    response = send(world, endpoint, json.dumps(valid_body(world, endpoint)).encode())
+    if name == "redemptions":
+        # Valid, and refused only because alice has no credit yet (spending it: test_api).
+        assert response.status_code == 409, response.content
+        assert response.json()["error"]["code"] == "insufficient_balance"
+    else:
+        assert response.status_code in (200, 201), response.content
+
+
+# NUL characters: PostgreSQL cannot store them, so they are refused alike on every database.
+
+NUL_BODIES = [
+    ("participants", "external_id", "zed\x00"),
+    ("participants", "name", "Zed\x00Zed"),
+    ("participants", "attributes", {"plan\x00": "pro"}),
+    ("participants", "attributes", {"tags": ["a", "b\x00"]}),
+    ("events", "id", "e\x00"),
+    ("events", "customer.external_id", "\x00"),
+    ("events", "referral_code", "ALICE\x00"),
+    ("programs", "name", "Give\x00"),
+    ("advocates", "external_id", "zed\x00"),
+    ("redemptions", "order_id", "o\x00"),
+    ("patch", "description", "\x00"),
+]
+
+
+@pytest.mark.parametrize(("name", "field", "value"), NUL_BODIES)
+def test_nul_in_a_body_string_is_refused(world: World, name: str, field: str, value: Any) -> None:
+    hint = field.split(".")[-1] if isinstance(value, str) else field
+    check_refused(
+        world, ENDPOINTS[name], Bad(422, "validation_error", hint, field=field, value=value)
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/participants/alice%00", 404, "not_found"),
+        ("/participants/%00/balance", 404, "not_found"),
+        ("/programs/prg_%00", 404, "not_found"),
+        ("/programs/prg_%00/stats", 404, "not_found"),
+        ("/referrals/ref_%00", 404, "not_found"),
+        ("/referrals?program=prg_%00", 422, "validation_error"),
+        ("/referrals?advocate=%00", 422, "validation_error"),
+        ("/rewards?participant=alice%00", 422, "validation_error"),
+        ("/programs?cursor=%00", 422, "validation_error"),
+        ("/programs?%00=1", 422, "validation_error"),
+    ],
+)
+def test_nul_in_a_path_or_query_is_refused(world: World, path: str, status: int, code: str) -> None:
+    acme = world.story.acme
+    before = row_counts()
+    response = acme.client.get(f"/api/v1{path}", HTTP_AUTHORIZATION=f"Bearer {acme.key}")
+    assert response.status_code == status, response.content
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["message"]
+    assert row_counts() == before
+    # A write with a NUL in its path is refused the same way.
+    response = acme.post("/participants/alice%00/redemptions", ENDPOINTS["redemptions"].body)
+    assert response.status_code == 404
+    assert row_counts() == before

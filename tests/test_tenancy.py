@@ -1,0 +1,501 @@
+"""TEN-1: every API operation as globex with acme's ids answers 404, and acme is unchanged.
+
+The table `CASES` names at least one case per operation of the API; `test_every_operation_
+has_a_tenancy_case` walks the OpenAPI schema, so a new endpoint without a case fails the suite.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from goodword.accounts.models import ApiKey, Workspace
+from goodword.accounts.services import create_api_key, revoke_api_key
+from goodword.api.v1.api import api
+from goodword.lib.signing import make_ref_token
+from goodword.rewards.services import approve_due_rewards
+from tests.factories import Api, enrol, make_api, make_program, purchase, signup
+from tests.shared import kept_for_module, row_counts
+
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+@dataclass
+class World:
+    """acme with a whole referral story; globex with a program and an advocate of its own."""
+
+    acme: Api
+    globex: Api
+    ids: dict[str, str]
+    # Strings that only acme's data contains: none may appear in anything globex sees.
+    canaries: list[str]
+    # What acme reads about itself through the API, before globex does anything.
+    baseline: dict[str, Any] = field(default_factory=dict)
+
+
+def build_world() -> World:
+    acme = make_api("Acme")
+    globex = make_api("Globex")
+    program = make_program(acme)
+    alice = enrol(acme, program["id"], "alice", name="Alice")
+    acme.event(signup("s-bob", "bob", referral_code=alice["code"]))
+    converted = acme.event(purchase("p-bob", "bob", "order-1", 2500)).json()
+    approve_due_rewards(now=datetime.now(UTC) + timedelta(days=15))
+    redemption = acme.post(
+        "/participants/alice/redemptions",
+        {"order_id": "acme-order-7", "amount": 200, "currency": "USD"},
+    ).json()
+    invite = acme.post(
+        f"/programs/{program['id']}/invites",
+        {"advocate": "alice", "email": "carol@example.net"},
+    ).json()
+
+    gprogram = make_program(
+        globex, name="Globex friends", destination_url="https://shop.globex.test/"
+    )
+    gina = enrol(globex, gprogram["id"], "gina")
+
+    referral_id = converted["referrals"][0]["id"]
+    reward_ids = [r["id"] for r in converted["rewards"]]
+    ids = {
+        "acme_program": program["id"],
+        "acme_referral": referral_id,
+        "acme_reward": reward_ids[0],
+        "alice_code": alice["code"],
+        "alice_token": make_ref_token(alice["id"], "clk1", int(datetime.now(UTC).timestamp())),
+        "globex_program": gprogram["id"],
+        "gina_code": gina["code"],
+    }
+    canaries = [
+        program["id"],
+        alice["id"],
+        alice["code"],
+        referral_id,
+        *reward_ids,
+        redemption["id"],
+        invite["id"],
+        acme.workspace.public_id,
+        "alice@example.com",
+        "bob@example.net",
+        "shop.acme.test",
+        "acme-order-7",
+    ]
+    world = World(acme=acme, globex=globex, ids=ids, canaries=canaries)
+    world.baseline = acme_reads(world)
+    return world
+
+
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    with kept_for_module(django_db_blocker):
+        yield build_world()
+
+
+@pytest.fixture
+def world(shared_world: World, db: None) -> World:
+    return shared_world
+
+
+def acme_reads(world: World) -> dict[str, Any]:
+    """Everything acme can read through the API about its own data."""
+    paths = [
+        "/workspace",
+        "/programs",
+        f"/programs/{world.ids['acme_program']}",
+        f"/programs/{world.ids['acme_program']}/stats",
+        "/participants/alice",
+        "/participants/bob",
+        "/participants/alice/balance",
+        "/participants/bob/balance",
+        "/referrals",
+        f"/referrals/{world.ids['acme_referral']}",
+        "/rewards",
+    ]
+    out = {}
+    for path in paths:
+        response = world.acme.get(path)
+        assert response.status_code == 200, (path, response.content)
+        out[path] = response.json()
+    return out
+
+
+def fill(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**ids)
+    if isinstance(value, dict):
+        return {k: fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, ids) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request globex makes with acme's ids, and what it must get back.
+
+    `operation` is the (method, OpenAPI path) it covers; `path` may hold `{placeholders}`
+    for the world's ids. Anything but 404 must say why in `note`.
+    """
+
+    method: str
+    operation: str
+    path: str
+    body: Any = None
+    query: dict[str, str] = field(default_factory=dict)
+    status: int = 404
+    code: str | None = "not_found"
+    note: str = ""
+
+    @property
+    def id(self) -> str:
+        suffix = "&".join(f"{k}={v}" for k, v in self.query.items())
+        body = json.dumps(self.body, sort_keys=True)[:60] if self.body is not None else ""
+        return f"{self.method} {self.path}{'?' + suffix if suffix else ''} {body}".strip()
+
+
+PRG = "/programs/{program_id}"
+PAR = "/participants/{external_id}"
+REDEEM = {"order_id": "globex-order-1", "amount": 100, "currency": "USD"}
+
+CASES = [
+    # Programs: acme's program id names nothing for globex.
+    Case("GET", PRG, "/programs/{acme_program}"),
+    Case("PATCH", PRG, "/programs/{acme_program}", {"name": "Pwned"}),
+    Case("PATCH", PRG, "/programs/{acme_program}", {"status": "ended"}),
+    Case(
+        "PATCH", PRG, "/programs/{acme_program}", {"destination_url": "https://evil.globex.test/"}
+    ),
+    Case(
+        "PATCH",
+        PRG,
+        "/programs/{acme_program}",
+        {"rewards": [{"beneficiary": "advocate", "kind": "credit", "amount": 1}]},
+    ),
+    Case("GET", PRG + "/stats", "/programs/{acme_program}/stats"),
+    Case("POST", PRG + "/advocates", "/programs/{acme_program}/advocates", {"external_id": "gina"}),
+    Case(
+        "POST", PRG + "/advocates", "/programs/{acme_program}/advocates", {"external_id": "alice"}
+    ),
+    Case(
+        "POST",
+        PRG + "/advocates",
+        "/programs/{acme_program}/advocates",
+        {"external_id": "mallory", "code": "MALLORY-1"},
+    ),
+    Case(
+        "POST",
+        PRG + "/invites",
+        "/programs/{acme_program}/invites",
+        {"advocate": "alice", "email": "mallory@example.org"},
+    ),
+    Case(
+        "POST",
+        PRG + "/invites",
+        "/programs/{acme_program}/invites",
+        {"advocate": "gina", "email": "mallory@example.org"},
+    ),
+    Case(
+        "POST",
+        PRG + "/invites",
+        "/programs/{globex_program}/invites",
+        {"advocate": "alice", "email": "mallory@example.org"},
+        note="acme's advocate does not exist in globex's program",
+    ),
+    # Participants: acme's external ids name nothing for globex.
+    Case("GET", PAR, "/participants/alice"),
+    Case("GET", PAR, "/participants/bob"),
+    Case("GET", PAR + "/balance", "/participants/alice/balance"),
+    Case("GET", PAR + "/balance", "/participants/bob/balance"),
+    Case("POST", PAR + "/redemptions", "/participants/alice/redemptions", REDEEM),
+    Case(
+        "POST",
+        PAR + "/redemptions",
+        "/participants/alice/redemptions",
+        {"order_id": "acme-order-7", "amount": 200, "currency": "USD"},
+        note="a replay of acme's redemption must not return acme's row",
+    ),
+    Case(
+        "POST",
+        PAR + "/redemptions",
+        "/participants/gina/redemptions",
+        {"order_id": "acme-order-7", "amount": 200, "currency": "USD"},
+        status=409,
+        code="insufficient_balance",
+        note="order ids are per workspace: acme's order neither replays nor conflicts",
+    ),
+    Case(
+        "POST",
+        "/participants",
+        "/participants",
+        {"external_id": "alice", "email": "mallory@example.org", "name": "Not Alice"},
+        status=201,
+        code=None,
+        note="external ids are per workspace: globex gets a new participant of its own",
+    ),
+    # Referrals and rewards: reads by id 404; lists filtered by acme's ids are empty.
+    Case("GET", "/referrals/{referral_id}", "/referrals/{acme_referral}"),
+    Case("GET", "/referrals/{referral_id}", "/referrals/{acme_reward}"),
+    Case("GET", "/referrals", "/referrals", status=200, code=None),
+    Case(
+        "GET",
+        "/referrals",
+        "/referrals",
+        query={"program": "{acme_program}"},
+        status=200,
+        code=None,
+    ),
+    Case("GET", "/referrals", "/referrals", query={"advocate": "alice"}, status=200, code=None),
+    Case("GET", "/referrals", "/referrals", query={"referee": "bob"}, status=200, code=None),
+    Case("GET", "/referrals", "/referrals", query={"status": "rewarded"}, status=200, code=None),
+    Case(
+        "GET",
+        "/referrals",
+        "/referrals",
+        query={"cursor": "{acme_referral}"},
+        status=400,
+        code="invalid_cursor",
+        note="a cursor is a row id: acme's ids are not valid cursors for globex",
+    ),
+    Case("GET", "/rewards", "/rewards", status=200, code=None),
+    Case("GET", "/rewards", "/rewards", query={"participant": "alice"}, status=200, code=None),
+    Case("GET", "/rewards", "/rewards", query={"participant": "bob"}, status=200, code=None),
+    Case("GET", "/rewards", "/rewards", query={"program": "{acme_program}"}, status=200, code=None),
+    Case(
+        "GET", "/rewards", "/rewards", query={"referral": "{acme_referral}"}, status=200, code=None
+    ),
+    Case("GET", "/rewards", "/rewards", query={"status": "approved"}, status=200, code=None),
+    Case(
+        "GET",
+        "/rewards",
+        "/rewards",
+        query={"cursor": "{acme_reward}"},
+        status=400,
+        code="invalid_cursor",
+        note="acme's reward id is not a cursor for globex",
+    ),
+    Case("GET", "/programs", "/programs", status=200, code=None),
+    Case("GET", "/programs", "/programs", query={"status": "active"}, status=200, code=None),
+    Case(
+        "GET",
+        "/programs",
+        "/programs",
+        query={"cursor": "{acme_program}"},
+        status=400,
+        code="invalid_cursor",
+        note="acme's program id is not a cursor for globex",
+    ),
+    Case(
+        "POST",
+        "/programs",
+        "/programs",
+        {
+            "name": "Copycat",
+            "destination_url": "https://shop.acme.test/welcome",
+            "rewards": [{"beneficiary": "advocate", "kind": "credit", "amount": 100}],
+        },
+        status=201,
+        code=None,
+        note="globex may name any destination; it is added to globex's domains, not acme's",
+    ),
+    # Events: acme's code is unknown to globex; acme's signed token attributes nothing.
+    Case(
+        "POST",
+        "/events",
+        "/events",
+        {**signup("g-1", "mallory"), "referral_code": "{alice_code}"},
+        status=422,
+        code="unknown_referral_code",
+        note="codes resolve within the workspace only",
+    ),
+    Case(
+        "POST",
+        "/events",
+        "/events",
+        {**purchase("g-2", "mallory", "g-order-1", 5000), "referral_code": "{alice_code}"},
+        status=422,
+        code="unknown_referral_code",
+        note="codes resolve within the workspace only",
+    ),
+    Case(
+        "POST",
+        "/events",
+        "/events",
+        {**signup("g-3", "mallory"), "ref_token": "{alice_token}"},
+        status=201,
+        code=None,
+        note="a valid token of acme's advocate is ignored as invalid in globex",
+    ),
+    Case(
+        "POST",
+        "/events",
+        "/events",
+        {
+            "id": "g-4",
+            "type": "refund",
+            "customer": {"external_id": "bob"},
+            "order": {"id": "order-1"},
+        },
+        status=201,
+        code=None,
+        note="refunding acme's order id from globex reverses nothing of acme's",
+    ),
+    Case(
+        "POST",
+        "/events",
+        "/events",
+        {**purchase("s-bob", "bob", "order-1", 2500)},
+        status=201,
+        code=None,
+        note="acme's event id is no duplicate in globex: a new event, not acme's result",
+    ),
+    # Workspace: always the caller's own.
+    Case("GET", "/workspace", "/workspace", status=200, code=None),
+    Case(
+        "PATCH",
+        "/workspace",
+        "/workspace",
+        {"name": "Globex Renamed", "allowed_domains": ["globex.test"]},
+        status=200,
+        code=None,
+        note="changes globex's own workspace only",
+    ),
+]
+
+
+def test_every_operation_has_a_tenancy_case() -> None:
+    """A new endpoint without a TEN-1 case fails here: add one to CASES."""
+    schema = api.get_openapi_schema()
+    prefix = "/api/v1"
+    operations = {
+        (method.upper(), path.removeprefix(prefix))
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in HTTP_METHODS
+    }
+    covered = {(c.method, c.operation) for c in CASES}
+    assert operations - covered == set(), "operations without a TEN-1 case in CASES"
+    assert covered - operations == set(), "CASES names operations the API does not have"
+    # Every operation that takes an id in its path has at least one 404 case.
+    with_ids = {op for op in operations if "{" in op[1]}
+    assert with_ids <= {(c.method, c.operation) for c in CASES if c.status == 404}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_other_workspace_gets_404_and_acme_is_unchanged(world: World, case: Case) -> None:
+    before_all = row_counts()
+    before_acme = row_counts(world.acme.workspace)
+    acme_domains = list(Workspace.objects.get(pk=world.acme.workspace.pk).allowed_domains)
+
+    path = fill(case.path, world.ids)
+    query = {k: fill(v, world.ids) for k, v in case.query.items()}
+    globex = world.globex
+    if case.method == "GET":
+        response = globex.get(path, **query)
+    elif case.method == "POST":
+        response = globex.post(path, fill(case.body, world.ids))
+    elif case.method == "PATCH":
+        response = globex.patch(path, fill(case.body, world.ids))
+    else:
+        raise AssertionError(f"no client method for {case.method}")
+
+    assert response.status_code == case.status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    if case.code is not None:
+        assert set(body) == {"error"}
+        assert body["error"]["code"] == case.code
+        assert body["error"]["message"]
+    text = response.content.decode()
+    sent = json.dumps([path, query, fill(case.body, world.ids)])
+    for canary in (c for c in world.canaries if c not in sent):
+        assert canary not in text, f"acme's {canary!r} leaked to globex"
+    if "data" in body:
+        assert all(row["id"] not in world.canaries for row in body["data"])
+
+    # acme is exactly as it was, as seen through its own API and in its rows.
+    assert acme_reads(world) == world.baseline
+    assert row_counts(world.acme.workspace) == before_acme
+    assert Workspace.objects.get(pk=world.acme.workspace.pk).allowed_domains == acme_domains
+    if case.status >= 400:
+        assert row_counts() == before_all
+
+
+def test_lists_show_globex_only_its_own_rows(world: World) -> None:
+    globex = world.globex
+    programs = globex.get("/programs").json()
+    assert [p["id"] for p in programs["data"]] == [world.ids["globex_program"]]
+    assert programs["next_cursor"] is None
+    assert globex.get("/referrals").json() == {"data": [], "next_cursor": None}
+    assert globex.get("/rewards").json() == {"data": [], "next_cursor": None}
+    # acme sees its own rows in the same lists, so the emptiness above is not vacuous.
+    assert [p["id"] for p in world.acme.get("/programs").json()["data"]] == [
+        world.ids["acme_program"]
+    ]
+    assert len(world.acme.get("/referrals").json()["data"]) == 1
+    assert len(world.acme.get("/rewards").json()["data"]) == 2
+
+
+def test_globex_participant_named_alice_is_its_own(world: World) -> None:
+    r = world.globex.post("/participants", {"external_id": "alice", "email": "a@globex.test"})
+    assert r.status_code == 201
+    assert world.globex.get("/participants/alice").json()["email"] == "a@globex.test"
+    acme_alice = world.acme.get("/participants/alice").json()
+    assert acme_alice["email"] == "alice@example.com"
+    assert [a["code"] for a in acme_alice["advocates"]] == [world.ids["alice_code"]]
+    # Balances and redemptions stay apart too.
+    assert world.globex.get("/participants/alice/balance").json()["balances"] == []
+    r = world.globex.post("/participants/alice/redemptions", REDEEM)
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "insufficient_balance"
+
+
+# 401: every operation refuses a request without a live key before it looks at anything.
+
+
+def _operations() -> list[tuple[str, str]]:
+    schema = api.get_openapi_schema()
+    return sorted(
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in HTTP_METHODS
+    )
+
+
+def _call(client: Client, method: str, path: str, **headers: str) -> Any:
+    concrete = (
+        path.replace("{program_id}", "prg_x")
+        .replace("{external_id}", "alice")
+        .replace("{referral_id}", "ref_x")
+    )
+    assert "{" not in concrete, f"fill in the path parameter of {path}"
+    body = json.dumps({"name": "x"})
+    if method == "GET":
+        return client.get(concrete, **headers)
+    return client.generic(method, concrete, body, content_type="application/json", **headers)
+
+
+@pytest.mark.parametrize(("method", "path"), _operations())
+def test_every_operation_needs_a_live_key(db: None, method: str, path: str) -> None:
+    acme = make_api("Acme")
+    revoked, revoked_raw = create_api_key(workspace=acme.workspace, name="old")
+    assert revoke_api_key(key=revoked)
+    before = row_counts()
+    client = Client()
+    for headers in (
+        {},
+        {"HTTP_AUTHORIZATION": f"Bearer {revoked_raw}"},
+        {"HTTP_AUTHORIZATION": "Bearer "},
+    ):
+        response = _call(client, method, path, **headers)
+        assert response.status_code == 401, (headers, response.content)
+        assert response.json()["error"]["code"] == "unauthorized"
+        assert "Authorization: Bearer" in response.json()["error"]["message"]
+    assert row_counts() == before
+    assert ApiKey.objects.get(pk=revoked.pk).last_used_at is None
