@@ -52,5 +52,11 @@ test-long: $(VENV)/.installed-dev
 	@url=$$($(BIN)/python scripts/postgres_url.py); \
 	if [ -n "$$url" ]; then GOODWORD_DATA_DIR=$$(mktemp -d) DATABASE_URL=$$url $(BIN)/pytest -m long $(PYTEST_ARGS); fi
 
+# Benchmarks: each rewrites its section of docs/benchmarks.md (needs wrk, pgbench, PostgreSQL).
+bench: $(VENV)/.installed
+	$(BIN)/python benches/redirect.py
+	$(BIN)/python benches/durability.py
+	$(BIN)/python benches/events.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -29,7 +29,6 @@ from goodword.public import links
 from goodword.referrals import clicklog
 from goodword.referrals.clicklog import ingest_clicks
 from goodword.referrals.models import Click, ClickLogOffset, Referral
-from tests.conftest import postgres
 from tests.factories import Story, enrol, make_api, make_program, make_story, signup
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -110,18 +109,8 @@ def test_unknown_code_gets_a_friendly_html_404(story: Story, code: str) -> None:
     assert logged_clicks() == []
 
 
-def test_nul_byte_in_a_code_is_a_404_not_a_500(
-    story: Story, request: pytest.FixtureRequest
-) -> None:
+def test_nul_byte_in_a_code_is_a_404_not_a_500(story: Story) -> None:
     # PostgreSQL refuses NUL in text parameters; the lookup must not reach the database.
-    request.applymarker(
-        pytest.mark.xfail(
-            postgres(),
-            reason="links.handle queries PostgreSQL with the NUL byte: DataError -> 500",
-            # Not strict: links.py is being reworked in parallel; drop this marker once fixed.
-            strict=False,
-        )
-    )
     r = visit("%00")
     assert r.status_code == 404
     assert "This referral link doesn't work" in r.content.decode()

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 
 from django.conf import settings
 
@@ -28,8 +28,31 @@ def _key(purpose: str) -> bytes:
     return hashlib.sha256(f"goodword:{purpose}:{settings.SECRET_KEY}".encode()).digest()
 
 
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+@lru_cache(maxsize=16)
+def _pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    # Keyed by the key itself, so clearing `_key`'s cache (a new SECRET_KEY) takes effect.
+    padded = key.ljust(64, b"\0")  # 32 bytes; SHA-256's block is 64
+    return hashlib.sha256(padded.translate(_IPAD)), hashlib.sha256(padded.translate(_OPAD))
+
+
+def _hmac(purpose: str, message: bytes) -> bytes:
+    """HMAC-SHA256 (RFC 2104) from precomputed inner and outer states: the same value as
+    `hmac.new(_key(purpose), message, hashlib.sha256).digest()` at half the cost, which
+    matters on the redirect (two per click)."""
+    inner, outer = _pads(_key(purpose))
+    h = inner.copy()
+    h.update(message)
+    o = outer.copy()
+    o.update(h.digest())
+    return o.digest()
+
+
 def _sign(payload: str) -> str:
-    mac = hmac.new(_key("gw_ref"), payload.encode(), hashlib.sha256).digest()[:16]
+    mac = _hmac("gw_ref", payload.encode())[:16]
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
@@ -58,9 +81,10 @@ def read_ref_token(token: str) -> RefToken | None:
 
 def hash_ip(ip: str, day: str) -> str:
     """A per-day keyed hash: counts distinct visitors without keeping their addresses."""
-    return hmac.new(_key("ip"), f"{day}:{ip}".encode(), hashlib.sha256).hexdigest()[:24]
+    return _hmac("ip", f"{day}:{ip}".encode()).hex()[:24]
 
 
+@lru_cache(maxsize=64)
 def _base36(n: int) -> str:
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""

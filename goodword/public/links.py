@@ -11,13 +11,16 @@ the advocate's override), and it must lie within the workspace's allowed domains
 
 from __future__ import annotations
 
+import base64
 import html
 import logging
-import secrets
+import os
+import re
 import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -38,6 +41,7 @@ Response = tuple[str, list[tuple[str, str]], bytes]
 
 _UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 _CACHE_LIMIT = 100_000
+_CODE = re.compile(r"[A-Z0-9]{1,40}")
 _HTML_HEADERS = [
     ("Content-Type", "text/html; charset=utf-8"),
     ("Cache-Control", "no-store"),
@@ -62,6 +66,8 @@ class Target:
     title: str
     description: str
     code: str
+    # The click-log fields fixed by the link: `,"ws":1,"prg":2,"adv":3`.
+    log_ids: str
 
 
 _cache: dict[str, tuple[float, Target | None]] = {}
@@ -114,6 +120,7 @@ def _load(code: str) -> Target | None:
         title=row["program__name"],
         description=row["program__description"],
         code=row["code"],
+        log_ids=f',"ws":{row["workspace_id"]},"prg":{row["program_id"]},"adv":{row["pk"]}',
     )
 
 
@@ -166,10 +173,24 @@ def _client_ip(environ: dict[str, Any]) -> str:
     return str(environ.get("REMOTE_ADDR") or "")
 
 
+_today: tuple[int, str] = (-1, "")
+
+
+def _day(now: float) -> str:
+    """`YYYY-MM-DD` (UTC) of `now`, formatted once a day rather than on every click."""
+    global _today
+    number = int(now // 86400)
+    if _today[0] != number:
+        _today = (number, time.strftime("%Y-%m-%d", time.gmtime(now)))
+    return _today[1]
+
+
 def handle(environ: dict[str, Any]) -> Response:
     code = normalize_code(environ.get("PATH_INFO", "")[3:].strip("/"))
     now = time.time()
-    target = resolve(code, now) if 0 < len(code) <= 40 else None
+    # Only something that can be a code reaches the cache or the database (PostgreSQL would
+    # refuse a NUL byte with an error, and junk codes would fill the cache).
+    target = resolve(code, now) if _CODE.fullmatch(code) else None
     if target is None:
         return _page("404 Not Found", _not_found_html())
     user_agent = str(environ.get("HTTP_USER_AGENT") or "")
@@ -177,24 +198,23 @@ def handle(environ: dict[str, Any]) -> Response:
         return _page("200 OK", _preview_html(target))
     if not target.is_active:
         return "302 Found", [("Location", target.destination), ("Cache-Control", "no-store")], b""
-    params = dict(parse_qsl(str(environ.get("QUERY_STRING") or ""), max_num_fields=20))
-    click_id = secrets.token_urlsafe(12)
-    record = {
-        "id": click_id,
-        "ts": round(now, 3),
-        "ws": target.workspace_pk,
-        "prg": target.program_pk,
-        "adv": target.advocate_pk,
-        "channel": params.get("via", "")[:32],
-        "referrer": str(environ.get("HTTP_REFERER") or "")[:500],
-        "ua_class": ua_class(user_agent),
-        "ip_hash": hash_ip(_client_ip(environ), time.strftime("%Y-%m-%d", time.gmtime(now))),
-    }
-    for key in _UTM:
-        if key in params:
-            record[key] = params[key][:100]
+    query = str(environ.get("QUERY_STRING") or "")
+    params = dict(parse_qsl(query, max_num_fields=20)) if query else {}
+    # 12 random bytes, URL-safe base64 (what secrets.token_urlsafe(12) gives).
+    click_id = base64.urlsafe_b64encode(os.urandom(12)).decode()
+    # The click-log line, one JSON object, written out directly (json.dumps of a dict costs
+    # more than the rest of the redirect). Strings from the request go through json's own
+    # escaping; the other values are ints, a float, and strings made here of [A-Za-z0-9_-].
+    utm = "".join(f',"{k}":{_json_str(params[k][:100])}' for k in _UTM if k in params)
+    line = (
+        f'{{"id":"{click_id}","ts":{round(now, 3)!r}{target.log_ids}'
+        f',"channel":{_json_str(params.get("via", "")[:32])}'
+        f',"referrer":{_json_str(str(environ.get("HTTP_REFERER") or "")[:500])}'
+        f',"ua_class":"{ua_class(user_agent)}"'
+        f',"ip_hash":"{hash_ip(_client_ip(environ), _day(now))}"{utm}}}\n'
+    )
     # The click is on disk (page cache) before the visitor is answered: acknowledged = kept.
-    _writer.write(record)
+    _writer.write_line(line.encode())
     token = make_ref_token(target.advocate_id, click_id, int(now))
     location = f"{target.base}{target.sep}gw_ref={token}{target.tail}"
     return "302 Found", [("Location", location), ("Cache-Control", "no-store")], b""

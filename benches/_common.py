@@ -1,0 +1,478 @@
+"""Shared pieces of the benchmarks: servers, wrk, memory sampling, and docs/benchmarks.md.
+
+Every benchmark pins the server to one core and the load generator to the other (when the
+machine has two or more), runs each load several times, interleaves the candidates so that
+noise from other work on the machine hits all of them alike, and reports medians and ratios to
+references measured in the same run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHES = ROOT / "benches"
+OUT = BENCHES / ".out"
+DOC = ROOT / "docs" / "benchmarks.md"
+VENV_BIN = ROOT / ".venv" / "bin"
+PYTHON = VENV_BIN / "python"
+GOODWORD = VENV_BIN / "goodword"
+
+NCPU = os.cpu_count() or 1
+# Server on core 0, load generator on core 1 (when there is one).
+SERVER_CPU = "0"
+LOAD_CPU = "1" if NCPU > 1 else "0"
+
+
+def out_dir(name: str) -> Path:
+    path = OUT / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def log(*parts: Any) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}]", *parts, file=sys.stderr, flush=True)
+
+
+# --- machine -----------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine() -> dict[str, str]:
+    mem_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kb = int(line.split()[1])
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": str(NCPU),
+        "cpu": cpu_model(),
+        "memory": f"{mem_kb / 1024 / 1024:.0f} GiB",
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "wrk": (wrk.stdout + wrk.stderr).split("\n")[0].strip(),
+        "loadavg": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+    }
+
+
+def machine_lines(info: dict[str, str]) -> list[str]:
+    return [
+        f"- Date: {info['date']}",
+        f"- Machine: {info['nproc']} CPUs (`nproc`), `{info['cpu']}` (/proc/cpuinfo), "
+        f"{info['memory']} RAM, Linux {info['kernel']}, Python {info['python']}",
+        f"- Load generator: {info['wrk']}",
+        f"- Pinning: server processes on CPU {SERVER_CPU}, load generator on CPU {LOAD_CPU} "
+        "(`taskset`); PostgreSQL (when used) is not pinned",
+        f"- Load average (1, 5, 15 min) when the run started: {info['loadavg']} (other jobs "
+        "share this machine)",
+    ]
+
+
+# --- processes ---------------------------------------------------------------------------
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rpartition(")")[2].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def descendants(pid: int) -> list[int]:
+    children = _children_map()
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def proc_status_kb(pid: int, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def proc_comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        return ""
+
+
+class Server:
+    """A server process started in its own session, pinned to SERVER_CPU."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        port: int,
+        env: dict[str, str] | None = None,
+        cwd: Path = ROOT,
+        ready_path: str = "/",
+        cpu: str = SERVER_CPU,
+    ) -> None:
+        self.name = name
+        self.port = port
+        self.ready_path = ready_path
+        self.log_path = out_dir("logs") / f"{name}.log"
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", cpu, *argv],
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.peak_kb: dict[int, int] = {}
+        self._sampling = False
+        self._sampler: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early; see {self.log_path}")
+            try:
+                req = urllib.request.Request(self.url + self.ready_path, method="HEAD")  # noqa: S310
+                urllib.request.build_opener(_NoRedirect).open(req, timeout=2)
+                return
+            except urllib.error.HTTPError:
+                return  # any HTTP answer means it is serving
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not answer within {timeout}s; see {self.log_path}")
+
+    def workers(self) -> list[int]:
+        """The processes below the main one (granian's workers)."""
+        return [pid for pid in descendants(self.proc.pid) if pid != self.proc.pid]
+
+    # Memory: VmHWM is the peak resident set of a process; sample it while load runs so that
+    # a worker that is replaced is still counted.
+    def start_sampling(self, interval: float = 0.25) -> None:
+        self._sampling = True
+
+        def loop() -> None:
+            while self._sampling:
+                self.sample()
+                time.sleep(interval)
+
+        self._sampler = threading.Thread(target=loop, daemon=True)
+        self._sampler.start()
+
+    def sample(self) -> None:
+        for pid in [self.proc.pid, *self.workers()]:
+            kb = proc_status_kb(pid, "VmHWM")
+            if kb:
+                self.peak_kb[pid] = max(self.peak_kb.get(pid, 0), kb)
+
+    def stop_sampling(self) -> None:
+        self._sampling = False
+        if self._sampler is not None:
+            self._sampler.join()
+        self.sample()
+
+    def peak_worker_mb(self) -> float:
+        workers = [kb for pid, kb in self.peak_kb.items() if pid != self.proc.pid]
+        return max(workers, default=0) / 1024
+
+    def peak_main_mb(self) -> float:
+        return self.peak_kb.get(self.proc.pid, 0) / 1024
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout)
+        # Workers left behind by a killed main process belong to our session: end them too.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self._log.close()
+        return self.proc.returncode
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- wrk ---------------------------------------------------------------------------------
+
+_DONE_LUA = r"""
+function done(summary, latency, requests)
+  local total = {}
+  for _, t in ipairs(threads) do
+    local c = t:get("counts")
+    if c then
+      for k, v in pairs(c) do total[k] = (total[k] or 0) + v end
+    end
+  end
+  local parts = {}
+  for k, v in pairs(total) do table.insert(parts, string.format('"%s":%d', k, v)) end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests":%d,"duration_us":%d,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+    '"latency_us":{"mean":%.1f,"stdev":%.1f,"max":%d,"p50":%d,"p75":%d,"p90":%d,' ..
+    '"p99":%d,"p999":%d},"status":{%s}}\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency.mean, latency.stdev, latency.max, latency:percentile(50),
+    latency:percentile(75), latency:percentile(90), latency:percentile(99),
+    latency:percentile(99.9), table.concat(parts, ",")))
+end
+"""
+
+_COUNT_LUA = r"""
+threads = {}
+local nthreads = 0
+function setup(thread)
+  nthreads = nthreads + 1
+  thread:set("tid", nthreads)
+  table.insert(threads, thread)
+end
+counts = {}
+function response(status, headers, body)
+  counts[status] = (counts[status] or 0) + 1
+end
+"""
+
+
+def lua_get_script(headers: dict[str, str], mean_pause_ms: float = 0) -> str:
+    """GET the URL given to wrk and count statuses. With `mean_pause_ms`, each connection
+    pauses a random, exponentially distributed time (whole milliseconds, wrk's resolution)
+    before each request, so that many connections together arrive roughly as a Poisson
+    stream below saturation instead of in synchronised bursts."""
+    lines = [_COUNT_LUA]
+    for k, v in headers.items():
+        lines.append(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}")
+    if mean_pause_ms > 0:
+        lines.append(
+            "function init(args) math.randomseed(os.time() * 1000 + tid) end\n"
+            "function delay()\n"
+            f"  return math.floor(-{float(mean_pause_ms)} * math.log(1 - math.random()) + 0.5)\n"
+            "end"
+        )
+    lines.append(_DONE_LUA)
+    return "\n".join(lines)
+
+
+def lua_custom_script(body: str) -> str:
+    """A script with its own request() (and anything else), plus status counting."""
+    return "\n".join([_COUNT_LUA, body, _DONE_LUA])
+
+
+@dataclass
+class WrkResult:
+    requests: int
+    seconds: float
+    errors: dict[str, int]
+    latency_us: dict[str, float]
+    status: dict[str, int]
+    raw: str = field(repr=False, default="")
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def count(self, status: int) -> int:
+        return self.status.get(str(status), 0)
+
+    def ok_rps(self, status: int) -> float:
+        return self.count(status) / self.seconds if self.seconds else 0.0
+
+    @property
+    def socket_errors(self) -> int:
+        return sum(v for k, v in self.errors.items() if k != "status")
+
+    def not_status(self, *ok: int) -> int:
+        """Responses with another status, plus socket errors and timeouts."""
+        good = sum(self.count(s) for s in ok)
+        return (sum(self.status.values()) - good) + self.socket_errors
+
+
+def run_wrk(
+    url: str,
+    *,
+    script: str,
+    name: str,
+    seconds: float,
+    connections: int,
+    threads: int = 1,
+    args: Sequence[str] = (),
+    timeout_s: int = 5,
+) -> WrkResult:
+    path = out_dir("lua") / f"{name}.lua"
+    path.write_text(script)
+    argv = [
+        "taskset",
+        "-c",
+        LOAD_CPU,
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        f"--timeout={timeout_s}s",
+        "--latency",
+        "-s",
+        str(path),
+        url,
+    ]
+    if args:
+        argv += ["--", *args]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    text = done.stdout + done.stderr
+    for line in text.splitlines():
+        if line.startswith("BENCH_JSON "):
+            data = json.loads(line[len("BENCH_JSON ") :])
+            return WrkResult(
+                requests=data["requests"],
+                seconds=data["duration_us"] / 1e6,
+                errors=data["errors"],
+                latency_us=data["latency_us"],
+                status={str(k): int(v) for k, v in data["status"].items()},
+                raw=text,
+            )
+    raise RuntimeError(f"wrk gave no result:\n{text}")
+
+
+def median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
+
+
+# --- docs/benchmarks.md ------------------------------------------------------------------
+
+_HEADER = """# Benchmarks
+
+Measured with the scripts in `benches/`; each section below is rewritten by the command named
+in it (`make bench` runs them all, in about ten minutes). The machines these run on are shared
+and noisy, so every figure is a median of several runs and is given as a **ratio to a reference
+measured in the same run on the same machine**; raw numbers are there for context only. The
+method of each benchmark is in the docstring at the top of its script.
+
+Peak memory (target: the web worker's peak RSS <= 150 MB under load) is reported in sections 1
+(redirect load) and 3 (event ingestion load).
+"""
+
+
+def write_section(key: str, markdown: str) -> None:
+    """Replace (or append) the section between this key's markers in docs/benchmarks.md."""
+    start, end = f"<!-- bench:{key}:start -->", f"<!-- bench:{key}:end -->"
+    block = f"{start}\n{markdown.strip()}\n{end}"
+    text = DOC.read_text() if DOC.exists() else _HEADER
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    DOC.write_text(text)
+    log(f"wrote section {key!r} of {DOC.relative_to(ROOT)}")
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in rows:
+        out.append("| " + " | ".join(str(c) for c in row) + " |")
+    return "\n".join(out)
+
+
+def verdict(ok: bool) -> str:
+    return "**PASS**" if ok else "**FAIL**"
+
+
+def require(tool: str, hint: str) -> None:
+    if shutil.which(tool) is None:
+        sys.exit(f"{tool} not found: {hint}")
+
+
+def goodword_env(data_dir: Path, database_url: str = "") -> dict[str, str]:
+    return {
+        "GOODWORD_DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def goodword(args: Sequence[str], env: dict[str, str], **kw: Any) -> str:
+    done = subprocess.run(
+        [str(GOODWORD), *args],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        **kw,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"goodword {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def goodword_python(code: str, env: dict[str, str]) -> str:
+    """Run Python inside the project's Django setup (`goodword shell -c`)."""
+    return goodword(["shell", "--no-imports", "-c", code], env).strip()
