@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -7,6 +10,8 @@ from django.db import connection
 from django.utils import timezone
 
 from goodword.events.models import DomainEvent
+
+_local = threading.local()
 
 
 def record(
@@ -20,10 +25,35 @@ def record(
     """Record a domain event. Call inside the transaction of the change it describes."""
     if not connection.in_atomic_block:
         raise RuntimeError("domain events are written in the transaction of their change")
-    return DomainEvent.objects.create(
+    event = DomainEvent(
         workspace_id=workspace_id,
         name=name,
         subject_id=subject_id,
         data=data or {},
         created_at=now or timezone.now(),
     )
+    pending: list[DomainEvent] | None = getattr(_local, "pending", None)
+    if pending is not None:
+        pending.append(event)
+    else:
+        event.save(force_insert=True)
+    return event
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Write the domain events recorded inside in one INSERT when the block ends.
+
+    Use inside the transaction whose changes they record: an error in the block discards them
+    with everything else. Nesting joins the outer batch.
+    """
+    if getattr(_local, "pending", None) is not None:
+        yield
+        return
+    pending: list[DomainEvent] = []
+    _local.pending = pending
+    try:
+        yield
+    finally:
+        _local.pending = None
+    DomainEvent.objects.bulk_create(pending)

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 
 from goodword.accounts.models import Workspace
+from goodword.events import services as events
 from goodword.ingest.models import Event
 from goodword.ingest.schemas import EventIn
 from goodword.lib.errors import Invalid
@@ -37,19 +38,40 @@ def body_hash(data: EventIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# Hot path: plain statements through Django's cursor cost ~20 us where the ORM's query
+# building costs ~300 us on these machines, and every event runs these.
+_BY_KEY = (
+    "SELECT body_hash, result FROM ingest_event WHERE workspace_id = %s AND idempotency_key = %s"
+)
+_BY_ID = (
+    "SELECT body_hash, result FROM ingest_event "
+    "WHERE workspace_id = %s AND source = 'api' AND external_id = %s"
+)
+
+
+def _stored(sql: str, params: list[Any]) -> tuple[str, dict[str, Any]] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    result = row[1]
+    return row[0], json.loads(result) if isinstance(result, str) else result
+
+
 def _replay(workspace: Workspace, data: EventIn, key: str | None, digest: str) -> Outcome | None:
     """Answer a duplicate from the first delivery's stored result."""
     if key is not None:
-        event = Event.objects.filter(workspace=workspace, idempotency_key=key).first()
-        if event is not None:
-            if event.body_hash != digest:
+        stored = _stored(_BY_KEY, [workspace.pk, key])
+        if stored is not None:
+            if stored[0] != digest:
                 raise Invalid(
                     "this Idempotency-Key was used with a different request body",
                     code="idempotency_key_reused",
                 )
-            return Outcome(event.result, replayed=True)
-    event = Event.objects.filter(workspace=workspace, source="api", external_id=data.id).first()
-    return Outcome(event.result, replayed=True) if event is not None else None
+            return Outcome(stored[1], replayed=True)
+    stored = _stored(_BY_ID, [workspace.pk, data.id])
+    return Outcome(stored[1], replayed=True) if stored is not None else None
 
 
 def record_event(
@@ -66,7 +88,7 @@ def record_event(
     if replay is not None:
         return replay
     try:
-        with transaction.atomic():
+        with transaction.atomic(), events.batched():
             event = Event(
                 workspace=workspace,
                 external_id=data.id,
@@ -83,7 +105,11 @@ def record_event(
             # transaction below either way (two round trips less per event).
             event.save()
             result, granted = _act(event, data, now)
-            Event.objects.filter(pk=event.pk).update(result=result)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE ingest_event SET result = %s WHERE id = %s",
+                    [connection.ops.adapt_json_value(result, None), event.pk],
+                )
             if any(reward.hold_until <= now for reward in granted):
                 # Rewards without a hold are approved within seconds, not at the next sweep.
                 transaction.on_commit(approve_due_rewards_task.enqueue)
@@ -168,9 +194,13 @@ def _convert_on_purchase(
             referee=participant,
             status__in=referrals.OPEN_STATUSES,
         )
-    refunded = Event.objects.filter(
-        workspace_id=event.workspace_id, type=Event.Type.REFUND, order_id=order.id
-    ).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM ingest_event WHERE workspace_id = %s AND type = 'refund' "
+            "AND order_id = %s",
+            [event.workspace_id, order.id],
+        )
+        refunded = cursor.fetchone() is not None
     granted = []
     for referral in touched:
         if referral.status not in referrals.OPEN_STATUSES:
@@ -200,8 +230,6 @@ def _convert_on_purchase(
         purchase_count=F("purchase_count") + 1,
         first_purchase_at=Coalesce(F("first_purchase_at"), now),
     )
-    for referral in touched:
-        referral.refresh_from_db()
     return granted
 
 

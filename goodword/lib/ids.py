@@ -12,7 +12,14 @@ _LENGTH = 20  # 36**20 ~ 1.3e31: collisions are not a practical concern
 
 
 def new_id(prefix: str) -> str:
-    return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(_LENGTH))
+    # One read of the OS's random source per id, not one per character: every event makes
+    # several ids, and per-character reads cost ~0.4 ms an event.
+    n = int.from_bytes(secrets.token_bytes(14))  # 112 bits, more than 36**20 needs
+    chars = []
+    for _ in range(_LENGTH):
+        n, r = divmod(n, 36)
+        chars.append(_ALPHABET[r])
+    return prefix + "_" + "".join(chars)
 
 
 # Named defaults, one per prefix: migrations refer to them by name.

@@ -14,7 +14,9 @@ from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program
 
 
-@transaction.atomic
+# No savepoint when nested: event ingestion calls this inside its own transaction, and a
+# failure here fails that whole transaction anyway.
+@transaction.atomic(savepoint=False)
 def upsert_participant(
     *,
     workspace: Workspace | int,

@@ -195,7 +195,9 @@ def convert_referral(
     )
     if not claimed:
         return False
-    referral.refresh_from_db()
+    referral.status = Referral.Status.CONVERTED
+    referral.converted_at = now
+    referral.order_id, referral.order_amount, referral.order_currency = order_id, amount, currency
     data = {"order_id": order_id, "amount": amount, "currency": currency}
     _record("referral.converted", referral, now, data)
     return True
