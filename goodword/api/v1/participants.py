@@ -168,11 +168,6 @@ def upsert_participant(request: HttpRequest, body: ParticipantIn) -> Status[dict
     return Status(201 if created else 200, render_participant(participant))
 
 
-@router.get("/participants/{external_id}", response={200: ParticipantOut, **ERRORS})
-def read_participant(request: HttpRequest, external_id: str) -> dict[str, Any]:
-    return render_participant(get_participant(request, external_id))
-
-
 @router.post(
     "/programs/{program_id}/advocates", response={200: AdvocateOut, 201: AdvocateOut, **ERRORS}
 )
@@ -219,7 +214,7 @@ def invite_friend(request: HttpRequest, program_id: str, body: InviteIn) -> Stat
     return Status(201 if created else 200, body_out)
 
 
-@router.get("/participants/{external_id}/balance", response={200: BalanceOut, **ERRORS})
+@router.get("/participants/{path:external_id}/balance", response={200: BalanceOut, **ERRORS})
 def read_balance(request: HttpRequest, external_id: str) -> dict[str, Any]:
     participant = get_participant(request, external_id)
     lines = ledger.participant_balances(participant)
@@ -259,7 +254,7 @@ def render_redemption(redemption: Redemption) -> dict[str, Any]:
 
 
 @router.post(
-    "/participants/{external_id}/redemptions",
+    "/participants/{path:external_id}/redemptions",
     response={200: RedemptionOut, 201: RedemptionOut, **ERRORS},
 )
 def redeem(request: HttpRequest, external_id: str, body: RedemptionIn) -> Status[dict[str, Any]]:
@@ -272,3 +267,10 @@ def redeem(request: HttpRequest, external_id: str, body: RedemptionIn) -> Status
         now=timezone.now(),
     )
     return Status(201 if created else 200, render_redemption(redemption))
+
+
+# Registered last: with `path:` ids (which may hold '/'), the more specific routes above
+# (`…/balance`, `…/redemptions`) must be tried first.
+@router.get("/participants/{path:external_id}", response={200: ParticipantOut, **ERRORS})
+def read_participant(request: HttpRequest, external_id: str) -> dict[str, Any]:
+    return render_participant(get_participant(request, external_id))
