@@ -494,3 +494,25 @@ def test_share_page_of_an_unknown_code_is_404(story: Story, code: str) -> None:
 def test_share_page_of_a_paused_program_is_404(story: Story) -> None:
     story.acme.patch(f"/programs/{story.program['id']}", {"status": "paused"})
     assert Client().get(f"/s/{story.alice['code']}").status_code == 404
+
+
+def test_preview_link_carries_a_token_but_counts_no_click(story: Story) -> None:
+    """A person taken for a bot follows the card's link and is still credited to alice."""
+
+    class Links(HTMLParser):
+        hrefs: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "a":
+                self.hrefs.append(dict(attrs)["href"] or "")
+
+    r = visit(story.alice["code"], user_agent="Slackbot-LinkExpanding 1.0")
+    assert r.status_code == 200
+    parser = Links()
+    parser.feed(r.content.decode())
+    [href] = parser.hrefs
+    assert href.startswith("https://shop.acme.test/welcome?gw_ref=")
+    token = read_ref_token(parse_qs(urlsplit(href).query)["gw_ref"][0])
+    assert token is not None
+    assert token.advocate_id == story.alice["id"]
+    assert logged_clicks() == []

@@ -195,7 +195,7 @@ def handle(environ: dict[str, Any]) -> Response:
         return _page("404 Not Found", _not_found_html())
     user_agent = str(environ.get("HTTP_USER_AGENT") or "")
     if environ.get("REQUEST_METHOD") != "GET" or is_bot(user_agent):
-        return _page("200 OK", _preview_html(target))
+        return _page("200 OK", _preview_html(target, _continue_url(target, now)))
     if not target.is_active:
         return "302 Found", [("Location", target.destination), ("Cache-Control", "no-store")], b""
     query = str(environ.get("QUERY_STRING") or "")
@@ -236,18 +236,31 @@ def _not_found_html() -> str:
     )
 
 
-def _preview_html(target: Target) -> str:
+def _continue_url(target: Target, now: float) -> str:
+    """Where the preview page's link goes: straight to the destination, with a token (a
+    person taken for a bot still gets credited to their friend) but no counted click."""
+    if not target.is_active:
+        return target.destination
+    click_id = base64.urlsafe_b64encode(os.urandom(12)).decode()
+    token = make_ref_token(target.advocate_id, click_id, int(now))
+    return f"{target.base}{target.sep}gw_ref={token}{target.tail}"
+
+
+def _preview_html(target: Target, continue_url: str) -> str:
     title = html.escape(target.title)
     desc = html.escape(target.description or f"You've been invited: {target.title}")
     url = html.escape(f"{settings.SITE_URL}/r/{target.code}")
     host = html.escape(urlsplit(target.destination).hostname or "")
     return (
         "<!doctype html><html lang=en><meta charset=utf-8>"
-        f"<title>{title}</title><meta name=robots content=noindex>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{title}</title><meta name=robots content='noindex,nofollow'>"
         f"<meta property='og:title' content='{title}'>"
         f"<meta property='og:description' content='{desc}'>"
         f"<meta property='og:url' content='{url}'><meta property='og:type' content='website'>"
         f"<meta name='twitter:card' content='summary'>"
-        f"<body><h1>{title}</h1><p>{desc}</p><p><a href='{url}'>Continue to {host}</a></p>"
+        "<body style='font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;"
+        f"padding:0 1rem;color:#222'><h1>{title}</h1><p>{desc}</p>"
+        f"<p><a rel=nofollow href='{html.escape(continue_url)}'>Continue to {host}</a></p>"
         "</body></html>"
     )
