@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.utils import timezone
 
 from goodword.accounts.models import ApiKey, Membership, Workspace
@@ -34,16 +34,34 @@ def revoke_api_key(*, key: ApiKey, now: datetime | None = None) -> bool:
     return bool(updated)
 
 
-def authenticate_key(raw: str) -> ApiKey | None:
-    """Return the live key for a secret, or None. Revocation takes effect on the next call."""
+# Every API call runs this: a plain statement costs ~20 us where the ORM's query building
+# costs ~300 us. The third column says whether `last_used_at` is over a minute old.
+_LIVE_KEY = (
+    "SELECT id, workspace_id, (last_used_at IS NULL OR last_used_at < %s) "
+    "FROM accounts_apikey WHERE key_hash = %s AND revoked_at IS NULL"
+)
+
+
+def authenticate_key(raw: str, *, now: datetime | None = None) -> ApiKey | None:
+    """Return the live key for a secret, or None. Revocation takes effect on the next call.
+
+    The key and its `workspace` come back with only their ids loaded; other fields load on
+    first use. Use is noted at minute resolution: a write per request would double its cost.
+    """
     if not raw.startswith(KEY_PREFIX) or len(raw) > 100:
         return None
-    try:
-        return ApiKey.objects.select_related("workspace").get(
-            key_hash=hash_key(raw), revoked_at__isnull=True
-        )
-    except ApiKey.DoesNotExist:
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        stale_before = connection.ops.adapt_datetimefield_value(now - timedelta(minutes=1))
+        cursor.execute(_LIVE_KEY, [stale_before, hash_key(raw)])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    key = ApiKey.from_db(DEFAULT_DB_ALIAS, ["id", "workspace_id"], row[:2])
+    key.workspace = Workspace.from_db(DEFAULT_DB_ALIAS, ["id"], row[1:2])
+    if row[2]:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
 
 
 @transaction.atomic

@@ -46,12 +46,12 @@ def render_workspace(ws: Workspace) -> dict[str, Any]:
 
 @router.get("/workspace", response={200: WorkspaceOut, **ERRORS})
 def read_workspace(request: HttpRequest) -> dict[str, Any]:
-    return render_workspace(workspace_of(request))
+    return render_workspace(Workspace.objects.get(pk=workspace_of(request).pk))
 
 
 @router.patch("/workspace", response={200: WorkspaceOut, **ERRORS})
 def change_workspace(request: HttpRequest, body: WorkspacePatch) -> dict[str, Any]:
-    ws = workspace_of(request)
+    ws = Workspace.objects.get(pk=workspace_of(request).pk)
     fields = body.model_dump(exclude_unset=True, exclude_none=True)
     for name, value in fields.items():
         setattr(ws, name, value)
