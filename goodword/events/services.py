@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from goodword.events.models import DomainEvent
+from goodword.lib import sql
 
 _local = threading.local()
 
@@ -56,4 +57,4 @@ def batched() -> Iterator[None]:
         yield
     finally:
         _local.pending = None
-    DomainEvent.objects.bulk_create(pending)
+    sql.insert_many(DomainEvent, [sql.values_of(event) for event in pending])

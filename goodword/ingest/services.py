@@ -9,17 +9,17 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
-from django.db.models.functions import Coalesce
 
 from goodword.accounts.models import Workspace
 from goodword.events import services as events
 from goodword.ingest.models import Event
 from goodword.ingest.schemas import EventIn
+from goodword.lib import sql
 from goodword.lib.errors import Invalid
 from goodword.participants.models import Participant
 from goodword.participants.services import upsert_participant
 from goodword.programs.models import Program
+from goodword.referrals import queries
 from goodword.referrals import services as referrals
 from goodword.referrals.models import Referral
 from goodword.rewards import services as rewards
@@ -101,9 +101,11 @@ def record_event(
                 occurred_at=data.occurred_at or now,
                 created_at=now,
             )
-            # No savepoint of its own: a duplicate's IntegrityError rolls back the whole
-            # transaction below either way (two round trips less per event).
-            event.save()
+            # A duplicate's IntegrityError rolls back the whole transaction and is answered
+            # from the first delivery below.
+            values = {f.attname: getattr(event, f.attname) for f in Event._meta.concrete_fields}
+            del values["id"]
+            event.pk = sql.insert(Event, values)
             result, granted = _act(event, data, now)
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -189,11 +191,7 @@ def _convert_on_purchase(
         raise RuntimeError("EventIn guarantees a purchase has a complete order")
     # A participant inserted by this very transaction cannot be anyone's referee yet.
     if not touched and not new_participant:
-        touched += Referral.objects.select_related("program", "advocate").filter(
-            workspace_id=event.workspace_id,
-            referee=participant,
-            status__in=referrals.OPEN_STATUSES,
-        )
+        touched += queries.open_referrals(event.workspace_id, participant)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT 1 FROM ingest_event WHERE workspace_id = %s AND type = 'refund' "
@@ -226,9 +224,10 @@ def _convert_on_purchase(
             currency=order.currency,
         ):
             granted += rewards.grant_rewards(referral, now=now)
-    Participant.objects.filter(pk=participant.pk).update(
-        purchase_count=F("purchase_count") + 1,
-        first_purchase_at=Coalesce(F("first_purchase_at"), now),
+    sql.execute(
+        "UPDATE participants_participant SET purchase_count = purchase_count + 1, "
+        "first_purchase_at = COALESCE(first_purchase_at, %s) WHERE id = %s",
+        [connection.ops.adapt_datetimefield_value(now), participant.pk],
     )
     return granted
 

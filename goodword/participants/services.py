@@ -3,12 +3,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from goodword.accounts.models import Workspace
 from goodword.events import services as events
+from goodword.lib import sql
 from goodword.lib.codes import generate_code, is_valid_vanity, normalize_code
 from goodword.lib.emails import normalize_email
 from goodword.lib.errors import Conflict, Invalid
+from goodword.lib.ids import new_par_id
 from goodword.lib.urls import host_allowed, url_host
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program
@@ -33,10 +36,7 @@ def upsert_participant(
         values["email_normalized"] = normalize_email(email)
     if name is not None:
         values["name"] = name
-    # get_or_create survives a concurrent insert of the same external_id (it retries the get).
-    participant, created = Participant.objects.get_or_create(
-        workspace_id=workspace_id, external_id=external_id, defaults=values
-    )
+    participant, created = _get_or_insert(workspace_id, external_id, values)
     if not created:
         changed = [k for k, v in values.items() if getattr(participant, k) != v]
         for key in changed:
@@ -54,6 +54,53 @@ def upsert_participant(
             "participant.created", workspace_id=workspace_id, subject_id=participant.public_id
         )
     return participant, created
+
+
+_FIELDS = (
+    "id",
+    "public_id",
+    "workspace_id",
+    "external_id",
+    "email",
+    "email_normalized",
+    "name",
+    "attributes",
+    "purchase_count",
+    "first_purchase_at",
+    "created_at",
+    "updated_at",
+)
+_BY_EXTERNAL_ID = sql.select(Participant, _FIELDS, "workspace_id = %s AND external_id = %s")
+
+
+def _get_or_insert(
+    workspace_id: int, external_id: str, values: dict[str, Any]
+) -> tuple[Participant, bool]:
+    """Every event runs this, so it is plain SQL (see goodword.lib.sql). A concurrent insert
+    of the same external_id makes ours a no-op; the row it committed is read instead."""
+    found = sql.fetch(Participant, _FIELDS, _BY_EXTERNAL_ID, [workspace_id, external_id])
+    if found:
+        return found[0], False
+    now = timezone.now()
+    row = {
+        "public_id": new_par_id(),
+        "workspace_id": workspace_id,
+        "external_id": external_id,
+        "email": values.get("email", ""),
+        "email_normalized": values.get("email_normalized", ""),
+        "name": values.get("name", ""),
+        "attributes": {},
+        "purchase_count": 0,
+        "first_purchase_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    pk = sql.insert(Participant, row, on_conflict_skip=True)
+    if pk is None:
+        return sql.fetch(Participant, _FIELDS, _BY_EXTERNAL_ID, [workspace_id, external_id])[
+            0
+        ], False
+    return Participant(id=pk, **row), True
 
 
 def _check_override(workspace: Workspace, url: str) -> None:

@@ -4,15 +4,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 
 from goodword.events import services as events
+from goodword.lib import sql
 from goodword.lib.codes import normalize_code
 from goodword.lib.emails import normalize_email
 from goodword.lib.errors import Invalid
 from goodword.lib.signing import read_ref_token
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program
+from goodword.referrals import queries
 from goodword.referrals.models import Invite, Referral
 
 OPEN_STATUSES = (Referral.Status.CLICKED, Referral.Status.SIGNED_UP)
@@ -42,25 +44,18 @@ def find_touch(
     An unknown code is the caller's mistake and raises; a bad or stale token is a visitor's and
     falls through to the next way of attributing.
     """
-    advocates = Advocate.objects.select_related("program", "participant")
     outcome = "none"
     if referral_code:
-        try:
-            advocate = advocates.get(
-                workspace_id=workspace_id, code_normalized=normalize_code(referral_code)
-            )
-        except Advocate.DoesNotExist:
+        advocate = queries.advocate_by_code(workspace_id, normalize_code(referral_code))
+        if advocate is None:
             raise Invalid(
                 f"referral_code {referral_code!r} matches no advocate in this workspace",
                 code="unknown_referral_code",
-            ) from None
+            )
         return _within_window(Touch(advocate, Referral.Source.CODE, now), now)
     if ref_token:
         token = read_ref_token(ref_token)
-        found = (
-            token
-            and advocates.filter(workspace_id=workspace_id, public_id=token.advocate_id).first()
-        )
+        found = token and queries.advocate_by_public_id(workspace_id, token.advocate_id)
         if token and found:
             touch, outcome = _within_window(
                 Touch(found, Referral.Source.TOKEN, token.issued_at, token.click_id), now
@@ -70,12 +65,7 @@ def find_touch(
         else:
             outcome = "invalid_token"
     if email:
-        invite = (
-            Invite.objects.select_related("advocate__program", "advocate__participant")
-            .filter(workspace_id=workspace_id, email_normalized=normalize_email(email))
-            .order_by("created_at", "pk")
-            .first()
-        )
+        invite = queries.first_invite(workspace_id, normalize_email(email))
         if invite is not None:
             return _within_window(
                 Touch(invite.advocate, Referral.Source.EMAIL, invite.created_at), now
@@ -110,10 +100,7 @@ def open_referral(*, touch: Touch, referee: Participant, now: datetime) -> Refer
     referral. Self-referrals and existing customers get a rejected referral that says why.
     """
     program = touch.advocate.program
-    live = Referral.objects.filter(program=program, referee=referee).exclude(
-        reject_reason=Referral.RejectReason.EXPIRED
-    )
-    existing = live.first()
+    existing = queries.live_referral(program, referee)
     if existing is not None and not _expire(existing, touch=touch, now=now):
         return existing
     reason = _rejection(touch, referee)
@@ -131,12 +118,16 @@ def open_referral(*, touch: Touch, referee: Participant, now: datetime) -> Refer
         signed_up_at=now,
         rejected_at=now if reason else None,
     )
-    try:
-        with transaction.atomic():
-            referral.save()
-    except IntegrityError:
+    values = {f.attname: getattr(referral, f.attname) for f in Referral._meta.concrete_fields}
+    del values["id"]
+    referral.pk = sql.insert(Referral, values, on_conflict_skip=True)
+    if referral.pk is None:
         # A concurrent event for the same friend got there first; its referral stands.
-        return live.get()
+        first = queries.live_referral(program, referee)
+        if first is None:
+            raise RuntimeError("a referral insert conflicted with no live referral")
+        return first
+    referral._state.adding = False
     data = {"advocate": touch.advocate.public_id, "source": touch.source}
     _record("referral.created", referral, now, data)
     if reason:
@@ -186,12 +177,11 @@ def convert_referral(
     currency: str = "",
 ) -> bool:
     """Mark an open referral converted. False when it was not open (already converted etc.)."""
-    claimed = Referral.objects.filter(pk=referral.pk, status__in=OPEN_STATUSES).update(
-        status=Referral.Status.CONVERTED,
-        converted_at=now,
-        order_id=order_id,
-        order_amount=amount,
-        order_currency=currency,
+    claimed = sql.execute(
+        "UPDATE referrals_referral SET status = 'converted', converted_at = %s, order_id = %s, "
+        "order_amount = %s, order_currency = %s "
+        "WHERE id = %s AND status IN ('clicked', 'signed_up')",
+        [connection.ops.adapt_datetimefield_value(now), order_id, amount, currency, referral.pk],
     )
     if not claimed:
         return False

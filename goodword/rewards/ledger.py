@@ -38,8 +38,14 @@ def account(
 
 def lock_account(acct: LedgerAccount) -> LedgerAccount:
     """Lock an account row for the rest of the transaction (PostgreSQL row lock; SQLite
-    serialises write transactions, which BEGIN IMMEDIATE has already taken)."""
-    return LedgerAccount.objects.select_for_update().get(pk=acct.pk)
+    serialises write transactions, which BEGIN IMMEDIATE has already taken).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: lockers still queue on each other, but writing an entry
+    that references a locked account (a foreign key check takes FOR KEY SHARE) does not wait.
+    With FOR UPDATE, an approval (debt locked, writes credit) and a clawback (credit locked,
+    writes debt) of the same participant deadlocked.
+    """
+    return LedgerAccount.objects.select_for_update(no_key=True).get(pk=acct.pk)
 
 
 def balance(acct: LedgerAccount) -> int:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from goodword.events import services as events
+from goodword.lib import sql
 from goodword.lib.codes import SAFE_ALPHABET
 from goodword.lib.errors import Conflict, Invalid
 from goodword.participants.models import Participant
@@ -26,6 +27,10 @@ def _record(name: str, reward: Reward, now: datetime, **data: object) -> None:
         data={"referral": reward.referral.public_id, **data},
         now=now,
     )
+
+
+_RULE = ("id", "beneficiary", "kind", "amount", "percent_off", "currency")
+_ACTIVE_RULES = sql.select(RewardRule, _RULE, "program_id = %s AND is_active ORDER BY id")
 
 
 def grant_rewards(referral: Referral, *, now: datetime) -> list[Reward]:
@@ -51,11 +56,13 @@ def grant_rewards(referral: Referral, *, now: datetime) -> list[Reward]:
             hold_until=hold_until,
             created_at=now,
         )
-        for rule in RewardRule.objects.filter(program=program, is_active=True).order_by("pk")
+        for rule in sql.fetch(RewardRule, _RULE, _ACTIVE_RULES, [program.pk])
     ]
     # The unique (referral, rule, beneficiary) constraint backs up the caller's claim on the
     # referral: a second grant for the same referral fails instead of paying twice.
-    Reward.objects.bulk_create(rewards)
+    for reward in rewards:
+        reward.pk = sql.insert(Reward, sql.values_of(reward))
+        reward._state.adding = False
     for reward in rewards:
         _record("reward.created", reward, now, beneficiary=reward.beneficiary)
     return rewards
@@ -83,6 +90,9 @@ def approve_reward(reward: Reward, *, now: datetime) -> bool:
 
     Returns False when another worker got there first or the reward left `pending`.
     """
+    # Lock the referral before the reward, the order a refund takes them in
+    # (`reverse_referral_rewards`); the other order deadlocks the two on PostgreSQL.
+    Referral.objects.select_for_update(no_key=True).filter(pk=reward.referral_id).exists()
     claimed = Reward.objects.filter(pk=reward.pk, status=Reward.Status.PENDING).update(
         status=Reward.Status.APPROVED, approved_at=now
     )
