@@ -118,9 +118,7 @@ def open_referral(*, touch: Touch, referee: Participant, now: datetime) -> Refer
         signed_up_at=now,
         rejected_at=now if reason else None,
     )
-    values = {f.attname: getattr(referral, f.attname) for f in Referral._meta.concrete_fields}
-    del values["id"]
-    referral.pk = sql.insert(Referral, values, on_conflict_skip=True)
+    referral.pk = sql.insert(Referral, sql.values_of(referral), on_conflict_skip=True)
     if referral.pk is None:
         # A concurrent event for the same friend got there first; its referral stands.
         first = queries.live_referral(program, referee)
