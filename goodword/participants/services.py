@@ -100,7 +100,9 @@ def _get_or_insert(
         return sql.fetch(Participant, _FIELDS, _BY_EXTERNAL_ID, [workspace_id, external_id])[
             0
         ], False
-    return Participant(id=pk, **row), True
+    participant = Participant(id=pk, **row)
+    participant._state.adding = False
+    return participant, True
 
 
 def _check_override(workspace: Workspace, url: str) -> None:
