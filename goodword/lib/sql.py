@@ -74,20 +74,23 @@ def fetch(model: type[M], names: Sequence[str], sql: str, params: Sequence[Any])
     return [build(model, names, row[:width]) for row in rows(sql, params)]
 
 
+def _insert(model: type[Model], fields: Sequence[Field[Any, Any]]) -> str:
+    # Identifiers come from the model's metadata, never from input; values are parameters.
+    names = ", ".join(str(f.column) for f in fields)
+    return (
+        f"INSERT INTO {model._meta.db_table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+
+
 def insert(
     model: type[Model], values: dict[str, Any], *, on_conflict_skip: bool = False
 ) -> int | None:
     """Insert one row (values by attname) and return its id; None when skipped on conflict."""
     fields = _fields(model, tuple(values))
     params = [f.get_db_prep_save(values[f.attname], connection) for f in fields]
-    # Identifiers come from the model's metadata, never from input; values are parameters.
-    sql = (
-        f"INSERT INTO {model._meta.db_table} ({', '.join(str(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-        f"{' ON CONFLICT DO NOTHING' if on_conflict_skip else ''} RETURNING id"
-    )
+    sql = _insert(model, fields) + (" ON CONFLICT DO NOTHING" if on_conflict_skip else "")
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql + " RETURNING id", params)
         row = cursor.fetchone()
     return None if row is None else int(row[0])
 
@@ -97,13 +100,9 @@ def insert_many(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     fields = _fields(model, tuple(rows[0]))
-    sql = (
-        f"INSERT INTO {model._meta.db_table} ({', '.join(str(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
     params = [[f.get_db_prep_save(row[f.attname], connection) for f in fields] for row in rows]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(_insert(model, fields), params)
 
 
 def values_of(instance: Model) -> dict[str, Any]:
