@@ -1,4 +1,4 @@
-"""The `gw_ref` attribution token: who referred, which click, when; signed with HMAC.
+"""The `gw_ref` attribution token: who referred, which click, when; signed with a keyed MAC.
 
 The token alone is enough to attribute a conversion, so attribution never waits on a click row
 that is still buffered. Format: `<advocate public id>.<click id>.<issued, base36 seconds>.<sig>`.
@@ -28,31 +28,15 @@ def _key(purpose: str) -> bytes:
     return hashlib.sha256(f"goodword:{purpose}:{settings.SECRET_KEY}".encode()).digest()
 
 
-_IPAD = bytes(x ^ 0x36 for x in range(256))
-_OPAD = bytes(x ^ 0x5C for x in range(256))
-
-
-@lru_cache(maxsize=16)
-def _pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
-    # Keyed by the key itself, so clearing `_key`'s cache (a new SECRET_KEY) takes effect.
-    padded = key.ljust(64, b"\0")  # 32 bytes; SHA-256's block is 64
-    return hashlib.sha256(padded.translate(_IPAD)), hashlib.sha256(padded.translate(_OPAD))
-
-
-def _hmac(purpose: str, message: bytes) -> bytes:
-    """HMAC-SHA256 (RFC 2104) from precomputed inner and outer states: the same value as
-    `hmac.new(_key(purpose), message, hashlib.sha256).digest()` at half the cost, which
-    matters on the redirect (two per click)."""
-    inner, outer = _pads(_key(purpose))
-    h = inner.copy()
-    h.update(message)
-    o = outer.copy()
-    o.update(h.digest())
-    return o.digest()
+def _mac(purpose: str, message: bytes) -> bytes:
+    """A 128-bit keyed BLAKE2b MAC (RFC 7693's keyed mode, a MAC by design): as strong as a
+    truncated HMAC-SHA256 here, at a third of its cost, which matters on the redirect (two per
+    click)."""
+    return hashlib.blake2b(message, key=_key(purpose), digest_size=16).digest()
 
 
 def _sign(payload: str) -> str:
-    mac = _hmac("gw_ref", payload.encode())[:16]
+    mac = _mac("gw_ref", payload.encode())
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
@@ -81,7 +65,7 @@ def read_ref_token(token: str) -> RefToken | None:
 
 def hash_ip(ip: str, day: str) -> str:
     """A per-day keyed hash: counts distinct visitors without keeping their addresses."""
-    return _hmac("ip", f"{day}:{ip}".encode()).hex()[:24]
+    return _mac("ip", f"{day}:{ip}".encode()).hex()[:24]
 
 
 @lru_cache(maxsize=64)
