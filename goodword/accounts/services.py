@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
@@ -62,6 +63,29 @@ def authenticate_key(raw: str, *, now: datetime | None = None) -> ApiKey | None:
     if row[2]:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key
+
+
+@transaction.atomic
+def update_workspace(*, workspace_id: int, **fields: Any) -> tuple[Workspace, list[str]]:
+    """Change a workspace's fields under a row lock (so two edits of `allowed_domains` cannot
+    lose each other's changes); return it with the names of the fields that changed."""
+    workspace = Workspace.objects.select_for_update().get(pk=workspace_id)
+    changed = [name for name, value in fields.items() if getattr(workspace, name) != value]
+    for name in changed:
+        setattr(workspace, name, fields[name])
+    if changed:
+        workspace.save(update_fields=changed)
+    return workspace, changed
+
+
+@transaction.atomic
+def allow_domain(*, workspace_id: int, host: str) -> None:
+    """Add a host to the workspace's allowed link domains (under a row lock)."""
+    workspace = Workspace.objects.select_for_update().get(pk=workspace_id)
+    if host not in workspace.allowed_domains:
+        update_workspace(
+            workspace_id=workspace_id, allowed_domains=[*workspace.allowed_domains, host]
+        )
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from typing import Any
 from django.db import transaction
 
 from goodword.accounts.models import Workspace
+from goodword.accounts.services import allow_domain
 from goodword.events import services as events
 from goodword.lib.errors import Invalid
 from goodword.lib.urls import url_host
@@ -24,10 +25,7 @@ def _allow_destination(workspace: Workspace, url: str) -> None:
             "destination_url must be an absolute http(s) URL without credentials",
             code="invalid_destination",
         )
-    domains = list(workspace.allowed_domains or [])
-    if host not in domains:
-        Workspace.objects.filter(pk=workspace.pk).update(allowed_domains=[*domains, host])
-        workspace.allowed_domains = [*domains, host]
+    allow_domain(workspace_id=workspace.pk, host=host)
 
 
 def _replace_rules(program: Program, rewards: list[RewardSpec]) -> None:

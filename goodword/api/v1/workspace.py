@@ -3,13 +3,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from pydantic import field_validator
 
 from goodword.accounts.models import Workspace
+from goodword.accounts.services import update_workspace
 from goodword.api.v1.auth import workspace_of
 from goodword.api.v1.schemas import ERRORS
+from goodword.events import services as events
 
 router = Router(tags=["workspace"])
 
@@ -51,10 +54,16 @@ def read_workspace(request: HttpRequest) -> dict[str, Any]:
 
 @router.patch("/workspace", response={200: WorkspaceOut, **ERRORS})
 def change_workspace(request: HttpRequest, body: WorkspacePatch) -> dict[str, Any]:
-    ws = Workspace.objects.get(pk=workspace_of(request).pk)
-    fields = body.model_dump(exclude_unset=True, exclude_none=True)
-    for name, value in fields.items():
-        setattr(ws, name, value)
-    if fields:
-        ws.save(update_fields=list(fields))
+    with transaction.atomic():
+        ws, changed = update_workspace(
+            workspace_id=workspace_of(request).pk,
+            **body.model_dump(exclude_unset=True, exclude_none=True),
+        )
+        if changed:
+            events.record(
+                "workspace.updated",
+                workspace_id=ws.pk,
+                subject_id=ws.public_id,
+                data={"fields": sorted(changed)},
+            )
     return render_workspace(ws)
