@@ -98,7 +98,17 @@ def approve_reward(reward: Reward, *, now: datetime) -> bool:
     )
     if not claimed:
         return False
-    reward.refresh_from_db()
+    # Set in memory what the claim wrote: refresh_from_db would also drop the participant and
+    # referral the sweeper loaded with the reward, a query each per reward.
+    reward.status, reward.approved_at = Reward.Status.APPROVED, now
+    with events.batched():
+        _issue(reward, now=now)
+        referrals.mark_rewarded(reward.referral, now=now)
+    return True
+
+
+def _issue(reward: Reward, *, now: datetime) -> None:
+    """Post approved credit to the ledger, or fulfil a coupon with a fresh code."""
     if reward.kind == RewardRule.Kind.CREDIT:
         assert reward.amount is not None  # noqa: S101 - guaranteed by a CheckConstraint
         ledger.post_transaction(
@@ -111,14 +121,11 @@ def approve_reward(reward: Reward, *, now: datetime) -> bool:
         )
         _record("reward.approved", reward, now)
     else:
-        code = "".join(secrets.choice(SAFE_ALPHABET) for _ in range(10))
-        Reward.objects.filter(pk=reward.pk).update(
-            status=Reward.Status.FULFILLED, fulfilled_at=now, coupon_code=code
-        )
+        reward.coupon_code = "".join(secrets.choice(SAFE_ALPHABET) for _ in range(10))
+        reward.status, reward.fulfilled_at = Reward.Status.FULFILLED, now
+        reward.save(update_fields=["status", "fulfilled_at", "coupon_code"])
         _record("reward.approved", reward, now)
         _record("reward.fulfilled", reward, now)
-    referrals.mark_rewarded(reward.referral, now=now)
-    return True
 
 
 def approve_due_rewards(*, now: datetime, limit: int = 500) -> int:
