@@ -233,3 +233,39 @@ def test_lock_ends_when_the_window_passes_without_a_conversion(story: Story) -> 
     old = acme.get(f"/referrals/{first['referrals'][0]['id']}").json()
     assert (old["status"], old["reject_reason"]) == ("rejected", "expired")
     assert Reward.objects.filter(beneficiary="advocate").get().participant.external_id == "carol"
+
+
+def test_coupon_reward_is_fulfilled_with_a_code_and_never_touches_the_ledger(db: None) -> None:
+    from goodword.lib.codes import SAFE_ALPHABET
+    from tests.factories import enrol, make_api, make_program
+
+    acme = make_api("Acme")
+    prg = make_program(
+        acme,
+        rewards=[
+            {"beneficiary": "advocate", "kind": "credit", "amount": 1000, "currency": "USD"},
+            {"beneficiary": "friend", "kind": "coupon", "percent_off": 15},
+        ],
+    )
+    alice = enrol(acme, prg["id"], "alice")
+    acme.event(signup("s-bob", "bob", referral_code=alice["code"]))
+    acme.event(purchase("p-bob", "bob", "order-1", 2500))
+    assert approve_due_rewards(now=datetime.now(UTC) + timedelta(days=15)) == 2
+    [coupon] = acme.get("/rewards", participant="bob").json()["data"]
+    assert (coupon["kind"], coupon["percent_off"], coupon["status"]) == ("coupon", 15, "fulfilled")
+    assert len(coupon["coupon_code"]) == 10
+    assert set(coupon["coupon_code"]) <= set(SAFE_ALPHABET)
+    assert coupon["fulfilled_at"] is not None
+    # Only alice's credit reached the ledger; bob has no balance at all.
+    assert [t.reward.beneficiary for t in LedgerTransaction.objects.all()] == ["advocate"]
+    assert balance_of(acme, "alice") == 1000
+    assert acme.get("/participants/bob/balance").json()["balances"] == []
+    names = list(DomainEvent.objects.filter(subject_id=coupon["id"]).values_list("name", flat=True))
+    assert sorted(names) == ["reward.approved", "reward.created", "reward.fulfilled"]
+
+    # A refund voids the coupon and claws back alice's credit; nothing is posted for bob.
+    acme.event(refund("r-bob", "bob", "order-1"))
+    [coupon] = acme.get("/rewards", participant="bob").json()["data"]
+    assert coupon["status"] == "reversed"
+    assert [t.kind for t in LedgerTransaction.objects.order_by("pk")] == ["reward", "clawback"]
+    assert balance_of(acme, "alice") == 0
