@@ -21,7 +21,7 @@ from goodword.participants.services import upsert_participant
 from goodword.programs.models import Program
 from goodword.referrals import queries
 from goodword.referrals import services as referrals
-from goodword.referrals.models import Referral
+from goodword.referrals.models import OPEN_STATUSES, Referral
 from goodword.rewards import services as rewards
 from goodword.rewards.models import Reward
 from goodword.rewards.tasks import approve_due_rewards_task
@@ -38,13 +38,16 @@ def body_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# Events sent to POST /api/v1/events; integrations will record their own source.
+SOURCE = "api"
+
 # Every event runs these: plain SQL (see goodword.lib.sql for why).
 _BY_KEY = (
     "SELECT body_hash, result FROM ingest_event WHERE workspace_id = %s AND idempotency_key = %s"
 )
 _BY_ID = (
     "SELECT body_hash, result FROM ingest_event "
-    "WHERE workspace_id = %s AND source = 'api' AND external_id = %s"
+    "WHERE workspace_id = %s AND source = %s AND external_id = %s"
 )
 
 
@@ -68,7 +71,7 @@ def _replay(workspace: Workspace, data: EventIn, key: str | None, digest: str) -
                     code="idempotency_key_reused",
                 )
             return Outcome(stored[1], replayed=True)
-    stored = _stored(_BY_ID, [workspace.pk, data.id])
+    stored = _stored(_BY_ID, [workspace.pk, SOURCE, data.id])
     return Outcome(stored[1], replayed=True) if stored is not None else None
 
 
@@ -90,6 +93,7 @@ def record_event(
         with transaction.atomic(), events.batched():
             event = Event(
                 workspace=workspace,
+                source=SOURCE,
                 external_id=data.id,
                 idempotency_key=idempotency_key,
                 body_hash=digest,
@@ -190,14 +194,13 @@ def _convert_on_purchase(
         touched += queries.open_referrals(event.workspace_id, participant)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT 1 FROM ingest_event WHERE workspace_id = %s AND type = 'refund' "
-            "AND order_id = %s",
-            [event.workspace_id, order.id],
+            "SELECT 1 FROM ingest_event WHERE workspace_id = %s AND type = %s AND order_id = %s",
+            [event.workspace_id, Event.Type.REFUND, order.id],
         )
         refunded = cursor.fetchone() is not None
     granted = []
     for referral in touched:
-        if referral.status not in referrals.OPEN_STATUSES:
+        if referral.status not in OPEN_STATUSES:
             continue
         reason = (
             "refunded"

@@ -146,3 +146,7 @@ class Referral(models.Model):
     @property
     def first_touch_at(self) -> datetime:
         return self.clicked_at or self.created_at
+
+
+# Referrals still waiting for a conversion.
+OPEN_STATUSES = (Referral.Status.CLICKED, Referral.Status.SIGNED_UP)

@@ -12,7 +12,7 @@ from typing import Any
 from goodword.lib import sql
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program
-from goodword.referrals.models import Invite, Referral
+from goodword.referrals.models import OPEN_STATUSES, Invite, Referral
 
 _ADVOCATE = ("id", "public_id", "workspace_id", "program_id", "participant_id", "code")
 _PROGRAM = (
@@ -46,12 +46,12 @@ _FIRST_INVITE = (
     "WHERE i.workspace_id = %s AND i.email_normalized = %s ORDER BY i.created_at, i.id LIMIT 1"
 )
 _LIVE = sql.select(
-    Referral, _REFERRAL, "program_id = %s AND referee_id = %s AND reject_reason <> 'expired'"
+    Referral, _REFERRAL, "program_id = %s AND referee_id = %s AND reject_reason <> %s"
 )
 _OPEN_FOR_REFEREE = (
     f"SELECT {sql.columns(Referral, _REFERRAL, 'r')}, {_ADVOCATE_JOIN} "
     "JOIN referrals_referral r ON r.advocate_id = a.id "
-    "WHERE r.workspace_id = %s AND r.referee_id = %s AND r.status IN ('clicked', 'signed_up') "
+    "WHERE r.workspace_id = %s AND r.referee_id = %s AND r.status IN (%s, %s) "
     "ORDER BY r.id"
 )
 
@@ -86,7 +86,8 @@ def first_invite(workspace_id: int, email_normalized: str) -> Invite | None:
 
 def live_referral(program: Program, referee: Participant) -> Referral | None:
     """The friend's referral in the program that still locks them (any but expired)."""
-    found = sql.fetch(Referral, _REFERRAL, _LIVE, [program.pk, referee.pk])
+    params = [program.pk, referee.pk, Referral.RejectReason.EXPIRED]
+    found = sql.fetch(Referral, _REFERRAL, _LIVE, params)
     if not found:
         return None
     found[0].program = program
@@ -96,7 +97,7 @@ def live_referral(program: Program, referee: Participant) -> Referral | None:
 def open_referrals(workspace_id: int, referee: Participant) -> list[Referral]:
     """The friend's referrals still waiting for a conversion, with advocate and program."""
     out = []
-    for row in sql.rows(_OPEN_FOR_REFEREE, [workspace_id, referee.pk]):
+    for row in sql.rows(_OPEN_FOR_REFEREE, [workspace_id, referee.pk, *OPEN_STATUSES]):
         referral = sql.build(Referral, _REFERRAL, row[: len(_REFERRAL)])
         referral.advocate = _advocate(row[len(_REFERRAL) :])
         referral.program = referral.advocate.program

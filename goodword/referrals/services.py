@@ -15,9 +15,7 @@ from goodword.lib.signing import read_ref_token
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program
 from goodword.referrals import queries
-from goodword.referrals.models import Invite, Referral
-
-OPEN_STATUSES = (Referral.Status.CLICKED, Referral.Status.SIGNED_UP)
+from goodword.referrals.models import OPEN_STATUSES, Invite, Referral
 
 
 @dataclass(frozen=True)
@@ -176,10 +174,17 @@ def convert_referral(
 ) -> bool:
     """Mark an open referral converted. False when it was not open (already converted etc.)."""
     claimed = sql.execute(
-        "UPDATE referrals_referral SET status = 'converted', converted_at = %s, order_id = %s, "
-        "order_amount = %s, order_currency = %s "
-        "WHERE id = %s AND status IN ('clicked', 'signed_up')",
-        [connection.ops.adapt_datetimefield_value(now), order_id, amount, currency, referral.pk],
+        "UPDATE referrals_referral SET status = %s, converted_at = %s, order_id = %s, "
+        "order_amount = %s, order_currency = %s WHERE id = %s AND status IN (%s, %s)",
+        [
+            Referral.Status.CONVERTED,
+            connection.ops.adapt_datetimefield_value(now),
+            order_id,
+            amount,
+            currency,
+            referral.pk,
+            *OPEN_STATUSES,
+        ],
     )
     if not claimed:
         return False
