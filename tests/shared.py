@@ -1,9 +1,12 @@
-"""Helpers shared by the tenancy, security and bad-input tests."""
+"""Helpers shared by several test modules."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from django.apps import apps
@@ -54,3 +57,16 @@ def row_counts(workspace: Workspace | None = None) -> dict[str, int]:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return {m._meta.label: int(n) for m, n in zip(chosen, row, strict=True)}
+
+
+def run_goodword(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run `goodword ARGS` as a newcomer would: a separate process with the given environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "goodword", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -8,8 +8,6 @@ import re
 import secrets
 import sqlite3
 import string
-import subprocess
-import sys
 from io import StringIO
 from pathlib import Path
 
@@ -23,24 +21,13 @@ from django.test import Client
 from goodword.accounts.models import ApiKey, Membership, Workspace
 from goodword.accounts.services import hash_key
 from goodword.ops.demo import DEMO_NAME
+from tests.shared import run_goodword
 
 
 def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """A production-like environment: nothing from the test run's own settings."""
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
     return {**env, "GOODWORD_DATA_DIR": str(data_dir), **extra}
-
-
-def goodword(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "goodword", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 # --- createworkspace -----------------------------------------------------------------------
@@ -111,7 +98,7 @@ def test_createworkspace_with_a_bad_name_fails_clearly_and_creates_nothing(
 
 
 def test_createworkspace_bad_owner_from_the_shell(tmp_path: Path) -> None:
-    run = goodword(
+    run = run_goodword(
         "createworkspace",
         "Acme",
         "--owner",
@@ -137,7 +124,7 @@ DEMO_OUTPUT = re.compile(
 
 
 def _demo(data_dir: Path) -> dict[str, str]:
-    run = goodword("demo", "--no-serve", env=clean_env(data_dir), cwd=data_dir)
+    run = run_goodword("demo", "--no-serve", env=clean_env(data_dir), cwd=data_dir)
     assert run.returncode == 0, run.stderr
     found = DEMO_OUTPUT.search(run.stdout)
     assert found is not None, run.stdout
@@ -188,7 +175,7 @@ def test_demo_with_a_new_data_dir_on_the_same_database_reissues_credentials(
         data_dir = tmp_path / name
         data_dir.mkdir()
         env = clean_env(data_dir, DATABASE_URL=f"sqlite:///{db}")
-        run = goodword("demo", "--no-serve", env=env, cwd=data_dir)
+        run = run_goodword("demo", "--no-serve", env=env, cwd=data_dir)
         assert run.returncode == 0, run.stderr
         found = DEMO_OUTPUT.search(run.stdout)
         assert found is not None, run.stdout
@@ -216,7 +203,7 @@ def _secret_key() -> str:
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
     env = clean_env(tmp_path, SITE_URL="https://refer.example.com", SECRET_KEY=_secret_key())
-    run = goodword("check", "--deploy", "--fail-level", "WARNING", env=env, cwd=tmp_path)
+    run = run_goodword("check", "--deploy", "--fail-level", "WARNING", env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout == "System check identified no issues (0 silenced).\n"
     assert "WARNING" not in run.stderr
@@ -240,7 +227,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
 def test_a_bad_setting_fails_check_naming_the_variable(
     tmp_path: Path, variable: str, value: str, message: str
 ) -> None:
-    run = goodword("check", env=clean_env(tmp_path, **{variable: value}), cwd=tmp_path)
+    run = run_goodword("check", env=clean_env(tmp_path, **{variable: value}), cwd=tmp_path)
     assert run.returncode != 0
     assert run.stdout == ""
     # The last line, where a reader looks first, says what to fix.

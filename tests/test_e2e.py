@@ -30,6 +30,7 @@ from psycopg import sql
 
 from tests.conftest import postgres
 from tests.factories import PROGRAM, purchase, refund, signup
+from tests.shared import run_goodword
 
 pytestmark = pytest.mark.e2e
 
@@ -71,18 +72,6 @@ def _base_env(data_dir: Path, database_url: str, site_url: str) -> dict[str, str
         PYTHONUNBUFFERED="1",
     )
     return env
-
-
-def _goodword(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "goodword", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -141,9 +130,9 @@ def server(tmp_path: Path, server_database: str) -> Iterator[Server]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = _base_env(data_dir, server_database, url)
-    migrated = _goodword("migrate", "--no-input", "-v0", env=env, cwd=tmp_path)
+    migrated = run_goodword("migrate", "--no-input", "-v0", env=env, cwd=tmp_path)
     assert migrated.returncode == 0, migrated.stderr
-    created = _goodword(
+    created = run_goodword(
         "createworkspace", "Acme", "--owner", "owner@acme.test", "--json", env=env, cwd=tmp_path
     )
     assert created.returncode == 0, created.stderr
