@@ -13,7 +13,7 @@ from goodword.programs.models import Program, RewardRule
 from goodword.programs.rules import RewardSpec, TriggerSpec
 
 
-def _allow_destination(workspace: Workspace, url: str) -> None:
+def _allow_destination(workspace_id: int, url: str) -> None:
     """Validate a program destination and allow its host for the workspace's links.
 
     Only callers holding the workspace's API key (or staff) reach here, so the host they name
@@ -25,7 +25,7 @@ def _allow_destination(workspace: Workspace, url: str) -> None:
             "destination_url must be an absolute http(s) URL without credentials",
             code="invalid_destination",
         )
-    allow_domain(workspace_id=workspace.pk, host=host)
+    allow_domain(workspace_id=workspace_id, host=host)
 
 
 def _replace_rules(program: Program, rewards: list[RewardSpec]) -> None:
@@ -64,7 +64,7 @@ def create_program(
     description: str = "",
     status: str = Program.Status.ACTIVE,
 ) -> Program:
-    _allow_destination(workspace, destination_url)
+    _allow_destination(workspace.pk, destination_url)
     program = Program(
         workspace=workspace,
         name=name,
@@ -92,7 +92,7 @@ def update_program(
 ) -> Program:
     """Change the given fields; `rewards` replaces the reward rules for future referrals."""
     if "destination_url" in fields:
-        _allow_destination(program.workspace, fields["destination_url"])
+        _allow_destination(program.workspace_id, fields["destination_url"])
     for name, value in fields.items():
         setattr(program, name, value)
     if trigger is not None:
