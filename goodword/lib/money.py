@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# Active ISO 4217 codes. Minor-unit exponents default to 2; the exceptions are listed below.
+# Active ISO 4217 codes. Amounts are in each currency's minor unit (cents, yen, fils).
 CURRENCIES = frozenset(
     [
         "AED",
@@ -163,30 +163,6 @@ CURRENCIES = frozenset(
         "ZWG",
     ]
 )
-_EXPONENTS = {
-    **dict.fromkeys(
-        [
-            "BIF",
-            "CLP",
-            "DJF",
-            "GNF",
-            "ISK",
-            "JPY",
-            "KMF",
-            "KRW",
-            "PYG",
-            "RWF",
-            "UGX",
-            "VND",
-            "VUV",
-            "XAF",
-            "XOF",
-            "XPF",
-        ],
-        0,
-    ),
-    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
-}
 
 # The largest amount accepted anywhere, in minor units: far above any real order, far below
 # the 64-bit limit, so sums of many amounts cannot overflow a bigint.
@@ -195,17 +171,3 @@ MAX_AMOUNT = 10**12
 
 def is_currency(code: str) -> bool:
     return code in CURRENCIES
-
-
-def exponent(currency: str) -> int:
-    return _EXPONENTS.get(currency, 2)
-
-
-def format_amount(amount: int, currency: str) -> str:
-    """Format for people: `12.50 USD`, `1200 JPY`."""
-    exp = exponent(currency)
-    if exp == 0:
-        return f"{amount} {currency}"
-    sign = "-" if amount < 0 else ""
-    whole, frac = divmod(abs(amount), 10**exp)
-    return f"{sign}{whole}.{frac:0{exp}d} {currency}"

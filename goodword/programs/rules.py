@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from goodword.lib.money import MAX_AMOUNT, is_currency
-
-
-def check_currency(value: str) -> str:
-    if not is_currency(value):
-        raise ValueError(f"{value!r} is not an ISO 4217 currency code such as USD or EUR")
-    return value
+from goodword.lib.money import MAX_AMOUNT
+from goodword.lib.schemas import Currency
 
 
 class RewardSpec(BaseModel):
@@ -22,9 +17,7 @@ class RewardSpec(BaseModel):
     kind: Literal["credit", "coupon"]
     amount: int | None = Field(default=None, gt=0, le=MAX_AMOUNT, strict=True)
     percent_off: int | None = Field(default=None, ge=1, le=100, strict=True)
-    currency: str = "USD"
-
-    _currency = field_validator("currency")(check_currency)
+    currency: Currency = "USD"
 
     @model_validator(mode="after")
     def _one_value(self) -> Self:

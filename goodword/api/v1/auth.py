@@ -7,10 +7,6 @@ from goodword.accounts.models import ApiKey, Workspace
 from goodword.accounts.services import authenticate_key
 
 
-class WorkspaceRequest(HttpRequest):
-    workspace: Workspace
-
-
 class ApiKeyAuth(HttpBearer):
     """`Authorization: Bearer <secret key>`; never a query parameter."""
 
