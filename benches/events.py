@@ -7,9 +7,10 @@
   `goodword createworkspace --json`.
 - Goodword: `goodword web` (1 worker, its default 8 threads on PostgreSQL), pinned to core 0.
 - Fresh events: wrk -t1 -c8 with a Lua script that gives every request a new event id (a
-  counter per wrk thread plus a per-run nonce) and a new customer, alternating `signup` and
-  `purchase` (with an order) events, no referral code: the full one-transaction path (insert
-  the event, upsert the participant, look for a touch, convert, store the result).
+  counter per wrk thread plus a per-run nonce), as the referral loop sends them: a new friend
+  signs up with the advocate's code (participant, attribution, referral), and every other
+  request is the first purchase of a friend who signed up 16 pairs earlier (conversion and
+  two rewards). So about half the events convert a referral.
 - Replayed events: the same body (an id recorded once before) posted again and again, c=8:
   the idempotent replay path (answered from the stored first result, 200).
 - Reference: `pgbench -c 8` (pinned to core 1) running a custom one-lookup-one-insert
@@ -79,6 +80,38 @@ CREATE TABLE bench_pgb_insert (
 """
 
 
+ADVOCATE_CODE = "BENCH"
+
+
+def _post(url: str, api_key: str, body: dict[str, object]) -> dict[str, object]:
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        assert response.status in (200, 201), response.status
+        return dict(json.loads(response.read()))
+
+
+def _program_with_advocate(base_url: str, api_key: str) -> None:
+    """A live program (both sides earn credit after a 14-day hold) and one advocate, BENCH."""
+    program = {
+        "name": "Bench",
+        "destination_url": "https://shop.example.com/",
+        "rewards": [
+            {"beneficiary": "advocate", "kind": "credit", "amount": 1000},
+            {"beneficiary": "friend", "kind": "credit", "amount": 500},
+        ],
+        "trigger": {"event": "purchase", "min_amount": 2000},
+        "hold_days": 14,
+    }
+    program_id = _post(base_url + "/api/v1/programs", api_key, program)["id"]
+    advocate = {"external_id": "cus_alice", "code": ADVOCATE_CODE}
+    _post(f"{base_url}/api/v1/programs/{program_id}/advocates", api_key, advocate)
+
+
 def fresh_lua(api_key: str, nonce: str) -> str:
     return lua_custom_script(
         f"""
@@ -89,17 +122,22 @@ wrk.headers["User-Agent"] = "goodword-bench"
 counter = 0
 function request()
   counter = counter + 1
+  -- odd requests: friend k signs up with the code; even requests: friend k-16 buys (16
+  -- pairs later, so the signup has been answered even with 8 requests in flight)
+  local k = math.floor((counter + 1) / 2)
+  if counter % 2 == 0 then k = k - 16 end
+  local friend = string.format("{nonce}-%d-%d", tid, k)
   local id = string.format("{nonce}-%d-%d", tid, counter)
   local body
-  if counter % 2 == 0 then
+  if counter % 2 == 1 then
     body = string.format(
       '{{"id":"evt_%s","type":"signup","customer":{{"external_id":"cus_%s",' ..
-      '"email":"%s@example.com"}}}}', id, id, id)
+      '"email":"%s@example.com"}},"referral_code":"{ADVOCATE_CODE}"}}', id, friend, friend)
   else
     body = string.format(
       '{{"id":"evt_%s","type":"purchase","customer":{{"external_id":"cus_%s",' ..
       '"email":"%s@example.com"}},"order":{{"id":"ord_%s","amount":4200,"currency":"USD"}}}}',
-      id, id, id, id)
+      id, friend, friend, id)
   end
   return wrk.format(nil, "/api/v1/events", nil, body)
 end
@@ -224,6 +262,7 @@ def main() -> None:
     try:
         server.wait_ready()
         server.start_sampling()
+        _program_with_advocate(server.url, api_key)
         request = urllib.request.Request(  # noqa: S310 - loopback
             server.url + "/api/v1/events",
             data=replay_body.encode(),
