@@ -107,6 +107,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "goodword.api.middleware.api_body_limit",
     "django.middleware.security.SecurityMiddleware",
+    "goodword.api.middleware.events_fast_path",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

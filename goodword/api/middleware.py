@@ -5,6 +5,11 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from goodword.api.v1 import events
+from goodword.api.v1.api import api
+
+EVENTS_PATH = "/api/v1/events"
+
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse(
@@ -53,3 +58,30 @@ def _as_json(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     return _error(
         404, "not_found", "no such API endpoint; the endpoints are listed at /api/v1/docs"
     )
+
+
+def events_fast_path(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """Answer `POST /api/v1/events` without the rest of the stack (see `api.v1.events`).
+
+    Placed after the body limit and SecurityMiddleware, whose checks and headers still apply;
+    the session, CSRF and auth middleware have nothing to do for a request with an API key."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if request.method != "POST" or request.path_info != EVENTS_PATH:
+            return get_response(request)
+        try:
+            outcome = events.handle(request)
+        except Exception as exc:
+            return api.on_exception(request, exc)
+        response = api.create_response(
+            request,
+            events.in_schema_order(outcome.result),
+            status=200 if outcome.replayed else 201,
+        )
+        if outcome.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+    return middleware
