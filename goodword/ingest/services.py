@@ -81,8 +81,9 @@ def record_event(
     """Record a business event and act on it, exactly once.
 
     A duplicate (same event id, or same Idempotency-Key and body) returns the first result.
-    Uniqueness is enforced by constraints: of concurrent identical deliveries one inserts, the
-    others wait on the unique index, fail, and read the winner's committed result.
+    Uniqueness is enforced by constraints: the event row goes in last, with its result, so of
+    concurrent identical deliveries one commits and the others fail on the unique index, roll
+    back everything they did, and read the winner's committed result.
     """
     payload = data.model_dump(mode="json")
     digest = body_hash(payload)
@@ -104,14 +105,8 @@ def record_event(
                 occurred_at=data.occurred_at or now,
                 created_at=now,
             )
-            # A duplicate's IntegrityError rolls back the whole transaction and is answered
-            # from the first delivery below.
+            event.result, granted = _act(event, data, now)
             event.pk = sql.insert(Event, sql.values_of(event))
-            result, granted = _act(event, data, now)
-            sql.execute(
-                "UPDATE ingest_event SET result = %s WHERE id = %s",
-                [connection.ops.adapt_json_value(result, None), event.pk],
-            )
             if any(reward.hold_until <= now for reward in granted):
                 # Rewards without a hold are approved within seconds, not at the next sweep.
                 transaction.on_commit(approve_due_rewards_task.enqueue)
@@ -120,7 +115,7 @@ def record_event(
         if replay is None:
             raise
         return replay
-    return Outcome(result, replayed=False)
+    return Outcome(event.result, replayed=False)
 
 
 def _act(event: Event, data: EventIn, now: datetime) -> tuple[dict[str, Any], list[Reward]]:
@@ -130,6 +125,7 @@ def _act(event: Event, data: EventIn, now: datetime) -> tuple[dict[str, Any], li
         external_id=customer.external_id,
         email=customer.email,
         name=customer.name,
+        likely_new=data.type == "signup",
     )
     touch, attribution = referrals.find_touch(
         workspace_id=event.workspace_id,
@@ -145,7 +141,10 @@ def _act(event: Event, data: EventIn, now: datetime) -> tuple[dict[str, Any], li
         touched = _refund(event, now)
     else:
         if touch is not None:
-            touched = [referrals.open_referral(touch=touch, referee=participant, now=now)]
+            referral = referrals.open_referral(
+                touch=touch, referee=participant, now=now, new_referee=new_participant
+            )
+            touched = [referral]
             if touched[0].advocate_id != touch.advocate.pk:
                 attribution = "locked_to_first_advocate"
         if data.type == "signup":
@@ -192,16 +191,11 @@ def _convert_on_purchase(
     # A participant inserted by this very transaction cannot be anyone's referee yet.
     if not touched and not new_participant:
         touched += queries.open_referrals(event.workspace_id, participant)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM ingest_event WHERE workspace_id = %s AND type = %s AND order_id = %s",
-            [event.workspace_id, Event.Type.REFUND, order.id],
-        )
-        refunded = cursor.fetchone() is not None
+    touched_open = [referral for referral in touched if referral.status in OPEN_STATUSES]
+    # Only an order that could convert a referral needs to be checked for an earlier refund.
+    refunded = bool(touched_open) and _refunded(event.workspace_id, order.id)
     granted = []
-    for referral in touched:
-        if referral.status not in OPEN_STATUSES:
-            continue
+    for referral in touched_open:
         reason = (
             "refunded"
             if refunded
@@ -229,6 +223,15 @@ def _convert_on_purchase(
         [connection.ops.adapt_datetimefield_value(now), participant.pk],
     )
     return granted
+
+
+def _refunded(workspace_id: int, order_id: str) -> bool:
+    """Was the order refunded before its purchase event arrived (webhooks come out of order)?"""
+    found = sql.rows(
+        "SELECT 1 FROM ingest_event WHERE workspace_id = %s AND type = %s AND order_id = %s",
+        [workspace_id, Event.Type.REFUND, order_id],
+    )
+    return bool(found)
 
 
 def _refund(event: Event, now: datetime) -> list[Referral]:

@@ -74,12 +74,14 @@ def fetch(model: type[M], names: Sequence[str], sql: str, params: Sequence[Any])
     return [build(model, names, row[:width]) for row in rows(sql, params)]
 
 
-def _insert(model: type[Model], fields: Sequence[Field[Any, Any]]) -> str:
+_CHUNK = 100
+
+
+def _insert(model: type[Model], fields: Sequence[Field[Any, Any]], values: str = "") -> str:
     # Identifiers come from the model's metadata, never from input; values are parameters.
     names = ", ".join(str(f.column) for f in fields)
-    return (
-        f"INSERT INTO {model._meta.db_table} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"
-    )
+    values = values or "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return f"INSERT INTO {model._meta.db_table} ({names}) VALUES {values}"
 
 
 def insert(
@@ -95,14 +97,30 @@ def insert(
     return None if row is None else int(row[0])
 
 
-def insert_many(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows that share their keys (by attname), in one round trip where the driver can."""
+def insert_many(
+    model: type[Model], rows: Sequence[dict[str, Any]], *, ids: bool = False
+) -> list[int]:
+    """Insert rows that share their keys (by attname), one statement per 100 rows.
+
+    With `ids=True` (the model must have a `public_id`), return their ids in the rows' order.
+    """
     if not rows:
-        return
+        return []
     fields = _fields(model, tuple(rows[0]))
-    params = [[f.get_db_prep_save(row[f.attname], connection) for f in fields] for row in rows]
-    with connection.cursor() as cursor:
-        cursor.executemany(_insert(model, fields), params)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    returned: dict[str, int] = {}
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        params = [f.get_db_prep_save(row[f.attname], connection) for row in chunk for f in fields]
+        statement = _insert(model, fields, ", ".join([placeholders] * len(chunk)))
+        with connection.cursor() as cursor:
+            if not ids:
+                cursor.execute(statement, params)
+                continue
+            # Neither database promises RETURNING in the order of VALUES: match by public id.
+            cursor.execute(statement + " RETURNING public_id, id", params)
+            returned.update((public_id, int(pk)) for public_id, pk in cursor.fetchall())
+    return [returned[row["public_id"]] for row in rows] if ids else []
 
 
 def values_of(instance: Model) -> dict[str, Any]:

@@ -27,8 +27,13 @@ def upsert_participant(
     email: str | None = None,
     name: str | None = None,
     attributes: dict[str, Any] | None = None,
+    likely_new: bool = False,
 ) -> tuple[Participant, bool]:
-    """Create or update a participant by `external_id`; fields left as None are unchanged."""
+    """Create or update a participant by `external_id`; fields left as None are unchanged.
+
+    `likely_new` (a signup, say) tries the insert before the lookup: one statement, not two,
+    when the guess is right, and the same answer either way.
+    """
     workspace_id = workspace if isinstance(workspace, int) else workspace.pk
     values: dict[str, Any] = {}
     if email is not None:
@@ -36,7 +41,7 @@ def upsert_participant(
         values["email_normalized"] = normalize_email(email)
     if name is not None:
         values["name"] = name
-    participant, created = _get_or_insert(workspace_id, external_id, values)
+    participant, created = _get_or_insert(workspace_id, external_id, values, likely_new)
     if not created:
         changed = [k for k, v in values.items() if getattr(participant, k) != v]
         for key in changed:
@@ -74,13 +79,14 @@ _BY_EXTERNAL_ID = sql.select(Participant, _FIELDS, "workspace_id = %s AND extern
 
 
 def _get_or_insert(
-    workspace_id: int, external_id: str, values: dict[str, Any]
+    workspace_id: int, external_id: str, values: dict[str, Any], likely_new: bool
 ) -> tuple[Participant, bool]:
     """Every event runs this, so it is plain SQL (see goodword.lib.sql). A concurrent insert
     of the same external_id makes ours a no-op; the row it committed is read instead."""
-    found = sql.fetch(Participant, _FIELDS, _BY_EXTERNAL_ID, [workspace_id, external_id])
-    if found:
-        return found[0], False
+    if not likely_new:
+        found = sql.fetch(Participant, _FIELDS, _BY_EXTERNAL_ID, [workspace_id, external_id])
+        if found:
+            return found[0], False
     now = timezone.now()
     row = {
         "public_id": new_par_id(),

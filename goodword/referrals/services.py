@@ -91,14 +91,18 @@ def _rejection(touch: Touch, referee: Participant) -> str:
     return ""
 
 
-def open_referral(*, touch: Touch, referee: Participant, now: datetime) -> Referral:
+def open_referral(
+    *, touch: Touch, referee: Participant, now: datetime, new_referee: bool = False
+) -> Referral:
     """Return the friend's referral in the touch's program, creating it on the first touch.
 
     The first touch locks the friend: a later touch by another advocate returns the first
     referral. Self-referrals and existing customers get a rejected referral that says why.
+    `new_referee` says the friend was inserted by this very transaction, so has no referral
+    to look up yet.
     """
     program = touch.advocate.program
-    existing = queries.live_referral(program, referee)
+    existing = None if new_referee else queries.live_referral(program, referee)
     if existing is not None and not _expire(existing, touch=touch, now=now):
         return existing
     reason = _rejection(touch, referee)

@@ -60,8 +60,9 @@ def grant_rewards(referral: Referral, *, now: datetime) -> list[Reward]:
     ]
     # The unique (referral, rule, beneficiary) constraint backs up the caller's claim on the
     # referral: a second grant for the same referral fails instead of paying twice.
-    for reward in rewards:
-        reward.pk = sql.insert(Reward, sql.values_of(reward))
+    ids = sql.insert_many(Reward, [sql.values_of(reward) for reward in rewards], ids=True)
+    for reward, pk in zip(rewards, ids, strict=True):
+        reward.pk = pk
         reward._state.adding = False
     for reward in rewards:
         _record("reward.created", reward, now, beneficiary=reward.beneficiary)
