@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection
-from django.db.models import Field, Model
+from django.db.models import Field, ForeignKey, Model
 from django.db.models.expressions import Col
 
 M = TypeVar("M", bound=Model)
@@ -76,6 +76,33 @@ def fetch(model: type[M], names: Sequence[str], sql: str, params: Sequence[Any])
 
 _CHUNK = 100
 
+# Values that Django's own preparation would return unchanged, by field type: skipping the
+# call saves a tenth of an event's CPU. Anything else (datetimes, JSON, …) goes through the field.
+_TEXT = (str,)  # str subclasses too, as choices are
+_INTEGER = (int,)
+_PASS_THROUGH: dict[str, tuple[type, ...]] = {
+    "CharField": _TEXT, "EmailField": _TEXT, "SlugField": _TEXT, "TextField": _TEXT,
+    # PostgreSQL's backend types the other integer fields (Int2, Int8, …) for the driver.
+    "ForeignKey": _INTEGER, "IntegerField": _INTEGER,
+}  # fmt: skip
+
+
+@cache
+def _passes(field: Field[Any, Any]) -> tuple[type, ...]:
+    if isinstance(field, ForeignKey) and field.target_field.get_internal_type() not in (
+        "AutoField",
+        "BigAutoField",
+    ):
+        return ()
+    return _PASS_THROUGH.get(field.get_internal_type(), ())
+
+
+def _prep(field: Field[Any, Any], value: Any) -> Any:
+    kinds = _passes(field)
+    if kinds and (value is None or (isinstance(value, kinds) and not isinstance(value, bool))):
+        return value
+    return field.get_db_prep_save(value, connection)
+
 
 def _insert(model: type[Model], fields: Sequence[Field[Any, Any]], values: str = "") -> str:
     # Identifiers come from the model's metadata, never from input; values are parameters.
@@ -89,7 +116,7 @@ def insert(
 ) -> int | None:
     """Insert one row (values by attname) and return its id; None when skipped on conflict."""
     fields = _fields(model, tuple(values))
-    params = [f.get_db_prep_save(values[f.attname], connection) for f in fields]
+    params = [_prep(f, values[f.attname]) for f in fields]
     sql = _insert(model, fields) + (" ON CONFLICT DO NOTHING" if on_conflict_skip else "")
     with connection.cursor() as cursor:
         cursor.execute(sql + " RETURNING id", params)
@@ -111,7 +138,7 @@ def insert_many(
     returned: dict[str, int] = {}
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
-        params = [f.get_db_prep_save(row[f.attname], connection) for row in chunk for f in fields]
+        params = [_prep(f, row[f.attname]) for row in chunk for f in fields]
         statement = _insert(model, fields, ", ".join([placeholders] * len(chunk)))
         with connection.cursor() as cursor:
             if not ids:
