@@ -15,6 +15,9 @@
   the idempotent replay path (answered from the stored first result, 200).
 - Reference: `pgbench -c 8` (pinned to core 1) running a custom one-lookup-one-insert
   transaction (SELECT by primary key, INSERT one row) against the same server and database.
+- Python floor (for scale): `refapps/pg_wsgi.py`, the same transaction per request from a
+  bare WSGI app (psycopg, no framework) under the same granian settings, pinned to core 0,
+  driven by wrk like Goodword: the most any Python service can do per transaction here.
 - Candidates interleaved within each run; medians over runs; peak RSS (VmHWM) of the granian
   worker sampled throughout.
 Rewrites the `events` section of docs/benchmarks.md.
@@ -35,8 +38,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from _common import (
+    BENCHES,
     GOODWORD,
     LOAD_CPU,
+    PYTHON,
     Server,
     WrkResult,
     free_port,
@@ -56,6 +61,7 @@ from _common import (
     write_section,
 )
 
+REFAPPS = BENCHES / "refapps"
 CONCURRENCY = 8
 TARGET_RATIO = 0.15
 TARGET_REPLAY = 1.2
@@ -145,6 +151,21 @@ end
     )
 
 
+def floor_lua() -> str:
+    return lua_custom_script(
+        f"""
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+counter = 0
+function request()
+  counter = counter + 1
+  local k = (counter * 7919) % {LOOKUP_ROWS} + 1
+  return wrk.format(nil, "/", nil, string.format('{{"k":%d}}', k))
+end
+"""
+    )
+
+
 def replay_lua(api_key: str, body: str) -> str:
     return lua_custom_script(
         f"""
@@ -208,6 +229,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="goodword web --threads")
     parser.add_argument("--no-doc", action="store_true")
     opts = parser.parse_args()
+    threads = opts.threads or 8
     require("wrk", "apt-get install -y wrk")
     require("pgbench", "apt-get install -y postgresql-contrib (or postgresql-client)")
     require("psql", "apt-get install -y postgresql-client")
@@ -245,6 +267,22 @@ def main() -> None:
         env=env,
         ready_path="/api/v1/openapi.json",
     )
+    floor_port = free_port()
+    floor = Server(
+        "python-floor",
+        [
+            str(PYTHON),
+            str(REFAPPS / "serve.py"),
+            "pg_wsgi:application",
+            "--port",
+            str(floor_port),
+            "--threads",
+            str(threads),
+        ],
+        port=floor_port,
+        env={"BENCH_DATABASE_URL": url, "PYTHONPATH": str(REFAPPS)},
+        cwd=REFAPPS,
+    )
     nonce = f"{int(time.time())}"
     replay_body = json.dumps(
         {
@@ -258,9 +296,11 @@ def main() -> None:
     fresh: list[WrkResult] = []
     replay: list[WrkResult] = []
     pgb: list[dict[str, float]] = []
+    floors: list[WrkResult] = []
     created_201 = 0
     try:
         server.wait_ready()
+        floor.wait_ready()
         server.start_sampling()
         _program_with_advocate(server.url, api_key)
         request = urllib.request.Request(  # noqa: S310 - loopback
@@ -275,19 +315,23 @@ def main() -> None:
 
         def wrk(kind: str, tag: str, seconds: float) -> WrkResult:
             nonlocal created_201
+            target = server.url + "/api/v1/events"
             if kind == "fresh":
                 lua = fresh_lua(api_key, f"{nonce}{tag}")
+            elif kind == "floor":
+                lua, target = floor_lua(), floor.url + "/"
             else:
                 lua = replay_lua(api_key, replay_body)
             result = run_wrk(
-                server.url + "/api/v1/events",
+                target,
                 script=lua,
                 name=f"events-{kind}",
                 seconds=seconds,
                 connections=CONCURRENCY,
                 timeout_s=10,
             )
-            created_201 += result.count(201)
+            if kind != "floor":
+                created_201 += result.count(201)
             log(
                 f"{kind:7} {tag:7} {result.rps:8.0f} req/s mean "
                 f"{result.latency_us['mean'] / 1000:6.2f} ms p99 "
@@ -302,15 +346,18 @@ def main() -> None:
             return result
 
         bench("warmup", opts.warmup)
+        wrk("floor", "warmup", opts.warmup)
         wrk("fresh", "warmup", opts.warmup)
         wrk("replay", "warmup", opts.warmup)
         for run in range(opts.runs):
             pgb.append(bench(f"run{run + 1}", opts.seconds))
+            floors.append(wrk("floor", f"run{run + 1}", opts.seconds))
             fresh.append(wrk("fresh", f"run{run + 1}", opts.seconds))
             replay.append(wrk("replay", f"run{run + 1}", opts.seconds))
         server.stop_sampling()
     finally:
         server.stop()
+        floor.stop()
 
     events = int(
         goodword_python(
@@ -320,6 +367,9 @@ def main() -> None:
     fresh_rps = median(r.ok_rps(201) for r in fresh)
     ratio_runs = [fresh[i].ok_rps(201) / pgb[i]["tps"] for i in range(opts.runs)]
     ratio = median(ratio_runs)
+    floor_runs = [floors[i].ok_rps(201) / pgb[i]["tps"] for i in range(opts.runs)]
+    of_floor_runs = [fresh[i].ok_rps(201) / floors[i].ok_rps(201) for i in range(opts.runs)]
+    floor_bad = sum(r.not_status(201) for r in floors)
     replay_runs = [
         replay[i].latency_us["mean"] / fresh[i].latency_us["mean"] for i in range(opts.runs)
     ]
@@ -327,7 +377,6 @@ def main() -> None:
     fresh_bad = sum(r.not_status(201) for r in fresh)
     replay_bad = sum(r.not_status(200) for r in replay)
     rss = server.peak_worker_mb()
-    threads = opts.threads or 8
     pass_ratio = ratio >= TARGET_RATIO
     pass_replay = replay_ratio <= TARGET_REPLAY
     pass_rss = rss <= TARGET_RSS_MB
@@ -349,10 +398,11 @@ def main() -> None:
         f"throwaway database `{dbname}` dropped, created and migrated by the script",
         f"- Goodword: `goodword web --workers 1` ({threads} threads, the default on "
         "PostgreSQL), granian WSGI, pinned to CPU 0",
-        f"- Fresh: `wrk -t1 -c{CONCURRENCY}` with a Lua `request()` giving every event a new id "
-        "and a new customer, alternating `signup` and `purchase` (order of 42.00 USD), no "
-        "referral code; each is one transaction (event row, participant upsert, touch lookup, "
-        "conversion checks, stored result) answered 201",
+        f"- Fresh: `wrk -t1 -c{CONCURRENCY}` with a Lua `request()` giving every event a new id, "
+        "as the referral loop sends them: odd requests are a new friend's `signup` with the "
+        "advocate's code (participant, attribution, referral), even ones the first `purchase` "
+        "(42.00 USD) of a friend who signed up 16 pairs earlier (conversion, two rewards); each "
+        "is one transaction answered 201",
         f"- Replayed: `wrk -t1 -c{CONCURRENCY}` posting one already-recorded purchase again "
         "and again; answered 200 with `Idempotent-Replayed: true` from the stored result",
         f"- Reference: `pgbench -n -c {CONCURRENCY} -j 1 -T {opts.seconds:g}` pinned to CPU "
@@ -363,15 +413,22 @@ def main() -> None:
         PGBENCH_SQL.format(rows=LOOKUP_ROWS).strip(),
         "```",
         "",
-        f"- {opts.runs} runs of {opts.seconds:g} s, pgbench / fresh / replay interleaved in "
-        "each run; ratios are medians of the per-run ratios",
+        f"- Python floor, for scale: `benches/refapps/pg_wsgi.py` runs that same transaction "
+        "(BEGIN, SELECT, INSERT, COMMIT) per POST from a bare WSGI app through psycopg, no "
+        f"framework, under the same granian settings ({threads} threads, CPU 0), driven by the "
+        f"same wrk: the most a Python service can do with one transaction per request here",
+        f"- {opts.runs} runs of {opts.seconds:g} s, pgbench / floor / fresh / replay interleaved "
+        "in each run; ratios are medians of the per-run ratios",
         "",
         table(
             [
                 "run",
                 "pgbench tps",
+                "Python floor/s",
+                "floor / pgbench",
                 "fresh events/s",
                 "fresh / pgbench",
+                "fresh / floor",
                 "fresh mean ms",
                 "fresh p99 ms",
                 "replays/s",
@@ -383,8 +440,11 @@ def main() -> None:
                 (
                     i + 1,
                     f"{pgb[i]['tps']:,.0f}",
+                    f"{floors[i].ok_rps(201):,.0f}",
+                    f"{floor_runs[i]:.2f}x",
                     f"{fresh[i].ok_rps(201):,.0f}",
                     f"{ratio_runs[i]:.3f}x",
+                    f"{of_floor_runs[i]:.3f}x",
                     ms(fresh[i], "mean"),
                     ms(fresh[i], "p99"),
                     f"{replay[i].ok_rps(200):,.0f}",
@@ -402,7 +462,8 @@ def main() -> None:
         f" replays {median(r.ok_rps(200) for r in replay):,.0f}/s "
         f"(mean {median(r.latency_us['mean'] for r in replay) / 1000:.2f} ms). "
         f"Non-201 answers to fresh events: {fresh_bad}; non-200 answers to replays: "
-        f"{replay_bad}. Event rows in the database afterwards: {events:,} "
+        f"{replay_bad}; non-201 answers from the floor: {floor_bad}. Event rows in the "
+        f"database afterwards: {events:,} "
         f"(201 answers counted by wrk and the script: {created_201:,}; a few more rows than "
         "answers are requests still in flight when a wrk run ended).",
         "",
@@ -418,6 +479,11 @@ def main() -> None:
                     f"fresh events/s >= {TARGET_RATIO}x pgbench lookup+insert tps",
                     f"{ratio:.3f}x",
                     verdict(pass_ratio),
+                ),
+                (
+                    "(for scale) fresh events/s as a share of the Python floor",
+                    f"{median(of_floor_runs):.3f}x (floor {median(floor_runs):.2f}x pgbench)",
+                    "n/a",
                 ),
                 (
                     f"replay mean latency <= {TARGET_REPLAY}x fresh",
