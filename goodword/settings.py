@@ -107,6 +107,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "goodword.api.middleware.api_body_limit",
     "django.middleware.security.SecurityMiddleware",
+    "goodword.lib.csp.content_security_policy",
     "goodword.api.middleware.events_fast_path",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
