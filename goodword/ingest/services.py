@@ -145,7 +145,7 @@ def _act(event: Event, data: EventIn, now: datetime) -> tuple[dict[str, Any], li
                 touch=touch, referee=participant, now=now, new_referee=new_participant
             )
             touched = [referral]
-            if touched[0].advocate_id != touch.advocate.pk:
+            if referral.advocate_id != touch.advocate.pk:
                 attribution = "locked_to_first_advocate"
         if data.type == "signup":
             granted = _convert_on_signup(touched, now)
