@@ -42,6 +42,21 @@ SERVER_CPU = "0"
 LOAD_CPU = "1" if NCPU > 1 else "0"
 
 
+# The events benchmarks' program: both sides earn credit on a first purchase of 20.00 or more,
+# after a 14-day hold; its one advocate has the code BENCH.
+BENCH_PROGRAM: dict[str, Any] = {
+    "name": "Bench",
+    "destination_url": "https://shop.example.com/",
+    "rewards": [
+        {"beneficiary": "advocate", "kind": "credit", "amount": 1000},
+        {"beneficiary": "friend", "kind": "credit", "amount": 500},
+    ],
+    "trigger": {"event": "purchase", "min_amount": 2000},
+    "hold_days": 14,
+}
+BENCH_CODE = "BENCH"
+
+
 def out_dir(name: str) -> Path:
     path = OUT / name
     path.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from _common import BENCH_CODE, BENCH_PROGRAM
+
 
 def _recreate(url: str) -> None:
     parts = urlsplit(url)
@@ -86,18 +88,8 @@ def main() -> None:
         getattr(chunks, "close", lambda: None)()
         return int(status[0].split()[0]), json.loads(payload)
 
-    program = {
-        "name": "Bench",
-        "destination_url": "https://shop.example.com/",
-        "rewards": [
-            {"beneficiary": "advocate", "kind": "credit", "amount": 1000},
-            {"beneficiary": "friend", "kind": "credit", "amount": 500},
-        ],
-        "trigger": {"event": "purchase", "min_amount": 2000},
-        "hold_days": 14,
-    }
-    program_id = post("/api/v1/programs", program)[1]["id"]
-    post(f"/api/v1/programs/{program_id}/advocates", {"external_id": "alice", "code": "BENCH"})
+    program_id = post("/api/v1/programs", BENCH_PROGRAM)[1]["id"]
+    post(f"/api/v1/programs/{program_id}/advocates", {"external_id": "alice", "code": BENCH_CODE})
 
     def loop(tag: str, n: int) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {"signup": [], "purchase": []}
@@ -105,7 +97,7 @@ def main() -> None:
             friend = {"external_id": f"cus_{tag}_{k}", "email": f"{tag}{k}@example.com"}
             out["signup"].append(
                 {"id": f"evt_s_{tag}_{k}", "type": "signup", "customer": friend,
-                 "referral_code": "BENCH"}
+                 "referral_code": BENCH_CODE}
             )  # fmt: skip
             out["purchase"].append(
                 {"id": f"evt_p_{tag}_{k}", "type": "purchase", "customer": friend,

@@ -38,6 +38,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from _common import (
+    BENCH_CODE,
+    BENCH_PROGRAM,
     BENCHES,
     GOODWORD,
     LOAD_CPU,
@@ -86,7 +88,7 @@ CREATE TABLE bench_pgb_insert (
 """
 
 
-ADVOCATE_CODE = "BENCH"
+ADVOCATE_CODE = BENCH_CODE
 
 
 def _post(url: str, api_key: str, body: dict[str, object]) -> dict[str, object]:
@@ -103,17 +105,7 @@ def _post(url: str, api_key: str, body: dict[str, object]) -> dict[str, object]:
 
 def _program_with_advocate(base_url: str, api_key: str) -> None:
     """A live program (both sides earn credit after a 14-day hold) and one advocate, BENCH."""
-    program = {
-        "name": "Bench",
-        "destination_url": "https://shop.example.com/",
-        "rewards": [
-            {"beneficiary": "advocate", "kind": "credit", "amount": 1000},
-            {"beneficiary": "friend", "kind": "credit", "amount": 500},
-        ],
-        "trigger": {"event": "purchase", "min_amount": 2000},
-        "hold_days": 14,
-    }
-    program_id = _post(base_url + "/api/v1/programs", api_key, program)["id"]
+    program_id = _post(base_url + "/api/v1/programs", api_key, BENCH_PROGRAM)["id"]
     advocate = {"external_id": "cus_alice", "code": ADVOCATE_CODE}
     _post(f"{base_url}/api/v1/programs/{program_id}/advocates", api_key, advocate)
 
