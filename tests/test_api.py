@@ -711,3 +711,21 @@ def test_unknown_endpoints_and_methods_answer_in_json(
     if status == 405:
         assert "GET" in response["Allow"] or "POST" in response["Allow"]
     assert row_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        # PostgreSQL refuses offsets beyond +-15:59 (a 500 before SEC-10 found it).
+        ("2026-03-01T12:00:00+16:00", datetime(2026, 2, 28, 20, 0, tzinfo=UTC)),
+        ("2026-03-01T12:00:00-23:59", datetime(2026, 3, 2, 11, 59, tzinfo=UTC)),
+        ("2026-03-01T12:00:00Z", datetime(2026, 3, 1, 12, 0, tzinfo=UTC)),
+        ("2026-03-01T12:00:00", datetime(2026, 3, 1, 12, 0, tzinfo=UTC)),  # no offset: UTC
+    ],
+)
+def test_occurred_at_is_kept_in_utc(story: Story, sent: str, stored: datetime) -> None:
+    from goodword.ingest.models import Event
+
+    response = story.acme.event({**signup("e-1", "bob"), "occurred_at": sent})
+    assert response.status_code == 201, response.content
+    assert Event.objects.get(external_id="e-1").occurred_at == stored

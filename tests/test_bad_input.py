@@ -263,6 +263,10 @@ def _cases() -> Iterator[Any]:
         ("events", "customer.external_id", 7, "external_id"),
         ("events", "customer.email", "not-an-email", "email"),
         ("events", "occurred_at", "yesterday", "occurred_at"),
+        # Found by SEC-10: outside the calendar once moved to UTC (a 500 on SQLite; on
+        # PostgreSQL a row no later read could load).
+        ("events", "occurred_at", "9999-12-31T23:00:00-14:00", "years 1 and 9999"),
+        ("events", "occurred_at", "0001-01-01T01:00:00+14:00", "years 1 and 9999"),
         ("events", "order", DROP, "a purchase needs `order`"),
         ("events", "referral_code", "", "referral_code"),
         ("events", "referral_code", "x" * 41, "referral_code"),
@@ -297,6 +301,12 @@ def _cases() -> Iterator[Any]:
         ("patch", "destination_url", 5, "destination_url"),
         ("patch", "rewards", [], "rewards"),
         ("patch", "trigger", {"event": "signup", "min_amount": 5}, "min_amount"),
+        # Found by SEC-10: an explicit null reached the database (a 500).
+        ("patch", "name", None, "name cannot be null"),
+        ("patch", "status", None, "status cannot be null"),
+        ("patch", "hold_days", None, "hold_days cannot be null"),
+        ("patch", "destination_url", None, "destination_url cannot be null"),
+        ("patch", "rewards", None, "rewards cannot be null"),
     ]:
         yield case(name, Bad(422, "validation_error", hint, field=field, value=value))
     # Domain errors, after validation: still nothing written.
@@ -349,9 +359,43 @@ def test_bad_value_is_refused_and_writes_nothing(world: World, name: str, bad: B
 
 def test_nan_and_infinity_are_not_amounts(world: World) -> None:
     endpoint = ENDPOINTS["redemptions"]
-    for literal in (b"NaN", b"Infinity", b"-Infinity", b"1e3"):
+    # NaN and Infinity are not JSON at all (Python's reader would take them).
+    for literal in (b"NaN", b"Infinity", b"-Infinity"):
         raw = b'{"order_id": "o-1", "amount": ' + literal + b', "currency": "USD"}'
-        check_refused(world, endpoint, Bad(422, "validation_error", "amount", raw=raw))
+        check_refused(world, endpoint, Bad(400, "malformed_body", MALFORMED, raw=raw))
+    raw = b'{"order_id": "o-1", "amount": 1e3, "currency": "USD"}'
+    check_refused(world, endpoint, Bad(422, "validation_error", "amount", raw=raw))
+
+
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
+def test_nan_and_infinity_are_refused_anywhere_in_a_body(world: World, literal: bytes) -> None:
+    # Found by SEC-10: stored in `attributes`, they failed SQLite's JSON check and PostgreSQL's
+    # jsonb (a 500 on both).
+    raw = b'{"external_id": "zed", "attributes": {"x": ' + literal + b"}}"
+    check_refused(world, ENDPOINTS["participants"], Bad(400, "malformed_body", MALFORMED, raw=raw))
+
+
+@pytest.mark.parametrize(
+    ("depth", "status", "code"),
+    [(40, 422, "validation_error"), (910, 422, "validation_error"), (5000, 400, "malformed_body")],
+)
+def test_deeply_nested_bodies_are_refused(world: World, depth: int, status: int, code: str) -> None:
+    # Found by SEC-10: about 900 levels passed the reader and exhausted the stack on save.
+    raw = b'{"external_id": "deep", "attributes": ' + b'{"a": ' * depth + b"{}" + b"}" * depth
+    hint = "32 levels" if status == 422 else MALFORMED
+    check_refused(world, ENDPOINTS["participants"], Bad(status, code, hint, raw=raw + b"}"))
+
+
+def test_nesting_up_to_the_limit_is_accepted(world: World) -> None:
+    attributes: dict[str, Any] = {}
+    for _ in range(30):  # with the body and `attributes`, 32 levels in all
+        attributes = {"a": attributes}
+    response = send(
+        world,
+        ENDPOINTS["participants"],
+        json.dumps({"external_id": "deep", "attributes": attributes}).encode(),
+    )
+    assert response.status_code == 201, response.content
 
 
 @pytest.mark.parametrize("name", list(ENDPOINTS))
@@ -382,6 +426,26 @@ NUL_BODIES = [
     ("redemptions", "order_id", "o\x00"),
     ("patch", "description", "\x00"),
 ]
+
+
+# Lone UTF-16 surrogates: valid in JSON's `\\u` escapes, refused by PostgreSQL (found by
+# SEC-10), so refused alike everywhere.
+SURROGATE_BODIES = [
+    ("participants", "attributes", {"\udc00": 1}),
+    ("participants", "attributes", {"k": "\ud800"}),
+    ("participants", "name", "Zed \udfff"),
+    ("events", "customer.external_id", "c\ud83d"),
+    ("patch", "description", "\udc00"),
+]
+
+
+@pytest.mark.parametrize(("name", "field", "value"), SURROGATE_BODIES)
+def test_a_lone_surrogate_in_a_body_string_is_refused(
+    world: World, name: str, field: str, value: Any
+) -> None:
+    check_refused(
+        world, ENDPOINTS[name], Bad(422, "validation_error", "surrogate", field=field, value=value)
+    )
 
 
 @pytest.mark.parametrize(("name", "field", "value"), NUL_BODIES)

@@ -183,9 +183,10 @@ def test_same_event_id_under_another_key_is_answered_from_the_first(story: Story
     assert Reward.objects.count() == 2
 
 
-@pytest.mark.parametrize("key", ["k" * 256, "k" * 10_000, ""])
+@pytest.mark.parametrize("key", ["k" * 256, "k" * 10_000, "", "k\x00", "k\x1b[31m"])
 def test_bad_idempotency_key_is_refused_and_writes_nothing(story: Story, key: str) -> None:
-    """IDEM-2: keys over 255 characters (and empty ones) are a 400 before any work."""
+    """IDEM-2: keys over 255 characters, empty ones and control characters (a NUL was a 500 on
+    PostgreSQL, found by SEC-10) are a 400 before any work."""
     r = story.acme.event(
         purchase("p-bob", "bob", "order-1", 2500, referral_code=story.alice["code"]),
         {"HTTP_IDEMPOTENCY_KEY": key},

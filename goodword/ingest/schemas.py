@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from goodword.lib.schemas import Amount, Currency, Email, ExternalId, Name
+from goodword.lib.schemas import Amount, Currency, Email, ExternalId, Name, Timestamp
 
 
 class CustomerIn(BaseModel):
@@ -35,7 +34,7 @@ class EventIn(BaseModel):
     referral_code: str | None = Field(default=None, min_length=1, max_length=40)
     ref_token: str | None = Field(default=None, max_length=200)
     order: OrderIn | None = None
-    occurred_at: datetime | None = None
+    occurred_at: Timestamp | None = None
 
     @model_validator(mode="after")
     def _order_rules(self) -> Self:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -31,3 +32,16 @@ Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True)]
 PositiveAmount = Annotated[int, Field(gt=0, le=MAX_AMOUNT, strict=True)]
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
 Name = Annotated[str, StringConstraints(max_length=200)]
+
+
+def _utc(value: datetime) -> datetime:
+    # Stored in UTC: PostgreSQL refuses offsets beyond +-15:59 (pydantic allows +-23:59), and
+    # an instant near year 1 or 9999 can fall outside the calendar once moved to UTC.
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be a moment between the years 1 and 9999 (UTC)") from None
+
+
+# A moment in time; one without an offset is taken as UTC.
+Timestamp = Annotated[datetime, AfterValidator(_utc)]

@@ -60,9 +60,9 @@ class EventOut(Schema):
 
 def _record(request: HttpRequest, body: EventIn) -> services.Outcome:
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+    if key is not None and not (1 <= len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
         raise DomainError(
-            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters",
             code="invalid_idempotency_key",
         )
     return services.record_event(
