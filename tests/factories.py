@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.test import Client
@@ -119,3 +120,51 @@ def refund(event_id: str, customer: str, order_id: str) -> dict[str, Any]:
         "customer": {"external_id": customer},
         "order": {"id": order_id},
     }
+
+
+@dataclass
+class History:
+    """acme after a whole referral story; globex with a program of its own."""
+
+    acme: Api
+    globex: Api
+    program: dict[str, Any]
+    alice: dict[str, Any]
+    converted: dict[str, Any]  # the answer to bob's converting purchase
+    redemption: dict[str, Any]
+    invite: dict[str, Any]
+    globex_program: dict[str, Any]
+
+    @property
+    def referral_id(self) -> str:
+        return str(self.converted["referrals"][0]["id"])
+
+    @property
+    def reward_ids(self) -> list[str]:
+        return [r["id"] for r in self.converted["rewards"]]
+
+
+def make_history() -> History:
+    """alice refers bob, who signs up and buys; both rewards are approved; alice spends 2.00 of
+    her credit and invites carol. globex has a program and nothing else."""
+    from goodword.rewards.services import approve_due_rewards
+
+    acme = make_api("Acme")
+    globex = make_api("Globex")
+    program = make_program(acme)
+    alice = enrol(acme, program["id"], "alice", name="Alice")
+    acme.event(signup("s-bob", "bob", referral_code=alice["code"]))
+    converted = acme.event(purchase("p-bob", "bob", "order-1", 2500)).json()
+    approve_due_rewards(now=datetime.now(UTC) + timedelta(days=15))
+    redemption = acme.post(
+        "/participants/alice/redemptions",
+        {"order_id": "acme-order-7", "amount": 200, "currency": "USD"},
+    ).json()
+    invite = acme.post(
+        f"/programs/{program['id']}/invites",
+        {"advocate": "alice", "email": "carol@example.net"},
+    ).json()
+    globex_program = make_program(
+        globex, name="Globex friends", destination_url="https://shop.globex.test/"
+    )
+    return History(acme, globex, program, alice, converted, redemption, invite, globex_program)

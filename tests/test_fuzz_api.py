@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,9 +30,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from goodword.rewards.services import approve_due_rewards
 from goodword.wsgi import application
-from tests.factories import Api, enrol, make_api, make_program, purchase, signup
+from tests.factories import Api, make_history
 from tests.shared import kept_for_module, row_counts
 
 pytestmark = pytest.mark.long
@@ -62,24 +60,10 @@ class World:
 
 def build_world() -> World:
     """acme with one whole referral story (click to redemption); globex with a program."""
-    acme = make_api("Acme")
-    globex = make_api("Globex")
-    program = make_program(acme)
-    alice = enrol(acme, program["id"], "alice", name="Alice")
-    acme.event(signup("s-bob", "bob", referral_code=alice["code"]))
-    converted = acme.event(purchase("p-bob", "bob", "order-1", 2500)).json()
-    approve_due_rewards(now=datetime.now(UTC) + timedelta(days=15))
-    redemption = acme.post(
-        "/participants/alice/redemptions",
-        {"order_id": "acme-order-7", "amount": 200, "currency": "USD"},
-    ).json()
-    invite = acme.post(
-        f"/programs/{program['id']}/invites", {"advocate": "alice", "email": "carol@example.net"}
-    ).json()
-    make_program(globex, name="Globex friends", destination_url="https://shop.globex.test/")
-
-    referral = converted["referrals"][0]["id"]
-    rewards = [r["id"] for r in converted["rewards"]]
+    h = make_history()
+    acme, globex, program, alice = h.acme, h.globex, h.program, h.alice
+    referral, rewards = h.referral_id, h.reward_ids
+    redemption, invite = h.redemption, h.invite
     ids = {
         "program_id": [program["id"]],
         "external_id": ["alice", "bob"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,8 +19,7 @@ from goodword.accounts.models import ApiKey, Workspace
 from goodword.accounts.services import create_api_key, revoke_api_key
 from goodword.api.v1.api import api
 from goodword.lib.signing import make_ref_token
-from goodword.rewards.services import approve_due_rewards
-from tests.factories import Api, enrol, make_api, make_program, purchase, signup
+from tests.factories import Api, enrol, make_api, make_history, purchase, signup
 from tests.shared import kept_for_module, row_counts
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
@@ -40,29 +39,12 @@ class World:
 
 
 def build_world() -> World:
-    acme = make_api("Acme")
-    globex = make_api("Globex")
-    program = make_program(acme)
-    alice = enrol(acme, program["id"], "alice", name="Alice")
-    acme.event(signup("s-bob", "bob", referral_code=alice["code"]))
-    converted = acme.event(purchase("p-bob", "bob", "order-1", 2500)).json()
-    approve_due_rewards(now=datetime.now(UTC) + timedelta(days=15))
-    redemption = acme.post(
-        "/participants/alice/redemptions",
-        {"order_id": "acme-order-7", "amount": 200, "currency": "USD"},
-    ).json()
-    invite = acme.post(
-        f"/programs/{program['id']}/invites",
-        {"advocate": "alice", "email": "carol@example.net"},
-    ).json()
-
-    gprogram = make_program(
-        globex, name="Globex friends", destination_url="https://shop.globex.test/"
-    )
+    h = make_history()
+    acme, globex, program, alice = h.acme, h.globex, h.program, h.alice
+    gprogram = h.globex_program
     gina = enrol(globex, gprogram["id"], "gina")
-
-    referral_id = converted["referrals"][0]["id"]
-    reward_ids = [r["id"] for r in converted["rewards"]]
+    referral_id, reward_ids = h.referral_id, h.reward_ids
+    redemption, invite = h.redemption, h.invite
     ids = {
         "acme_program": program["id"],
         "acme_referral": referral_id,
