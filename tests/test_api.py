@@ -729,3 +729,14 @@ def test_occurred_at_is_kept_in_utc(story: Story, sent: str, stored: datetime) -
     response = story.acme.event({**signup("e-1", "bob"), "occurred_at": sent})
     assert response.status_code == 201, response.content
     assert Event.objects.get(external_id="e-1").occurred_at == stored
+
+
+@pytest.mark.parametrize("body", [{"name": None}, {"allowed_domains": None}])
+def test_workspace_patch_refuses_null(story: Story, body: dict[str, Any]) -> None:
+    before = story.acme.get("/workspace").json()
+    response = story.acme.patch("/workspace", body)
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == (
+        f"{next(iter(body))} cannot be null; leave it out to keep its current value"
+    )
+    assert story.acme.get("/workspace").json() == before

@@ -1,18 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
 from django.db.models import Avg, Count, F, Q, Sum
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
-from pydantic import field_validator, model_validator
-from pydantic.json_schema import SkipJsonSchema
+from pydantic import field_validator
 
 from goodword.api.v1.auth import workspace_of
 from goodword.api.v1.pagination import paginate
-from goodword.api.v1.schemas import ERRORS
+from goodword.api.v1.schemas import ERRORS, PatchIn, Unset
 from goodword.lib.schemas import Currency
 from goodword.participants.models import Advocate
 from goodword.programs import services
@@ -42,13 +41,7 @@ class ProgramIn(Schema):
     _rewards = field_validator("rewards")(check_rewards)
 
 
-# None marks a field left out of a PATCH; it is not a value a client may send (nor in the schema).
-Unset = SkipJsonSchema[None]
-
-
-class ProgramPatch(Schema):
-    """Send only what changes. A field left out keeps its value; none of them takes null."""
-
+class ProgramPatch(PatchIn):
     name: Annotated[str, Field(min_length=1, max_length=200)] | Unset = None
     destination_url: Annotated[str, Field(max_length=2000)] | Unset = None
     rewards: Annotated[list[RewardSpec], Field(min_length=1, max_length=2)] | Unset = None
@@ -58,16 +51,7 @@ class ProgramPatch(Schema):
     description: Annotated[str, Field(max_length=2000)] | Unset = None
     status: ProgramStatus | Unset = None
 
-    model_config = {"extra": "forbid"}
-
     _rewards = field_validator("rewards")(lambda v: v if v is None else check_rewards(v))
-
-    @model_validator(mode="after")
-    def _no_nulls(self) -> Self:
-        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
-        if nulls:
-            raise ValueError(f"{nulls[0]} cannot be null; leave it out to keep its current value")
-        return self
 
 
 class TriggerOut(Schema):

@@ -1,11 +1,31 @@
-"""Out schemas shared by several routers, and the error envelope."""
+"""Schemas shared by several routers: PATCH bodies, out schemas and the error envelope."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from ninja import Schema
+from pydantic import model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+# A PATCH field's type is `X | Unset = None`: None marks the field as left out; it is not a
+# value a client may send, and the OpenAPI schema does not offer it.
+Unset = SkipJsonSchema[None]
+
+
+class PatchIn(Schema):
+    """Send only what changes: a field left out keeps its value, and none of them takes null
+    (an explicit null used to reach NOT NULL columns: a 500, found by SEC-10)."""
+
+    model_config = {"extra": "forbid"}
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Self:
+        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if nulls:
+            raise ValueError(f"{nulls[0]} cannot be null; leave it out to keep its current value")
+        return self
 
 
 class ErrorBody(Schema):

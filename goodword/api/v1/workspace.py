@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -11,7 +11,7 @@ from pydantic import field_validator
 from goodword.accounts.models import Workspace
 from goodword.accounts.services import update_workspace
 from goodword.api.v1.auth import workspace_of
-from goodword.api.v1.schemas import ERRORS
+from goodword.api.v1.schemas import ERRORS, PatchIn, Unset
 from goodword.events import services as events
 
 router = Router(tags=["workspace"])
@@ -25,11 +25,9 @@ class WorkspaceOut(Schema):
     allowed_domains: list[str]
 
 
-class WorkspacePatch(Schema):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    allowed_domains: list[str] | None = Field(default=None, max_length=50)
-
-    model_config = {"extra": "forbid"}
+class WorkspacePatch(PatchIn):
+    name: Annotated[str, Field(min_length=1, max_length=200)] | Unset = None
+    allowed_domains: Annotated[list[str], Field(max_length=50)] | Unset = None
 
     @field_validator("allowed_domains")
     @classmethod
@@ -57,7 +55,7 @@ def change_workspace(request: HttpRequest, body: WorkspacePatch) -> dict[str, An
     with transaction.atomic():
         ws, changed = update_workspace(
             workspace_id=workspace_of(request).pk,
-            **body.model_dump(exclude_unset=True, exclude_none=True),
+            **body.model_dump(exclude_unset=True),
         )
         if changed:
             events.record(
