@@ -111,7 +111,11 @@ def test_refund_during_hold_reverses_before_issue_and_posts_nothing(story: Story
     acme.event(signup("s-bob", "bob", referral_code=story.alice["code"].lower()))
     r = acme.event(purchase("p-bob", "bob", "order-1", 2500))
     assert len(r.json()["rewards"]) == 2
-    acme.event(refund("r-bob", "bob", "order-1"))
+    refunded = acme.event(refund("r-bob", "bob", "order-1")).json()
+    assert [r["status"] for r in refunded["referrals"]] == ["reversed"]
+    # A second refund of the order finds nothing left to reverse.
+    again = acme.event(refund("r-bob-2", "bob", "order-1")).json()
+    assert again["referrals"] == []
     assert approve_due_rewards(now=datetime.now(UTC) + timedelta(days=30)) == 0
     assert set(Reward.objects.values_list("status", flat=True)) == {"reversed"}
     assert LedgerTransaction.objects.count() == 0

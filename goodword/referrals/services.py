@@ -213,9 +213,13 @@ def reverse_referral(referral: Referral, *, now: datetime, reason: str) -> bool:
     claimed = Referral.objects.filter(
         pk=referral.pk, status__in=(Referral.Status.CONVERTED, Referral.Status.REWARDED)
     ).update(status=Referral.Status.REVERSED, reversed_at=now)
-    if claimed:
-        _record("referral.reversed", referral, now, {"reason": reason})
-    return bool(claimed)
+    if not claimed:
+        # Another transaction changed it first (a concurrent refund): show what it wrote.
+        referral.refresh_from_db(fields=["status", "reversed_at"])
+        return False
+    referral.status, referral.reversed_at = Referral.Status.REVERSED, now
+    _record("referral.reversed", referral, now, {"reason": reason})
+    return True
 
 
 @transaction.atomic

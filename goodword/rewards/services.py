@@ -190,8 +190,12 @@ def reverse_reward(reward: Reward, *, now: datetime) -> bool:
 def reverse_referral_rewards(referral: Referral, *, now: datetime, reason: str) -> int:
     if not referrals.reverse_referral(referral, now=now, reason=reason):
         return 0
-    rewards = Reward.objects.filter(referral=referral).select_related("participant", "referral")
-    return sum(reverse_reward(reward, now=now) for reward in rewards.order_by("pk"))
+    rewards = list(
+        Reward.objects.filter(referral=referral).select_related("participant").order_by("pk")
+    )
+    for reward in rewards:
+        reward.referral = referral  # the caller's instance, not a copy loaded again
+    return sum(reverse_reward(reward, now=now) for reward in rewards)
 
 
 @transaction.atomic
