@@ -88,9 +88,6 @@ CREATE TABLE bench_pgb_insert (
 """
 
 
-ADVOCATE_CODE = BENCH_CODE
-
-
 def _post(url: str, api_key: str, body: dict[str, object]) -> dict[str, object]:
     request = urllib.request.Request(  # noqa: S310 - loopback
         url,
@@ -106,17 +103,26 @@ def _post(url: str, api_key: str, body: dict[str, object]) -> dict[str, object]:
 def _program_with_advocate(base_url: str, api_key: str) -> None:
     """A live program (both sides earn credit after a 14-day hold) and one advocate, BENCH."""
     program_id = _post(base_url + "/api/v1/programs", api_key, BENCH_PROGRAM)["id"]
-    advocate = {"external_id": "cus_alice", "code": ADVOCATE_CODE}
+    advocate = {"external_id": "cus_alice", "code": BENCH_CODE}
     _post(f"{base_url}/api/v1/programs/{program_id}/advocates", api_key, advocate)
+
+
+def _event_post(api_key: str) -> str:
+    """Lua: every request a POST with the key, as a business's server sends events."""
+    return "\n".join(
+        [
+            'wrk.method = "POST"',
+            f'wrk.headers["Authorization"] = "Bearer {api_key}"',
+            'wrk.headers["Content-Type"] = "application/json"',
+            'wrk.headers["User-Agent"] = "goodword-bench"',
+        ]
+    )
 
 
 def fresh_lua(api_key: str, nonce: str) -> str:
     return lua_custom_script(
         f"""
-wrk.method = "POST"
-wrk.headers["Authorization"] = "Bearer {api_key}"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["User-Agent"] = "goodword-bench"
+{_event_post(api_key)}
 counter = 0
 function request()
   counter = counter + 1
@@ -130,7 +136,7 @@ function request()
   if counter % 2 == 1 then
     body = string.format(
       '{{"id":"evt_%s","type":"signup","customer":{{"external_id":"cus_%s",' ..
-      '"email":"%s@example.com"}},"referral_code":"{ADVOCATE_CODE}"}}', id, friend, friend)
+      '"email":"%s@example.com"}},"referral_code":"{BENCH_CODE}"}}', id, friend, friend)
   else
     body = string.format(
       '{{"id":"evt_%s","type":"purchase","customer":{{"external_id":"cus_%s",' ..
@@ -161,10 +167,7 @@ end
 def replay_lua(api_key: str, body: str) -> str:
     return lua_custom_script(
         f"""
-wrk.method = "POST"
-wrk.headers["Authorization"] = "Bearer {api_key}"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["User-Agent"] = "goodword-bench"
+{_event_post(api_key)}
 wrk.body = {json.dumps(body)}
 wrk.path = "/api/v1/events"
 """
