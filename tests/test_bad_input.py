@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +63,20 @@ ENDPOINTS = {
             "PATCH",
             "/programs/{program}",
             {"name": "New name", "rewards": PROGRAM["rewards"], "hold_days": 7},
+            None,
+        ),
+        Endpoint(
+            "invites",
+            "POST",
+            "/programs/{program}/invites",
+            {"advocate": "alice", "email": "carol@example.net"},
+            "email",
+        ),
+        Endpoint(
+            "workspace",
+            "PATCH",
+            "/workspace",
+            {"name": "Acme Inc", "allowed_domains": ["shop.acme.test", "acme.test"]},
             None,
         ),
     ]
@@ -259,7 +274,7 @@ def _cases() -> Iterator[Any]:
         ("programs", "rewards.0.amount", 0, "amount"),
         ("events", "type", "teleport", "type"),
         ("events", "id", "", "id"),
-        ("events", "customer", "bob", "customer: Input should be a JSON object"),
+        ("events", "customer", "bob", "customer: must be a JSON object"),
         ("events", "customer.external_id", 7, "external_id"),
         ("events", "customer.email", "not-an-email", "email"),
         ("events", "occurred_at", "yesterday", "occurred_at"),
@@ -483,3 +498,189 @@ def test_nul_in_a_path_or_query_is_refused(world: World, path: str, status: int,
     response = acme.post("/participants/alice%00/redemptions", ENDPOINTS["redemptions"].body)
     assert response.status_code == 404
     assert row_counts() == before
+
+
+# Validation messages: the field as a client writes it and plain words, never pydantic's
+# internals (union branches such as `literal['draft',...]` or `function-after[...]`, "Input
+# should be None" from a PATCH field's `X | Unset`, schema class names).
+
+STATUSES = '"draft", "active", "paused", "ended"'
+PLAIN_MESSAGES = [
+    # name, field, value, message
+    ("patch", "status", "deleted", f"status: must be one of {STATUSES}"),
+    ("patch", "hold_days", "14", "hold_days: must be an integer"),
+    ("patch", "hold_days", 3651, "hold_days: must be at most 3650"),
+    ("patch", "name", 7, "name: must be a string"),
+    ("patch", "name", "", "name: must not be empty"),
+    ("patch", "description", "x" * 2001, "description: must have at most 2000 characters"),
+    ("patch", "rewards", "all", "rewards: must be a JSON array"),
+    ("patch", "rewards", [], "rewards: must not be empty"),
+    ("patch", "rewards.0", "credit", "rewards[0]: must be a JSON object"),
+    ("patch", "rewards.0.kind", "cash", 'rewards[0].kind: must be one of "credit", "coupon"'),
+    ("patch", "rewards.1.amount", "500", "rewards[1].amount: must be an integer"),
+    ("patch", "trigger", "purchase", "trigger: must be a JSON object"),
+    ("patch", "trigger", {"event": "click"}, 'trigger.event: must be one of "signup", "purchase"'),
+    ("patch", "trigger", {"colour": "red"}, "trigger.colour: is not a known field"),
+    ("patch", "status", None, "status cannot be null; leave it out to keep its current value"),
+    ("programs", "status", "live", f"status: must be one of {STATUSES}"),
+    ("programs", "rewards.0.kind", None, 'rewards[0].kind: must be one of "credit", "coupon"'),
+    ("programs", "rewards.0.amount", 0, "rewards[0].amount: must be greater than 0"),
+    ("programs", "rewards", [], "rewards: must not be empty"),
+    (
+        "programs",
+        "trigger.first_purchase_only",
+        "maybe",
+        "trigger.first_purchase_only: must be true or false",
+    ),
+    ("programs", "destination_url", DROP, "destination_url: is required"),
+    ("programs", "surprise", 1, "surprise: is not a known field"),
+    ("events", "type", "teleport", 'type: must be one of "signup", "purchase", "refund"'),
+    ("events", "customer.external_id", 7, "customer.external_id: must be a string"),
+    ("events", "order.amount", -5, "order.amount: must be at least 0"),
+    (
+        "events",
+        "occurred_at",
+        "yesterday",
+        "occurred_at: must be a date and time such as 2026-01-31T09:30:00Z",
+    ),
+    ("participants", "external_id", "   ", "external_id: must not be empty"),
+    ("participants", "attributes", ["a"], "attributes: must be a JSON object"),
+    ("redemptions", "currency", "", "currency: must have at least 3 characters"),
+    ("invites", "email", DROP, "email: is required"),
+    ("workspace", "allowed_domains", "acme.test", "allowed_domains: must be a JSON array"),
+    ("workspace", "allowed_domains.0", 5, "allowed_domains[0]: must be a string"),
+    ("workspace", "name", ["Acme"], "name: must be a string"),
+]
+
+
+def refused(world: World, endpoint: Endpoint, data: bytes) -> dict[str, Any]:
+    """Send a body that fails validation; return its error, having checked nothing changed."""
+    before = row_counts()
+    program_path = f"/programs/{world.program['id']}"
+    program_before = world.story.acme.get(program_path).json()
+    response = send(world, endpoint, data)
+    assert response.status_code == 422, response.content
+    error: dict[str, Any] = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert row_counts() == before
+    assert world.story.acme.get(program_path).json() == program_before
+    workspace = Workspace.objects.get(pk=world.story.acme.workspace.pk)
+    assert workspace.allowed_domains == world.domains
+    return error
+
+
+def loc_of(dotted: str) -> list[Any]:
+    return ["body", "body", *(int(p) if p.isdigit() else p for p in dotted.split("."))]
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "value", "message"),
+    [
+        pytest.param(*c, id=f"{c[0]}-{c[1]}=" + ("(missing)" if c[2] is DROP else repr(c[2])[:16]))
+        for c in PLAIN_MESSAGES
+    ],
+)
+def test_validation_message_names_the_field_in_plain_words(
+    world: World, name: str, field: str, value: Any, message: str
+) -> None:
+    endpoint = ENDPOINTS[name]
+    body = with_value(valid_body(world, endpoint), field, value)
+    error = refused(world, endpoint, json.dumps(body).encode())
+    assert error["message"] == message
+    # One problem, one detail: a PATCH field's `X | Unset` no longer adds "Input should be
+    # None" for its null branch, and `loc` names no union branch.
+    where, _, words = message.rpartition(": ")
+    if where:
+        (detail,) = error["details"]
+        dotted = re.sub(r"\[(\d+)\]", r".\1", where)
+        assert detail["loc"] == loc_of(dotted)
+        assert detail["msg"] == words
+
+
+def test_several_problems_are_listed_and_the_first_is_named(world: World) -> None:
+    body = {"name": 5, "status": "nope", "rewards": [{**PROGRAM["rewards"][0], "kind": 1}]}
+    error = refused(world, ENDPOINTS["patch"], json.dumps(body).encode())
+    assert error["message"] == "name: must be a string"
+    assert error["details"] == [
+        {"loc": loc_of("name"), "msg": "must be a string", "type": "string_type"},
+        {
+            "loc": loc_of("rewards.0.kind"),
+            "msg": 'must be one of "credit", "coupon"',
+            "type": "literal_error",
+        },
+        {"loc": loc_of("status"), "msg": f"must be one of {STATUSES}", "type": "literal_error"},
+    ]
+
+
+def test_an_unknown_key_is_named_as_sent(world: World) -> None:
+    body = {"name": "x", "list[str]": 1, "Some Key": 2}
+    error = refused(world, ENDPOINTS["patch"], json.dumps(body).encode())
+    assert error["message"] == '["list[str]"]: is not a known field'
+    assert [d["loc"] for d in error["details"]] == [
+        ["body", "body", "list[str]"],
+        ["body", "body", "Some Key"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/programs?status=live", f"query parameter 'status': must be one of {STATUSES}"),
+        ("/rewards?limit=ten", "query parameter 'limit': must be an integer"),
+        (
+            "/referrals?status=done",
+            "query parameter 'status': must be one of "
+            '"clicked", "signed_up", "converted", "rewarded", "rejected", "reversed"',
+        ),
+    ],
+)
+def test_a_bad_query_parameter_is_named_as_such(world: World, path: str, message: str) -> None:
+    acme = world.story.acme
+    response = acme.client.get(f"/api/v1{path}", HTTP_AUTHORIZATION=f"Bearer {acme.key}")
+    assert response.status_code == 422, response.content
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == ("validation_error", message)
+    assert [d["loc"] for d in error["details"]] == [["query", path.split("?")[1].split("=")[0]]]
+
+
+# Words that only pydantic's internals would put in an answer.
+INTERNALS = re.compile(
+    r"Input should|should have|Field required|after validation|function-|constrained-"
+    r"|literal\[|list\[|lax-or-strict|SkipJsonSchema|RewardSpec|TriggerSpec|\bNone\b"
+)
+WRONG_VALUES = ["x", 7, 1.5, True, None, [], {}, [1], {"a": 1}]
+
+
+def fields_of(value: Any, prefix: str = "") -> Iterator[str]:
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        yield f"{prefix}{key}"
+        if isinstance(item, (dict, list)) and item:
+            yield from fields_of(item, f"{prefix}{key}.")
+
+
+@pytest.mark.parametrize("name", list(ENDPOINTS))
+def test_no_validation_error_shows_pydantic_internals(world: World, name: str) -> None:
+    """Every field of every endpoint, given values of the wrong shape: each refusal speaks in
+    plain words and points at fields by name."""
+    endpoint = ENDPOINTS[name]
+    body = valid_body(world, endpoint)
+    refusals = 0
+    for field in fields_of(body):
+        for value in WRONG_VALUES:
+            before = row_counts()
+            response = send(world, endpoint, json.dumps(with_value(body, field, value)).encode())
+            error = response.json().get("error", {})
+            if error.get("code") != "validation_error":
+                continue
+            refusals += 1
+            assert row_counts() == before
+            shown = [error["message"], *(d["msg"] for d in error["details"])]
+            assert not any(INTERNALS.search(text) for text in shown), (field, value, error)
+            for detail in error["details"]:
+                assert all(
+                    isinstance(p, int) or re.fullmatch("[a-z_]+", p) for p in detail["loc"]
+                ), (field, value, detail)
+            locs = [tuple(d["loc"]) for d in error["details"]]
+            assert len(locs) == len(set(locs)), (field, value, error)
+    assert refusals > 10

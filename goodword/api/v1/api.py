@@ -9,7 +9,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from goodword.api.v1 import events, participants, programs, referrals, rewards, workspace
+from goodword.api.v1 import (
+    events,
+    participants,
+    programs,
+    referrals,
+    rewards,
+    validation,
+    workspace,
+)
 from goodword.api.v1.auth import ApiKeyAuth
 from goodword.api.v1.parsing import ApiParser
 from goodword.lib.errors import DomainError
@@ -43,30 +51,10 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return error(request, exc.status, exc.code, exc.message, exc.details)
 
 
-# pydantic's error types for "this is not an object"; its wording names our schema classes.
-_NOT_AN_OBJECT = {"model_type", "model_attributes_type", "dict_type"}
-
-
-def _detail(e: dict[str, Any]) -> dict[str, Any]:
-    message = str(e.get("msg", "")).removeprefix("Value error, ")
-    if e.get("type") in _NOT_AN_OBJECT:
-        message = "Input should be a JSON object"
-    return {"loc": list(e.get("loc", [])), "msg": message, "type": e.get("type", "")}
-
-
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    details = [_detail(e) for e in exc.errors]
-    first: dict[str, Any] = details[0] if details else {"loc": [], "msg": "invalid", "type": ""}
-    where = ".".join(str(p) for p in first["loc"] if p not in ("body", "payload"))
-    whole_body = not where and first["loc"][:1] == ["body"]
-    if whole_body and first["type"] == "missing":
-        message = "the request body is empty; send a JSON object"
-    elif whole_body and first["type"] in _NOT_AN_OBJECT:
-        message = "the request body must be a JSON object"
-    else:
-        message = f"{where}: {first['msg']}" if where else first["msg"]
-    return error(request, 422, "validation_error", message, details)
+    details = validation.details(exc.errors)
+    return error(request, 422, "validation_error", validation.message(details), details)
 
 
 @api.exception_handler(AuthenticationError)
