@@ -10,6 +10,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.utils import timezone
 
 from goodword.accounts.models import ApiKey, Membership, Workspace
+from goodword.events import services as events
 
 KEY_PREFIX = "gw_sk_"
 
@@ -25,14 +26,28 @@ def create_api_key(*, workspace: Workspace, name: str = "default") -> tuple[ApiK
     key = ApiKey.objects.create(
         workspace=workspace, name=name, prefix=raw[:12], key_hash=hash_key(raw)
     )
+    _record_key("api_key.created", key, key.created_at)
     return key, raw
 
 
+@transaction.atomic
 def revoke_api_key(*, key: ApiKey, now: datetime | None = None) -> bool:
-    updated = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
-        revoked_at=now or timezone.now()
-    )
+    """Revoke a live key; False when it was already revoked."""
+    now = now or timezone.now()
+    updated = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
+    if updated:
+        _record_key("api_key.revoked", key, now)
     return bool(updated)
+
+
+def _record_key(name: str, key: ApiKey, now: datetime) -> None:
+    events.record(
+        name,
+        workspace_id=key.workspace_id,
+        subject_id=key.public_id,
+        data={"name": key.name, "prefix": key.prefix},
+        now=now,
+    )
 
 
 # Every API call runs this: a plain statement costs ~20 us where the ORM's query building
@@ -68,24 +83,36 @@ def authenticate_key(raw: str, *, now: datetime | None = None) -> ApiKey | None:
 @transaction.atomic
 def update_workspace(*, workspace_id: int, **fields: Any) -> tuple[Workspace, list[str]]:
     """Change a workspace's fields under a row lock (so two edits of `allowed_domains` cannot
-    lose each other's changes); return it with the names of the fields that changed."""
+    lose each other's changes); return it with the names of the fields that changed.
+
+    Records `workspace.updated` when any did.
+    """
     workspace = Workspace.objects.select_for_update().get(pk=workspace_id)
     changed = [name for name, value in fields.items() if getattr(workspace, name) != value]
     for name in changed:
         setattr(workspace, name, fields[name])
     if changed:
         workspace.save(update_fields=changed)
+        events.record(
+            "workspace.updated",
+            workspace_id=workspace.pk,
+            subject_id=workspace.public_id,
+            data={"fields": sorted(changed)},
+        )
     return workspace, changed
 
 
 @transaction.atomic
 def allow_domain(*, workspace_id: int, host: str) -> None:
-    """Add a host to the workspace's allowed link domains (under a row lock)."""
+    """Add a host to the workspace's allowed link domains (under a row lock).
+
+    Records no `workspace.updated`: the program.created or program.updated event of the
+    destination that needs the host, in the same transaction, is the record of the change.
+    """
     workspace = Workspace.objects.select_for_update().get(pk=workspace_id)
     if host not in workspace.allowed_domains:
-        update_workspace(
-            workspace_id=workspace_id, allowed_domains=[*workspace.allowed_domains, host]
-        )
+        workspace.allowed_domains = [*workspace.allowed_domains, host]
+        workspace.save(update_fields=["allowed_domains"])
 
 
 @transaction.atomic
@@ -95,6 +122,13 @@ def create_workspace(
     """Create a workspace with its owner (a staff user) and a first API key."""
     User = get_user_model()
     workspace = Workspace.objects.create(name=name)
+    events.record(
+        "workspace.created",
+        workspace_id=workspace.pk,
+        subject_id=workspace.public_id,
+        data={"name": name},
+        now=workspace.created_at,
+    )
     user = User.objects.filter(username=owner_email).first()
     if user is None:
         user = User.objects.create_user(
@@ -103,6 +137,13 @@ def create_workspace(
     elif password:
         user.set_password(password)
         user.save(update_fields=["password"])
-    Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.OWNER)
+    member = Membership.objects.create(workspace=workspace, user=user, role=Membership.Role.OWNER)
+    events.record(
+        "member.added",
+        workspace_id=workspace.pk,
+        subject_id=workspace.public_id,
+        data={"user": user.get_username(), "role": member.role},
+        now=member.created_at,
+    )
     _, raw = create_api_key(workspace=workspace)
     return workspace, raw

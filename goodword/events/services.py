@@ -9,6 +9,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from goodword.events import catalogue
 from goodword.events.models import DomainEvent
 from goodword.lib import sql
 
@@ -23,7 +24,13 @@ def record(
     data: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> DomainEvent:
-    """Record a domain event. Call inside the transaction of the change it describes."""
+    """Record a domain event. Call inside the transaction of the change it describes.
+
+    `name` must be in the catalogue (goodword/events/catalogue.py). The payload is not checked
+    here, on every write: the tests check every row the referral loop writes.
+    """
+    if name not in catalogue.CATALOGUE:
+        raise catalogue.UnknownEvent(name)
     if not connection.in_atomic_block:
         raise RuntimeError("domain events are written in the transaction of their change")
     event = DomainEvent(

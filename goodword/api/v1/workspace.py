@@ -3,7 +3,6 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from pydantic import field_validator
@@ -12,7 +11,6 @@ from goodword.accounts.models import Workspace
 from goodword.accounts.services import update_workspace
 from goodword.api.v1.auth import workspace_of
 from goodword.api.v1.schemas import ERRORS, PatchIn, Unset
-from goodword.events import services as events
 
 router = Router(tags=["workspace"])
 
@@ -52,16 +50,7 @@ def read_workspace(request: HttpRequest) -> dict[str, Any]:
 
 @router.patch("/workspace", response={200: WorkspaceOut, **ERRORS})
 def change_workspace(request: HttpRequest, body: WorkspacePatch) -> dict[str, Any]:
-    with transaction.atomic():
-        ws, changed = update_workspace(
-            workspace_id=workspace_of(request).pk,
-            **body.model_dump(exclude_unset=True),
-        )
-        if changed:
-            events.record(
-                "workspace.updated",
-                workspace_id=ws.pk,
-                subject_id=ws.public_id,
-                data={"fields": sorted(changed)},
-            )
+    ws, _ = update_workspace(
+        workspace_id=workspace_of(request).pk, **body.model_dump(exclude_unset=True)
+    )
     return render_workspace(ws)

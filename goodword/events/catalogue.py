@@ -1,0 +1,380 @@
+"""The domain-event catalogue: every event name, its subject and its versioned payload.
+
+Webhooks, messages and analytics consume exactly these events. `docs/events.md` is generated
+from this module, and `tests/test_catalogue.py` fails when the two disagree.
+
+Versioning: a field may be added to a payload within its version; removing or renaming a
+field, changing its type or its meaning makes a new version.
+
+`record()` only checks that a name is catalogued (a dict lookup on every write); payloads are
+checked against their schemas by the tests, over the rows the referral loop writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+
+class CatalogueError(Exception):
+    """A domain event that the catalogue does not describe: a programming error."""
+
+
+class UnknownEvent(CatalogueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"unknown domain event {name!r}: add it to goodword/events/catalogue.py "
+            "and docs/events.md"
+        )
+
+
+class InvalidPayload(CatalogueError):
+    """The data or subject of an event does not match its schema."""
+
+
+ProgramId = Annotated[str, StringConstraints(pattern=r"^prg_[0-9a-z]+$")]
+ParticipantId = Annotated[str, StringConstraints(pattern=r"^par_[0-9a-z]+$")]
+AdvocateId = Annotated[str, StringConstraints(pattern=r"^adv_[0-9a-z]+$")]
+ReferralId = Annotated[str, StringConstraints(pattern=r"^ref_[0-9a-z]+$")]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class Payload(BaseModel):
+    """The `data` of an event. Unknown keys are refused, and values are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class NoData(Payload):
+    pass
+
+
+class FieldsChanged(Payload):
+    fields: list[str] = Field(description="names of the fields that changed, sorted")
+
+
+class WorkspaceCreated(Payload):
+    name: str = Field(description="the workspace's name")
+
+
+class MemberAdded(Payload):
+    user: str = Field(description="the member's login (their email address)")
+    role: str = Field(description='`"owner"` or `"member"`; more roles may come')
+
+
+class ApiKeyChanged(Payload):
+    name: str = Field(description="the key's name")
+    prefix: str = Field(description="the key's first 12 characters, shown in key lists")
+
+
+class AdvocateEnrolled(Payload):
+    program: ProgramId = Field(description="the program enrolled in")
+    code: str = Field(description="the advocate's referral code")
+
+
+class InviteCreated(Payload):
+    advocate: AdvocateId = Field(description="the advocate who invited")
+
+
+class ReferralData(Payload):
+    # Optional only until every referral event carries it; consumers may rely on it from then.
+    program: ProgramId | None = Field(default=None, description="the referral's program")
+
+
+class ReferralCreated(ReferralData):
+    advocate: AdvocateId = Field(description="the advocate the friend is attributed to")
+    source: str = Field(description='how: `"code"`, `"token"` (a link) or `"email"` (an invite)')
+
+
+class ReferralRejected(ReferralData):
+    reason: str = Field(
+        description='`"self_referral"`, `"existing_customer"` or `"expired"`; more may come'
+    )
+
+
+class ReferralConverted(ReferralData):
+    order_id: str = Field(description='the business\'s order id; `""` for a signup trigger')
+    amount: int | None = Field(description="order amount in minor units; null for a signup")
+    currency: Annotated[str, StringConstraints(pattern=r"^([A-Z]{3})?$")] = Field(
+        description='ISO 4217 code of the order; `""` for a signup'
+    )
+
+
+class ReferralReason(ReferralData):
+    reason: str = Field(description='why: `"refund"` (reversed), `"late_event"` (withdrawn)')
+
+
+class ReferralRevised(ReferralData):
+    status: str = Field(description="the referral's status now")
+    was: str = Field(description="its status before")
+
+
+class RewardData(Payload):
+    referral: ReferralId = Field(description="the referral that earned the reward")
+
+
+class RewardCreated(RewardData):
+    beneficiary: Literal["advocate", "friend"] = Field(description="who earns it")
+
+
+class RewardReversed(RewardData):
+    was: Literal["pending", "approved", "fulfilled"] = Field(
+        description="its status before; from `pending` it was cancelled before issue"
+    )
+
+
+class RewardClawedBack(RewardData):
+    debt: int = Field(ge=0, description="minor units the balance could not cover, now owed")
+
+
+class RewardWithdrawn(RewardData):
+    reason: str = Field(description='why: `"late_event"`')
+
+
+class RewardRevised(RewardData):
+    was: str = Field(description="its status before")
+
+
+class CreditRedeemed(Payload):
+    participant: ParticipantId = Field(description="whose credit was spent")
+    amount: int = Field(gt=0, description="minor units spent")
+    currency: Currency = Field(description="ISO 4217 code")
+
+
+# The kinds of subject, by public id prefix.
+SUBJECTS = {
+    "ws": "workspace",
+    "key": "API key",
+    "prg": "program",
+    "par": "participant",
+    "adv": "advocate",
+    "inv": "invite",
+    "ref": "referral",
+    "rwd": "reward",
+    "rdm": "redemption",
+}
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One catalogued event: `name` at schema `version`, about a row whose public id starts
+    with `subject` and an underscore, with `payload` as its `data`."""
+
+    name: str
+    subject: str
+    description: str
+    payload: type[Payload]
+    example: Mapping[str, Any] = field(default_factory=dict)
+    version: int = 1
+
+
+_PRG = "prg_4xq8m2d7c0v9k3n6b1zt"
+_ADV = "adv_9k2m4q7x1c8v3n5b0zdt"
+_PAR = "par_3n7b1z5t9k2m4q8x0c6v"
+_REF = "ref_7c0v9k3n6b1zt4xq8m2d"
+
+EVENTS: tuple[EventType, ...] = (
+    EventType(
+        "workspace.created",
+        subject="ws",
+        description="A workspace was created.",
+        payload=WorkspaceCreated,
+        example={"name": "Acme"},
+    ),
+    EventType(
+        "workspace.updated",
+        subject="ws",
+        description="Workspace settings were changed (`PATCH /workspace`).",
+        payload=FieldsChanged,
+        example={"fields": ["allowed_domains"]},
+    ),
+    EventType(
+        "member.added",
+        subject="ws",
+        description="A user became a member of the workspace.",
+        payload=MemberAdded,
+        example={"user": "owner@acme.test", "role": "owner"},
+    ),
+    EventType(
+        "api_key.created",
+        subject="key",
+        description="An API key was created.",
+        payload=ApiKeyChanged,
+        example={"name": "default", "prefix": "gw_sk_Xb3kQ9"},
+    ),
+    EventType(
+        "api_key.revoked",
+        subject="key",
+        description="An API key was revoked; it fails from the next call.",
+        payload=ApiKeyChanged,
+        example={"name": "default", "prefix": "gw_sk_Xb3kQ9"},
+    ),
+    EventType(
+        "program.created",
+        subject="prg",
+        description="A program was created.",
+        payload=NoData,
+    ),
+    EventType(
+        "program.updated",
+        subject="prg",
+        description="A program's settings or reward rules changed.",
+        payload=FieldsChanged,
+        example={"fields": ["hold_days", "rewards"]},
+    ),
+    EventType(
+        "participant.created",
+        subject="par",
+        description="A customer became known to the workspace (API or event).",
+        payload=NoData,
+    ),
+    EventType(
+        "advocate.enrolled",
+        subject="adv",
+        description="A participant was enrolled in a program.",
+        payload=AdvocateEnrolled,
+        example={"program": _PRG, "code": "ALICE"},
+    ),
+    EventType(
+        "invite.created",
+        subject="inv",
+        description="An advocate invited a friend by email.",
+        payload=InviteCreated,
+        example={"advocate": _ADV},
+    ),
+    EventType(
+        "referral.created",
+        subject="ref",
+        description="A friend was attributed to an advocate (maybe rejected at once).",
+        payload=ReferralCreated,
+        example={"program": _PRG, "advocate": _ADV, "source": "code"},
+    ),
+    EventType(
+        "referral.rejected",
+        subject="ref",
+        description="The referral does not qualify, or no longer (its window expired).",
+        payload=ReferralRejected,
+        example={"program": _PRG, "reason": "existing_customer"},
+    ),
+    EventType(
+        "referral.converted",
+        subject="ref",
+        description="The friend met the program's trigger (a signup or a qualifying purchase).",
+        payload=ReferralConverted,
+        example={"program": _PRG, "order_id": "order-1", "amount": 2500, "currency": "USD"},
+    ),
+    EventType(
+        "referral.rewarded",
+        subject="ref",
+        description="The referral's first reward was approved.",
+        payload=ReferralData,
+        example={"program": _PRG},
+    ),
+    EventType(
+        "referral.reversed",
+        subject="ref",
+        description="A converted referral was undone (a refund).",
+        payload=ReferralReason,
+        example={"program": _PRG, "reason": "refund"},
+    ),
+    EventType(
+        "referral.withdrawn",
+        subject="ref",
+        description="A provisional referral was removed: a late event changed the decision.",
+        payload=ReferralReason,
+        example={"program": _PRG, "reason": "late_event"},
+    ),
+    EventType(
+        "referral.revised",
+        subject="ref",
+        description="A late event moved the referral to another status in business time.",
+        payload=ReferralRevised,
+        example={"program": _PRG, "status": "signed_up", "was": "converted"},
+    ),
+    EventType(
+        "reward.created",
+        subject="rwd",
+        description="A reward was granted, pending until its hold ends.",
+        payload=RewardCreated,
+        example={"referral": _REF, "beneficiary": "advocate"},
+    ),
+    EventType(
+        "reward.approved",
+        subject="rwd",
+        description="A reward's hold ended: credit is posted (a coupon is then fulfilled).",
+        payload=RewardData,
+        example={"referral": _REF},
+    ),
+    EventType(
+        "reward.fulfilled",
+        subject="rwd",
+        description="A coupon reward was issued its code (after reward.approved).",
+        payload=RewardData,
+        example={"referral": _REF},
+    ),
+    EventType(
+        "reward.reversed",
+        subject="rwd",
+        description="A reward was cancelled before issue, or taken back after (a refund).",
+        payload=RewardReversed,
+        example={"referral": _REF, "was": "approved"},
+    ),
+    EventType(
+        "reward.clawed_back",
+        subject="rwd",
+        description="Approved credit was taken back; what the balance lacked became debt.",
+        payload=RewardClawedBack,
+        example={"referral": _REF, "debt": 300},
+    ),
+    EventType(
+        "reward.withdrawn",
+        subject="rwd",
+        description="A provisional reward was removed: a late event changed the decision.",
+        payload=RewardWithdrawn,
+        example={"referral": _REF, "reason": "late_event"},
+    ),
+    EventType(
+        "reward.revised",
+        subject="rwd",
+        description="A late event moved the reward to another status in business time.",
+        payload=RewardRevised,
+        example={"referral": _REF, "was": "reversed"},
+    ),
+    EventType(
+        "credit.redeemed",
+        subject="rdm",
+        description="A participant spent credit on an order.",
+        payload=CreditRedeemed,
+        example={"participant": _PAR, "amount": 300, "currency": "USD"},
+    ),
+)
+
+CATALOGUE: dict[str, EventType] = {event.name: event for event in EVENTS}
+
+
+def get(name: str) -> EventType:
+    """Return the catalogue entry of `name`; raise UnknownEvent when there is none."""
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise UnknownEvent(name) from None
+
+
+def validate(name: str, data: Mapping[str, Any], *, subject_id: str | None = None) -> Payload:
+    """Check an event's data (and subject, when given) against its schema; return the payload.
+
+    Raise UnknownEvent for a name outside the catalogue, InvalidPayload for a bad payload.
+    """
+    event = get(name)
+    if subject_id is not None and not subject_id.startswith(event.subject + "_"):
+        raise InvalidPayload(f"{name}: subject {subject_id!r} is not a {event.subject}_ id")
+    try:
+        return event.payload.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'data'}: {e['msg']}" for e in error.errors()
+        )
+        raise InvalidPayload(f"{name} v{event.version}: {problems}") from None

@@ -1,0 +1,295 @@
+"""The domain-event catalogue: names, payload schemas, account events and docs/events.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import transaction
+
+from goodword.accounts.models import ApiKey
+from goodword.accounts.services import create_api_key, revoke_api_key, update_workspace
+from goodword.events import catalogue
+from goodword.events import services as events
+from goodword.events.models import DomainEvent
+from goodword.rewards.services import approve_due_rewards
+from tests.factories import Api, enrol, make_api, make_program, purchase, refund, signup
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "events.md"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+# Recorded only when a late event changes a decision in business time; the loops here send
+# events in order.
+LATE_EVENT_NAMES = {"referral.withdrawn", "reward.withdrawn", "referral.revised", "reward.revised"}
+
+
+@pytest.fixture(autouse=True)
+def _rows_match_the_catalogue(db: None) -> Iterator[None]:
+    """After every test here, each domain event written must match its name's schema."""
+    yield
+    for event in DomainEvent.objects.order_by("pk"):
+        catalogue.validate(event.name, event.data, subject_id=event.subject_id)
+
+
+def recorded(workspace_id: int, *names: str) -> list[tuple[str, str, dict[str, Any]]]:
+    rows = DomainEvent.objects.filter(workspace_id=workspace_id, name__in=names).order_by("pk")
+    return [(e.name, e.subject_id, e.data) for e in rows]
+
+
+# The code names an event as the first argument of a record function (`events.record("x.y"`,
+# `_record("x.y"`, `self._record_reward("x.y"`), or, when it picks one in an expression, as a
+# string literal starting with a catalogued noun (`"referral.revised"`).
+_RECORD_CALL = re.compile(r'\b_?record\w*\(\s*"([^"]+)"')
+_NOUNS = "|".join(sorted({name.split(".")[0] for name in catalogue.CATALOGUE}))
+_EVENT_LITERAL = re.compile(rf'"((?:{_NOUNS})\.[a-z_]+)"')
+
+
+def test_every_event_named_in_the_code_is_catalogued_and_the_reverse() -> None:
+    names = set()
+    for path in (ROOT / "goodword").rglob("*.py"):
+        if path.name != "catalogue.py":
+            text = path.read_text()
+            names |= {m[1] for m in _RECORD_CALL.finditer(text)}
+            names |= {m[1] for m in _EVENT_LITERAL.finditer(text)}
+    assert names - set(catalogue.CATALOGUE) == set()
+    assert set(catalogue.CATALOGUE) - names == set(), "catalogued, but nothing records it"
+
+
+def test_an_unknown_name_is_refused_and_nothing_is_written(db: None) -> None:
+    acme = make_api("Acme")
+    before = DomainEvent.objects.count()
+    with (
+        transaction.atomic(),
+        pytest.raises(catalogue.UnknownEvent, match="'referral.exploded'"),
+    ):
+        events.record("referral.exploded", workspace_id=acme.workspace.pk, subject_id="ref_x")
+    assert DomainEvent.objects.count() == before
+
+
+def test_validate_names_the_problem() -> None:
+    ref = "ref_7c0v9k3n6b1zt4xq8m2d"
+    payload = catalogue.validate("reward.created", {"referral": ref, "beneficiary": "friend"})
+    assert payload == catalogue.RewardCreated(referral=ref, beneficiary="friend")
+    with pytest.raises(catalogue.UnknownEvent):
+        catalogue.validate("reward.exploded", {})
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({"referral": ref}, "reward.created v1: beneficiary: Field required"),
+        ({"referral": ref, "beneficiary": "bob"}, "beneficiary: Input should be 'advocate'"),
+        ({"referral": "adv_1", "beneficiary": "friend"}, "referral: String should match"),
+        ({"referral": ref, "beneficiary": "friend", "x": 1}, "x: Extra inputs are not permitted"),
+    ]
+    for data, message in bad:
+        with pytest.raises(catalogue.InvalidPayload, match=re.escape(message)):
+            catalogue.validate("reward.created", data)
+    # Values are not coerced: a string is not an amount.
+    with pytest.raises(catalogue.InvalidPayload, match="amount: Input should be a valid int"):
+        catalogue.validate(
+            "credit.redeemed", {"participant": "par_1", "amount": "300", "currency": "USD"}
+        )
+    with pytest.raises(catalogue.InvalidPayload, match="'rwd_1' is not a ref_ id"):
+        catalogue.validate("referral.rewarded", {}, subject_id="rwd_1")
+
+
+def test_every_entry_has_a_known_subject_and_a_valid_example() -> None:
+    for event in catalogue.EVENTS:
+        assert re.fullmatch(r"[a-z_]+\.[a-z_]+", event.name)
+        assert event.subject in catalogue.SUBJECTS
+        assert event.version == 1
+        assert event.description.endswith(".")
+        catalogue.validate(event.name, event.example)
+    assert len(catalogue.CATALOGUE) == len(catalogue.EVENTS)
+
+
+def test_creating_a_workspace_records_it_its_owner_and_its_key(db: None) -> None:
+    acme = make_api("Acme")
+    ws = acme.workspace
+    key = ApiKey.objects.get(workspace=ws)
+    assert recorded(ws.pk, "workspace.created", "member.added", "api_key.created") == [
+        ("workspace.created", ws.public_id, {"name": "Acme"}),
+        ("member.added", ws.public_id, {"user": "owner@acme.test", "role": "owner"}),
+        ("api_key.created", key.public_id, {"name": "default", "prefix": acme.key[:12]}),
+    ]
+
+
+def test_key_created_and_revoked_are_recorded_once(db: None) -> None:
+    acme, globex = make_api("Acme"), make_api("Globex")
+    ws = acme.workspace
+    with time_machine.travel(T0, tick=False):
+        key, raw = create_api_key(workspace=ws, name="ci")
+    assert revoke_api_key(key=key, now=T0 + timedelta(hours=1))
+    assert not revoke_api_key(key=key, now=T0 + timedelta(hours=2))
+    data = {"name": "ci", "prefix": raw[:12]}
+    rows = DomainEvent.objects.filter(subject_id=key.public_id).order_by("pk")
+    assert [(e.name, e.data, e.created_at, e.workspace_id) for e in rows] == [
+        ("api_key.created", data, T0, ws.pk),
+        ("api_key.revoked", data, T0 + timedelta(hours=1), ws.pk),
+    ]
+    globex_key = ApiKey.objects.get(workspace=globex.workspace)
+    assert [
+        s for _, s, _ in recorded(globex.workspace.pk, "api_key.created", "api_key.revoked")
+    ] == [globex_key.public_id]
+
+
+def test_workspace_update_is_recorded_by_the_service_only_when_something_changed(
+    db: None,
+) -> None:
+    acme = make_api("Acme")
+    ws = acme.workspace
+    assert acme.patch("/workspace", {"name": "Acme Inc"}).status_code == 200
+    assert acme.patch("/workspace", {"name": "Acme Inc"}).status_code == 200  # no change
+    update_workspace(workspace_id=ws.pk, name="Acme Inc", allowed_domains=["acme.test"])
+    assert recorded(ws.pk, "workspace.updated") == [
+        ("workspace.updated", ws.public_id, {"fields": ["name"]}),
+        ("workspace.updated", ws.public_id, {"fields": ["allowed_domains"]}),
+    ]
+    # A program's destination allows its host quietly: program.created is the record of it.
+    make_program(acme, destination_url="https://shop.acme.test/")
+    assert len(recorded(ws.pk, "workspace.updated")) == 2
+
+
+def test_a_whole_referral_loop_writes_only_catalogued_payloads(db: None) -> None:
+    """Signup with a code, purchase, approval, redemption, refund, and the paths around them.
+
+    The autouse fixture checks every row; this test checks the loop reached every event.
+    """
+    acme = make_api("Acme")
+    program = make_program(acme)
+    alice = enrol(acme, program["id"], "alice", name="Alice")
+    acme.event(signup("s-bob", "bob", referral_code=alice["code"]))
+    acme.event(purchase("p-bob", "bob", "order-1", 2500))
+    assert approve_due_rewards(now=datetime.now(UTC) + timedelta(days=15)) == 2
+    assert (
+        acme.post(
+            "/participants/bob/redemptions", {"order_id": "o-2", "amount": 300, "currency": "USD"}
+        ).json()["amount"]
+        == 300
+    )
+    assert acme.event(refund("r-bob", "bob", "order-1")).json()["referrals"][0]["status"] == (
+        "reversed"
+    )
+    self_referral = {
+        **signup("s-alice", "alice-2"),
+        "customer": {"external_id": "alice-2", "email": "alice@example.com"},
+        "referral_code": alice["code"],
+    }
+    assert acme.event(self_referral).json()["referrals"][0]["reject_reason"] == "self_referral"
+    acme.post(f"/programs/{program['id']}/invites", {"advocate": "alice", "email": "c@x.net"})
+    _coupon_loop(acme)
+    assert acme.patch("/workspace", {"name": "Acme Inc"}).status_code == 200
+    revoke_api_key(key=ApiKey.objects.get(workspace=acme.workspace))
+
+    names = set(DomainEvent.objects.values_list("name", flat=True))
+    assert names == set(catalogue.CATALOGUE) - LATE_EVENT_NAMES
+    converted = DomainEvent.objects.filter(name="referral.converted").order_by("pk")[0]
+    assert {k: v for k, v in converted.data.items() if k != "program"} == {
+        "order_id": "order-1",
+        "amount": 2500,
+        "currency": "USD",
+    }
+
+
+def _coupon_loop(acme: Api) -> None:
+    """A coupon for the friend: fulfilled on approval, reversed from `fulfilled` on refund."""
+    coupon = make_program(
+        acme,
+        name="Coupons",
+        rewards=[{"beneficiary": "friend", "kind": "coupon", "percent_off": 15}],
+    )
+    dave = enrol(acme, coupon["id"], "dave")
+    assert acme.patch(f"/programs/{coupon['id']}", {"name": "15% off"}).status_code == 200
+    acme.event(signup("s-erin", "erin", referral_code=dave["code"]))
+    acme.event(purchase("p-erin", "erin", "order-e", 2500))
+    approve_due_rewards(now=datetime.now(UTC) + timedelta(days=15))
+    acme.event(refund("r-erin", "erin", "order-e"))
+
+
+def test_the_envelope_is_what_consumers_get(db: None) -> None:
+    acme = make_api("Acme")
+    event = DomainEvent.objects.get(name="workspace.created", workspace=acme.workspace)
+    event.created_at = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+    assert event.envelope() == {
+        "id": event.public_id,
+        "name": "workspace.created",
+        "version": 1,
+        "subject": acme.workspace.public_id,
+        "created_at": "2026-03-04T09:00:00Z",
+        "data": {"name": "Acme"},
+    }
+
+
+# docs/events.md: the reference section is generated from the catalogue.
+
+_START, _END = "<!-- catalogue:start -->", "<!-- catalogue:end -->"
+_ID_PATTERN = re.compile(r"\^(\w+)_\[0-9a-z\]\+\$")
+
+
+def _type(schema: dict[str, Any]) -> str:
+    if "anyOf" in schema:
+        return " or ".join(_type(option) for option in schema["anyOf"])
+    if "enum" in schema:
+        return " or ".join(f'`"{value}"`' for value in schema["enum"])
+    if schema["type"] == "array":
+        return f"list of {_type(schema['items'])}s"
+    id_prefix = _ID_PATTERN.fullmatch(schema.get("pattern", ""))
+    if id_prefix:
+        return f"`{id_prefix[1]}_…` id"
+    return str(schema["type"])
+
+
+def _event_section(event: catalogue.EventType) -> list[str]:
+    schema = event.payload.model_json_schema()
+    required = set(schema.get("required", []))
+    lines = [
+        f"### `{event.name}`",
+        "",
+        f"{event.description} Subject: {catalogue.SUBJECTS[event.subject]} "
+        f"(`{event.subject}_…`). Version {event.version}.",
+        "",
+    ]
+    fields = schema.get("properties", {})
+    if not fields:
+        return [*lines, "No data: `{}`.", ""]
+    lines += ["| field | type | meaning |", "|---|---|---|"]
+    for name, field in fields.items():
+        optional = "" if name in required else ", optional"
+        lines.append(f"| `{name}` | {_type(field)}{optional} | {field.get('description', '')} |")
+    return [*lines, "", "```json", json.dumps(dict(event.example)), "```", ""]
+
+
+def reference() -> str:
+    """The generated part of docs/events.md: a summary table, then each event's data."""
+    lines = ["| event | subject | version | meaning |", "|---|---|---|---|"]
+    lines += [
+        f"| [`{e.name}`](#{e.name.replace('.', '')}) | `{e.subject}_…` | {e.version} "
+        f"| {e.description} |"
+        for e in catalogue.EVENTS
+    ]
+    lines.append("")
+    for event in catalogue.EVENTS:
+        lines += _event_section(event)
+    return "\n".join(lines)
+
+
+def test_docs_events_md_is_generated_from_the_catalogue() -> None:
+    text = DOCS.read_text()
+    head, rest = text.split(_START + "\n")
+    body, tail = rest.split(_END)
+    expected = reference()
+    if os.environ.get("GOODWORD_WRITE_DOCS") == "1":
+        text = f"{head}{_START}\n{expected}{_END}{tail}"
+        DOCS.write_text(text)
+        body = expected
+    assert body == expected, (
+        "docs/events.md is out of date: run "
+        "GOODWORD_WRITE_DOCS=1 .venv/bin/pytest tests/test_catalogue.py -k docs"
+    )
+    for name in catalogue.CATALOGUE:
+        assert f"### `{name}`" in text
