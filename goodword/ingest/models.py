@@ -5,6 +5,7 @@ from django.db import models
 from goodword.accounts.models import Workspace
 from goodword.lib import ids
 from goodword.lib.models import TenantQuerySet
+from goodword.participants.models import Advocate
 
 
 class Event(models.Model):
@@ -28,6 +29,15 @@ class Event(models.Model):
     type = models.CharField(max_length=16, choices=Type.choices)
     customer_external_id = models.CharField(max_length=255)
     order_id = models.CharField(max_length=255, blank=True, default="")
+    # A purchase's or refund's amount, in the minor units of `currency`.
+    amount = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    # The advocate the event presented (code, link token or invite), resolved when it arrived,
+    # and when the friend was first touched that way: decisions re-read these in business time.
+    advocate = models.ForeignKey(Advocate, null=True, blank=True, on_delete=models.SET_NULL)
+    touched_at = models.DateTimeField(null=True, blank=True)
+    touch_source = models.CharField(max_length=16, blank=True, default="")
+    click_id = models.CharField(max_length=32, blank=True, default="")
     payload = models.JSONField(default=dict)
     result = models.JSONField(default=dict)
     occurred_at = models.DateTimeField()
@@ -44,7 +54,31 @@ class Event(models.Model):
                 fields=["workspace", "idempotency_key"], name="one_event_per_idempotency_key"
             ),
         ]
-        indexes = [models.Index(fields=["workspace", "type", "order_id"])]
+        indexes = [
+            models.Index(fields=["workspace", "type", "order_id"]),
+            models.Index(fields=["workspace", "customer_external_id", "occurred_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.external_id}"
+
+
+class IdempotencyKey(models.Model):
+    """An Idempotency-Key first seen on a replay of a known event: bound to that request's body,
+    so a later request with the same key and another body is refused."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    body_hash = models.CharField(max_length=64)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE)
+    created_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="one_bound_idempotency_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

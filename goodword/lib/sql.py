@@ -164,3 +164,33 @@ def execute(sql: str, params: Sequence[Any]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
+
+
+def convert(field: Field[Any, Any], value: Any) -> Any:
+    """A raw column value as the ORM would return it (a datetime from SQLite's text, say)."""
+    col = Col(field.model._meta.db_table, field)
+    for conv in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+        value = conv(value, col, connection)
+    return value
+
+
+def update_many(
+    model: type[Model], set_names: Sequence[str], where: str, rows: Sequence[dict[str, Any]]
+) -> int:
+    """`UPDATE … SET <set_names> WHERE id = %s AND <where>` once per row, in one round trip
+    (`executemany`); `where` names its columns with `%(name)s`-free `%s` slots filled, in
+    order, from the row's `where` values. Returns the number of rows changed, in total."""
+    if not rows:
+        return 0
+    fields = _fields(model, tuple(set_names))
+    assignments = ", ".join(f"{f.column} = %s" for f in fields)
+    statement = f"UPDATE {model._meta.db_table} SET {assignments} WHERE id = %s"  # noqa: S608
+    if where:
+        statement += f" AND {where}"
+    params = [
+        [*(_prep(f, row[f.attname]) for f in fields), row["id"], *row.get("where", ())]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, params)
+        return int(cursor.rowcount)

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 
 from goodword.events import services as events
-from goodword.lib import sql
 from goodword.lib.codes import SAFE_ALPHABET
 from goodword.lib.errors import Conflict, Invalid
 from goodword.participants.models import Participant
@@ -27,46 +26,6 @@ def _record(name: str, reward: Reward, now: datetime, **data: object) -> None:
         data={"referral": reward.referral.public_id, **data},
         now=now,
     )
-
-
-_RULE = ("id", "beneficiary", "kind", "amount", "percent_off", "currency")
-_ACTIVE_RULES = sql.select(RewardRule, _RULE, "program_id = %s AND is_active ORDER BY id")
-
-
-def grant_rewards(referral: Referral, *, now: datetime) -> list[Reward]:
-    """Create the converted referral's rewards, `pending` until the program's hold ends."""
-    program = referral.program
-    hold_until = now + timedelta(days=program.hold_days)
-    owners: dict[str, int] = {
-        RewardRule.Beneficiary.ADVOCATE: referral.advocate.participant_id,
-        RewardRule.Beneficiary.FRIEND: referral.referee_id,
-    }
-    rewards = [
-        Reward(
-            workspace_id=referral.workspace_id,
-            program=program,
-            referral=referral,
-            rule=rule,
-            beneficiary=rule.beneficiary,
-            participant_id=owners[rule.beneficiary],
-            kind=rule.kind,
-            amount=rule.amount,
-            percent_off=rule.percent_off,
-            currency=rule.currency,
-            hold_until=hold_until,
-            created_at=now,
-        )
-        for rule in sql.fetch(RewardRule, _RULE, _ACTIVE_RULES, [program.pk])
-    ]
-    # The unique (referral, rule, beneficiary) constraint backs up the caller's claim on the
-    # referral: a second grant for the same referral fails instead of paying twice.
-    ids = sql.insert_many(Reward, [sql.values_of(reward) for reward in rewards], ids=True)
-    for reward, pk in zip(rewards, ids, strict=True):
-        reward.pk = pk
-        reward._state.adding = False
-    for reward in rewards:
-        _record("reward.created", reward, now, beneficiary=reward.beneficiary)
-    return rewards
 
 
 def _credit_entries(

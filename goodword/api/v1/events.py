@@ -15,12 +15,13 @@ from typing import Any
 import pydantic
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from goodword.api.v1 import validation
 from goodword.api.v1.auth import ApiKeyAuth, workspace_of
 from goodword.api.v1.parsing import ApiParser
-from goodword.api.v1.schemas import ERRORS
+from goodword.api.v1.schemas import ERRORS, ErrorBody
 from goodword.ingest import services
 from goodword.ingest.schemas import EventIn
 from goodword.lib.errors import DomainError
@@ -81,6 +82,68 @@ def post_event(
         response["Idempotent-Replayed"] = "true"
         return Status(200, outcome.result)
     return Status(201, outcome.result)
+
+
+class BatchIn(Schema):
+    events: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=services.MAX_BATCH,
+        description="Up to 1,000 events, each exactly what `POST /events` takes. Each is "
+        "validated and recorded on its own: a bad event is refused alone.",
+    )
+
+    model_config = {"extra": "forbid"}
+
+
+class BatchItemOut(Schema):
+    status: int = Field(
+        description="201 recorded now, 200 a duplicate answered with its first result, "
+        "422 refused (see `error`)"
+    )
+    result: EventOut | None
+    error: ErrorBody | None
+
+
+class BatchOut(Schema):
+    data: list[BatchItemOut]
+
+
+@router.post("/events/batch", response={200: BatchOut, **ERRORS})
+def post_events_batch(request: HttpRequest, body: BatchIn) -> dict[str, Any]:
+    """Record up to 1,000 business events in one request: an answer per event, in input
+    order. The events are applied in business-time order (`occurred_at`), whatever their
+    order in the list; duplicates, within the batch or of earlier events, get the first
+    result. Idempotency-Key is for single events only."""
+    answers: list[dict[str, Any] | None] = [None] * len(body.events)
+    valid: list[tuple[int, EventIn]] = []
+    for i, document in enumerate(body.events):
+        try:
+            valid.append((i, EventIn.model_validate(document)))
+        except pydantic.ValidationError as exc:
+            errors = exc.errors(include_url=False, include_input=False)
+            details = validation.details(
+                [{**e, "loc": ("body", "body", "events", i, *e["loc"])} for e in errors]
+            )
+            answers[i] = _refused(422, "validation_error", validation.message(details), details)
+    outcomes = services.ingest(
+        workspace=workspace_of(request), events=[e for _, e in valid], now=timezone.now()
+    )
+    for (i, _), outcome in zip(valid, outcomes, strict=True):
+        if isinstance(outcome, DomainError):
+            answers[i] = _refused(outcome.status, outcome.code, outcome.message, outcome.details)
+        else:
+            status = 200 if outcome.replayed else 201
+            answers[i] = {
+                "status": status,
+                "result": in_schema_order(outcome.result),
+                "error": None,
+            }
+    return {"data": answers}
+
+
+def _refused(status: int, code: str, message: str, details: Any) -> dict[str, Any]:
+    error = {"code": code, "message": message, "details": details}
+    return {"status": status, "result": None, "error": error}
 
 
 # --- the fast path -------------------------------------------------------------------------

@@ -1,0 +1,140 @@
+"""What the decision layer reads and returns: frozen dataclasses of plain values.
+
+Ids are the database's integer keys (the services map them back); events are named by a key
+of the services' choosing (`event`), unique within one decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One reward rule of a program."""
+
+    id: int
+    beneficiary: str  # "advocate" | "friend"
+    kind: str
+    amount: int | None
+    percent_off: int | None
+    currency: str
+
+
+@dataclass(frozen=True)
+class Program:
+    id: int
+    trigger: str  # "signup" | "purchase"
+    min_amount: int | None
+    currency: str
+    first_purchase_only: bool
+    attribution_days: int
+    hold_days: int
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class Advocate:
+    id: int
+    participant: int
+    email: str  # normalised; "" when unknown
+    program: int
+
+
+@dataclass(frozen=True)
+class Touch:
+    """An event on which the friend presented an advocate's code, link token or invite.
+
+    `at` is when the friend was first touched that way (the click for a token, the invite for
+    an email, the event itself for a code); `seen_at` is the event's own time.
+    """
+
+    event: str
+    at: datetime
+    seen_at: datetime
+    advocate: Advocate
+    source: str  # "code" | "token" | "email"
+    click_id: str = ""
+
+
+@dataclass(frozen=True)
+class Signup:
+    event: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Purchase:
+    event: str
+    at: datetime
+    order_id: str
+    amount: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class Refund:
+    event: str
+    at: datetime
+    order_id: str
+
+
+@dataclass(frozen=True)
+class FriendFacts:
+    """One friend's whole history that bears on one program, in any order."""
+
+    friend: int
+    friend_email: str  # normalised; "" when unknown
+    program: Program
+    touches: tuple[Touch, ...] = ()
+    signups: tuple[Signup, ...] = ()
+    purchases: tuple[Purchase, ...] = ()
+    refunds: tuple[Refund, ...] = ()
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A reward the decision gives: one per (rule, beneficiary)."""
+
+    rule: int
+    beneficiary: str
+    participant: int
+    kind: str
+    amount: int | None
+    percent_off: int | None
+    currency: str
+    hold_until: datetime
+
+
+@dataclass(frozen=True)
+class ReferralPlan:
+    """What one referral (one advocate -> this friend, in this program) should look like."""
+
+    advocate: Advocate
+    source: str
+    click_id: str
+    opened_by: str  # the event whose touch opened it
+    created_at: datetime
+    clicked_at: datetime | None
+    status: str  # "signed_up" | "converted" | "rejected" | "reversed"
+    reject_reason: str = ""
+    rejected_at: datetime | None = None
+    converted_at: datetime | None = None
+    converted_by: str = ""  # the event that converted it
+    order: Purchase | None = None
+    reversed_at: datetime | None = None
+    reversed_by: str = ""
+    grants: tuple[Grant, ...] = ()
+    # Events that bear on this referral (for each event's answer), with a word on why an
+    # event did not convert it where there is one.
+    events: tuple[str, ...] = ()
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FriendDecision:
+    referrals: tuple[ReferralPlan, ...]
+    # For each event that presented a touch: "attributed", "locked_to_first_advocate" or
+    # "expired".
+    attribution: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,564 @@
+"""One batch of events in memory: load its facts, apply each event in business-time order
+through the decision core, and keep track of what must be written.
+
+The rows of the batch's people (participants, their referrals and rewards) are held as model
+instances; applying an event re-decides each of the friend's referrals from the friend's
+whole history (`decisions.decide_friend`) and brings the rows in line with the decision,
+recording a domain event for every change. `write.flush` then writes the changes in bulk.
+
+A referral whose rewards were approved is *settled*: a late event no longer re-decides it;
+only a refund of its order still reverses it (a clawback, through `rewards.services`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from goodword.decisions import facts
+from goodword.decisions.decide import decide_friend
+from goodword.events import services as events
+from goodword.ingest import load
+from goodword.ingest.models import Event
+from goodword.ingest.schemas import EventIn
+from goodword.lib import ids
+from goodword.lib.codes import normalize_code
+from goodword.lib.emails import normalize_email
+from goodword.lib.errors import DomainError, Invalid
+from goodword.lib.signing import read_ref_token
+from goodword.participants.models import Participant
+from goodword.referrals.models import Referral
+from goodword.rewards.models import Reward
+
+
+@dataclass
+class Item:
+    """One new event of the batch, and what became of it."""
+
+    index: int
+    data: EventIn
+    event: Event  # the row to insert, its result filled in by `apply`
+    error: DomainError | None = None
+    advocate: load.AdvocateRow | None = None
+    attribution: str = "none"
+    granted: list[Reward] = field(default_factory=list)
+    touched: list[tuple[Referral, str]] = field(default_factory=list)
+
+
+@dataclass
+class Group:
+    """A friend's referrals in one program, keyed by advocate, with their rewards."""
+
+    program_id: int
+    referrals: dict[int, Referral] = field(default_factory=dict)
+    rewards: dict[str, dict[tuple[int, str], Reward]] = field(default_factory=dict)
+    settled: bool = False
+
+
+@dataclass
+class Friend:
+    person: Participant
+    key: int  # the participant's id, or a negative stand-in until a new one is inserted
+    history: list[Event] | None  # None: not loaded (nothing about them is open to decide)
+    groups: dict[int, Group] = field(default_factory=dict)
+    changed: bool = False
+    applied: bool = False  # an accepted event is about them (a refused one adds no one)
+
+
+class Batch:
+    def __init__(self, *, workspace_id: int, source: str, now: datetime) -> None:
+        self.workspace_id, self.source, self.now = workspace_id, source, now
+        self.friends: dict[str, Friend] = {}
+        self.advocates: dict[int, load.AdvocateRow] = {}
+        self.programs: dict[int, load.ProgramRow] = {}
+        # What `write.flush` writes. Existing rows remember the status they were loaded with,
+        # which their UPDATE requires (a concurrent approval makes it a conflict, not a loss).
+        self.referral_status: dict[int, str] = {}
+        self.reward_status: dict[int, str] = {}
+        self.new_referrals: list[Referral] = []
+        self.changed_referrals: dict[int, Referral] = {}
+        self.gone_referrals: list[Referral] = []
+        self.new_rewards: list[Reward] = []
+        self.changed_rewards: dict[int, Reward] = {}
+        self.gone_rewards: list[Reward] = []
+        self.clawbacks: list[Referral] = []
+
+    # --- load ----------------------------------------------------------------------------
+
+    def load_facts(self, items: list[Item]) -> None:
+        ws = self.workspace_id
+        external_ids = sorted({item.data.customer.external_id for item in items})
+        people = load.participants(ws, external_ids)
+        codes = sorted(
+            {normalize_code(i.data.referral_code) for i in items if i.data.referral_code}
+        )
+        tokens = {i.index: read_ref_token(i.data.ref_token) for i in items if i.data.ref_token}
+        by_code, by_token = load.advocates(
+            ws, codes=codes, public_ids=sorted({t.advocate_id for t in tokens.values() if t})
+        )
+        emails = sorted(
+            {
+                normalize_email(i.data.customer.email)
+                for i in items
+                if i.data.customer.email and not i.data.referral_code and i.data.type != "refund"
+            }
+        )
+        invites = load.first_invites(ws, emails)
+        candidates = {
+            item.index: self._candidates(item, by_code, by_token, tokens, invites) for item in items
+        }
+        referrals = load.referrals(ws, sorted(p.pk for p in people.values()))
+        rewards = load.rewards([r.pk for r in referrals])
+        touched_by = {item.data.customer.external_id for item in items if candidates[item.index]}
+        for number, external_id in enumerate(external_ids, start=1):
+            person = people.get(external_id) or self._new_person(external_id)
+            self.friends[external_id] = Friend(person, person.pk or -number, history=None)
+        self._group(referrals, rewards)
+        open_ = [
+            ext
+            for ext, friend in self.friends.items()
+            if friend.person.pk is not None
+            and (ext in touched_by or any(self._is_open(g) for g in friend.groups.values()))
+        ]
+        for friend in self.friends.values():
+            if friend.person.pk is None or friend.person.external_id in open_:
+                friend.history = []
+        for event in load.history(ws, open_):
+            history = self.friends[event.customer_external_id].history
+            assert history is not None  # noqa: S101 - loaded for exactly these
+            history.append(event)
+        known = {a.facts.id for a in (*by_code.values(), *by_token.values())}
+        known |= {row.facts.id for row, _ in invites.values()}
+        wanted = {r.advocate_id for r in referrals} | {
+            e.advocate_id
+            for f in self.friends.values()
+            for e in f.history or ()
+            if e.advocate_id is not None
+        }
+        self.advocates = load.advocates_by_id(ws, sorted(wanted - known))
+        for row in (*by_code.values(), *by_token.values(), *(a for a, _ in invites.values())):
+            self.advocates[row.facts.id] = row
+        self.programs = load.programs(
+            ws,
+            [a.facts.program for a in self.advocates.values()] + [r.program_id for r in referrals],
+        )
+        for item in items:
+            self._resolve_touch(item, candidates[item.index])
+
+    def _candidates(
+        self,
+        item: Item,
+        by_code: dict[str, load.AdvocateRow],
+        by_token: dict[str, load.AdvocateRow],
+        tokens: dict[int, Any],
+        invites: dict[str, tuple[load.AdvocateRow, datetime]],
+    ) -> list[tuple[load.AdvocateRow, str, datetime, str]]:
+        """The ways this event may attribute, in precedence order: code, token, invite."""
+        data, occurred = item.data, item.event.occurred_at
+        if data.referral_code:
+            advocate = by_code.get(normalize_code(data.referral_code))
+            if advocate is None:
+                item.error = Invalid(
+                    f"referral_code {data.referral_code!r} matches no advocate in this workspace",
+                    code="unknown_referral_code",
+                )
+                return []
+            return [] if data.type == "refund" else [(advocate, Referral.Source.CODE, occurred, "")]
+        if data.type == "refund":
+            return []
+        out: list[tuple[load.AdvocateRow, str, datetime, str]] = []
+        token = tokens.get(item.index)
+        if data.ref_token:
+            found = by_token.get(token.advocate_id) if token else None
+            if token and found:
+                at = min(token.issued_at, occurred)
+                out.append((found, Referral.Source.TOKEN, at, token.click_id))
+            else:
+                item.attribution = "invalid_token"
+        if data.customer.email:
+            invite = invites.get(normalize_email(data.customer.email))
+            if invite is not None:
+                out.append((invite[0], Referral.Source.EMAIL, min(invite[1], occurred), ""))
+        return out
+
+    def _resolve_touch(
+        self, item: Item, candidates: list[tuple[load.AdvocateRow, str, datetime, str]]
+    ) -> None:
+        occurred = item.event.occurred_at
+        for advocate, source, at, click_id in candidates:
+            program = self.programs[advocate.facts.program]
+            if not program.is_active:
+                item.attribution = "program_inactive"
+            elif occurred > at + timedelta(days=program.facts.attribution_days):
+                item.attribution = "expired"
+            else:
+                item.advocate = advocate
+                event = item.event
+                event.advocate_id, event.touched_at = advocate.facts.id, at
+                event.touch_source, event.click_id = source, click_id
+                return
+            if source == Referral.Source.CODE:
+                return  # an explicit code decides: no falling back to a token or an invite
+
+    def _new_person(self, external_id: str) -> Participant:
+        person = Participant(
+            public_id=ids.new_par_id(),
+            workspace_id=self.workspace_id,
+            external_id=external_id,
+            attributes={},
+            purchase_count=0,
+            first_purchase_at=None,
+            created_at=self.now,
+            updated_at=self.now,
+        )
+        person.pk = None
+        return person
+
+    def _group(self, referrals: list[Referral], rewards: list[Reward]) -> None:
+        by_referral: dict[int, list[Reward]] = {}
+        for reward in rewards:
+            by_referral.setdefault(reward.referral_id, []).append(reward)
+            self.reward_status[reward.pk] = reward.status
+        friends = {f.person.pk: f for f in self.friends.values() if f.person.pk is not None}
+        for referral in referrals:
+            self.referral_status[referral.pk] = referral.status
+            friend = friends[referral.referee_id]
+            group = friend.groups.setdefault(referral.program_id, Group(referral.program_id))
+            group.referrals[referral.advocate_id] = referral
+            mine = by_referral.get(referral.pk, [])
+            group.rewards[referral.public_id] = {(r.rule_id, r.beneficiary): r for r in mine}
+            if referral.status == Referral.Status.REWARDED or any(
+                r.approved_at is not None for r in mine
+            ):
+                group.settled = True
+
+    @staticmethod
+    def _is_open(group: Group) -> bool:
+        """Could a new event change this group? Not once settled, nor when all it holds is
+        rejected (only a new touch, which loads the history anyway, could change that)."""
+        return not group.settled and any(
+            r.status != Referral.Status.REJECTED for r in group.referrals.values()
+        )
+
+    # --- apply ---------------------------------------------------------------------------
+
+    def apply(self, item: Item) -> None:
+        """Apply one event: update the friend, re-decide their open referrals, answer."""
+        data, event = item.data, item.event
+        friend = self.friends[data.customer.external_id]
+        friend.applied = True
+        self._update_person(friend, data, event)
+        if friend.history is not None:
+            friend.history.append(event)
+        if item.advocate is not None:
+            friend.groups.setdefault(
+                item.advocate.facts.program, Group(item.advocate.facts.program)
+            )
+        for program_id, group in friend.groups.items():
+            if group.settled or friend.history is None:
+                self._settled(friend, group, item)
+            else:
+                decision = decide_friend(self._facts(friend, program_id))
+                self._reconcile(friend, group, decision.referrals, item)
+                if item.advocate is not None and item.advocate.facts.program == program_id:
+                    item.attribution = decision.attribution.get(event.public_id, "attributed")
+        event.result = self._result(item, friend)
+
+    def _update_person(self, friend: Friend, data: EventIn, event: Event) -> None:
+        person, customer = friend.person, data.customer
+        values: dict[str, Any] = {}
+        if customer.email is not None:
+            values["email"] = customer.email.strip()
+            values["email_normalized"] = normalize_email(customer.email)
+        if customer.name is not None:
+            values["name"] = customer.name
+        if data.type == "purchase":
+            values["purchase_count"] = person.purchase_count + 1
+            first = person.first_purchase_at
+            values["first_purchase_at"] = (
+                min(first, event.occurred_at) if first else event.occurred_at
+            )
+        for name, value in values.items():
+            if getattr(person, name) != value:
+                setattr(person, name, value)
+                friend.changed = True
+
+    def _facts(self, friend: Friend, program_id: int) -> facts.FriendFacts:
+        touches, signups, purchases, refunds = [], [], [], []
+        for e in friend.history or ():
+            key, at = e.public_id, e.occurred_at
+            advocate = self.advocates.get(e.advocate_id) if e.advocate_id else None
+            if advocate is not None and advocate.facts.program == program_id and e.touched_at:
+                touches.append(
+                    facts.Touch(key, e.touched_at, at, advocate.facts, e.touch_source, e.click_id)
+                )
+            if e.type == Event.Type.SIGNUP:
+                signups.append(facts.Signup(key, at))
+            elif e.type == Event.Type.PURCHASE and e.amount is not None:
+                purchases.append(facts.Purchase(key, at, e.order_id, e.amount, e.currency))
+            elif e.type == Event.Type.REFUND:
+                refunds.append(facts.Refund(key, at, e.order_id))
+        return facts.FriendFacts(
+            friend=friend.key,
+            friend_email=friend.person.email_normalized,
+            program=self.programs[program_id].facts,
+            touches=tuple(touches),
+            signups=tuple(signups),
+            purchases=tuple(purchases),
+            refunds=tuple(refunds),
+        )
+
+    def _settled(self, friend: Friend, group: Group, item: Item) -> None:
+        """A settled group changes only by a refund of its order; a touch finds it locked."""
+        event = item.event
+        for referral in group.referrals.values():
+            if referral.status == Referral.Status.REJECTED:
+                continue
+            if item.data.type == "refund":
+                if referral.order_id == event.order_id and referral.status in (
+                    Referral.Status.CONVERTED,
+                    Referral.Status.REWARDED,
+                ):
+                    self.clawbacks.append(referral)
+                    referral.status = Referral.Status.REVERSED
+                    item.touched.append((referral, ""))
+            elif item.advocate is not None and item.advocate.facts.program == group.program_id:
+                same = referral.advocate_id == item.advocate.facts.id
+                item.attribution = "attributed" if same else "locked_to_first_advocate"
+                item.touched.append((referral, ""))
+
+    # --- bring rows in line with a decision ------------------------------------------------
+
+    def _reconcile(
+        self, friend: Friend, group: Group, plans: tuple[facts.ReferralPlan, ...], item: Item
+    ) -> None:
+        wanted = {plan.advocate.id: plan for plan in plans}
+        for advocate_id, gone in list(group.referrals.items()):
+            if advocate_id not in wanted:
+                self._withdraw(group, gone)
+                del group.referrals[advocate_id]
+        for plan in plans:
+            referral = group.referrals.get(plan.advocate.id)
+            was = referral.status if referral is not None else ""
+            if referral is None:
+                referral = group.referrals[plan.advocate.id] = self._new_referral(group, plan)
+                self._record(
+                    "referral.created",
+                    referral,
+                    advocate=self.advocates[plan.advocate.id].public_id,
+                    source=plan.source,
+                )
+            if _set_referral(referral, plan, friend.key) and referral.pk is not None:
+                self.changed_referrals[referral.pk] = referral
+            self._record_transition(referral, was, plan)
+            self._reconcile_rewards(group, referral, plan, item)
+            if item.event.public_id in plan.events:
+                item.touched.append((referral, plan.notes.get(item.event.public_id, "")))
+
+    def _new_referral(self, group: Group, plan: facts.ReferralPlan) -> Referral:
+        referral = Referral(
+            public_id=ids.new_ref_id(),
+            workspace_id=self.workspace_id,
+            program_id=group.program_id,
+            rewarded_at=None,
+        )
+        self.new_referrals.append(referral)
+        group.rewards[referral.public_id] = {}
+        return referral
+
+    def _record_transition(self, referral: Referral, was: str, plan: facts.ReferralPlan) -> None:
+        now = plan.status
+        if was == now:
+            return
+        forward = {
+            ("", "rejected"): ["referral.rejected"],
+            ("", "converted"): ["referral.converted"],
+            ("", "reversed"): ["referral.converted", "referral.reversed"],
+            ("signed_up", "rejected"): ["referral.rejected"],
+            ("signed_up", "converted"): ["referral.converted"],
+            ("signed_up", "reversed"): ["referral.converted", "referral.reversed"],
+            ("converted", "reversed"): ["referral.reversed"],
+        }
+        for name in forward.get((was, now), ["referral.revised"] if was else []):
+            if name == "referral.rejected":
+                self._record(name, referral, reason=plan.reject_reason)
+            elif name == "referral.converted":
+                order = plan.order
+                self._record(
+                    name,
+                    referral,
+                    order_id=order.order_id if order else "",
+                    amount=order.amount if order else None,
+                    currency=order.currency if order else "",
+                )
+            elif name == "referral.reversed":
+                self._record(name, referral, reason="refund")
+            else:
+                self._record(name, referral, status=now, was=was)
+
+    def _reconcile_rewards(
+        self, group: Group, referral: Referral, plan: facts.ReferralPlan, item: Item
+    ) -> None:
+        have = group.rewards.setdefault(referral.public_id, {})
+        want = {(g.rule, g.beneficiary): g for g in plan.grants}
+        for key, gone in list(have.items()):
+            if key not in want:
+                self._withdraw_reward(gone, referral)
+                del have[key]
+        status = Reward.Status.REVERSED if plan.status == "reversed" else Reward.Status.PENDING
+        for key, grant in want.items():
+            reward = have.get(key)
+            if reward is None:
+                reward = have[key] = Reward(
+                    public_id=ids.new_rwd_id(),
+                    workspace_id=self.workspace_id,
+                    program_id=group.program_id,
+                    coupon_code="",
+                    created_at=self.now,
+                    approved_at=None,
+                    fulfilled_at=None,
+                )
+                reward.referral = referral
+                self.new_rewards.append(reward)
+                item.granted.append(reward)
+                _set_reward(reward, grant, status, plan.reversed_at)
+                self._record_reward(
+                    "reward.created", reward, referral, beneficiary=grant.beneficiary
+                )
+                if status == Reward.Status.REVERSED:
+                    self._record_reward("reward.reversed", reward, referral, was="pending")
+                continue
+            was = reward.status
+            if _set_reward(reward, grant, status, plan.reversed_at) and reward.pk is not None:
+                self.changed_rewards[reward.pk] = reward
+            if was != reward.status:
+                name = "reward.reversed" if status == Reward.Status.REVERSED else "reward.revised"
+                self._record_reward(name, reward, referral, was=was)
+
+    def _withdraw(self, group: Group, referral: Referral) -> None:
+        """A late event took this referral away (an earlier touch, say): it never was."""
+        for reward in group.rewards.pop(referral.public_id, {}).values():
+            self._withdraw_reward(reward, referral)
+        if referral.pk is None:
+            self.new_referrals.remove(referral)
+        else:
+            self.changed_referrals.pop(referral.pk, None)
+            self.gone_referrals.append(referral)
+        self._record("referral.withdrawn", referral, reason="late_event")
+
+    def _withdraw_reward(self, reward: Reward, referral: Referral) -> None:
+        if reward.pk is None:
+            self.new_rewards.remove(reward)
+        else:
+            self.changed_rewards.pop(reward.pk, None)
+            self.gone_rewards.append(reward)
+        self._record_reward("reward.withdrawn", reward, referral, reason="late_event")
+
+    def _record(self, name: str, referral: Referral, **data: Any) -> None:
+        program = self.programs[referral.program_id].public_id
+        events.record(
+            name,
+            workspace_id=self.workspace_id,
+            subject_id=referral.public_id,
+            data={"program": program, **data},
+            now=self.now,
+        )
+
+    def _record_reward(self, name: str, reward: Reward, referral: Referral, **data: Any) -> None:
+        events.record(
+            name,
+            workspace_id=self.workspace_id,
+            subject_id=reward.public_id,
+            data={"referral": referral.public_id, **data},
+            now=self.now,
+        )
+
+    # --- answer --------------------------------------------------------------------------
+
+    def _result(self, item: Item, friend: Friend) -> dict[str, Any]:
+        event = item.event
+        return {
+            "id": event.public_id,
+            "event_id": event.external_id,
+            "type": event.type,
+            "participant": friend.person.external_id,
+            "attribution": item.attribution,
+            "referrals": [_referral_summary(r, note) for r, note in item.touched],
+            "rewards": [_reward_summary(r) for r in item.granted],
+        }
+
+
+def _set(row: Any, values: dict[str, Any]) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def _set_referral(referral: Referral, plan: facts.ReferralPlan, referee: int) -> bool:
+    order = plan.order
+    return _set(
+        referral,
+        {
+            "advocate_id": plan.advocate.id,
+            "referee_id": referee,
+            "status": plan.status,
+            "source": plan.source,
+            "reject_reason": plan.reject_reason,
+            "click_id": plan.click_id,
+            "order_id": order.order_id if order else "",
+            "order_amount": order.amount if order else None,
+            "order_currency": order.currency if order else "",
+            "created_at": plan.created_at,
+            "clicked_at": plan.clicked_at,
+            "signed_up_at": plan.created_at,
+            "converted_at": plan.converted_at,
+            "rejected_at": plan.rejected_at,
+            "reversed_at": plan.reversed_at,
+        },
+    )
+
+
+def _set_reward(
+    reward: Reward, grant: facts.Grant, status: str, reversed_at: datetime | None
+) -> bool:
+    return _set(
+        reward,
+        {
+            "rule_id": grant.rule,
+            "beneficiary": grant.beneficiary,
+            "participant_id": grant.participant,
+            "kind": grant.kind,
+            "amount": grant.amount,
+            "percent_off": grant.percent_off,
+            "currency": grant.currency,
+            "hold_until": grant.hold_until,
+            "status": status,
+            "reversed_at": reversed_at if status == Reward.Status.REVERSED else None,
+        },
+    )
+
+
+def _referral_summary(referral: Referral, note: str) -> dict[str, Any]:
+    return {
+        "id": referral.public_id,
+        "status": referral.status,
+        "reject_reason": referral.reject_reason or None,
+        "note": note or None,
+    }
+
+
+def _reward_summary(reward: Reward) -> dict[str, Any]:
+    return {
+        "id": reward.public_id,
+        "beneficiary": reward.beneficiary,
+        "kind": reward.kind,
+        "amount": reward.amount,
+        "percent_off": reward.percent_off,
+        "currency": reward.currency,
+        "status": reward.status,
+        "hold_until": reward.hold_until.isoformat(),
+    }

@@ -1,0 +1,250 @@
+"""Load the facts a batch of events needs, a bounded number of queries per batch.
+
+Each function takes every key the batch needs at once (`IN` lists) and returns plain rows or
+model instances; none decides anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from goodword.decisions import facts
+from goodword.ingest.models import Event, IdempotencyKey
+from goodword.lib import sql
+from goodword.participants.models import Participant
+from goodword.programs.models import Program, RewardRule
+from goodword.referrals.models import Invite, Referral
+from goodword.rewards.models import Reward
+
+
+def _in(values: Sequence[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _json(value: Any) -> Any:
+    # SQLite hands JSON back as text, PostgreSQL's driver as text or parsed.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An event recorded before: its first answer, and the body that got it."""
+
+    event_pk: int
+    body_hash: str
+    result: dict[str, Any]
+
+
+def stored(workspace_id: int, source: str, external_ids: Sequence[str]) -> dict[str, Stored]:
+    if not external_ids:
+        return {}
+    found = sql.rows(
+        "SELECT external_id, id, body_hash, result FROM ingest_event "
+        f"WHERE workspace_id = %s AND source = %s AND external_id IN ({_in(external_ids)})",
+        [workspace_id, source, *external_ids],
+    )
+    return {row[0]: Stored(row[1], row[2], _json(row[3])) for row in found}
+
+
+def by_key(workspace_id: int, key: str) -> Stored | None:
+    """The event an Idempotency-Key was first used for, with the body it came with."""
+    found = sql.rows(
+        "SELECT id, body_hash, result FROM ingest_event WHERE workspace_id = %s "
+        "AND idempotency_key = %s UNION ALL "
+        "SELECT e.id, k.body_hash, e.result FROM ingest_idempotencykey k "
+        "JOIN ingest_event e ON e.id = k.event_id WHERE k.workspace_id = %s AND k.key = %s",
+        [workspace_id, key, workspace_id, key],
+    )
+    return Stored(found[0][0], found[0][1], _json(found[0][2])) if found else None
+
+
+def bind_key(workspace_id: int, key: str, digest: str, event_pk: int, now: datetime) -> None:
+    """Bind a key first seen on a replay to that replay's body (the first binding wins)."""
+    row = {
+        "workspace_id": workspace_id,
+        "key": key,
+        "body_hash": digest,
+        "event_id": event_pk,
+        "created_at": now,
+    }
+    sql.insert(IdempotencyKey, row, on_conflict_skip=True)
+
+
+_PERSON = tuple(f.attname for f in Participant._meta.concrete_fields)
+
+
+def participants(workspace_id: int, external_ids: Sequence[str]) -> dict[str, Participant]:
+    """The batch's known participants, locked (PostgreSQL) in id order for the transaction:
+    concurrent batches about the same people queue instead of deciding on stale facts."""
+    if not external_ids:
+        return {}
+    lock = " ORDER BY id FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
+    where = f"workspace_id = %s AND external_id IN ({_in(external_ids)}){lock}"
+    found = sql.fetch(
+        Participant, _PERSON, sql.select(Participant, _PERSON, where), [workspace_id, *external_ids]
+    )
+    return {p.external_id: p for p in found}
+
+
+@dataclass(frozen=True)
+class AdvocateRow:
+    facts: facts.Advocate
+    public_id: str
+
+
+_ADVOCATE = (
+    "SELECT a.id, a.public_id, a.program_id, a.participant_id, u.email_normalized, "
+    "a.code_normalized FROM participants_advocate a "
+    "JOIN participants_participant u ON u.id = a.participant_id WHERE a.workspace_id = %s AND "
+)
+
+
+def _advocate(row: Sequence[Any]) -> AdvocateRow:
+    return AdvocateRow(facts.Advocate(row[0], row[3], row[4], row[2]), row[1])
+
+
+def advocates(
+    workspace_id: int, *, codes: Sequence[str] = (), public_ids: Sequence[str] = ()
+) -> tuple[dict[str, AdvocateRow], dict[str, AdvocateRow]]:
+    """Advocates by normalised code and by public id (the token's), in one query."""
+    if not codes and not public_ids:
+        return {}, {}
+    found = sql.rows(
+        _ADVOCATE + f"(a.code_normalized IN ({_in(codes) or 'NULL'}) "
+        f"OR a.public_id IN ({_in(public_ids) or 'NULL'}))",
+        [workspace_id, *codes, *public_ids],
+    )
+    rows = [(_advocate(row), row[5]) for row in found]
+    return {code: a for a, code in rows}, {a.public_id: a for a, _ in rows}
+
+
+def advocates_by_id(workspace_id: int, ids: Sequence[int]) -> dict[int, AdvocateRow]:
+    if not ids:
+        return {}
+    found = sql.rows(_ADVOCATE + f"a.id IN ({_in(ids)})", [workspace_id, *ids])
+    return {row[0]: _advocate(row) for row in found}
+
+
+def first_invites(
+    workspace_id: int, emails: Sequence[str]
+) -> dict[str, tuple[AdvocateRow, datetime]]:
+    """The earliest invite of each address: the first touch wins."""
+    if not emails:
+        return {}
+    found = sql.rows(
+        "SELECT a.id, a.public_id, a.program_id, a.participant_id, u.email_normalized, "
+        "a.code_normalized, i.email_normalized, i.created_at FROM referrals_invite i "
+        "JOIN participants_advocate a ON a.id = i.advocate_id "
+        "JOIN participants_participant u ON u.id = a.participant_id "
+        f"WHERE i.workspace_id = %s AND i.email_normalized IN ({_in(emails)}) "
+        "ORDER BY i.created_at DESC, i.id DESC",
+        [workspace_id, *emails],
+    )
+    created = Invite._meta.get_field("created_at")
+    out = {}
+    for row in found:  # latest first, so the earliest of each address is written last
+        at = sql.convert(created, row[7])
+        out[row[6]] = (_advocate(row), at)
+    return out
+
+
+_REFERRAL = tuple(f.attname for f in Referral._meta.concrete_fields)
+_REWARD = tuple(f.attname for f in Reward._meta.concrete_fields)
+
+
+def referrals(workspace_id: int, referee_ids: Sequence[int]) -> list[Referral]:
+    if not referee_ids:
+        return []
+    where = f"workspace_id = %s AND referee_id IN ({_in(referee_ids)}) ORDER BY id"
+    return sql.fetch(
+        Referral, _REFERRAL, sql.select(Referral, _REFERRAL, where), [workspace_id, *referee_ids]
+    )
+
+
+def rewards(referral_ids: Sequence[int]) -> list[Reward]:
+    if not referral_ids:
+        return []
+    where = f"referral_id IN ({_in(referral_ids)}) ORDER BY id"
+    return sql.fetch(Reward, _REWARD, sql.select(Reward, _REWARD, where), list(referral_ids))
+
+
+# In the model's field order, which `Model.from_db` requires of a partial row.
+_HISTORY = (
+    "public_id",
+    "type",
+    "customer_external_id",
+    "order_id",
+    "amount",
+    "currency",
+    "advocate_id",
+    "touched_at",
+    "touch_source",
+    "click_id",
+    "occurred_at",
+)
+
+
+def history(workspace_id: int, external_ids: Sequence[str]) -> list[Event]:
+    """Every event recorded for these customers, oldest first in business time."""
+    if not external_ids:
+        return []
+    where = (
+        f"workspace_id = %s AND customer_external_id IN ({_in(external_ids)}) "
+        "ORDER BY occurred_at, id"
+    )
+    return sql.fetch(
+        Event, _HISTORY, sql.select(Event, _HISTORY, where), [workspace_id, *external_ids]
+    )
+
+
+@dataclass(frozen=True)
+class ProgramRow:
+    facts: facts.Program
+    public_id: str
+    is_active: bool
+
+
+_PROGRAM = (
+    "id",
+    "public_id",
+    "status",
+    "trigger_event",
+    "min_amount",
+    "currency",
+    "first_purchase_only",
+    "attribution_days",
+    "hold_days",
+)
+_RULE = ("id", "program_id", "beneficiary", "kind", "amount", "percent_off", "currency")
+
+
+def programs(workspace_id: int, ids: Iterable[int]) -> dict[int, ProgramRow]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    where = f"workspace_id = %s AND id IN ({_in(wanted)})"
+    found = sql.rows(sql.select(Program, _PROGRAM, where), [workspace_id, *wanted])
+    where = f"program_id IN ({_in(wanted)}) AND is_active ORDER BY id"
+    rules: dict[int, list[facts.Rule]] = {}
+    for rule in sql.rows(sql.select(RewardRule, _RULE, where), wanted):
+        rules.setdefault(rule[1], []).append(facts.Rule(rule[0], *rule[2:]))
+    out = {}
+    for pk, public_id, status, trigger, min_amount, currency, first_only, window, hold in found:
+        program = facts.Program(
+            id=pk,
+            trigger=trigger,
+            min_amount=min_amount,
+            currency=currency,
+            first_purchase_only=bool(first_only),
+            attribution_days=window,
+            hold_days=hold,
+            rules=tuple(rules.get(pk, ())),
+        )
+        out[pk] = ProgramRow(program, public_id, status == Program.Status.ACTIVE)
+    return out

@@ -1,0 +1,151 @@
+"""Write what a batch changed: bulk statements, in the order foreign keys need.
+
+Updates and deletes of existing rows require the status they were loaded with; a row that a
+concurrent transaction moved on (an approval, say) makes the counts differ, and the whole
+batch is retried from a fresh load (`Conflicted`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from goodword.ingest.batch import Batch, Item
+from goodword.ingest.models import Event
+from goodword.lib import sql
+from goodword.participants.models import Participant
+from goodword.referrals.models import Referral
+from goodword.rewards import services as rewards
+from goodword.rewards.models import Reward
+
+
+class Conflicted(Exception):
+    """A row changed under the batch; run it again."""
+
+
+_PERSON_CHANGES = (
+    "email",
+    "email_normalized",
+    "name",
+    "purchase_count",
+    "first_purchase_at",
+    "updated_at",
+)
+_REFERRAL_CHANGES = (
+    "advocate_id",
+    "status",
+    "source",
+    "reject_reason",
+    "click_id",
+    "order_id",
+    "order_amount",
+    "order_currency",
+    "created_at",
+    "clicked_at",
+    "signed_up_at",
+    "converted_at",
+    "rejected_at",
+    "reversed_at",
+)
+_REWARD_CHANGES = (
+    "rule_id",
+    "beneficiary",
+    "participant_id",
+    "kind",
+    "amount",
+    "percent_off",
+    "currency",
+    "hold_until",
+    "status",
+    "reversed_at",
+)
+
+
+def _expect(changed: int, wanted: int) -> None:
+    if changed != wanted:
+        raise Conflicted(f"{wanted - changed} of {wanted} rows changed under the batch")
+
+
+def flush(batch: Batch, items: list[Item], now: datetime) -> None:
+    keys = _people(batch, now)
+    for referral in batch.new_referrals:
+        referral.referee_id = keys.get(referral.referee_id, referral.referee_id)
+    for reward in (*batch.new_rewards, *batch.changed_rewards.values()):
+        reward.participant_id = keys.get(reward.participant_id, reward.participant_id)
+    _delete(batch)
+    _expect(
+        sql.update_many(
+            Referral,
+            _REFERRAL_CHANGES,
+            "status = %s",
+            [
+                _row(r, _REFERRAL_CHANGES, batch.referral_status[r.pk])
+                for r in batch.changed_referrals.values()
+            ],
+        ),
+        len(batch.changed_referrals),
+    )
+    new_ids = sql.insert_many(Referral, [sql.values_of(r) for r in batch.new_referrals], ids=True)
+    for referral, pk in zip(batch.new_referrals, new_ids, strict=True):
+        referral.pk = pk
+    for reward in batch.new_rewards:
+        reward.referral_id = reward.referral.pk
+    _expect(
+        sql.update_many(
+            Reward,
+            _REWARD_CHANGES,
+            "status = %s AND approved_at IS NULL",
+            [
+                _row(r, _REWARD_CHANGES, batch.reward_status[r.pk])
+                for r in batch.changed_rewards.values()
+            ],
+        ),
+        len(batch.changed_rewards),
+    )
+    sql.insert_many(Reward, [sql.values_of(r) for r in batch.new_rewards])
+    sql.insert_many(Event, [sql.values_of(item.event) for item in items])
+    for referral in batch.clawbacks:
+        referral.status = batch.referral_status[referral.pk]
+        rewards.reverse_referral_rewards(referral, now=now, reason="refund")
+
+
+def _row(instance: Any, names: tuple[str, ...], status: str) -> dict[str, Any]:
+    return {**{n: getattr(instance, n) for n in names}, "id": instance.pk, "where": (status,)}
+
+
+def _people(batch: Batch, now: datetime) -> dict[int, int]:
+    """Insert the new people and update the changed ones; map stand-in keys to ids."""
+    new = [f for f in batch.friends.values() if f.person.pk is None and f.applied]
+    ids = sql.insert_many(Participant, [sql.values_of(f.person) for f in new], ids=True)
+    keys = {}
+    for friend, pk in zip(new, ids, strict=True):
+        keys[friend.key] = friend.person.pk = pk
+    changed = [f.person for f in batch.friends.values() if f.changed and f.key > 0]
+    for person in changed:
+        person.updated_at = now
+    rows = [{**{n: getattr(p, n) for n in _PERSON_CHANGES}, "id": p.pk} for p in changed]
+    sql.update_many(Participant, _PERSON_CHANGES, "", rows)
+    return keys
+
+
+def _delete(batch: Batch) -> None:
+    if batch.gone_rewards:
+        pks = [r.pk for r in batch.gone_rewards]
+        _expect(
+            sql.execute(
+                f"DELETE FROM rewards_reward WHERE id IN ({', '.join(['%s'] * len(pks))}) "
+                "AND approved_at IS NULL",
+                pks,
+            ),
+            len(pks),
+        )
+    if batch.gone_referrals:
+        pks = [r.pk for r in batch.gone_referrals]
+        _expect(
+            sql.execute(
+                f"DELETE FROM referrals_referral WHERE id IN ({', '.join(['%s'] * len(pks))}) "
+                "AND status <> %s",
+                [*pks, Referral.Status.REWARDED],
+            ),
+            len(pks),
+        )

@@ -1,0 +1,194 @@
+"""The decision core, table-driven, without a database."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from goodword.decisions.decide import decide_friend
+from goodword.decisions.facts import (
+    Advocate,
+    FriendFacts,
+    Program,
+    Purchase,
+    Refund,
+    Rule,
+    Signup,
+    Touch,
+)
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+BOB, ALICE_P, CAROL_P = 10, 1, 2
+ALICE = Advocate(id=101, participant=ALICE_P, email="alice@example.com", program=7)
+CAROL = Advocate(id=102, participant=CAROL_P, email="carol@example.com", program=7)
+RULES = (
+    Rule(1, "advocate", "credit", 1000, None, "USD"),
+    Rule(2, "friend", "credit", 500, None, "USD"),
+)
+PROGRAM = Program(
+    id=7,
+    trigger="purchase",
+    min_amount=2000,
+    currency="USD",
+    first_purchase_only=True,
+    attribution_days=30,
+    hold_days=14,
+    rules=RULES,
+)
+
+
+def code(event: str, at: datetime, advocate: Advocate = ALICE) -> Touch:
+    return Touch(event, at, at, advocate, "code")
+
+
+def buy(event: str, at: datetime, amount: int = 2500, order: str = "") -> Purchase:
+    return Purchase(event, at, order or f"o-{event}", amount, "USD")
+
+
+def facts(
+    *items: object, program: Program = PROGRAM, email: str = "bob@example.net"
+) -> FriendFacts:
+    return FriendFacts(
+        friend=BOB,
+        friend_email=email,
+        program=program,
+        touches=tuple(i for i in items if isinstance(i, Touch)),
+        signups=tuple(i for i in items if isinstance(i, Signup)),
+        purchases=tuple(i for i in items if isinstance(i, Purchase)),
+        refunds=tuple(i for i in items if isinstance(i, Refund)),
+    )
+
+
+def one(f: FriendFacts) -> tuple[str, str, str]:
+    """(status, reject_reason, converted_by) of the friend's only referral."""
+    [plan] = decide_friend(f).referrals
+    return plan.status, plan.reject_reason, plan.converted_by
+
+
+# One row a history, so the table reads as one.
+@pytest.mark.parametrize(
+    ("history", "expected"),
+    [
+        ((code("s", T0),), ("signed_up", "", "")),
+        ((code("s", T0), buy("p", T0 + DAY)), ("converted", "", "p")),
+        # The purchase carrying the code converts at once.
+        ((code("p", T0), buy("p", T0)), ("converted", "", "p")),
+        # Bought before the first touch: an existing customer, however late that arrives.
+        ((buy("old", T0 - DAY), code("s", T0), buy("p", T0 + DAY)), ("rejected", "existing_customer", "")),  # noqa: E501
+        ((code("s", T0), buy("p", T0 + DAY, amount=1999)), ("signed_up", "", "")),
+        # Window edges: the last second of the window converts; one second later does not.
+        ((code("s", T0), buy("p", T0 + 30 * DAY)), ("converted", "", "p")),
+        ((code("s", T0), buy("p", T0 + 30 * DAY + timedelta(seconds=1))), ("signed_up", "", "")),
+        # First purchase only: a first purchase below the minimum spends the chance.
+        ((code("s", T0), buy("p1", T0 + DAY, 100), buy("p2", T0 + 2 * DAY)), ("signed_up", "", "")),
+        # A refund reverses, whichever arrived first; a refund of another order does nothing.
+        ((code("s", T0), buy("p", T0 + DAY, order="o1"), Refund("r", T0 + 2 * DAY, "o1")), ("reversed", "", "p")),  # noqa: E501
+        ((code("s", T0), buy("p", T0 + DAY, order="o1"), Refund("r", T0 + 2 * DAY, "o9")), ("converted", "", "p")),  # noqa: E501
+    ],
+)  # fmt: skip
+def test_outcome_of_a_history(history: tuple[object, ...], expected: tuple[str, str, str]) -> None:
+    assert one(facts(*history)) == expected
+
+
+def test_notes_say_why_a_purchase_did_not_convert() -> None:
+    [plan] = decide_friend(
+        facts(code("s", T0), buy("p1", T0 + DAY, 100), buy("p2", T0 + 2 * DAY))
+    ).referrals
+    assert plan.notes == {"p1": "below_min_amount", "p2": "not_first_purchase"}
+    later = replace(PROGRAM, first_purchase_only=False)
+    [plan] = decide_friend(
+        facts(code("s", T0), buy("p1", T0 + DAY, 100), buy("p2", T0 + 2 * DAY), program=later)
+    ).referrals
+    assert (plan.status, plan.converted_by, plan.notes) == (
+        "converted",
+        "p2",
+        {"p1": "below_min_amount"},
+    )
+
+
+def test_grants_are_held_from_the_conversion_in_business_time() -> None:
+    [plan] = decide_friend(facts(code("s", T0), buy("p", T0 + DAY))).referrals
+    assert [(g.beneficiary, g.participant, g.amount, g.hold_until) for g in plan.grants] == [
+        ("advocate", ALICE_P, 1000, T0 + 15 * DAY),
+        ("friend", BOB, 500, T0 + 15 * DAY),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("advocate", "email"),
+    [(Advocate(103, BOB, "", 7), ""), (ALICE, "alice@example.com")],
+    ids=["same participant", "same mailbox"],
+)
+def test_self_referral_is_rejected(advocate: Advocate, email: str) -> None:
+    f = facts(code("s", T0, advocate), buy("p", T0 + DAY), email=email)
+    assert one(f) == ("rejected", "self_referral", "")
+    assert decide_friend(f).referrals[0].grants == ()
+
+
+def test_token_touch_starts_the_window_at_the_click() -> None:
+    click = Touch("s", T0 - 29 * DAY, T0, ALICE, "token", "clk_1")
+    [plan] = decide_friend(facts(click, buy("p", T0 + 2 * DAY))).referrals
+    assert (plan.clicked_at, plan.created_at, plan.click_id) == (T0 - 29 * DAY, T0, "clk_1")
+    assert plan.notes == {"p": "expired"}
+
+
+def test_first_touch_locks_until_its_window_passes_unconverted() -> None:
+    locked = decide_friend(facts(code("s1", T0), code("s2", T0 + 29 * DAY, CAROL)))
+    assert [(p.advocate.id, p.status) for p in locked.referrals] == [(ALICE.id, "signed_up")]
+    assert locked.attribution == {"s1": "attributed", "s2": "locked_to_first_advocate"}
+    moved = decide_friend(
+        facts(code("s1", T0), code("p", T0 + 31 * DAY, CAROL), buy("p", T0 + 31 * DAY))
+    )
+    assert [(p.advocate.id, p.status, p.reject_reason) for p in moved.referrals] == [
+        (ALICE.id, "rejected", "expired"),
+        (CAROL.id, "converted", ""),
+    ]
+    # A converted referral keeps the friend for good.
+    kept = decide_friend(
+        facts(code("s1", T0), buy("p", T0 + DAY), code("s2", T0 + 60 * DAY, CAROL))
+    )
+    assert [(p.advocate.id, p.status) for p in kept.referrals] == [(ALICE.id, "converted")]
+
+
+def test_a_stale_touch_opens_nothing() -> None:
+    stale = Touch("s", T0 - 31 * DAY, T0, ALICE, "token")
+    decision = decide_friend(facts(stale))
+    assert (decision.referrals, decision.attribution) == ((), {"s": "expired"})
+
+
+def test_signup_trigger_converts_at_the_signup_after_the_touch() -> None:
+    on_signup = replace(PROGRAM, trigger="signup", min_amount=None)
+    f = facts(
+        Signup("s0", T0 - DAY),
+        code("s", T0),
+        Signup("s", T0),
+        buy("p", T0 + DAY),
+        program=on_signup,
+    )
+    [plan] = decide_friend(f).referrals
+    assert (plan.status, plan.converted_by, plan.order) == ("converted", "s", None)
+    assert plan.notes == {}  # a purchase after the conversion is none of its business
+
+
+def test_arrival_order_never_changes_the_decision() -> None:
+    history = [
+        code("s1", T0),
+        code("s2", T0 + DAY, CAROL),
+        Signup("s1", T0),
+        buy("p1", T0 + 2 * DAY, 100, order="o1"),
+        buy("p2", T0 + 3 * DAY, order="o2"),
+        Refund("r1", T0 + 4 * DAY, "o2"),
+    ]
+    expected = decide_friend(facts(*history, program=replace(PROGRAM, first_purchase_only=False)))
+    rng = random.Random(7)
+    for _ in range(50):
+        rng.shuffle(history)
+        got = decide_friend(facts(*history, program=replace(PROGRAM, first_purchase_only=False)))
+        assert got == expected
+    assert [(p.status, p.converted_by, p.reversed_by) for p in expected.referrals] == [
+        ("reversed", "p2", "r1")
+    ]
