@@ -26,7 +26,7 @@ from goodword.lib import ids
 from goodword.lib.codes import normalize_code
 from goodword.lib.emails import normalize_email
 from goodword.lib.errors import DomainError, Invalid
-from goodword.lib.signing import read_ref_token
+from goodword.lib.signing import RefToken, read_ref_token
 from goodword.participants.models import Participant
 from goodword.referrals.models import Referral
 from goodword.rewards.models import Reward
@@ -151,7 +151,7 @@ class Batch:
         item: Item,
         by_code: dict[str, load.AdvocateRow],
         by_token: dict[str, load.AdvocateRow],
-        tokens: dict[int, Any],
+        tokens: dict[int, RefToken | None],
         invites: dict[str, tuple[load.AdvocateRow, datetime]],
     ) -> list[tuple[load.AdvocateRow, str, datetime, str]]:
         """The ways this event may attribute, in precedence order: code, token, invite."""

@@ -177,9 +177,9 @@ def convert(field: Field[Any, Any], value: Any) -> Any:
 def update_many(
     model: type[Model], set_names: Sequence[str], where: str, rows: Sequence[dict[str, Any]]
 ) -> int:
-    """`UPDATE … SET <set_names> WHERE id = %s AND <where>` once per row, in one round trip
-    (`executemany`); `where` names its columns with `%(name)s`-free `%s` slots filled, in
-    order, from the row's `where` values. Returns the number of rows changed, in total."""
+    """`UPDATE … SET <set_names> WHERE id = %s [AND <where>]` once per row, sent together
+    (`executemany`). Each row holds the values by attname, its `id`, and under `where` a tuple
+    for the `%s` slots of `where`. Returns the number of rows changed, in total."""
     if not rows:
         return 0
     fields = _fields(model, tuple(set_names))
