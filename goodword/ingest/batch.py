@@ -97,19 +97,26 @@ class Batch:
         by_code, by_token = load.advocates(
             ws, codes=codes, public_ids=sorted({t.advocate_id for t in tokens.values() if t})
         )
+        referrals, referrers = load.referrals(ws, sorted(p.pk for p in people.values()))
+        referred = {r.referee_id for r in referrals}
+        # An invite only matters to a friend nobody has referred yet.
         emails = sorted(
             {
                 normalize_email(i.data.customer.email)
                 for i in items
-                if i.data.customer.email and not i.data.referral_code and i.data.type != "refund"
+                if i.data.customer.email
+                and not i.data.referral_code
+                and i.data.type != "refund"
+                and getattr(people.get(i.data.customer.external_id), "pk", None) not in referred
             }
         )
         invites = load.first_invites(ws, emails)
         candidates = {
             item.index: self._candidates(item, by_code, by_token, tokens, invites) for item in items
         }
-        referrals = load.referrals(ws, sorted(p.pk for p in people.values()))
-        rewards = load.rewards([r.pk for r in referrals])
+        # Only a referral that converted has rewards.
+        rewarded = [r.pk for r in referrals if r.converted_at is not None]
+        rewards = load.rewards(rewarded)
         touched_by = {item.data.customer.external_id for item in items if candidates[item.index]}
         for number, external_id in enumerate(external_ids, start=1):
             person = people.get(external_id) or self._new_person(external_id)
@@ -128,16 +135,17 @@ class Batch:
             history = self.friends[event.customer_external_id].history
             assert history is not None  # noqa: S101 - loaded for exactly these
             history.append(event)
-        known = {a.facts.id for a in (*by_code.values(), *by_token.values())}
+        known = {a.facts.id for a in (*by_code.values(), *by_token.values(), *referrers.values())}
         known |= {row.facts.id for row, _ in invites.values()}
-        wanted = {r.advocate_id for r in referrals} | {
+        wanted = {
             e.advocate_id
             for f in self.friends.values()
             for e in f.history or ()
             if e.advocate_id is not None
         }
         self.advocates = load.advocates_by_id(ws, sorted(wanted - known))
-        for row in (*by_code.values(), *by_token.values(), *(a for a, _ in invites.values())):
+        invited = (a for a, _ in invites.values())
+        for row in (*referrers.values(), *by_code.values(), *by_token.values(), *invited):
             self.advocates[row.facts.id] = row
         self.programs = load.programs(
             ws,

@@ -158,13 +158,24 @@ _REFERRAL = tuple(f.attname for f in Referral._meta.concrete_fields)
 _REWARD = tuple(f.attname for f in Reward._meta.concrete_fields)
 
 
-def referrals(workspace_id: int, referee_ids: Sequence[int]) -> list[Referral]:
+def referrals(
+    workspace_id: int, referee_ids: Sequence[int]
+) -> tuple[list[Referral], dict[int, AdvocateRow]]:
+    """The friends' referrals, with the advocates they name."""
     if not referee_ids:
-        return []
-    where = f"workspace_id = %s AND referee_id IN ({_in(referee_ids)}) ORDER BY id"
-    return sql.fetch(
-        Referral, _REFERRAL, sql.select(Referral, _REFERRAL, where), [workspace_id, *referee_ids]
+        return [], {}
+    found = sql.rows(
+        f"SELECT {sql.columns(Referral, _REFERRAL, 'r')}, a.id, a.public_id, a.program_id, "
+        "a.participant_id, u.email_normalized FROM referrals_referral r "
+        "JOIN participants_advocate a ON a.id = r.advocate_id "
+        "JOIN participants_participant u ON u.id = a.participant_id "
+        f"WHERE r.workspace_id = %s AND r.referee_id IN ({_in(referee_ids)}) ORDER BY r.id",
+        [workspace_id, *referee_ids],
     )
+    width = len(_REFERRAL)
+    rows = [sql.build(Referral, _REFERRAL, row[:width]) for row in found]
+    advocates = {row[width]: _advocate(row[width:]) for row in found}
+    return rows, advocates
 
 
 def rewards(referral_ids: Sequence[int]) -> list[Reward]:
@@ -225,17 +236,36 @@ _RULE = ("id", "program_id", "beneficiary", "kind", "amount", "percent_off", "cu
 
 
 def programs(workspace_id: int, ids: Iterable[int]) -> dict[int, ProgramRow]:
+    """Programs with their active reward rules, in one query."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    where = f"workspace_id = %s AND id IN ({_in(wanted)})"
-    found = sql.rows(sql.select(Program, _PROGRAM, where), [workspace_id, *wanted])
-    where = f"program_id IN ({_in(wanted)}) AND is_active ORDER BY id"
+    found = sql.rows(
+        f"SELECT {sql.columns(Program, _PROGRAM, 'p')}, {sql.columns(RewardRule, _RULE, 'r')} "
+        "FROM programs_program p LEFT JOIN programs_rewardrule r "
+        "ON r.program_id = p.id AND r.is_active "
+        f"WHERE p.workspace_id = %s AND p.id IN ({_in(wanted)}) ORDER BY p.id, r.id",
+        [workspace_id, *wanted],
+    )
     rules: dict[int, list[facts.Rule]] = {}
-    for rule in sql.rows(sql.select(RewardRule, _RULE, where), wanted):
-        rules.setdefault(rule[1], []).append(facts.Rule(rule[0], *rule[2:]))
+    heads = {}
+    for row in found:
+        heads[row[0]] = row[: len(_PROGRAM)]
+        rule = row[len(_PROGRAM) :]
+        if rule[0] is not None:
+            rules.setdefault(row[0], []).append(facts.Rule(rule[0], *rule[2:]))
     out = {}
-    for pk, public_id, status, trigger, min_amount, currency, first_only, window, hold in found:
+    for (
+        pk,
+        public_id,
+        status,
+        trigger,
+        min_amount,
+        currency,
+        first_only,
+        window,
+        hold,
+    ) in heads.values():
         program = facts.Program(
             id=pk,
             trigger=trigger,
