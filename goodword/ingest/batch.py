@@ -18,42 +18,18 @@ from typing import Any
 
 from goodword.decisions import facts
 from goodword.decisions.decide import decide_friend
-from goodword.events import services as events
 from goodword.ingest import load
 from goodword.ingest.models import Event
+from goodword.ingest.rows import Changes, Group, Item, referral_summary, reward_summary
 from goodword.ingest.schemas import EventIn
 from goodword.lib import ids
 from goodword.lib.codes import normalize_code
 from goodword.lib.emails import normalize_email
-from goodword.lib.errors import DomainError, Invalid
+from goodword.lib.errors import Invalid
 from goodword.lib.signing import RefToken, read_ref_token
 from goodword.participants.models import Participant
 from goodword.referrals.models import Referral
 from goodword.rewards.models import Reward
-
-
-@dataclass
-class Item:
-    """One new event of the batch, and what became of it."""
-
-    index: int
-    data: EventIn
-    event: Event  # the row to insert, its result filled in by `apply`
-    error: DomainError | None = None
-    advocate: load.AdvocateRow | None = None
-    attribution: str = "none"
-    granted: list[Reward] = field(default_factory=list)
-    touched: list[tuple[Referral, str]] = field(default_factory=list)
-
-
-@dataclass
-class Group:
-    """A friend's referrals in one program, keyed by advocate, with their rewards."""
-
-    program_id: int
-    referrals: dict[int, Referral] = field(default_factory=dict)
-    rewards: dict[str, dict[tuple[int, str], Reward]] = field(default_factory=dict)
-    settled: bool = False
 
 
 @dataclass
@@ -72,17 +48,9 @@ class Batch:
         self.friends: dict[str, Friend] = {}
         self.advocates: dict[int, load.AdvocateRow] = {}
         self.programs: dict[int, load.ProgramRow] = {}
-        # What `write.flush` writes. Existing rows remember the status they were loaded with,
-        # which their UPDATE requires (a concurrent approval makes it a conflict, not a loss).
-        self.referral_status: dict[int, str] = {}
-        self.reward_status: dict[int, str] = {}
-        self.new_referrals: list[Referral] = []
-        self.changed_referrals: dict[int, Referral] = {}
-        self.gone_referrals: list[Referral] = []
-        self.new_rewards: list[Reward] = []
-        self.changed_rewards: dict[int, Reward] = {}
-        self.gone_rewards: list[Reward] = []
-        self.clawbacks: list[Referral] = []
+        self.changes = Changes(
+            workspace_id=workspace_id, now=now, advocates=self.advocates, programs=self.programs
+        )
 
     # --- load ----------------------------------------------------------------------------
 
@@ -143,13 +111,16 @@ class Batch:
             for e in f.history or ()
             if e.advocate_id is not None
         }
-        self.advocates = load.advocates_by_id(ws, sorted(wanted - known))
+        self.advocates.update(load.advocates_by_id(ws, sorted(wanted - known)))
         invited = (a for a, _ in invites.values())
         for row in (*referrers.values(), *by_code.values(), *by_token.values(), *invited):
             self.advocates[row.facts.id] = row
-        self.programs = load.programs(
-            ws,
-            [a.facts.program for a in self.advocates.values()] + [r.program_id for r in referrals],
+        self.programs.update(
+            load.programs(
+                ws,
+                [a.facts.program for a in self.advocates.values()]
+                + [r.program_id for r in referrals],
+            )
         )
         for item in items:
             self._resolve_touch(item, candidates[item.index])
@@ -227,10 +198,10 @@ class Batch:
         by_referral: dict[int, list[Reward]] = {}
         for reward in rewards:
             by_referral.setdefault(reward.referral_id, []).append(reward)
-            self.reward_status[reward.pk] = reward.status
+            self.changes.reward_status[reward.pk] = reward.status
         friends = {f.person.pk: f for f in self.friends.values() if f.person.pk is not None}
         for referral in referrals:
-            self.referral_status[referral.pk] = referral.status
+            self.changes.referral_status[referral.pk] = referral.status
             friend = friends[referral.referee_id]
             group = friend.groups.setdefault(referral.program_id, Group(referral.program_id))
             group.referrals[referral.advocate_id] = referral
@@ -268,7 +239,7 @@ class Batch:
                 self._settled(friend, group, item)
             else:
                 decision = decide_friend(self._facts(friend, program_id))
-                self._reconcile(friend, group, decision.referrals, item)
+                self.changes.align(group, decision.referrals, item, referee=friend.key)
                 if item.advocate is not None and item.advocate.facts.program == program_id:
                     item.attribution = decision.attribution.get(event.public_id, "attributed")
         event.result = self._result(item, friend)
@@ -328,159 +299,13 @@ class Batch:
                     Referral.Status.CONVERTED,
                     Referral.Status.REWARDED,
                 ):
-                    self.clawbacks.append(referral)
+                    self.changes.clawbacks.append(referral)
                     referral.status = Referral.Status.REVERSED
                     item.touched.append((referral, ""))
             elif item.advocate is not None and item.advocate.facts.program == group.program_id:
                 same = referral.advocate_id == item.advocate.facts.id
                 item.attribution = "attributed" if same else "locked_to_first_advocate"
                 item.touched.append((referral, ""))
-
-    # --- bring rows in line with a decision ------------------------------------------------
-
-    def _reconcile(
-        self, friend: Friend, group: Group, plans: tuple[facts.ReferralPlan, ...], item: Item
-    ) -> None:
-        wanted = {plan.advocate.id: plan for plan in plans}
-        for advocate_id, gone in list(group.referrals.items()):
-            if advocate_id not in wanted:
-                self._withdraw(group, gone)
-                del group.referrals[advocate_id]
-        for plan in plans:
-            referral = group.referrals.get(plan.advocate.id)
-            was = referral.status if referral is not None else ""
-            if referral is None:
-                referral = group.referrals[plan.advocate.id] = self._new_referral(group, plan)
-                self._record(
-                    "referral.created",
-                    referral,
-                    advocate=self.advocates[plan.advocate.id].public_id,
-                    source=plan.source,
-                )
-            if _set_referral(referral, plan, friend.key) and referral.pk is not None:
-                self.changed_referrals[referral.pk] = referral
-            self._record_transition(referral, was, plan)
-            self._reconcile_rewards(group, referral, plan, item)
-            if item.event.public_id in plan.events:
-                item.touched.append((referral, plan.notes.get(item.event.public_id, "")))
-
-    def _new_referral(self, group: Group, plan: facts.ReferralPlan) -> Referral:
-        referral = Referral(
-            public_id=ids.new_ref_id(),
-            workspace_id=self.workspace_id,
-            program_id=group.program_id,
-            rewarded_at=None,
-        )
-        self.new_referrals.append(referral)
-        group.rewards[referral.public_id] = {}
-        return referral
-
-    def _record_transition(self, referral: Referral, was: str, plan: facts.ReferralPlan) -> None:
-        now = plan.status
-        if was == now:
-            return
-        forward = {
-            ("", "rejected"): ["referral.rejected"],
-            ("", "converted"): ["referral.converted"],
-            ("", "reversed"): ["referral.converted", "referral.reversed"],
-            ("signed_up", "rejected"): ["referral.rejected"],
-            ("signed_up", "converted"): ["referral.converted"],
-            ("signed_up", "reversed"): ["referral.converted", "referral.reversed"],
-            ("converted", "reversed"): ["referral.reversed"],
-        }
-        for name in forward.get((was, now), ["referral.revised"] if was else []):
-            if name == "referral.rejected":
-                self._record(name, referral, reason=plan.reject_reason)
-            elif name == "referral.converted":
-                order = plan.order
-                self._record(
-                    name,
-                    referral,
-                    order_id=order.order_id if order else "",
-                    amount=order.amount if order else None,
-                    currency=order.currency if order else "",
-                )
-            elif name == "referral.reversed":
-                self._record(name, referral, reason="refund")
-            else:
-                self._record(name, referral, status=now, was=was)
-
-    def _reconcile_rewards(
-        self, group: Group, referral: Referral, plan: facts.ReferralPlan, item: Item
-    ) -> None:
-        have = group.rewards.setdefault(referral.public_id, {})
-        want = {(g.rule, g.beneficiary): g for g in plan.grants}
-        for key, gone in list(have.items()):
-            if key not in want:
-                self._withdraw_reward(gone, referral)
-                del have[key]
-        status = Reward.Status.REVERSED if plan.status == "reversed" else Reward.Status.PENDING
-        for key, grant in want.items():
-            reward = have.get(key)
-            if reward is None:
-                reward = have[key] = Reward(
-                    public_id=ids.new_rwd_id(),
-                    workspace_id=self.workspace_id,
-                    program_id=group.program_id,
-                    coupon_code="",
-                    created_at=self.now,
-                    approved_at=None,
-                    fulfilled_at=None,
-                )
-                reward.referral = referral
-                self.new_rewards.append(reward)
-                item.granted.append(reward)
-                _set_reward(reward, grant, status, plan.reversed_at)
-                self._record_reward(
-                    "reward.created", reward, referral, beneficiary=grant.beneficiary
-                )
-                if status == Reward.Status.REVERSED:
-                    self._record_reward("reward.reversed", reward, referral, was="pending")
-                continue
-            was = reward.status
-            if _set_reward(reward, grant, status, plan.reversed_at) and reward.pk is not None:
-                self.changed_rewards[reward.pk] = reward
-            if was != reward.status:
-                name = "reward.reversed" if status == Reward.Status.REVERSED else "reward.revised"
-                self._record_reward(name, reward, referral, was=was)
-
-    def _withdraw(self, group: Group, referral: Referral) -> None:
-        """A late event took this referral away (an earlier touch, say): it never was."""
-        for reward in group.rewards.pop(referral.public_id, {}).values():
-            self._withdraw_reward(reward, referral)
-        if referral.pk is None:
-            self.new_referrals.remove(referral)
-        else:
-            self.changed_referrals.pop(referral.pk, None)
-            self.gone_referrals.append(referral)
-        self._record("referral.withdrawn", referral, reason="late_event")
-
-    def _withdraw_reward(self, reward: Reward, referral: Referral) -> None:
-        if reward.pk is None:
-            self.new_rewards.remove(reward)
-        else:
-            self.changed_rewards.pop(reward.pk, None)
-            self.gone_rewards.append(reward)
-        self._record_reward("reward.withdrawn", reward, referral, reason="late_event")
-
-    def _record(self, name: str, referral: Referral, **data: Any) -> None:
-        program = self.programs[referral.program_id].public_id
-        events.record(
-            name,
-            workspace_id=self.workspace_id,
-            subject_id=referral.public_id,
-            data={"program": program, **data},
-            now=self.now,
-        )
-
-    def _record_reward(self, name: str, reward: Reward, referral: Referral, **data: Any) -> None:
-        events.record(
-            name,
-            workspace_id=self.workspace_id,
-            subject_id=reward.public_id,
-            data={"referral": referral.public_id, **data},
-            now=self.now,
-        )
 
     # --- answer --------------------------------------------------------------------------
 
@@ -492,81 +317,6 @@ class Batch:
             "type": event.type,
             "participant": friend.person.external_id,
             "attribution": item.attribution,
-            "referrals": [_referral_summary(r, note) for r, note in item.touched],
-            "rewards": [_reward_summary(r) for r in item.granted],
+            "referrals": [referral_summary(r, note) for r, note in item.touched],
+            "rewards": [reward_summary(r) for r in item.granted],
         }
-
-
-def _set(row: Any, values: dict[str, Any]) -> bool:
-    changed = False
-    for name, value in values.items():
-        if getattr(row, name) != value:
-            setattr(row, name, value)
-            changed = True
-    return changed
-
-
-def _set_referral(referral: Referral, plan: facts.ReferralPlan, referee: int) -> bool:
-    order = plan.order
-    return _set(
-        referral,
-        {
-            "advocate_id": plan.advocate.id,
-            "referee_id": referee,
-            "status": plan.status,
-            "source": plan.source,
-            "reject_reason": plan.reject_reason,
-            "click_id": plan.click_id,
-            "order_id": order.order_id if order else "",
-            "order_amount": order.amount if order else None,
-            "order_currency": order.currency if order else "",
-            "created_at": plan.created_at,
-            "clicked_at": plan.clicked_at,
-            "signed_up_at": plan.created_at,
-            "converted_at": plan.converted_at,
-            "rejected_at": plan.rejected_at,
-            "reversed_at": plan.reversed_at,
-        },
-    )
-
-
-def _set_reward(
-    reward: Reward, grant: facts.Grant, status: str, reversed_at: datetime | None
-) -> bool:
-    return _set(
-        reward,
-        {
-            "rule_id": grant.rule,
-            "beneficiary": grant.beneficiary,
-            "participant_id": grant.participant,
-            "kind": grant.kind,
-            "amount": grant.amount,
-            "percent_off": grant.percent_off,
-            "currency": grant.currency,
-            "hold_until": grant.hold_until,
-            "status": status,
-            "reversed_at": reversed_at if status == Reward.Status.REVERSED else None,
-        },
-    )
-
-
-def _referral_summary(referral: Referral, note: str) -> dict[str, Any]:
-    return {
-        "id": referral.public_id,
-        "status": referral.status,
-        "reject_reason": referral.reject_reason or None,
-        "note": note or None,
-    }
-
-
-def _reward_summary(reward: Reward) -> dict[str, Any]:
-    return {
-        "id": reward.public_id,
-        "beneficiary": reward.beneficiary,
-        "kind": reward.kind,
-        "amount": reward.amount,
-        "percent_off": reward.percent_off,
-        "currency": reward.currency,
-        "status": reward.status,
-        "hold_until": reward.hold_until.isoformat(),
-    }

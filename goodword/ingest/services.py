@@ -21,8 +21,9 @@ from django.db import IntegrityError, transaction
 from goodword.accounts.models import Workspace
 from goodword.events import services as events
 from goodword.ingest import load, write
-from goodword.ingest.batch import Batch, Item
+from goodword.ingest.batch import Batch
 from goodword.ingest.models import Event
+from goodword.ingest.rows import Item
 from goodword.ingest.schemas import EventIn
 from goodword.lib import ids
 from goodword.lib.errors import DomainError, Invalid
@@ -186,7 +187,7 @@ def _process(workspace: Workspace, items: list[Item], now: datetime, source: str
         for item in sorted(accepted, key=lambda i: (i.event.occurred_at, i.index)):
             batch.apply(item)
         write.flush(batch, accepted, now)
-        if any(r.hold_until <= now for r in batch.new_rewards):
+        if any(r.hold_until <= now for r in batch.changes.new_rewards):
             # Rewards without a hold are approved within seconds, not at the next sweep.
             transaction.on_commit(approve_due_rewards_task.enqueue)
     return [item.error or Outcome(item.event.result, replayed=False) for item in items]

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from goodword.ingest.batch import Batch, Item
+from goodword.ingest.batch import Batch
 from goodword.ingest.models import Event
+from goodword.ingest.rows import Changes, Item
 from goodword.lib import sql
 from goodword.participants.models import Participant
 from goodword.referrals.models import Referral
@@ -68,27 +69,28 @@ def _expect(changed: int, wanted: int) -> None:
 
 def flush(batch: Batch, items: list[Item], now: datetime) -> None:
     keys = _people(batch, now)
-    for referral in batch.new_referrals:
+    changes = batch.changes
+    for referral in changes.new_referrals:
         referral.referee_id = keys.get(referral.referee_id, referral.referee_id)
-    for reward in (*batch.new_rewards, *batch.changed_rewards.values()):
+    for reward in (*changes.new_rewards, *changes.changed_rewards.values()):
         reward.participant_id = keys.get(reward.participant_id, reward.participant_id)
-    _delete(batch)
+    _delete(changes)
     _expect(
         sql.update_many(
             Referral,
             _REFERRAL_CHANGES,
             "status = %s",
             [
-                _row(r, _REFERRAL_CHANGES, batch.referral_status[r.pk])
-                for r in batch.changed_referrals.values()
+                _row(r, _REFERRAL_CHANGES, changes.referral_status[r.pk])
+                for r in changes.changed_referrals.values()
             ],
         ),
-        len(batch.changed_referrals),
+        len(changes.changed_referrals),
     )
-    new_ids = sql.insert_many(Referral, [sql.values_of(r) for r in batch.new_referrals], ids=True)
-    for referral, pk in zip(batch.new_referrals, new_ids, strict=True):
+    new_ids = sql.insert_many(Referral, [sql.values_of(r) for r in changes.new_referrals], ids=True)
+    for referral, pk in zip(changes.new_referrals, new_ids, strict=True):
         referral.pk = pk
-    for reward in batch.new_rewards:
+    for reward in changes.new_rewards:
         reward.referral_id = reward.referral.pk
     _expect(
         sql.update_many(
@@ -96,16 +98,16 @@ def flush(batch: Batch, items: list[Item], now: datetime) -> None:
             _REWARD_CHANGES,
             "status = %s AND approved_at IS NULL",
             [
-                _row(r, _REWARD_CHANGES, batch.reward_status[r.pk])
-                for r in batch.changed_rewards.values()
+                _row(r, _REWARD_CHANGES, changes.reward_status[r.pk])
+                for r in changes.changed_rewards.values()
             ],
         ),
-        len(batch.changed_rewards),
+        len(changes.changed_rewards),
     )
-    sql.insert_many(Reward, [sql.values_of(r) for r in batch.new_rewards])
+    sql.insert_many(Reward, [sql.values_of(r) for r in changes.new_rewards])
     sql.insert_many(Event, [sql.values_of(item.event) for item in items])
-    for referral in batch.clawbacks:
-        referral.status = batch.referral_status[referral.pk]
+    for referral in changes.clawbacks:
+        referral.status = changes.referral_status[referral.pk]
         rewards.reverse_referral_rewards(referral, now=now, reason="refund")
 
 
@@ -128,9 +130,9 @@ def _people(batch: Batch, now: datetime) -> dict[int, int]:
     return keys
 
 
-def _delete(batch: Batch) -> None:
-    if batch.gone_rewards:
-        pks = [r.pk for r in batch.gone_rewards]
+def _delete(changes: Changes) -> None:
+    if changes.gone_rewards:
+        pks = [r.pk for r in changes.gone_rewards]
         _expect(
             sql.execute(
                 f"DELETE FROM rewards_reward WHERE id IN ({', '.join(['%s'] * len(pks))}) "
@@ -139,8 +141,8 @@ def _delete(batch: Batch) -> None:
             ),
             len(pks),
         )
-    if batch.gone_referrals:
-        pks = [r.pk for r in batch.gone_referrals]
+    if changes.gone_referrals:
+        pks = [r.pk for r in changes.gone_referrals]
         _expect(
             sql.execute(
                 f"DELETE FROM referrals_referral WHERE id IN ({', '.join(['%s'] * len(pks))}) "

@@ -1,0 +1,290 @@
+"""The rows a batch adds, changes and removes, kept in line with its decisions.
+
+`Changes.align` brings a friend's referrals and rewards in one program in line with what the
+decision core decided after an event, and records a domain event for every change; `write.flush`
+writes the changes. Existing rows remember the status they were loaded with, which their UPDATE
+requires: a concurrent approval makes it a conflict (the batch runs again), not a lost update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from goodword.decisions import facts
+from goodword.events import services as events
+from goodword.ingest import load
+from goodword.ingest.models import Event
+from goodword.ingest.schemas import EventIn
+from goodword.lib import ids
+from goodword.lib.errors import DomainError
+from goodword.referrals.models import Referral
+from goodword.rewards.models import Reward
+
+
+@dataclass
+class Item:
+    """One new event of the batch, and what became of it."""
+
+    index: int
+    data: EventIn
+    event: Event  # the row to insert, its result filled in by `apply`
+    error: DomainError | None = None
+    advocate: load.AdvocateRow | None = None
+    attribution: str = "none"
+    granted: list[Reward] = field(default_factory=list)
+    touched: list[tuple[Referral, str]] = field(default_factory=list)
+
+
+@dataclass
+class Group:
+    """A friend's referrals in one program, keyed by advocate, with their rewards."""
+
+    program_id: int
+    referrals: dict[int, Referral] = field(default_factory=dict)
+    rewards: dict[str, dict[tuple[int, str], Reward]] = field(default_factory=dict)
+    settled: bool = False
+
+
+class Changes:
+    def __init__(
+        self,
+        *,
+        workspace_id: int,
+        now: datetime,
+        advocates: Mapping[int, load.AdvocateRow],
+        programs: Mapping[int, load.ProgramRow],
+    ) -> None:
+        self.workspace_id, self.now = workspace_id, now
+        self.advocates, self.programs = advocates, programs
+        self.referral_status: dict[int, str] = {}
+        self.reward_status: dict[int, str] = {}
+        self.new_referrals: list[Referral] = []
+        self.changed_referrals: dict[int, Referral] = {}
+        self.gone_referrals: list[Referral] = []
+        self.new_rewards: list[Reward] = []
+        self.changed_rewards: dict[int, Reward] = {}
+        self.gone_rewards: list[Reward] = []
+        self.clawbacks: list[Referral] = []  # settled referrals a refund reverses
+
+    def align(
+        self, group: Group, plans: tuple[facts.ReferralPlan, ...], item: Item, *, referee: int
+    ) -> None:
+        """Bring the group's rows in line with the decision after `item`."""
+        wanted = {plan.advocate.id: plan for plan in plans}
+        for advocate_id, gone in list(group.referrals.items()):
+            if advocate_id not in wanted:
+                self._withdraw(group, gone)
+                del group.referrals[advocate_id]
+        for plan in plans:
+            referral = group.referrals.get(plan.advocate.id)
+            was = referral.status if referral is not None else ""
+            if referral is None:
+                referral = group.referrals[plan.advocate.id] = self._new_referral(group, plan)
+                self._record(
+                    "referral.created",
+                    referral,
+                    advocate=self.advocates[plan.advocate.id].public_id,
+                    source=plan.source,
+                )
+            if _set_referral(referral, plan, referee) and referral.pk is not None:
+                self.changed_referrals[referral.pk] = referral
+            self._record_transition(referral, was, plan)
+            self._align_rewards(group, referral, plan, item)
+            if item.event.public_id in plan.events:
+                item.touched.append((referral, plan.notes.get(item.event.public_id, "")))
+
+    def _new_referral(self, group: Group, plan: facts.ReferralPlan) -> Referral:
+        referral = Referral(
+            public_id=ids.new_ref_id(),
+            workspace_id=self.workspace_id,
+            program_id=group.program_id,
+            rewarded_at=None,
+        )
+        self.new_referrals.append(referral)
+        group.rewards[referral.public_id] = {}
+        return referral
+
+    def _record_transition(self, referral: Referral, was: str, plan: facts.ReferralPlan) -> None:
+        now = plan.status
+        if was == now:
+            return
+        forward = {
+            ("", "rejected"): ["referral.rejected"],
+            ("", "converted"): ["referral.converted"],
+            ("", "reversed"): ["referral.converted", "referral.reversed"],
+            ("signed_up", "rejected"): ["referral.rejected"],
+            ("signed_up", "converted"): ["referral.converted"],
+            ("signed_up", "reversed"): ["referral.converted", "referral.reversed"],
+            ("converted", "reversed"): ["referral.reversed"],
+        }
+        for name in forward.get((was, now), ["referral.revised"] if was else []):
+            if name == "referral.rejected":
+                self._record(name, referral, reason=plan.reject_reason)
+            elif name == "referral.converted":
+                order = plan.order
+                self._record(
+                    name,
+                    referral,
+                    order_id=order.order_id if order else "",
+                    amount=order.amount if order else None,
+                    currency=order.currency if order else "",
+                )
+            elif name == "referral.reversed":
+                self._record(name, referral, reason="refund")
+            else:
+                self._record(name, referral, status=now, was=was)
+
+    def _align_rewards(
+        self, group: Group, referral: Referral, plan: facts.ReferralPlan, item: Item
+    ) -> None:
+        have = group.rewards.setdefault(referral.public_id, {})
+        want = {(g.rule, g.beneficiary): g for g in plan.grants}
+        for key, gone in list(have.items()):
+            if key not in want:
+                self._withdraw_reward(gone, referral)
+                del have[key]
+        status = Reward.Status.REVERSED if plan.status == "reversed" else Reward.Status.PENDING
+        for key, grant in want.items():
+            reward = have.get(key)
+            if reward is None:
+                reward = have[key] = Reward(
+                    public_id=ids.new_rwd_id(),
+                    workspace_id=self.workspace_id,
+                    program_id=group.program_id,
+                    coupon_code="",
+                    created_at=self.now,
+                    approved_at=None,
+                    fulfilled_at=None,
+                )
+                reward.referral = referral
+                self.new_rewards.append(reward)
+                item.granted.append(reward)
+                _set_reward(reward, grant, status, plan.reversed_at)
+                self._record_reward(
+                    "reward.created", reward, referral, beneficiary=grant.beneficiary
+                )
+                if status == Reward.Status.REVERSED:
+                    self._record_reward("reward.reversed", reward, referral, was="pending")
+                continue
+            was = reward.status
+            if _set_reward(reward, grant, status, plan.reversed_at) and reward.pk is not None:
+                self.changed_rewards[reward.pk] = reward
+            if was != reward.status:
+                name = "reward.reversed" if status == Reward.Status.REVERSED else "reward.revised"
+                self._record_reward(name, reward, referral, was=was)
+
+    def _withdraw(self, group: Group, referral: Referral) -> None:
+        """A late event took this referral away (an earlier touch, say): it never was."""
+        for reward in group.rewards.pop(referral.public_id, {}).values():
+            self._withdraw_reward(reward, referral)
+        if referral.pk is None:
+            self.new_referrals.remove(referral)
+        else:
+            self.changed_referrals.pop(referral.pk, None)
+            self.gone_referrals.append(referral)
+        self._record("referral.withdrawn", referral, reason="late_event")
+
+    def _withdraw_reward(self, reward: Reward, referral: Referral) -> None:
+        if reward.pk is None:
+            self.new_rewards.remove(reward)
+        else:
+            self.changed_rewards.pop(reward.pk, None)
+            self.gone_rewards.append(reward)
+        self._record_reward("reward.withdrawn", reward, referral, reason="late_event")
+
+    def _record(self, name: str, referral: Referral, **data: Any) -> None:
+        program = self.programs[referral.program_id].public_id
+        events.record(
+            name,
+            workspace_id=self.workspace_id,
+            subject_id=referral.public_id,
+            data={"program": program, **data},
+            now=self.now,
+        )
+
+    def _record_reward(self, name: str, reward: Reward, referral: Referral, **data: Any) -> None:
+        events.record(
+            name,
+            workspace_id=self.workspace_id,
+            subject_id=reward.public_id,
+            data={"referral": referral.public_id, **data},
+            now=self.now,
+        )
+
+
+def _set(row: Any, values: dict[str, Any]) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return changed
+
+
+def _set_referral(referral: Referral, plan: facts.ReferralPlan, referee: int) -> bool:
+    order = plan.order
+    return _set(
+        referral,
+        {
+            "advocate_id": plan.advocate.id,
+            "referee_id": referee,
+            "status": plan.status,
+            "source": plan.source,
+            "reject_reason": plan.reject_reason,
+            "click_id": plan.click_id,
+            "order_id": order.order_id if order else "",
+            "order_amount": order.amount if order else None,
+            "order_currency": order.currency if order else "",
+            "created_at": plan.created_at,
+            "clicked_at": plan.clicked_at,
+            "signed_up_at": plan.created_at,
+            "converted_at": plan.converted_at,
+            "rejected_at": plan.rejected_at,
+            "reversed_at": plan.reversed_at,
+        },
+    )
+
+
+def _set_reward(
+    reward: Reward, grant: facts.Grant, status: str, reversed_at: datetime | None
+) -> bool:
+    return _set(
+        reward,
+        {
+            "rule_id": grant.rule,
+            "beneficiary": grant.beneficiary,
+            "participant_id": grant.participant,
+            "kind": grant.kind,
+            "amount": grant.amount,
+            "percent_off": grant.percent_off,
+            "currency": grant.currency,
+            "hold_until": grant.hold_until,
+            "status": status,
+            "reversed_at": reversed_at if status == Reward.Status.REVERSED else None,
+        },
+    )
+
+
+def referral_summary(referral: Referral, note: str) -> dict[str, Any]:
+    return {
+        "id": referral.public_id,
+        "status": referral.status,
+        "reject_reason": referral.reject_reason or None,
+        "note": note or None,
+    }
+
+
+def reward_summary(reward: Reward) -> dict[str, Any]:
+    return {
+        "id": reward.public_id,
+        "beneficiary": reward.beneficiary,
+        "kind": reward.kind,
+        "amount": reward.amount,
+        "percent_off": reward.percent_off,
+        "currency": reward.currency,
+        "status": reward.status,
+        "hold_until": reward.hold_until.isoformat(),
+    }
