@@ -16,6 +16,9 @@ from goodword.lib.money import MAX_AMOUNT
 from tests.factories import PROGRAM, Story, make_story, purchase
 from tests.shared import kept_for_module, row_counts
 
+NAMED = {**PROGRAM["rewards"][0], "name": "Bonus"}
+BACKWARDS = {**NAMED, "starts_at": "2026-02-01T00:00:00Z", "ends_at": "2026-01-01T00:00:00Z"}
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -291,7 +294,13 @@ def _cases() -> Iterator[Any]:
         ("programs", "hold_days", 3651, "hold_days"),
         ("programs", "attribution_days", 0, "attribution_days"),
         ("programs", "rewards", [], "rewards"),
-        ("programs", "rewards", [PROGRAM["rewards"][0]] * 2, "more than one reward"),
+        ("programs", "rewards", [NAMED] * 2, "names must be unique"),
+        ("programs", "rewards", [PROGRAM["rewards"][0]] * 21, "rewards"),
+        ("programs", "rewards.0.conditions", {"min_amount": 5000, "max_amount": 100}, "min_amount"),
+        ("programs", "rewards.0.conditions", {"purchase_number": 0}, "purchase_number"),
+        ("programs", "rewards.0.conditions", {"colour": "red"}, "colour"),
+        ("programs", "rewards.0.conditions", {"advocate": {"segment": []}}, "segment"),
+        ("programs", "rewards.0", BACKWARDS, "ends_at must be after starts_at"),
         ("programs", "rewards.0.kind", "cash", "kind"),
         ("programs", "rewards.0.percent_off", 10, "percent_off"),
         ("programs", "status", "live", "status"),

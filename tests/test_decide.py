@@ -192,3 +192,86 @@ def test_arrival_order_never_changes_the_decision() -> None:
     assert [(p.status, p.converted_by, p.reversed_by) for p in expected.referrals] == [
         ("reversed", "p2", "r1")
     ]
+
+
+def ruled(**conditions: object) -> Program:
+    """The program with one extra advocate rule under `conditions`."""
+    from goodword.decisions.facts import Conditions
+
+    extra = Rule(3, "advocate", "credit", 700, None, "USD", name="bonus")
+    extra = replace(extra, conditions=Conditions(**conditions))  # type: ignore[arg-type]
+    return replace(PROGRAM, rules=(*RULES, extra))
+
+
+def items(
+    event: str, at: datetime, products: tuple[str, ...], categories: tuple[str, ...]
+) -> Purchase:
+    return Purchase(event, at, f"o-{event}", 2500, "USD", products, categories)
+
+
+VIP = replace(ALICE, attributes={"segment": "vip", "early": True})
+
+
+@pytest.mark.parametrize(
+    ("program", "history", "stopped"),
+    [
+        (ruled(min_amount=5000), (code("s", T0), buy("p", T0 + DAY, 5000)), ()),
+        (ruled(min_amount=5000), (code("s", T0), buy("p", T0 + DAY, 4999)), ((3, "min_amount"),)),
+        (ruled(max_amount=3000), (code("s", T0), buy("p", T0 + DAY, 3001)), ((3, "max_amount"),)),
+        (ruled(currency="EUR"), (code("s", T0), buy("p", T0 + DAY)), ((3, "currency"),)),
+        (ruled(purchase_number=1), (code("s", T0), buy("p", T0 + DAY)), ()),
+        (ruled(product_ids=("sku-1",)), (code("s", T0), items("p", T0 + DAY, ("sku-1", "sku-2"), ())), ()),  # noqa: E501
+        (ruled(product_ids=("sku-9",)), (code("s", T0), items("p", T0 + DAY, ("sku-1",), ())), ((3, "product_ids"),)),  # noqa: E501
+        (ruled(category_ids=("shoes",)), (code("s", T0), items("p", T0 + DAY, ("sku-1",), ("shoes",))), ()),  # noqa: E501
+        (ruled(advocate=(("segment", ("vip", "gold")),)), (code("s", T0, VIP), buy("p", T0 + DAY)), ()),  # noqa: E501
+        (ruled(advocate=(("early", ("true",)),)), (code("s", T0, VIP), buy("p", T0 + DAY)), ()),
+        (ruled(advocate=(("segment", ("vip",)),)), (code("s", T0), buy("p", T0 + DAY)), ((3, "advocate_attributes"),)),  # noqa: E501
+        (ruled(friend=(("plan", ("pro",)),)), (code("s", T0), buy("p", T0 + DAY)), ((3, "friend_attributes"),)),  # noqa: E501
+    ],
+)  # fmt: skip
+def test_rule_conditions(
+    program: Program, history: tuple[object, ...], stopped: tuple[object, ...]
+) -> None:
+    [plan] = decide_friend(facts(*history, program=program)).referrals
+    assert plan.status == "converted"
+    assert plan.stopped == stopped
+    granted = {g.rule for g in plan.grants}
+    assert granted == {1, 2} | ({3} if not stopped else set())
+
+
+def test_nth_purchase_counts_in_business_time() -> None:
+    second = ruled(purchase_number=2)
+    lenient = replace(second, first_purchase_only=False, min_amount=3000)
+    # The first purchase is below the program's minimum; the second converts and is the 2nd.
+    f = facts(
+        code("s", T0), buy("p1", T0 + DAY, 1000), buy("p2", T0 + 2 * DAY, 4000), program=lenient
+    )
+    [plan] = decide_friend(f).referrals
+    assert (plan.converted_by, plan.stopped, {g.rule for g in plan.grants}) == ("p2", (), {1, 2, 3})
+
+
+def test_rule_dates_and_hold_use_business_time() -> None:
+    from goodword.decisions.facts import Conditions
+
+    window = Rule(
+        3, "advocate", "credit", 700, None, "USD", "launch", Conditions(), 0, T0, T0 + 2 * DAY
+    )
+    program = replace(PROGRAM, rules=(*RULES, window))
+    [inside] = decide_friend(facts(code("s", T0), buy("p", T0 + DAY), program=program)).referrals
+    assert [(g.rule, g.hold_until) for g in inside.grants] == [
+        (1, T0 + 15 * DAY),
+        (2, T0 + 15 * DAY),
+        (3, T0 + DAY),  # its own hold of 0 days
+    ]
+    [after] = decide_friend(facts(code("s", T0), buy("p", T0 + 2 * DAY), program=program)).referrals
+    assert after.stopped == ((3, "after_rule_end"),)
+    [before] = decide_friend(
+        facts(code("s", T0 - DAY), buy("p", T0 - DAY), program=program)
+    ).referrals
+    assert before.stopped == ((3, "before_rule_start"),)
+
+
+def test_a_signup_conversion_stops_rules_that_need_an_order() -> None:
+    on_signup = replace(ruled(min_amount=100), trigger="signup", min_amount=None)
+    [plan] = decide_friend(facts(code("s", T0), Signup("s", T0), program=on_signup)).referrals
+    assert plan.stopped == ((3, "no_order"),)

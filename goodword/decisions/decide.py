@@ -17,6 +17,7 @@ from goodword.decisions.facts import (
     Grant,
     Purchase,
     ReferralPlan,
+    Rule,
     Touch,
 )
 
@@ -152,21 +153,34 @@ def _converted(
 ) -> ReferralPlan:
     program = facts.program
     owners = {"advocate": plan.advocate.participant, "friend": facts.friend}
-    grants = tuple(
-        Grant(
-            rule=rule.id,
-            beneficiary=rule.beneficiary,
-            participant=owners[rule.beneficiary],
-            kind=rule.kind,
-            amount=rule.amount,
-            percent_off=rule.percent_off,
-            currency=rule.currency,
-            hold_until=at + timedelta(days=program.hold_days),
+    nth = sum(1 for p in facts.purchases if (p.at, p.event) <= (at, event)) if order else 0
+    grants, stopped = [], []
+    for rule in program.rules:
+        reason = _rule_stop(facts, plan, rule, at=at, order=order, nth=nth)
+        if reason:
+            stopped.append((rule.id, reason))
+            continue
+        hold = program.hold_days if rule.hold_days is None else rule.hold_days
+        grants.append(
+            Grant(
+                rule=rule.id,
+                beneficiary=rule.beneficiary,
+                participant=owners[rule.beneficiary],
+                kind=rule.kind,
+                amount=rule.amount,
+                percent_off=rule.percent_off,
+                currency=rule.currency,
+                hold_until=at + timedelta(days=hold),
+            )
         )
-        for rule in program.rules
-    )
     plan = replace(
-        plan, status=CONVERTED, converted_at=at, converted_by=event, order=order, grants=grants
+        plan,
+        status=CONVERTED,
+        converted_at=at,
+        converted_by=event,
+        order=order,
+        grants=tuple(grants),
+        stopped=tuple(stopped),
     )
     refunds = sorted(
         (r.at, r.event) for r in facts.refunds if order is not None and r.order_id == order.order_id
@@ -175,6 +189,53 @@ def _converted(
         return plan
     # A refund reverses the conversion, whichever of the two arrived first.
     refunded_at, refund = refunds[0]
-    return _involve(
-        replace(plan, status=REVERSED, reversed_at=refunded_at, reversed_by=refund), refund
-    )
+    reversed_plan = replace(plan, status=REVERSED, reversed_at=refunded_at, reversed_by=refund)
+    return _involve(reversed_plan, refund)
+
+
+def _rule_stop(
+    facts: FriendFacts,
+    plan: ReferralPlan,
+    rule: Rule,
+    *,
+    at: datetime,
+    order: Purchase | None,
+    nth: int,
+) -> str:
+    """The condition that keeps `rule` from granting at this conversion, or "" when none."""
+    c = rule.conditions
+    if rule.starts_at is not None and at < rule.starts_at:
+        return "before_rule_start"
+    if rule.ends_at is not None and at >= rule.ends_at:
+        return "after_rule_end"
+    if not _attributes_match(c.advocate, plan.advocate.attributes):
+        return "advocate_attributes"
+    if not _attributes_match(c.friend, facts.friend_attributes):
+        return "friend_attributes"
+    needs_order = (c.min_amount, c.max_amount, c.currency, c.purchase_number) != (None,) * 4
+    if order is None:
+        return "no_order" if needs_order or c.product_ids or c.category_ids else ""
+    if c.currency is not None and order.currency != c.currency:
+        return "currency"
+    if c.min_amount is not None and order.amount < c.min_amount:
+        return "min_amount"
+    if c.max_amount is not None and order.amount > c.max_amount:
+        return "max_amount"
+    if c.purchase_number is not None and nth != c.purchase_number:
+        return "purchase_number"
+    if c.product_ids and not set(c.product_ids) & set(order.product_ids):
+        return "product_ids"
+    if c.category_ids and not set(c.category_ids) & set(order.category_ids):
+        return "category_ids"
+    return ""
+
+
+def _attributes_match(
+    wanted: tuple[tuple[str, tuple[str, ...]], ...], attributes: dict[str, object]
+) -> bool:
+    """Every named attribute holds one of its listed values (compared as text; true/false)."""
+    return all(_text(attributes.get(name, "")) in values for name, values in wanted)
+
+
+def _text(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)

@@ -8,6 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """What the converting event and the two people must satisfy for a rule to grant.
+
+    Attribute conditions map an attribute name to the values that match (any of them).
+    """
+
+    min_amount: int | None = None
+    max_amount: int | None = None
+    currency: str | None = None
+    purchase_number: int | None = None  # the friend's nth purchase, in business time
+    product_ids: tuple[str, ...] = ()  # any of these on the order
+    category_ids: tuple[str, ...] = ()
+    advocate: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    friend: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -20,6 +38,11 @@ class Rule:
     amount: int | None
     percent_off: int | None
     currency: str
+    name: str = ""
+    conditions: Conditions = Conditions()
+    hold_days: int | None = None  # the program's when None
+    starts_at: datetime | None = None  # the converting event's business time must be within
+    ends_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +63,7 @@ class Advocate:
     participant: int
     email: str  # normalised; "" when unknown
     program: int
+    attributes: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -71,6 +95,8 @@ class Purchase:
     order_id: str
     amount: int
     currency: str
+    product_ids: tuple[str, ...] = ()
+    category_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +113,7 @@ class FriendFacts:
     friend: int
     friend_email: str  # normalised; "" when unknown
     program: Program
+    friend_attributes: dict[str, Any] = field(default_factory=dict)
     touches: tuple[Touch, ...] = ()
     signups: tuple[Signup, ...] = ()
     purchases: tuple[Purchase, ...] = ()
@@ -126,6 +153,8 @@ class ReferralPlan:
     reversed_at: datetime | None = None
     reversed_by: str = ""
     grants: tuple[Grant, ...] = ()
+    # The rules that granted nothing at the conversion, and the condition that stopped each.
+    stopped: tuple[tuple[int, str], ...] = ()
     # Events that bear on this referral (for each event's answer), with a word on why an
     # event did not convert it where there is one.
     events: tuple[str, ...] = ()

@@ -252,6 +252,8 @@ class Batch:
             values["email_normalized"] = normalize_email(customer.email)
         if customer.name is not None:
             values["name"] = customer.name
+        if customer.attributes:
+            values["attributes"] = {**person.attributes, **customer.attributes}
         if data.type == "purchase":
             values["purchase_count"] = person.purchase_count + 1
             first = person.first_purchase_at
@@ -275,12 +277,18 @@ class Batch:
             if e.type == Event.Type.SIGNUP:
                 signups.append(facts.Signup(key, at))
             elif e.type == Event.Type.PURCHASE and e.amount is not None:
-                purchases.append(facts.Purchase(key, at, e.order_id, e.amount, e.currency))
+                items = (e.payload.get("order") or {}).get("items") or ()
+                products = tuple(i["product_id"] for i in items)
+                categories = tuple(i["category_id"] for i in items if i.get("category_id"))
+                purchases.append(
+                    facts.Purchase(key, at, e.order_id, e.amount, e.currency, products, categories)
+                )
             elif e.type == Event.Type.REFUND:
                 refunds.append(facts.Refund(key, at, e.order_id))
         return facts.FriendFacts(
             friend=friend.key,
             friend_email=friend.person.email_normalized,
+            friend_attributes=friend.person.attributes,
             program=self.programs[program_id].facts,
             touches=tuple(touches),
             signups=tuple(signups),

@@ -100,13 +100,15 @@ class AdvocateRow:
 
 _ADVOCATE = (
     "SELECT a.id, a.public_id, a.program_id, a.participant_id, u.email_normalized, "
-    "a.code_normalized FROM participants_advocate a "
+    "u.attributes, a.code_normalized FROM participants_advocate a "
     "JOIN participants_participant u ON u.id = a.participant_id WHERE a.workspace_id = %s AND "
 )
 
 
 def _advocate(row: Sequence[Any]) -> AdvocateRow:
-    return AdvocateRow(facts.Advocate(row[0], row[3], row[4], row[2]), row[1])
+    """From `id, public_id, program_id, participant_id, email_normalized, attributes`."""
+    attributes = _json(row[5]) or {}
+    return AdvocateRow(facts.Advocate(row[0], row[3], row[4], row[2], attributes), row[1])
 
 
 def advocates(
@@ -120,7 +122,7 @@ def advocates(
         f"OR a.public_id IN ({_in(public_ids) or 'NULL'}))",
         [workspace_id, *codes, *public_ids],
     )
-    rows = [(_advocate(row), row[5]) for row in found]
+    rows = [(_advocate(row), row[6]) for row in found]
     return {code: a for a, code in rows}, {a.public_id: a for a, _ in rows}
 
 
@@ -139,7 +141,7 @@ def first_invites(
         return {}
     found = sql.rows(
         "SELECT a.id, a.public_id, a.program_id, a.participant_id, u.email_normalized, "
-        "a.code_normalized, i.email_normalized, i.created_at FROM referrals_invite i "
+        "u.attributes, i.email_normalized, i.created_at FROM referrals_invite i "
         "JOIN participants_advocate a ON a.id = i.advocate_id "
         "JOIN participants_participant u ON u.id = a.participant_id "
         f"WHERE i.workspace_id = %s AND i.email_normalized IN ({_in(emails)}) "
@@ -166,7 +168,7 @@ def referrals(
         return [], {}
     found = sql.rows(
         f"SELECT {sql.columns(Referral, _REFERRAL, 'r')}, a.id, a.public_id, a.program_id, "
-        "a.participant_id, u.email_normalized FROM referrals_referral r "
+        "a.participant_id, u.email_normalized, u.attributes FROM referrals_referral r "
         "JOIN participants_advocate a ON a.id = r.advocate_id "
         "JOIN participants_participant u ON u.id = a.participant_id "
         f"WHERE r.workspace_id = %s AND r.referee_id IN ({_in(referee_ids)}) ORDER BY r.id",
@@ -197,6 +199,7 @@ _HISTORY = (
     "touched_at",
     "touch_source",
     "click_id",
+    "payload",
     "occurred_at",
 )
 
@@ -232,7 +235,47 @@ _PROGRAM = (
     "attribution_days",
     "hold_days",
 )
-_RULE = ("id", "program_id", "beneficiary", "kind", "amount", "percent_off", "currency")
+# In the model's field order, which `Model.from_db` requires of a partial row.
+_RULE = (
+    "id",
+    "program_id",
+    "beneficiary",
+    "kind",
+    "amount",
+    "percent_off",
+    "currency",
+    "name",
+    "conditions",
+    "hold_days",
+    "starts_at",
+    "ends_at",
+)
+
+
+def _rule(rule: RewardRule) -> facts.Rule:
+    c = rule.conditions or {}
+    return facts.Rule(
+        id=rule.pk,
+        beneficiary=rule.beneficiary,
+        kind=rule.kind,
+        amount=rule.amount,
+        percent_off=rule.percent_off,
+        currency=rule.currency,
+        name=rule.name,
+        conditions=facts.Conditions(
+            min_amount=c.get("min_amount"),
+            max_amount=c.get("max_amount"),
+            currency=c.get("currency"),
+            purchase_number=c.get("purchase_number"),
+            product_ids=tuple(c.get("product_ids") or ()),
+            category_ids=tuple(c.get("category_ids") or ()),
+            advocate=tuple((k, tuple(v)) for k, v in (c.get("advocate") or {}).items()),
+            friend=tuple((k, tuple(v)) for k, v in (c.get("friend") or {}).items()),
+        ),
+        hold_days=rule.hold_days,
+        starts_at=rule.starts_at,
+        ends_at=rule.ends_at,
+    )
 
 
 def programs(workspace_id: int, ids: Iterable[int]) -> dict[int, ProgramRow]:
@@ -253,7 +296,7 @@ def programs(workspace_id: int, ids: Iterable[int]) -> dict[int, ProgramRow]:
         heads[row[0]] = row[: len(_PROGRAM)]
         rule = row[len(_PROGRAM) :]
         if rule[0] is not None:
-            rules.setdefault(row[0], []).append(facts.Rule(rule[0], *rule[2:]))
+            rules.setdefault(row[0], []).append(_rule(sql.build(RewardRule, _RULE, rule)))
     out = {}
     for (
         pk,

@@ -89,12 +89,19 @@ class Changes:
                     advocate=self.advocates[plan.advocate.id].public_id,
                     source=plan.source,
                 )
-            if _set_referral(referral, plan, referee) and referral.pk is not None:
+            if _set_referral(referral, plan, referee, self._stopped(plan)) and referral.pk:
                 self.changed_referrals[referral.pk] = referral
             self._record_transition(referral, was, plan)
             self._align_rewards(group, referral, plan, item)
             if item.event.public_id in plan.events:
                 item.touched.append((referral, plan.notes.get(item.event.public_id, "")))
+
+    def _stopped(self, plan: facts.ReferralPlan) -> list[dict[str, str]]:
+        rules = {r.id: r for r in self.programs[plan.advocate.program].facts.rules}
+        return [
+            {"rule": rules[rule].name, "beneficiary": rules[rule].beneficiary, "reason": reason}
+            for rule, reason in plan.stopped
+        ]
 
     def _new_referral(self, group: Group, plan: facts.ReferralPlan) -> Referral:
         referral = Referral(
@@ -224,7 +231,9 @@ def _set(row: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
-def _set_referral(referral: Referral, plan: facts.ReferralPlan, referee: int) -> bool:
+def _set_referral(
+    referral: Referral, plan: facts.ReferralPlan, referee: int, stopped: list[dict[str, str]]
+) -> bool:
     order = plan.order
     return _set(
         referral,
@@ -235,6 +244,7 @@ def _set_referral(referral: Referral, plan: facts.ReferralPlan, referee: int) ->
             "source": plan.source,
             "reject_reason": plan.reject_reason,
             "click_id": plan.click_id,
+            "stopped": stopped,
             "order_id": order.order_id if order else "",
             "order_amount": order.amount if order else None,
             "order_currency": order.currency if order else "",

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from goodword.lib.schemas import Amount, Currency, Email, ExternalId, Name, Timestamp
+
+AttributeName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+AttributeValue = Annotated[str, StringConstraints(max_length=200)] | int | bool
 
 
 class CustomerIn(BaseModel):
@@ -13,6 +16,18 @@ class CustomerIn(BaseModel):
     external_id: ExternalId
     email: Email | None = None
     name: Name | None = None
+    attributes: Annotated[dict[AttributeName, AttributeValue], Field(max_length=50)] | None = Field(
+        default=None, description="merged into the participant's attributes"
+    )
+
+
+class OrderItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: ExternalId
+    category_id: ExternalId | None = None
+    quantity: int = Field(default=1, ge=1, le=1_000_000, strict=True)
+    amount: Amount | None = None
 
 
 class OrderIn(BaseModel):
@@ -21,6 +36,7 @@ class OrderIn(BaseModel):
     id: ExternalId
     amount: Amount | None = None
     currency: Currency | None = None
+    items: Annotated[list[OrderItemIn], Field(max_length=100)] | None = None
 
 
 class EventIn(BaseModel):

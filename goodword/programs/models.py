@@ -77,6 +77,12 @@ class RewardRule(models.Model):
     amount = models.BigIntegerField(null=True, blank=True)
     percent_off = models.PositiveSmallIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
+    name = models.CharField(max_length=100, blank=True, default="")
+    # `programs.rules.ConditionsSpec`, only the conditions given.
+    conditions = models.JSONField(default=dict, blank=True)
+    hold_days = models.PositiveIntegerField(null=True, blank=True)  # the program's when null
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
     # Changing a program's rewards retires its rules rather than deleting them: rewards
     # already granted keep pointing at the rule that earned them.
     is_active = models.BooleanField(default=True)

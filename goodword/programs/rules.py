@@ -2,25 +2,87 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from goodword.lib.money import MAX_AMOUNT
-from goodword.lib.schemas import Currency
+from goodword.lib.schemas import Amount, Currency, Timestamp
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+AttributeValues = Annotated[list[Id], Field(min_length=1, max_length=50)]
+AttributeMatch = Annotated[dict[Id, AttributeValues], Field(max_length=20)]
+
+
+class ConditionsSpec(BaseModel):
+    """What the converting event and the two people must satisfy for a reward to be granted.
+    Every condition given must hold; leave one out to not care."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_amount: Amount | None = Field(
+        default=None, description="the order amount at least this, in minor units"
+    )
+    max_amount: Amount | None = Field(
+        default=None, description="the order amount at most this, in minor units"
+    )
+    currency: Currency | None = Field(default=None, description="the order in this currency")
+    purchase_number: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        strict=True,
+        description="the friend's nth purchase (1 = first), in business time",
+    )
+    product_ids: Annotated[list[Id], Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description="any of these products on the order (`order.items`)"
+    )
+    category_ids: Annotated[list[Id], Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description="any product of these categories on the order"
+    )
+    advocate: AttributeMatch | None = Field(
+        default=None,
+        description='the advocate\'s attributes: {"segment": ["vip", "gold"]} matches either',
+    )
+    friend: AttributeMatch | None = Field(
+        default=None, description="the friend's attributes, matched the same way"
+    )
+
+    @model_validator(mode="after")
+    def _range(self) -> Self:
+        if (
+            self.min_amount is not None
+            and self.max_amount is not None
+            and self.min_amount > self.max_amount
+        ):
+            raise ValueError("min_amount must not be more than max_amount")
+        return self
 
 
 class RewardSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    name: str = Field(default="", max_length=100)
     beneficiary: Literal["advocate", "friend"]
     kind: Literal["credit", "coupon"]
     amount: int | None = Field(default=None, gt=0, le=MAX_AMOUNT, strict=True)
     percent_off: int | None = Field(default=None, ge=1, le=100, strict=True)
     currency: Currency = "USD"
+    conditions: ConditionsSpec = Field(default_factory=ConditionsSpec)
+    hold_days: int | None = Field(
+        default=None, ge=0, le=3650, strict=True, description="the program's hold when left out"
+    )
+    starts_at: Timestamp | None = Field(
+        default=None, description="grants only for conversions from this moment"
+    )
+    ends_at: Timestamp | None = Field(
+        default=None, description="grants only for conversions before this moment"
+    )
 
     @model_validator(mode="after")
     def _one_value(self) -> Self:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
         if self.kind == "credit" and (self.amount is None or self.percent_off is not None):
             raise ValueError("a credit reward needs `amount` (minor units) and no `percent_off`")
         if self.kind == "coupon" and (self.amount is None) == (self.percent_off is None):
@@ -42,10 +104,16 @@ class TriggerSpec(BaseModel):
         return self
 
 
+MAX_RULES = 20
+
+
 def check_rewards(rewards: list[RewardSpec]) -> list[RewardSpec]:
-    seen = set()
-    for spec in rewards:
-        if spec.beneficiary in seen:
-            raise ValueError(f"more than one reward for the {spec.beneficiary}")
-        seen.add(spec.beneficiary)
+    names = [spec.name for spec in rewards if spec.name]
+    if len(names) != len(set(names)):
+        raise ValueError("reward names must be unique within a program")
     return rewards
+
+
+def stored_conditions(spec: ConditionsSpec) -> dict[str, object]:
+    """The conditions as kept in a rule's row: only those given."""
+    return spec.model_dump(exclude_none=True)

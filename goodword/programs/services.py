@@ -10,7 +10,7 @@ from goodword.events import services as events
 from goodword.lib.errors import Invalid
 from goodword.lib.urls import url_host
 from goodword.programs.models import Program, RewardRule
-from goodword.programs.rules import RewardSpec, TriggerSpec
+from goodword.programs.rules import RewardSpec, TriggerSpec, stored_conditions
 
 
 def _allow_destination(workspace_id: int, url: str) -> None:
@@ -39,6 +39,11 @@ def _replace_rules(program: Program, rewards: list[RewardSpec]) -> None:
             amount=spec.amount,
             percent_off=spec.percent_off,
             currency=spec.currency,
+            name=spec.name,
+            conditions=stored_conditions(spec.conditions),
+            hold_days=spec.hold_days,
+            starts_at=spec.starts_at,
+            ends_at=spec.ends_at,
         )
         for spec in rewards
     )

@@ -111,6 +111,9 @@ class Referral(models.Model):
         max_length=32, choices=RejectReason.choices, blank=True, default=""
     )
     click_id = models.CharField(max_length=32, blank=True, default="")
+    # The reward rules that granted nothing at the conversion, and why:
+    # [{"rule": name, "beneficiary": ..., "reason": "min_amount"}, ...].
+    stopped = models.JSONField(default=list, blank=True)
     order_id = models.CharField(max_length=255, blank=True, default="")
     order_amount = models.BigIntegerField(null=True, blank=True)
     order_currency = models.CharField(max_length=3, blank=True, default="")

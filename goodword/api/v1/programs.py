@@ -16,7 +16,7 @@ from goodword.lib.schemas import Currency
 from goodword.participants.models import Advocate
 from goodword.programs import services
 from goodword.programs.models import Program, RewardRule
-from goodword.programs.rules import RewardSpec, TriggerSpec, check_rewards
+from goodword.programs.rules import MAX_RULES, RewardSpec, TriggerSpec, check_rewards
 from goodword.referrals.models import Click, Referral
 from goodword.rewards.models import Reward
 
@@ -28,7 +28,7 @@ ProgramStatus = Literal["draft", "active", "paused", "ended"]
 class ProgramIn(Schema):
     name: str = Field(min_length=1, max_length=200)
     destination_url: str = Field(max_length=2000)
-    rewards: list[RewardSpec] = Field(min_length=1, max_length=2)
+    rewards: list[RewardSpec] = Field(min_length=1, max_length=MAX_RULES)
     trigger: TriggerSpec = TriggerSpec()
     hold_days: int = Field(default=30, ge=0, le=3650, strict=True)
     attribution_days: int = Field(default=30, ge=1, le=3650, strict=True)
@@ -44,7 +44,7 @@ class ProgramIn(Schema):
 class ProgramPatch(PatchIn):
     name: Annotated[str, Field(min_length=1, max_length=200)] | Unset = None
     destination_url: Annotated[str, Field(max_length=2000)] | Unset = None
-    rewards: Annotated[list[RewardSpec], Field(min_length=1, max_length=2)] | Unset = None
+    rewards: Annotated[list[RewardSpec], Field(min_length=1, max_length=MAX_RULES)] | Unset = None
     trigger: TriggerSpec | Unset = None
     hold_days: Annotated[int, Field(ge=0, le=3650, strict=True)] | Unset = None
     attribution_days: Annotated[int, Field(ge=1, le=3650, strict=True)] | Unset = None
@@ -61,11 +61,16 @@ class TriggerOut(Schema):
 
 
 class RuleOut(Schema):
+    name: str
     beneficiary: str
     kind: str
     amount: int | None
     percent_off: int | None
     currency: str
+    conditions: dict[str, Any]
+    hold_days: int | None
+    starts_at: datetime | None
+    ends_at: datetime | None
 
 
 class ProgramOut(Schema):
@@ -121,13 +126,18 @@ def render_program(program: Program) -> dict[str, Any]:
         },
         "rewards": [
             {
+                "name": r.name,
                 "beneficiary": r.beneficiary,
                 "kind": r.kind,
                 "amount": r.amount,
                 "percent_off": r.percent_off,
                 "currency": r.currency,
+                "conditions": r.conditions,
+                "hold_days": r.hold_days,
+                "starts_at": r.starts_at,
+                "ends_at": r.ends_at,
             }
-            for r in sorted(rules, key=lambda r: r.beneficiary)
+            for r in sorted(rules, key=lambda r: r.pk)
         ],
         "hold_days": program.hold_days,
         "attribution_days": program.attribution_days,

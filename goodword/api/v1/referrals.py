@@ -22,6 +22,12 @@ class AdvocateRef(Schema):
     code: str
 
 
+class StoppedOut(Schema):
+    rule: str
+    beneficiary: str
+    reason: str
+
+
 class ReferralOut(Schema):
     id: str
     program: str
@@ -30,6 +36,7 @@ class ReferralOut(Schema):
     status: str
     source: str
     reject_reason: str | None
+    stopped: list[StoppedOut]
     order: OrderOut | None
     created_at: datetime
     clicked_at: datetime | None
@@ -54,6 +61,7 @@ def render_referral(r: Referral) -> dict[str, Any]:
         "status": r.status,
         "source": r.source,
         "reject_reason": r.reject_reason or None,
+        "stopped": r.stopped,
         "order": (
             {"id": r.order_id, "amount": r.order_amount, "currency": r.order_currency}
             if r.order_id
