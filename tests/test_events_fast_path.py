@@ -75,6 +75,34 @@ CASES: dict[str, list[Request]] = {
 }
 
 
+# The batch endpoint takes the same fast path.
+BATCH_CASES: dict[str, list[Request]] = {
+    "loop, replays, bad items": [
+        (
+            {
+                "events": [
+                    signup("e-1", "bob", referral_code="{code}"),
+                    purchase("e-2", "bob", "o-1", 2500),
+                    signup("e-1", "bob", referral_code="{code}"),
+                    {"id": "e-3", "type": "purchase", "customer": {"external_id": "x"}},
+                    signup("e-4", "dan", referral_code="NOPE-404"),
+                    {**signup("e-5", "dan"), "type": "visit"},
+                ]
+            },
+            {},
+        ),
+        ({"events": [purchase("e-2", "bob", "o-1", 2500), refund("e-6", "bob", "o-1")]}, {}),
+    ],
+    "empty list": [({"events": []}, {})],
+    "too many": [({"events": [signup(f"e-{i}", "bob") for i in range(1001)]}, {})],
+    "not a list": [({"events": {"id": "e-1"}}, {})],
+    "extra field": [({"events": [signup("e-1", "bob")], "more": 1}, {})],
+    "empty body": [("", {})],
+    "malformed json": [("{not json", {})],
+    "no key": [({"events": [signup("e-1", "bob")]}, {"HTTP_AUTHORIZATION": ""})],
+}
+
+
 def _fill(value: Any, story: Story) -> Any:
     """Put the story's code and key into a request's text."""
     if isinstance(value, bytes):
@@ -83,7 +111,9 @@ def _fill(value: Any, story: Story) -> Any:
     return text.replace("{code}", story.alice["code"]).replace("{key}", story.acme.key)
 
 
-def _answers(story: Story, requests: list[Request], *, fast: bool) -> list[tuple[Any, ...]]:
+def _answers(
+    story: Story, requests: list[Request], *, fast: bool, path: str = "/api/v1/events"
+) -> list[tuple[Any, ...]]:
     """Run the requests with or without the fast path, then roll everything back."""
     middleware = [m for m in settings.MIDDLEWARE if fast or m != FAST]
     seeded = random.Random(7)  # the same public ids on both runs
@@ -99,7 +129,7 @@ def _answers(story: Story, requests: list[Request], *, fast: bool) -> list[tuple
         client = Client()
         for body, headers in requests:
             response = client.post(
-                "/api/v1/events",
+                path,
                 _fill(body, story),
                 content_type="application/json",
                 **{
@@ -123,6 +153,15 @@ def _answers(story: Story, requests: list[Request], *, fast: bool) -> list[tuple
 def test_fast_path_answers_as_the_ninja_operation(story: Story, case: str) -> None:
     fast = _answers(story, CASES[case], fast=True)
     ninja = _answers(story, CASES[case], fast=False)
+    assert fast == ninja
+    assert all(status < 500 for status, *_ in fast)
+
+
+@pytest.mark.parametrize("case", BATCH_CASES)
+def test_fast_path_answers_batches_as_the_ninja_operation(story: Story, case: str) -> None:
+    path = "/api/v1/events/batch"
+    fast = _answers(story, BATCH_CASES[case], fast=True, path=path)
+    ninja = _answers(story, BATCH_CASES[case], fast=False, path=path)
     assert fast == ninja
     assert all(status < 500 for status, *_ in fast)
 

@@ -9,6 +9,7 @@ from goodword.api.v1 import events
 from goodword.api.v1.api import api
 
 EVENTS_PATH = "/api/v1/events"
+BATCH_PATH = "/api/v1/events/batch"
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -63,14 +64,21 @@ def _as_json(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 def events_fast_path(
     get_response: Callable[[HttpRequest], HttpResponse],
 ) -> Callable[..., HttpResponse]:
-    """Answer `POST /api/v1/events` without the rest of the stack (see `api.v1.events`).
+    """Answer `POST /api/v1/events` and `/events/batch` without the rest of the stack (see
+    `api.v1.events`).
 
     Placed after the body limit and SecurityMiddleware, whose checks and headers still apply;
     the session, CSRF and auth middleware have nothing to do for a request with an API key."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
-        if request.method != "POST" or request.path_info != EVENTS_PATH:
+        if request.method != "POST" or request.path_info not in (EVENTS_PATH, BATCH_PATH):
             return get_response(request)
+        if request.path_info == BATCH_PATH:
+            try:
+                answers = events.handle_batch(request)
+            except Exception as exc:
+                return api.on_exception(request, exc)
+            return api.create_response(request, answers, status=200)
         try:
             outcome = events.handle(request)
         except Exception as exc:

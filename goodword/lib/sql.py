@@ -125,26 +125,41 @@ def insert(
     return None if row is None else int(row[0])
 
 
+def _unnest(model: type[Model], fields: Sequence[Field[Any, Any]]) -> str:
+    # One array parameter per column: a short statement, the same for any number of rows, so
+    # psycopg parses it once (a 100-row VALUES list is parsed anew each time: ~0.3 ms a row).
+    names = ", ".join(str(f.column) for f in fields)
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    return f"INSERT INTO {model._meta.db_table} ({names}) SELECT * FROM unnest({arrays})"
+
+
 def insert_many(
     model: type[Model], rows: Sequence[dict[str, Any]], *, ids: bool = False
 ) -> list[int]:
-    """Insert rows that share their keys (by attname), one statement per 100 rows.
+    """Insert rows that share their keys (by attname): on PostgreSQL in one statement, one
+    array per column (`unnest`); on SQLite one statement per 100 rows.
 
     With `ids=True` (the model must have a `public_id`), return their ids in the rows' order.
     """
     if not rows:
         return []
     fields = _fields(model, tuple(rows[0]))
+    if connection.vendor == "postgresql":
+        columns = [[_prep(f, row[f.attname]) for row in rows] for f in fields]
+        statements = [(_unnest(model, fields), columns)]
+    else:
+        statements = []
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
+            params = [_prep(f, row[f.attname]) for row in chunk for f in fields]
+            statements.append((_insert(model, fields, rows=len(chunk)), params))
     returned: dict[str, int] = {}
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
-        params = [_prep(f, row[f.attname]) for row in chunk for f in fields]
-        statement = _insert(model, fields, rows=len(chunk))
-        with connection.cursor() as cursor:
+    with connection.cursor() as cursor:
+        for statement, params in statements:
             if not ids:
                 cursor.execute(statement, params)
                 continue
-            # Neither database promises RETURNING in the order of VALUES: match by public id.
+            # Neither database promises RETURNING in the order of the rows: match by public id.
             cursor.execute(statement + " RETURNING public_id, id", params)
             returned.update((public_id, int(pk)) for public_id, pk in cursor.fetchall())
     return [returned[row["public_id"]] for row in rows] if ids else []

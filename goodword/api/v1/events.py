@@ -10,7 +10,7 @@ are byte-for-byte the operation's (`tests/test_events_fast_path.py` holds it to 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 from django.http import HttpRequest, HttpResponse
@@ -114,6 +114,10 @@ def post_events_batch(request: HttpRequest, body: BatchIn) -> dict[str, Any]:
     order. The events are applied in business-time order (`occurred_at`), whatever their
     order in the list; duplicates, within the batch or of earlier events, get the first
     result. Idempotency-Key is for single events only."""
+    return _record_batch(request, body)
+
+
+def _record_batch(request: HttpRequest, body: BatchIn) -> dict[str, Any]:
     answers: list[dict[str, Any] | None] = [None] * len(body.events)
     valid: list[tuple[int, EventIn]] = []
     for i, document in enumerate(body.events):
@@ -153,9 +157,10 @@ _PARSER = ApiParser()
 # Ninja reads the body into a parameter model with one field, `body`, and reports its errors
 # under the parameter's source and name.
 _LOC = ("body", "body")
+S = TypeVar("S", bound=pydantic.BaseModel)
 
 
-def _body(request: HttpRequest) -> EventIn:
+def _body(request: HttpRequest, schema: type[S]) -> S:
     if not request.body:
         raise ValidationError([{"loc": _LOC, "msg": "Field required", "type": "missing"}])
     try:
@@ -163,7 +168,7 @@ def _body(request: HttpRequest) -> EventIn:
     except Exception as exc:  # Ninja answers any parser error as a 400 (see `api._http_error`)
         raise HttpError(400, "Cannot parse request body") from exc
     try:
-        return EventIn.model_validate(document)
+        return schema.model_validate(document)
     except pydantic.ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         raise ValidationError([{**e, "loc": _LOC + tuple(e["loc"])} for e in errors]) from None
@@ -186,4 +191,11 @@ def handle(request: HttpRequest) -> services.Outcome:
     Raises what Ninja would raise; `api.middleware.events_fast_path` answers it."""
     if _AUTH(request) is None:
         raise AuthenticationError()
-    return _record(request, _body(request))
+    return _record(request, _body(request, EventIn))
+
+
+def handle_batch(request: HttpRequest) -> dict[str, Any]:
+    """What `post_events_batch` does, without Ninja: its answer, already in schema order."""
+    if _AUTH(request) is None:
+        raise AuthenticationError()
+    return _record_batch(request, _body(request, BatchIn))
