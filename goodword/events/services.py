@@ -12,6 +12,7 @@ from django.utils import timezone
 from goodword.events import catalogue
 from goodword.events.models import DomainEvent
 from goodword.lib import sql
+from goodword.lib.ids import new_evt_id
 
 _local = threading.local()
 
@@ -23,7 +24,7 @@ def record(
     subject_id: str,
     data: dict[str, Any] | None = None,
     now: datetime | None = None,
-) -> DomainEvent:
+) -> None:
     """Record a domain event. Call inside the transaction of the change it describes.
 
     `name` must be in the catalogue (goodword/events/catalogue.py). The payload is not checked
@@ -31,21 +32,22 @@ def record(
     """
     if name not in catalogue.CATALOGUE:
         raise catalogue.UnknownEvent(name)
+    row = {
+        "public_id": new_evt_id(),
+        "workspace_id": workspace_id,
+        "name": name,
+        "subject_id": subject_id,
+        "data": data or {},
+        "created_at": now or timezone.now(),
+    }
+    pending: list[dict[str, Any]] | None = getattr(_local, "pending", None)
+    if pending is not None:
+        # Rows, not model instances: a batch of events records thousands.
+        pending.append(row)
+        return
     if not connection.in_atomic_block:
         raise RuntimeError("domain events are written in the transaction of their change")
-    event = DomainEvent(
-        workspace_id=workspace_id,
-        name=name,
-        subject_id=subject_id,
-        data=data or {},
-        created_at=now or timezone.now(),
-    )
-    pending: list[DomainEvent] | None = getattr(_local, "pending", None)
-    if pending is not None:
-        pending.append(event)
-    else:
-        event.save(force_insert=True)
-    return event
+    DomainEvent(**row).save(force_insert=True)
 
 
 @contextmanager
@@ -58,10 +60,12 @@ def batched() -> Iterator[None]:
     if getattr(_local, "pending", None) is not None:
         yield
         return
-    pending: list[DomainEvent] = []
+    if not connection.in_atomic_block:
+        raise RuntimeError("domain events are written in the transaction of their change")
+    pending: list[dict[str, Any]] = []
     _local.pending = pending
     try:
         yield
     finally:
         _local.pending = None
-    sql.insert_many(DomainEvent, [sql.values_of(event) for event in pending])
+    sql.insert_many(DomainEvent, pending)

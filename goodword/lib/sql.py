@@ -10,7 +10,9 @@ support `INSERT … ON CONFLICT DO NOTHING … RETURNING` (SQLite since 3.35).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -105,6 +107,16 @@ def _prep(field: Field[Any, Any], value: Any) -> Any:
     return field.get_db_prep_save(value, connection)
 
 
+# With parameters bound on the server (`_bulk_cursor`), the driver takes these as they are.
+_BOUND = (str, int, datetime)
+
+
+def _prep_bound(field: Field[Any, Any], value: Any) -> Any:
+    if value is None or (isinstance(value, _BOUND) and field.get_internal_type() != "JSONField"):
+        return value
+    return field.get_db_prep_save(value, connection)
+
+
 def _insert(model: type[Model], fields: Sequence[Field[Any, Any]], rows: int = 1) -> str:
     # Identifiers come from the model's metadata, never from input; values are parameters.
     names = ", ".join(str(f.column) for f in fields)
@@ -125,11 +137,28 @@ def insert(
     return None if row is None else int(row[0])
 
 
+@contextmanager
+def _bulk_cursor() -> Iterator[Any]:
+    """A cursor for bulk statements. On PostgreSQL it binds parameters on the server: Django's
+    default cursor quotes every value into the SQL text on the client, which for a 1,000-row
+    batch costs more than the database's own work."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg
+
+    connection.ensure_connection()
+    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:  # type: ignore[attr-defined]
+        yield cursor
+
+
 def _unnest(model: type[Model], fields: Sequence[Field[Any, Any]]) -> str:
     # One array parameter per column: a short statement, the same for any number of rows, so
     # psycopg parses it once (a 100-row VALUES list is parsed anew each time: ~0.3 ms a row).
     names = ", ".join(str(f.column) for f in fields)
-    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    # Binary arrays (%b): the text format escapes every element with a regular expression.
+    arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
     return f"INSERT INTO {model._meta.db_table} ({names}) SELECT * FROM unnest({arrays})"
 
 
@@ -145,7 +174,7 @@ def insert_many(
         return []
     fields = _fields(model, tuple(rows[0]))
     if connection.vendor == "postgresql":
-        columns = [[_prep(f, row[f.attname]) for row in rows] for f in fields]
+        columns = [[_prep_bound(f, row[f.attname]) for row in rows] for f in fields]
         statements = [(_unnest(model, fields), columns)]
     else:
         statements = []
@@ -154,7 +183,7 @@ def insert_many(
             params = [_prep(f, row[f.attname]) for row in chunk for f in fields]
             statements.append((_insert(model, fields, rows=len(chunk)), params))
     returned: dict[str, int] = {}
-    with connection.cursor() as cursor:
+    with _bulk_cursor() as cursor:
         for statement, params in statements:
             if not ids:
                 cursor.execute(statement, params)
@@ -206,6 +235,6 @@ def update_many(
         [*(_prep(f, row[f.attname]) for f in fields), row["id"], *row.get("where", ())]
         for row in rows
     ]
-    with connection.cursor() as cursor:
+    with _bulk_cursor() as cursor:
         cursor.executemany(statement, params)
         return int(cursor.rowcount)
