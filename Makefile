@@ -57,6 +57,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benches/redirect.py
 	$(BIN)/python benches/durability.py
 	$(BIN)/python benches/events.py
+	$(BIN)/python benches/batch.py
 	$(BIN)/python benches/event_cpu.py
 
 clean:

@@ -213,6 +213,26 @@ def pgbench(url: str, seconds: float, script: Path) -> dict[str, float]:
     }
 
 
+def floor_server(name: str, url: str, threads: int) -> Server:
+    """The Python floor: `refapps/pg_wsgi.py` under granian, on a free port."""
+    port = free_port()
+    return Server(
+        name,
+        [
+            str(PYTHON),
+            str(REFAPPS / "serve.py"),
+            "pg_wsgi:application",
+            "--port",
+            str(port),
+            "--threads",
+            str(threads),
+        ],
+        port=port,
+        env={"BENCH_DATABASE_URL": url, "PYTHONPATH": str(REFAPPS)},
+        cwd=REFAPPS,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -262,22 +282,7 @@ def main() -> None:
         env=env,
         ready_path="/api/v1/openapi.json",
     )
-    floor_port = free_port()
-    floor = Server(
-        "python-floor",
-        [
-            str(PYTHON),
-            str(REFAPPS / "serve.py"),
-            "pg_wsgi:application",
-            "--port",
-            str(floor_port),
-            "--threads",
-            str(threads),
-        ],
-        port=floor_port,
-        env={"BENCH_DATABASE_URL": url, "PYTHONPATH": str(REFAPPS)},
-        cwd=REFAPPS,
-    )
+    floor = floor_server("python-floor", url, threads)
     nonce = f"{int(time.time())}"
     replay_body = json.dumps(
         {

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Model
+
 from goodword.ingest.batch import Batch
 from goodword.ingest.models import Event
 from goodword.ingest.rows import Changes, Item
@@ -77,35 +79,20 @@ def flush(batch: Batch, items: list[Item], now: datetime) -> None:
     for reward in (*changes.new_rewards, *changes.changed_rewards.values()):
         reward.participant_id = keys.get(reward.participant_id, reward.participant_id)
     _delete(changes)
-    _expect(
-        sql.update_many(
-            Referral,
-            _REFERRAL_CHANGES,
-            "status = %s",
-            [
-                _row(r, _REFERRAL_CHANGES, changes.referral_status[r.pk])
-                for r in changes.changed_referrals.values()
-            ],
-        ),
-        len(changes.changed_referrals),
+    _update(
+        Referral,
+        _REFERRAL_CHANGES,
+        "status = %s",
+        changes.changed_referrals,
+        changes.referral_status,
     )
     new_ids = sql.insert_many(Referral, [sql.values_of(r) for r in changes.new_referrals], ids=True)
     for referral, pk in zip(changes.new_referrals, new_ids, strict=True):
         referral.pk = pk
     for reward in changes.new_rewards:
         reward.referral_id = reward.referral.pk
-    _expect(
-        sql.update_many(
-            Reward,
-            _REWARD_CHANGES,
-            "status = %s AND approved_at IS NULL",
-            [
-                _row(r, _REWARD_CHANGES, changes.reward_status[r.pk])
-                for r in changes.changed_rewards.values()
-            ],
-        ),
-        len(changes.changed_rewards),
-    )
+    where = "status = %s AND approved_at IS NULL"
+    _update(Reward, _REWARD_CHANGES, where, changes.changed_rewards, changes.reward_status)
     sql.insert_many(Reward, [sql.values_of(r) for r in changes.new_rewards])
     sql.insert_many(Event, [sql.values_of(item.event) for item in items])
     for referral in changes.clawbacks:
@@ -113,8 +100,19 @@ def flush(batch: Batch, items: list[Item], now: datetime) -> None:
         rewards.reverse_referral_rewards(referral, now=now, reason="refund")
 
 
-def _row(instance: Any, names: tuple[str, ...], status: str) -> dict[str, Any]:
-    return {**{n: getattr(instance, n) for n in names}, "id": instance.pk, "where": (status,)}
+def _update(
+    model: type[Model],
+    names: tuple[str, ...],
+    where: str,
+    rows: dict[int, Any],
+    loaded_status: dict[int, str],
+) -> None:
+    """Write the changed rows, each only if it still has the status it was loaded with."""
+    values = [
+        {**{n: getattr(r, n) for n in names}, "id": pk, "where": (loaded_status[pk],)}
+        for pk, r in rows.items()
+    ]
+    _expect(sql.update_many(model, names, where, values), len(values))
 
 
 def _people(batch: Batch, now: datetime) -> dict[int, int]:
