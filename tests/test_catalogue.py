@@ -183,6 +183,8 @@ def test_a_whole_referral_loop_writes_only_catalogued_payloads(db: None) -> None
     assert acme.event(self_referral).json()["referrals"][0]["reject_reason"] == "self_referral"
     acme.post(f"/programs/{program['id']}/invites", {"advocate": "alice", "email": "c@x.net"})
     _coupon_loop(acme)
+    _partial_refund(acme)
+    _manual_actions(acme)
     assert acme.patch("/workspace", {"name": "Acme Inc"}).status_code == 200
     revoke_api_key(key=ApiKey.objects.get(workspace=acme.workspace))
 
@@ -209,6 +211,41 @@ def _coupon_loop(acme: Api) -> None:
     acme.event(purchase("p-erin", "erin", "order-e", 2500))
     approve_due_rewards(now=datetime.now(UTC) + timedelta(days=15))
     acme.event(refund("r-erin", "erin", "order-e"))
+
+
+def _partial_refund(acme: Api) -> None:
+    """A commission in its hold shrinks with a partial refund (reward.adjusted)."""
+    commission = make_program(
+        acme,
+        name="Commission",
+        rewards=[
+            {"beneficiary": "advocate", "kind": "credit", "percent_of_order": 10,
+             "refund_policy": "proportional"},
+        ],
+    )  # fmt: skip
+    gina = enrol(acme, commission["id"], "gina")
+    acme.event(signup("s-hal", "hal", referral_code=gina["code"]))
+    acme.event(purchase("p-hal", "hal", "order-h", 4000))
+    partial = {**refund("r-hal", "hal", "order-h"), "order": {"id": "order-h", "amount": 1000}}
+    assert acme.event(partial).status_code == 201
+
+
+def _manual_actions(acme: Api) -> None:
+    """Each manual action once (tests/test_reward_actions.py checks them in detail)."""
+    program = make_program(acme, name="Manual", hold_days=30)
+    frank = enrol(acme, program["id"], "frank")
+    acme.event(purchase("p-gus", "gus", "order-g", 2500, referral_code=frank["code"]))
+    held = acme.get("/rewards", participant="gus").json()["data"][0]["id"]
+    paid = acme.get("/rewards", participant="frank").json()["data"][0]["id"]
+    reason = {"reason": "by hand"}
+    assert acme.post(f"/rewards/{held}/reject", reason).status_code == 200
+    assert acme.post(f"/rewards/{paid}/approve", {}).status_code == 200
+    assert acme.post(f"/rewards/{paid}/fulfil", {"reference": "payout-1"}).status_code == 200
+    assert acme.post(f"/rewards/{paid}/reverse", reason).status_code == 200
+    grant = {"kind": "credit", "amount": 500, "currency": "USD", **reason}
+    assert acme.post("/participants/gus/rewards", grant).status_code == 201
+    adjust = {"amount": -200, "currency": "USD", **reason}
+    assert acme.post("/participants/gus/credit-adjustments", adjust).status_code == 201
 
 
 def test_the_envelope_is_what_consumers_get(db: None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -254,8 +255,9 @@ def test_rule_dates_and_hold_use_business_time() -> None:
     from goodword.decisions.facts import Conditions
 
     window = Rule(
-        3, "advocate", "credit", 700, None, "USD", "launch", Conditions(), 0, T0, T0 + 2 * DAY
-    )
+        3, "advocate", "credit", 700, None, "USD", name="launch", conditions=Conditions(),
+        hold_days=0, starts_at=T0, ends_at=T0 + 2 * DAY,
+    )  # fmt: skip
     program = replace(PROGRAM, rules=(*RULES, window))
     [inside] = decide_friend(facts(code("s", T0), buy("p", T0 + DAY), program=program)).referrals
     assert [(g.rule, g.hold_until) for g in inside.grants] == [
@@ -275,3 +277,105 @@ def test_a_signup_conversion_stops_rules_that_need_an_order() -> None:
     on_signup = replace(ruled(min_amount=100), trigger="signup", min_amount=None)
     [plan] = decide_friend(facts(code("s", T0), Signup("s", T0), program=on_signup)).referrals
     assert plan.stopped == ((3, "no_order"),)
+
+
+def refunds_program(policy: str) -> Program:
+    """Advocate: 10% of the order as credit; friend: a fixed 500; both under `policy`."""
+    commission = Rule(1, "advocate", "credit", None, None, "USD", percent_of_order=10)
+    fixed = Rule(2, "friend", "credit", 500, None, "USD")
+    return replace(
+        PROGRAM,
+        rules=(replace(commission, refund_policy=policy), replace(fixed, refund_policy=policy)),
+    )
+
+
+def after_refunds(policy: str, *refunded: int | None) -> tuple[str, list[tuple[int | None, bool]]]:
+    history: list[object] = [code("s", T0), buy("p", T0 + DAY, 4000, order="o1")]
+    history += [
+        Refund(f"r{i}", T0 + (2 + i) * DAY, "o1", amount) for i, amount in enumerate(refunded)
+    ]
+    [plan] = decide_friend(facts(*history, program=refunds_program(policy))).referrals
+    return plan.status, [(g.amount, g.reversed_at is not None) for g in plan.grants]
+
+
+@pytest.mark.parametrize(
+    ("policy", "refunded", "expected"),
+    [
+        ("threshold", (), ("converted", [(400, False), (500, False)])),
+        # 40.00 - 15.00 leaves 25.00, above the program's minimum of 20.00: both kept.
+        ("threshold", (1500,), ("converted", [(400, False), (500, False)])),
+        # Another 10.00 leaves 15.00: below the minimum, both reversed.
+        ("threshold", (1500, 1000), ("converted", [(400, True), (500, True)])),
+        ("proportional", (1000,), ("converted", [(300, False), (500, False)])),
+        ("proportional", (1000, 2000), ("converted", [(100, False), (500, False)])),
+        ("full", (100,), ("converted", [(400, True), (500, True)])),
+        # The whole order, at once or in parts, reverses the referral whatever the policy.
+        ("proportional", (None,), ("reversed", [(400, True), (500, True)])),
+        ("proportional", (1000, 3000), ("reversed", [(300, True), (500, True)])),
+    ],
+)  # fmt: skip
+def test_partial_refund_policies(
+    policy: str,
+    refunded: tuple[int | None, ...],
+    expected: tuple[str, list[tuple[int | None, bool]]],
+) -> None:
+    assert after_refunds(policy, *refunded) == expected
+
+
+def test_commission_is_a_share_of_the_converting_order() -> None:
+    program = refunds_program("threshold")
+    [plan] = decide_friend(
+        facts(code("s", T0), buy("p", T0 + DAY, 2599), program=program)
+    ).referrals
+    assert [g.amount for g in plan.grants] == [259, 500]  # rounded down to the minor unit
+
+
+def capped(*caps: object) -> Program:
+    from goodword.decisions.facts import Cap
+
+    assert all(isinstance(c, Cap) for c in caps)
+    rule = replace(RULES[0], caps=caps)  # type: ignore[arg-type]
+    return replace(PROGRAM, rules=(rule, RULES[1]))
+
+
+def with_usage(program: Program, usage: dict[tuple[int, str, int], Any], at: datetime) -> Any:
+    f = replace(facts(code("s", at - DAY), buy("p", at), program=program), usage=usage)
+    [plan] = decide_friend(f).referrals
+    return plan.stopped
+
+
+def test_caps_count_what_the_rule_granted_in_their_period() -> None:
+    from goodword.decisions.facts import Cap
+
+    at = datetime(2026, 3, 15, 12, tzinfo=UTC)
+    march = datetime(2026, 3, 1, tzinfo=UTC)
+    feb = datetime(2026, 2, 28, tzinfo=UTC)
+    monthly = capped(Cap("advocate", "month", count=2))
+    # Two this month: the third is stopped; February's do not count.
+    assert with_usage(monthly, {(1, "advocate", ALICE_P): ((march, 2, 2000),)}, at) == (
+        (1, "cap_advocate_month"),
+    )
+    assert (
+        with_usage(monthly, {(1, "advocate", ALICE_P): ((feb, 5, 5000), (march, 1, 1000))}, at)
+        == ()
+    )
+    # Another advocate's rewards are theirs.
+    assert with_usage(monthly, {(1, "advocate", CAROL_P): ((march, 9, 9000),)}, at) == ()
+    # Value: 1,000 more on top of 2,500 would pass 3,000.
+    value = capped(Cap("program", "year", amount=3000))
+    assert with_usage(value, {(1, "program", 0): ((feb, 2, 2500),)}, at) == (
+        (1, "cap_program_year"),
+    )
+    assert with_usage(value, {(1, "program", 0): ((feb, 2, 2000),)}, at) == ()
+    # Rolling 7 days: the 9th of March is out of the window, the 10th in.
+    rolling = capped(Cap("advocate", "rolling", count=1, days=6))
+    ninth, tenth = datetime(2026, 3, 9, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC)
+    assert with_usage(rolling, {(1, "advocate", ALICE_P): ((ninth, 1, 1000),)}, at) == ()
+    assert with_usage(rolling, {(1, "advocate", ALICE_P): ((tenth, 1, 1000),)}, at) == (
+        (1, "cap_advocate_rolling"),
+    )
+    lifetime = capped(Cap("friend", "lifetime", count=1))
+    past = datetime(2020, 1, 1, tzinfo=UTC)
+    assert with_usage(lifetime, {(1, "friend", BOB): ((past, 1, 1000),)}, at) == (
+        (1, "cap_friend_lifetime"),
+    )

@@ -144,6 +144,9 @@ class Case:
 PRG = "/programs/{program_id}"
 PAR = "/participants/{external_id}"
 REDEEM = {"order_id": "globex-order-1", "amount": 100, "currency": "USD"}
+RWD = "/rewards/{reward_id}"
+GRANT = {"kind": "credit", "amount": 500, "currency": "USD", "reason": "Pwned"}
+ADJUST = {"amount": 300, "currency": "USD", "reason": "Pwned"}
 
 CASES = [
     # Programs: acme's program id names nothing for globex.
@@ -284,6 +287,28 @@ CASES = [
         status=201,
         code=None,
         note="globex may name any destination; it is added to globex's domains, not acme's",
+    ),
+    # Manual actions: acme's reward ids and participants name nothing for globex.
+    Case("POST", RWD + "/approve", "/rewards/{acme_reward}/approve"),
+    Case("POST", RWD + "/approve", "/rewards/{acme_referral}/approve"),
+    Case("POST", RWD + "/reject", "/rewards/{acme_reward}/reject", {"reason": "Pwned"}),
+    Case("POST", RWD + "/reverse", "/rewards/{acme_reward}/reverse", {"reason": "Pwned"}),
+    Case("POST", RWD + "/fulfil", "/rewards/{acme_reward}/fulfil", {"reference": "Pwned"}),
+    Case("POST", PAR + "/rewards", "/participants/alice/rewards", GRANT),
+    Case("POST", PAR + "/rewards", "/participants/bob/rewards", {**GRANT, "kind": "coupon"}),
+    Case(
+        "POST",
+        PAR + "/rewards",
+        "/participants/gina/rewards",
+        {**GRANT, "program": "{acme_program}"},
+        note="globex's own participant, but acme's program names nothing for globex",
+    ),
+    Case("POST", PAR + "/credit-adjustments", "/participants/alice/credit-adjustments", ADJUST),
+    Case(
+        "POST",
+        PAR + "/credit-adjustments",
+        "/participants/alice/credit-adjustments",
+        {**ADJUST, "amount": -100, "key": "acme-adj-1"},
     ),
     # Events: acme's code is unknown to globex; acme's signed token attributes nothing.
     Case(
@@ -476,6 +501,7 @@ def _call(client: Client, method: str, path: str, **headers: str) -> Any:
         path.replace("{program_id}", "prg_x")
         .replace("{external_id}", "alice")
         .replace("{referral_id}", "ref_x")
+        .replace("{reward_id}", "rwd_x")
     )
     assert "{" not in concrete, f"fill in the path parameter of {path}"
     body = json.dumps({"name": "x"})

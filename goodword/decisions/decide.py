@@ -12,11 +12,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from goodword.decisions.facts import (
+    Cap,
     FriendDecision,
     FriendFacts,
     Grant,
     Purchase,
     ReferralPlan,
+    Refund,
     Rule,
     Touch,
 )
@@ -157,6 +159,12 @@ def _converted(
     grants, stopped = [], []
     for rule in program.rules:
         reason = _rule_stop(facts, plan, rule, at=at, order=order, nth=nth)
+        amount = rule.amount
+        if not reason and rule.percent_of_order is not None:
+            amount = _share(order, rule.percent_of_order) if order else None
+            reason = "no_order" if order is None else "" if amount else "amount_zero"
+        if not reason and rule.caps:
+            reason = _capped(facts, rule, plan, at=at, amount=amount or 0)
         if reason:
             stopped.append((rule.id, reason))
             continue
@@ -167,7 +175,7 @@ def _converted(
                 beneficiary=rule.beneficiary,
                 participant=owners[rule.beneficiary],
                 kind=rule.kind,
-                amount=rule.amount,
+                amount=amount,
                 percent_off=rule.percent_off,
                 currency=rule.currency,
                 hold_until=at + timedelta(days=hold),
@@ -182,15 +190,94 @@ def _converted(
         grants=tuple(grants),
         stopped=tuple(stopped),
     )
+    return _refunded(facts, plan) if order is not None else plan
+
+
+def _capped(
+    facts: FriendFacts, rule: Rule, plan: ReferralPlan, *, at: datetime, amount: int
+) -> str:
+    """The first of the rule's caps that this grant would exceed, or "" when none."""
+    scopes = {"advocate": plan.advocate.participant, "friend": facts.friend, "program": 0}
+    for cap in rule.caps:
+        used = facts.usage.get((rule.id, cap.per, scopes[cap.per]), ())
+        start = _period_start(cap, at)
+        count = sum(n for day, n, _ in used if start <= day <= at)
+        value = sum(v for day, _, v in used if start <= day <= at)
+        if (cap.count is not None and count + 1 > cap.count) or (
+            cap.amount is not None and value + amount > cap.amount
+        ):
+            return cap.name
+    return ""
+
+
+def _period_start(cap: Cap, at: datetime) -> datetime:
+    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    if cap.period == "month":
+        return day.replace(day=1)
+    if cap.period == "year":
+        return day.replace(month=1, day=1)
+    if cap.period == "rolling":
+        return day - timedelta(days=cap.days - 1)
+    return datetime.min.replace(tzinfo=at.tzinfo)
+
+
+def _share(order: Purchase, percent: int) -> int:
+    return order.amount * percent // 100
+
+
+def _refunded(facts: FriendFacts, plan: ReferralPlan) -> ReferralPlan:
+    """Apply the refunds of the converting order, in business time, whichever arrived first.
+
+    A refund of the whole order (no amount, or refunds adding up to the order) reverses the
+    referral and every reward. A partial one applies each rule's refund policy to what is left.
+    """
+    order = plan.order
+    assert order is not None  # noqa: S101 - only converted purchases come here
     refunds = sorted(
-        (r.at, r.event) for r in facts.refunds if order is not None and r.order_id == order.order_id
+        (r for r in facts.refunds if r.order_id == order.order_id), key=lambda r: (r.at, r.event)
     )
-    if not refunds:
-        return plan
-    # A refund reverses the conversion, whichever of the two arrived first.
-    refunded_at, refund = refunds[0]
-    reversed_plan = replace(plan, status=REVERSED, reversed_at=refunded_at, reversed_by=refund)
-    return _involve(reversed_plan, refund)
+    rules = {rule.id: rule for rule in facts.program.rules}
+    refunded = 0
+    for refund in refunds:
+        plan = _involve(plan, refund.event)
+        refunded = min(order.amount, refunded + (refund.amount or order.amount))
+        if refunded >= order.amount:
+            grants = tuple(
+                g if g.reversed_at else replace(g, reversed_at=refund.at, reversed_by=refund.event)
+                for g in plan.grants
+            )
+            return replace(
+                plan,
+                status=REVERSED,
+                reversed_at=refund.at,
+                reversed_by=refund.event,
+                grants=grants,
+            )
+        left = order.amount - refunded
+        kept = tuple(_partly_refunded(facts, g, rules[g.rule], left, refund) for g in plan.grants)
+        plan = replace(plan, grants=kept)
+    return plan
+
+
+def _partly_refunded(
+    facts: FriendFacts, grant: Grant, rule: Rule, left: int, refund: Refund
+) -> Grant:
+    """A grant after a partial refund leaves `left` of the order, by the rule's policy."""
+    if grant.reversed_at is not None:
+        return grant
+    gone = replace(grant, reversed_at=refund.at, reversed_by=refund.event)
+    if rule.refund_policy == "full":
+        return gone
+    if rule.refund_policy == "proportional":
+        # A share of the order shrinks with it; a fixed reward stands until the whole order goes.
+        if rule.percent_of_order is None:
+            return grant
+        share = left * rule.percent_of_order // 100
+        return replace(grant, amount=share) if share else gone
+    minimum = rule.conditions.min_amount
+    if minimum is None:
+        minimum = facts.program.min_amount
+    return gone if minimum is not None and left < minimum else grant
 
 
 def _rule_stop(

@@ -29,6 +29,27 @@ class Conditions:
 
 
 @dataclass(frozen=True)
+class Cap:
+    """At most `count` rewards, or `amount` of value, from one rule per advocate, per friend or
+    in the whole program, within a period: `lifetime`, the calendar `month` or `year` (UTC) of
+    the conversion, or the `days` whole days (UTC) up to and including it (`rolling`)."""
+
+    per: str  # "advocate" | "friend" | "program"
+    period: str  # "lifetime" | "month" | "year" | "rolling"
+    count: int | None = None
+    amount: int | None = None
+    days: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"cap_{self.per}_{self.period}"
+
+
+# What a rule has granted in a scope, by UTC day: (the day's start, rewards, their value).
+Usage = tuple[tuple[datetime, int, int], ...]
+
+
+@dataclass(frozen=True)
 class Rule:
     """One reward rule of a program."""
 
@@ -41,8 +62,11 @@ class Rule:
     name: str = ""
     conditions: Conditions = Conditions()
     hold_days: int | None = None  # the program's when None
+    percent_of_order: int | None = None  # credit worth this share of the order, not `amount`
+    refund_policy: str = "threshold"  # "threshold" | "proportional" | "full"
     starts_at: datetime | None = None  # the converting event's business time must be within
     ends_at: datetime | None = None
+    caps: tuple[Cap, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +128,7 @@ class Refund:
     event: str
     at: datetime
     order_id: str
+    amount: int | None = None  # the part refunded; None: the whole order
 
 
 @dataclass(frozen=True)
@@ -118,6 +143,9 @@ class FriendFacts:
     signups: tuple[Signup, ...] = ()
     purchases: tuple[Purchase, ...] = ()
     refunds: tuple[Refund, ...] = ()
+    # What each capped rule already granted, by (rule id, cap scope, scope participant or 0
+    # for the program), not counting this friend's own referral in the program.
+    usage: dict[tuple[int, str, int], Usage] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -132,6 +160,8 @@ class Grant:
     percent_off: int | None
     currency: str
     hold_until: datetime
+    reversed_at: datetime | None = None  # a refund took it back
+    reversed_by: str = ""
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,9 @@ ParticipantId = Annotated[str, StringConstraints(pattern=r"^par_[0-9a-z]+$")]
 AdvocateId = Annotated[str, StringConstraints(pattern=r"^adv_[0-9a-z]+$")]
 ReferralId = Annotated[str, StringConstraints(pattern=r"^ref_[0-9a-z]+$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+# Who did something by hand: an API key (`api_key:key_…`) or a dashboard user (`user:<id>`).
+Actor = Annotated[str, StringConstraints(pattern=r"^(api_key:key_[0-9a-z]+|user:[0-9A-Za-z_-]+)$")]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
 class Payload(BaseModel):
@@ -116,18 +119,73 @@ class RewardData(Payload):
     referral: ReferralId = Field(description="the referral that earned the reward")
 
 
+class AnyRewardData(Payload):
+    """The data of an event that may be about a manual reward, which has no referral."""
+
+    referral: ReferralId | None = Field(
+        description="the referral that earned the reward; null for a manual reward "
+        "(`reward.granted_manually`)"
+    )
+
+
 class RewardCreated(RewardData):
     beneficiary: Literal["advocate", "friend"] = Field(description="who earns it")
 
 
-class RewardReversed(RewardData):
+class RewardApproved(AnyRewardData):
+    actor: Actor | None = Field(
+        default=None,
+        description='who approved it by hand (`"api_key:key_…"` or `"user:<id>"`); absent '
+        "when its hold ended",
+    )
+    early: bool | None = Field(default=None, description="approved by hand before its hold ended")
+
+
+class RewardFulfilled(AnyRewardData):
+    reference: str | None = Field(
+        default=None, description="the business's reference, when it was marked fulfilled by hand"
+    )
+    actor: Actor | None = Field(default=None, description="who marked it fulfilled by hand")
+
+
+class RewardRejected(RewardData):
+    reason: Reason = Field(description="why, as given by the actor")
+    actor: Actor = Field(description="who rejected it")
+
+
+class RewardReversed(AnyRewardData):
     was: Literal["pending", "approved", "fulfilled"] = Field(
         description="its status before; from `pending` it was cancelled before issue"
     )
+    reason: Reason | None = Field(default=None, description="why, when reversed by hand")
+    actor: Actor | None = Field(default=None, description="who reversed it by hand")
 
 
-class RewardClawedBack(RewardData):
+class RewardClawedBack(AnyRewardData):
     debt: int = Field(ge=0, description="minor units the balance could not cover, now owed")
+    amount: int | None = Field(
+        default=None, gt=0, description="minor units taken back, when only part of the reward"
+    )
+    refund: str | None = Field(
+        default=None, description="the partial refund that took this part back"
+    )
+
+
+class RewardAdjusted(RewardData):
+    amount: int = Field(gt=0, description="its amount now, in minor units")
+    was: int = Field(gt=0, description="its amount before")
+    reason: str = Field(description='why: `"refund"` (a partial refund)')
+
+
+class RewardGrantedManually(Payload):
+    participant: ParticipantId = Field(description="who receives it")
+    program: ProgramId | None = Field(description="the program it is booked to, if any")
+    kind: Literal["credit", "coupon"] = Field(description="what it gives")
+    amount: int | None = Field(description="minor units (credit, or a fixed coupon)")
+    percent_off: int | None = Field(description="a percentage coupon's discount")
+    currency: Currency = Field(description="ISO 4217 code")
+    reason: Reason = Field(description="why, as given by the actor")
+    actor: Actor = Field(description="who granted it")
 
 
 class RewardWithdrawn(RewardData):
@@ -144,6 +202,17 @@ class CreditRedeemed(Payload):
     currency: Currency = Field(description="ISO 4217 code")
 
 
+class CreditAdjusted(Payload):
+    participant: ParticipantId = Field(description="whose credit was adjusted")
+    amount: int = Field(
+        description="signed minor units: more than 0 adds credit (first paying off any debt), "
+        "less than 0 takes it"
+    )
+    currency: Currency = Field(description="ISO 4217 code")
+    reason: Reason = Field(description="why, as given by the actor")
+    actor: Actor = Field(description="who adjusted it")
+
+
 # The kinds of subject, by public id prefix.
 SUBJECTS = {
     "ws": "workspace",
@@ -155,6 +224,7 @@ SUBJECTS = {
     "ref": "referral",
     "rwd": "reward",
     "rdm": "redemption",
+    "adj": "credit adjustment",
 }
 
 
@@ -175,6 +245,7 @@ _PRG = "prg_4xq8m2d7c0v9k3n6b1zt"
 _ADV = "adv_9k2m4q7x1c8v3n5b0zdt"
 _PAR = "par_3n7b1z5t9k2m4q8x0c6v"
 _REF = "ref_7c0v9k3n6b1zt4xq8m2d"
+_ACTOR = "api_key:key_2m4q8x0c6v3n7b1z5t9k"
 
 EVENTS: tuple[EventType, ...] = (
     EventType(
@@ -304,30 +375,64 @@ EVENTS: tuple[EventType, ...] = (
     EventType(
         "reward.approved",
         subject="rwd",
-        description="A reward's hold ended: credit is posted (a coupon is then fulfilled).",
-        payload=RewardData,
+        description="A reward's hold ended, or it was approved by hand: credit is posted (a "
+        "coupon is then fulfilled).",
+        payload=RewardApproved,
         example={"referral": _REF},
     ),
     EventType(
         "reward.fulfilled",
         subject="rwd",
-        description="A coupon reward was issued its code (after reward.approved).",
-        payload=RewardData,
-        example={"referral": _REF},
+        description="A coupon reward was issued its code (after reward.approved), or a reward "
+        "was marked fulfilled by hand with the business's reference.",
+        payload=RewardFulfilled,
+        example={"referral": _REF, "reference": "payout-2026-03-118", "actor": _ACTOR},
+    ),
+    EventType(
+        "reward.rejected",
+        subject="rwd",
+        description="A reward in its hold was rejected by hand: it is never paid.",
+        payload=RewardRejected,
+        example={"referral": _REF, "reason": "duplicate account", "actor": _ACTOR},
     ),
     EventType(
         "reward.reversed",
         subject="rwd",
-        description="A reward was cancelled before issue, or taken back after (a refund).",
+        description="A reward was cancelled before issue, or taken back after (a refund, or "
+        "by hand with a reason).",
         payload=RewardReversed,
         example={"referral": _REF, "was": "approved"},
     ),
     EventType(
         "reward.clawed_back",
         subject="rwd",
-        description="Approved credit was taken back; what the balance lacked became debt.",
+        description="Approved credit was taken back, all or a partial refund's share; what the "
+        "balance lacked became debt.",
         payload=RewardClawedBack,
         example={"referral": _REF, "debt": 300},
+    ),
+    EventType(
+        "reward.adjusted",
+        subject="rwd",
+        description="A reward in its hold changed amount (a partial refund).",
+        payload=RewardAdjusted,
+        example={"referral": _REF, "amount": 600, "was": 1000, "reason": "refund"},
+    ),
+    EventType(
+        "reward.granted_manually",
+        subject="rwd",
+        description="A reward was granted by hand, approved at once (reward.approved follows).",
+        payload=RewardGrantedManually,
+        example={
+            "participant": _PAR,
+            "program": None,
+            "kind": "credit",
+            "amount": 500,
+            "percent_off": None,
+            "currency": "USD",
+            "reason": "apology for a late delivery",
+            "actor": _ACTOR,
+        },
     ),
     EventType(
         "reward.withdrawn",
@@ -349,6 +454,19 @@ EVENTS: tuple[EventType, ...] = (
         description="A participant spent credit on an order.",
         payload=CreditRedeemed,
         example={"participant": _PAR, "amount": 300, "currency": "USD"},
+    ),
+    EventType(
+        "credit.adjusted",
+        subject="adj",
+        description="A participant's credit was adjusted by hand, with a reason.",
+        payload=CreditAdjusted,
+        example={
+            "participant": _PAR,
+            "amount": -300,
+            "currency": "USD",
+            "reason": "goodwill credit granted twice",
+            "actor": _ACTOR,
+        },
     ),
 )
 

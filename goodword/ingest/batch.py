@@ -12,7 +12,7 @@ only a refund of its order still reverses it (a clawback, through `rewards.servi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -85,7 +85,13 @@ class Batch:
         # Only a referral that converted has rewards.
         rewarded = [r.pk for r in referrals if r.converted_at is not None]
         rewards = load.rewards(rewarded)
-        touched_by = {item.data.customer.external_id for item in items if candidates[item.index]}
+        # A touch may re-decide a friend's referrals, and a refund may change settled rewards:
+        # both need the friend's history.
+        touched_by = {
+            item.data.customer.external_id
+            for item in items
+            if candidates[item.index] or item.data.type == "refund"
+        }
         for number, external_id in enumerate(external_ids, start=1):
             person = people.get(external_id) or self._new_person(external_id)
             self.friends[external_id] = Friend(person, person.pk or -number, history=None)
@@ -124,6 +130,34 @@ class Batch:
         )
         for item in items:
             self._resolve_touch(item, candidates[item.index])
+        self._load_caps(items)
+
+    def _load_caps(self, items: list[Item]) -> None:
+        """What capped rules already granted, under a lock on the scopes they count in."""
+        rules = [r for p in self.programs.values() for r in p.facts.rules if r.caps]
+        if not rules:
+            return
+        capped = {rule.id: {cap.per for cap in rule.caps} for rule in rules}
+        advocates = sorted({a.facts.participant for a in self.advocates.values()})
+        keys = [(r, a) for r, pers in capped.items() if "advocate" in pers for a in advocates]
+        keys += [(r, 0) for r, pers in capped.items() if "program" in pers]
+        load.lock_caps(keys)
+        caps = [cap for rule in rules for cap in rule.caps]
+        since = None
+        if all(cap.period != "lifetime" for cap in caps):
+            longest = max({"month": 31, "year": 366}.get(cap.period, cap.days) for cap in caps)
+            since = min(i.event.occurred_at for i in items) - timedelta(days=longest)
+        self.changes.capped = capped
+        self.changes.usage = load.cap_usage(
+            self.workspace_id,
+            capped,
+            advocates=advocates,
+            skip_referees=[f.person.pk for f in self.friends.values() if f.person.pk],
+            since=since,
+        )
+        for friend in self.friends.values():
+            for group in friend.groups.values():
+                self.changes.count_group(group, 1)
 
     def _candidates(
         self,
@@ -196,7 +230,9 @@ class Batch:
 
     def _group(self, referrals: list[Referral], rewards: list[Reward]) -> None:
         by_referral: dict[int, list[Reward]] = {}
-        for reward in rewards:
+        for reward in rewards:  # a referral's rewards: each has its referral and its rule
+            if reward.referral_id is None or reward.rule_id is None:
+                continue
             by_referral.setdefault(reward.referral_id, []).append(reward)
             self.changes.reward_status[reward.pk] = reward.status
         friends = {f.person.pk: f for f in self.friends.values() if f.person.pk is not None}
@@ -206,7 +242,7 @@ class Batch:
             group = friend.groups.setdefault(referral.program_id, Group(referral.program_id))
             group.referrals[referral.advocate_id] = referral
             mine = by_referral.get(referral.pk, [])
-            group.rewards[referral.public_id] = {(r.rule_id, r.beneficiary): r for r in mine}
+            group.rewards[referral.public_id] = {(r.rule_id or 0, r.beneficiary): r for r in mine}
             if referral.status == Referral.Status.REWARDED or any(
                 r.approved_at is not None for r in mine
             ):
@@ -235,11 +271,16 @@ class Batch:
                 item.advocate.facts.program, Group(item.advocate.facts.program)
             )
         for program_id, group in friend.groups.items():
-            if group.settled or friend.history is None:
-                self._settled(friend, group, item)
+            if friend.history is None:
+                self._settled(group, item)
+            elif group.settled:
+                self._settled(group, item, self._facts(friend, program_id))
             else:
+                # The group's own rewards do not count against its caps: it is decided anew.
+                self.changes.count_group(group, -1)
                 decision = decide_friend(self._facts(friend, program_id))
                 self.changes.align(group, decision.referrals, item, referee=friend.key)
+                self.changes.count_group(group, 1)
                 if item.advocate is not None and item.advocate.facts.program == program_id:
                     item.attribution = decision.attribution.get(event.public_id, "attributed")
         event.result = self._result(item, friend)
@@ -284,36 +325,81 @@ class Batch:
                     facts.Purchase(key, at, e.order_id, e.amount, e.currency, products, categories)
                 )
             elif e.type == Event.Type.REFUND:
-                refunds.append(facts.Refund(key, at, e.order_id))
+                refunds.append(facts.Refund(key, at, e.order_id, e.amount))
         return facts.FriendFacts(
             friend=friend.key,
             friend_email=friend.person.email_normalized,
             friend_attributes=friend.person.attributes,
             program=self.programs[program_id].facts,
+            usage=self.changes.usage_of(self.programs[program_id].facts.rules),
             touches=tuple(touches),
             signups=tuple(signups),
             purchases=tuple(purchases),
             refunds=tuple(refunds),
         )
 
-    def _settled(self, friend: Friend, group: Group, item: Item) -> None:
-        """A settled group changes only by a refund of its order; a touch finds it locked."""
+    def _settled(self, group: Group, item: Item, now: facts.FriendFacts | None = None) -> None:
+        """A settled group changes only by a refund of its order; a touch finds it locked.
+
+        What a refund takes back is the difference it makes to the decision: the decision
+        with the refund (`now`) against the one without it.
+        """
         event = item.event
         for referral in group.referrals.values():
             if referral.status == Referral.Status.REJECTED:
                 continue
             if item.data.type == "refund":
-                if referral.order_id == event.order_id and referral.status in (
-                    Referral.Status.CONVERTED,
-                    Referral.Status.REWARDED,
+                if (
+                    now is not None
+                    and referral.order_id == event.order_id
+                    and referral.status
+                    in (
+                        Referral.Status.CONVERTED,
+                        Referral.Status.REWARDED,
+                    )
                 ):
-                    self.changes.clawbacks.append(referral)
-                    referral.status = Referral.Status.REVERSED
-                    item.touched.append((referral, ""))
+                    self._refund_settled(group, referral, item, now)
             elif item.advocate is not None and item.advocate.facts.program == group.program_id:
                 same = referral.advocate_id == item.advocate.facts.id
                 item.attribution = "attributed" if same else "locked_to_first_advocate"
                 item.touched.append((referral, ""))
+
+    def _refund_settled(
+        self, group: Group, referral: Referral, item: Item, now: facts.FriendFacts
+    ) -> None:
+        refund = item.event.public_id
+        # A settled referral is decided on its own conversion only: later events, however
+        # early in business time, no longer move it; the refunds of its order still do.
+        order = [p for p in now.purchases if p.order_id == referral.order_id][:1]
+        refunds = tuple(r for r in now.refunds if r.order_id == referral.order_id)
+        advocate = self.advocates[referral.advocate_id].facts
+        touch = facts.Touch("", referral.first_touch_at, referral.created_at, advocate, "code")
+        alone = replace(now, touches=(touch,), signups=(), purchases=tuple(order), usage={})
+        before = replace(alone, refunds=tuple(r for r in refunds if r.event != refund))
+        refunded = sum(r.amount or referral.order_amount or 0 for r in refunds)
+        if refunded >= (referral.order_amount or 0):
+            # The whole order is back: everything it earned goes, whatever the rules say now.
+            item.touched.append((referral, ""))
+            self.changes.clawbacks.append(referral)
+            referral.status = Referral.Status.REVERSED
+            return
+        plans = [decide_friend(f).referrals for f in (before, replace(alone, refunds=refunds))]
+        if any(len(p) != 1 for p in plans) or plans[0] == plans[1]:
+            return
+        [plan_before], [plan_after] = plans
+        item.touched.append((referral, ""))
+        earlier = {(g.rule, g.beneficiary): g for g in plan_before.grants}
+        for grant in plan_after.grants:
+            reward = group.rewards[referral.public_id].get((grant.rule, grant.beneficiary))
+            old = earlier.get((grant.rule, grant.beneficiary))
+            if reward is None or old is None or old.reversed_at is not None:
+                continue
+            reward.referral = referral
+            amount, was = grant.amount or 0, old.amount or 0
+            if grant.reversed_at is not None:
+                self.changes.settlements.append((reward, 0, was, refund))
+            elif amount < was:
+                self.changes.settlements.append((reward, amount, was - amount, refund))
 
     # --- answer --------------------------------------------------------------------------
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDay
 
 from goodword.decisions import facts
 from goodword.ingest.models import Event, IdempotencyKey
@@ -244,9 +246,12 @@ _RULE = (
     "amount",
     "percent_off",
     "currency",
+    "percent_of_order",
+    "refund_policy",
     "name",
     "conditions",
     "hold_days",
+    "caps",
     "starts_at",
     "ends_at",
 )
@@ -273,6 +278,12 @@ def _rule(rule: RewardRule) -> facts.Rule:
             friend=tuple((k, tuple(v)) for k, v in (c.get("friend") or {}).items()),
         ),
         hold_days=rule.hold_days,
+        caps=tuple(
+            facts.Cap(c["per"], c["period"], c.get("count"), c.get("amount"), c.get("days", 0))
+            for c in rule.caps or ()
+        ),
+        percent_of_order=rule.percent_of_order,
+        refund_policy=rule.refund_policy,
         starts_at=rule.starts_at,
         ends_at=rule.ends_at,
     )
@@ -320,4 +331,62 @@ def programs(workspace_id: int, ids: Iterable[int]) -> dict[int, ProgramRow]:
             rules=tuple(rules.get(pk, ())),
         )
         out[pk] = ProgramRow(program, public_id, status == Program.Status.ACTIVE)
+    return out
+
+
+Counts = dict[datetime, list[int]]  # UTC day -> [rewards, value]
+
+
+def lock_caps(keys: Sequence[tuple[int, int]]) -> None:
+    """On PostgreSQL, serialise the batches that count toward the same caps (rule, scope),
+    taking the locks in one sorted order so two batches cannot deadlock on them. SQLite runs
+    one writer at a time anyway."""
+    if connection.vendor != "postgresql" or not keys:
+        return
+    first, second = zip(*sorted(set(keys)), strict=True)
+    sql.rows(
+        "SELECT pg_advisory_xact_lock(a, b) FROM "
+        "(SELECT a, b FROM unnest(%s::int[], %s::int[]) AS k(a, b) ORDER BY a, b) AS s",
+        [list(first), list(second)],
+    )
+
+
+def cap_usage(
+    workspace_id: int,
+    rules: dict[int, set[str]],
+    *,
+    advocates: Sequence[int],
+    skip_referees: Sequence[int],
+    since: datetime | None,
+) -> dict[tuple[int, str, int], Counts]:
+    """What capped rules granted outside the batch's own friends, by UTC day of the conversion:
+    per advocate (for the batch's advocates) and in the whole program. A friend's own rewards
+    are all in the batch already. Indexed aggregates, never a list of rewards."""
+    out: dict[tuple[int, str, int], Counts] = {}
+    base = (
+        Reward.objects.filter(workspace_id=workspace_id, referral__converted_at__isnull=False)
+        .exclude(status__in=(Reward.Status.REVERSED, Reward.Status.REJECTED))
+        .exclude(referral__referee_id__in=list(skip_referees))
+    )
+    if since is not None:
+        base = base.filter(referral__converted_at__gte=since)
+    day = TruncDay("referral__converted_at", tzinfo=UTC)
+    for per, scope in (("advocate", "referral__advocate__participant_id"), ("program", "")):
+        wanted = [rule for rule, pers in rules.items() if per in pers]
+        if not wanted:
+            continue
+        rows = base.filter(rule_id__in=wanted)
+        if per == "advocate":
+            rows = rows.filter(referral__advocate__participant_id__in=list(advocates))
+        names = ["rule_id", scope] if scope else ["rule_id"]
+        grouped = (
+            rows.annotate(day=day)
+            .values(*names, "day")
+            .annotate(n=Count("id"), v=Sum("amount"))
+            .order_by()
+        )
+        for row in grouped:
+            key = (row["rule_id"], per, row[scope] if scope else 0)
+            counts = out.setdefault(key, {})
+            counts[row["day"]] = [row["n"], int(row["v"] or 0)]
     return out

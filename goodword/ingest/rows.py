@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from goodword.decisions import facts
@@ -68,6 +68,49 @@ class Changes:
         self.changed_rewards: dict[int, Reward] = {}
         self.gone_rewards: list[Reward] = []
         self.clawbacks: list[Referral] = []  # settled referrals a refund reverses
+        # Rewards of settled referrals that a partial refund reverses (new amount 0) or
+        # shrinks: (reward, new amount, by how much, the refund's event id).
+        self.settlements: list[tuple[Reward, int, int, str]] = []
+        # Caps: the scopes each capped rule counts in, and what it has granted there by UTC
+        # day; the batch's own friends' rewards are counted from their rows as they change.
+        self.capped: dict[int, set[str]] = {}
+        self.usage: dict[tuple[int, str, int], load.Counts] = {}
+
+    def count_group(self, group: Group, sign: int) -> None:
+        """Add (1) or take out (-1) what a friend's group counts toward caps."""
+        if not self.capped:
+            return
+        for referral in group.referrals.values():
+            if referral.converted_at is None:
+                continue
+            day = referral.converted_at.astimezone(UTC).replace(
+                hour=0, minute=0, second=0, microsecond=0
+            )
+            scopes = {
+                "advocate": self.advocates[referral.advocate_id].facts.participant,
+                "friend": referral.referee_id,
+                "program": 0,
+            }
+            for reward in group.rewards.get(referral.public_id, {}).values():
+                rule = reward.rule_id
+                if rule is None or reward.status in (
+                    Reward.Status.REVERSED,
+                    Reward.Status.REJECTED,
+                ):
+                    continue
+                for per in self.capped.get(rule, ()):
+                    counts = self.usage.setdefault((rule, per, scopes[per]), {})
+                    slot = counts.setdefault(day, [0, 0])
+                    slot[0] += sign
+                    slot[1] += sign * (reward.amount or 0)
+
+    def usage_of(self, rules: tuple[facts.Rule, ...]) -> dict[tuple[int, str, int], facts.Usage]:
+        ids = {rule.id for rule in rules if rule.caps}
+        return {
+            key: tuple((day, n, v) for day, (n, v) in counts.items())
+            for key, counts in self.usage.items()
+            if key[0] in ids
+        }
 
     def align(
         self, group: Group, plans: tuple[facts.ReferralPlan, ...], item: Item, *, referee: int
@@ -153,7 +196,6 @@ class Changes:
             if key not in want:
                 self._withdraw_reward(gone, referral)
                 del have[key]
-        status = Reward.Status.REVERSED if plan.status == "reversed" else Reward.Status.PENDING
         for key, grant in want.items():
             reward = have.get(key)
             if reward is None:
@@ -169,19 +211,29 @@ class Changes:
                 reward.referral = referral
                 self.new_rewards.append(reward)
                 item.granted.append(reward)
-                _set_reward(reward, grant, status, plan.reversed_at)
+                _set_reward(reward, grant)
                 self._record_reward(
                     "reward.created", reward, referral, beneficiary=grant.beneficiary
                 )
-                if status == Reward.Status.REVERSED:
+                if grant.reversed_at is not None:
                     self._record_reward("reward.reversed", reward, referral, was="pending")
                 continue
-            was = reward.status
-            if _set_reward(reward, grant, status, plan.reversed_at) and reward.pk is not None:
+            was, amount = reward.status, reward.amount
+            if _set_reward(reward, grant) and reward.pk is not None:
                 self.changed_rewards[reward.pk] = reward
             if was != reward.status:
-                name = "reward.reversed" if status == Reward.Status.REVERSED else "reward.revised"
+                name = "reward.reversed" if grant.reversed_at else "reward.revised"
                 self._record_reward(name, reward, referral, was=was)
+            elif amount != reward.amount and amount is not None and reward.amount is not None:
+                reason = "refund" if item.data.type == "refund" else "late_event"
+                self._record_reward(
+                    "reward.adjusted",
+                    reward,
+                    referral,
+                    amount=reward.amount,
+                    was=amount,
+                    reason=reason,
+                )
 
     def _withdraw(self, group: Group, referral: Referral) -> None:
         """A late event took this referral away (an earlier touch, say): it never was."""
@@ -258,9 +310,8 @@ def _set_referral(
     )
 
 
-def _set_reward(
-    reward: Reward, grant: facts.Grant, status: str, reversed_at: datetime | None
-) -> bool:
+def _set_reward(reward: Reward, grant: facts.Grant) -> bool:
+    gone = grant.reversed_at is not None
     return _set(
         reward,
         {
@@ -272,8 +323,8 @@ def _set_reward(
             "percent_off": grant.percent_off,
             "currency": grant.currency,
             "hold_until": grant.hold_until,
-            "status": status,
-            "reversed_at": reversed_at if status == Reward.Status.REVERSED else None,
+            "status": Reward.Status.REVERSED if gone else Reward.Status.PENDING,
+            "reversed_at": grant.reversed_at,
         },
     )
 

@@ -90,7 +90,7 @@ def flush(batch: Batch, items: list[Item], now: datetime) -> None:
     for referral, pk in zip(changes.new_referrals, new_ids, strict=True):
         referral.pk = pk
     for reward in changes.new_rewards:
-        reward.referral_id = reward.referral.pk
+        reward.referral_id = getattr(reward.referral, "pk", None)
     where = "status = %s AND approved_at IS NULL"
     _update(Reward, _REWARD_CHANGES, where, changes.changed_rewards, changes.reward_status)
     sql.insert_many(Reward, [sql.values_of(r) for r in changes.new_rewards])
@@ -98,6 +98,13 @@ def flush(batch: Batch, items: list[Item], now: datetime) -> None:
     for referral in changes.clawbacks:
         referral.status = changes.referral_status[referral.pk]
         rewards.reverse_referral_rewards(referral, now=now, reason="refund")
+    for reward, amount, less, refund in changes.settlements:
+        if amount == 0:
+            rewards.reverse_reward(reward, now=now)
+        elif reward.status == Reward.Status.PENDING:
+            rewards.shrink_pending_reward(reward, amount=amount, refund=refund, now=now)
+        else:
+            rewards.claw_back_part(reward, amount=less, refund=refund, now=now)
 
 
 def _update(

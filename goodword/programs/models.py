@@ -66,6 +66,13 @@ class RewardRule(models.Model):
         ADVOCATE = "advocate"
         FRIEND = "friend"
 
+    class RefundPolicy(models.TextChoices):
+        # What a partial refund of the converting order does to the reward; a refund of the
+        # whole order always reverses it.
+        THRESHOLD = "threshold"  # reversed if what is left falls below the minimum
+        PROPORTIONAL = "proportional"  # a percent_of_order reward shrinks with the order
+        FULL = "full"  # reversed by any refund
+
     class Kind(models.TextChoices):
         CREDIT = "credit"  # store credit, posted to the ledger
         COUPON = "coupon"  # a coupon code: fixed `amount` off, or `percent_off`
@@ -77,10 +84,16 @@ class RewardRule(models.Model):
     amount = models.BigIntegerField(null=True, blank=True)
     percent_off = models.PositiveSmallIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
+    # Credit worth this percentage of the converting order (a commission), instead of `amount`.
+    percent_of_order = models.PositiveSmallIntegerField(null=True, blank=True)
+    refund_policy = models.CharField(
+        max_length=16, choices=RefundPolicy.choices, default=RefundPolicy.THRESHOLD
+    )
     name = models.CharField(max_length=100, blank=True, default="")
     # `programs.rules.ConditionsSpec`, only the conditions given.
     conditions = models.JSONField(default=dict, blank=True)
     hold_days = models.PositiveIntegerField(null=True, blank=True)  # the program's when null
+    caps = models.JSONField(default=list, blank=True)  # `programs.rules.CapSpec`s
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     # Changing a program's rewards retires its rules rather than deleting them: rewards
@@ -92,12 +105,25 @@ class RewardRule(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=(Q(amount__isnull=False, amount__gt=0, percent_off__isnull=True))
+                condition=Q(
+                    amount__isnull=False,
+                    amount__gt=0,
+                    percent_off__isnull=True,
+                    percent_of_order__isnull=True,
+                )
                 | Q(
                     kind="coupon",
                     amount__isnull=True,
                     percent_off__gte=1,
                     percent_off__lte=100,
+                    percent_of_order__isnull=True,
+                )
+                | Q(
+                    kind="credit",
+                    amount__isnull=True,
+                    percent_off__isnull=True,
+                    percent_of_order__gte=1,
+                    percent_of_order__lte=100,
                 ),
                 name="rule_has_one_positive_value",
             ),

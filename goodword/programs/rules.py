@@ -59,6 +59,30 @@ class ConditionsSpec(BaseModel):
         return self
 
 
+class CapSpec(BaseModel):
+    """At most `count` rewards, or `amount` of value, from this rule, per advocate, per friend
+    or in the whole program, within a period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    per: Literal["advocate", "friend", "program"]
+    period: Literal["lifetime", "month", "year", "rolling"] = Field(
+        description="`month` and `year` are calendar periods in UTC of the conversion; "
+        "`rolling` is the `days` whole days (UTC) up to and including it"
+    )
+    days: int | None = Field(default=None, ge=1, le=3650, strict=True)
+    count: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
+    amount: int | None = Field(default=None, gt=0, le=MAX_AMOUNT, strict=True)
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> Self:
+        if (self.count is None) == (self.amount is None):
+            raise ValueError("a cap needs exactly one of `count` or `amount`")
+        if (self.period == "rolling") != (self.days is not None):
+            raise ValueError("`days` goes with the `rolling` period, and only with it")
+        return self
+
+
 class RewardSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -67,8 +91,22 @@ class RewardSpec(BaseModel):
     kind: Literal["credit", "coupon"]
     amount: int | None = Field(default=None, gt=0, le=MAX_AMOUNT, strict=True)
     percent_off: int | None = Field(default=None, ge=1, le=100, strict=True)
+    percent_of_order: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        strict=True,
+        description="credit worth this percentage of the converting order, instead of `amount`",
+    )
     currency: Currency = "USD"
+    refund_policy: Literal["threshold", "proportional", "full"] = Field(
+        default="threshold",
+        description="what a partial refund of the order does: `threshold` reverses the reward "
+        "if what is left falls below the minimum that qualified it; `proportional` shrinks a "
+        "`percent_of_order` reward with the order; `full` reverses it on any refund",
+    )
     conditions: ConditionsSpec = Field(default_factory=ConditionsSpec)
+    caps: Annotated[list[CapSpec], Field(max_length=5)] = Field(default_factory=list)
     hold_days: int | None = Field(
         default=None, ge=0, le=3650, strict=True, description="the program's hold when left out"
     )
@@ -83,9 +121,27 @@ class RewardSpec(BaseModel):
     def _one_value(self) -> Self:
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
-        if self.kind == "credit" and (self.amount is None or self.percent_off is not None):
-            raise ValueError("a credit reward needs `amount` (minor units) and no `percent_off`")
-        if self.kind == "coupon" and (self.amount is None) == (self.percent_off is None):
+        for cap in self.caps:
+            if cap.amount is not None and self.amount is not None and cap.amount < self.amount:
+                raise ValueError(
+                    f"a cap of {cap.amount} is less than the reward's {self.amount}: "
+                    "the rule could never grant"
+                )
+            if cap.amount is not None and self.kind == "coupon" and self.percent_off:
+                raise ValueError("a percent-off coupon has no value to cap; cap its `count`")
+        seen = [(c.per, c.period, c.days, c.count is None) for c in self.caps]
+        if len(seen) != len(set(seen)):
+            raise ValueError("two caps of the same kind for the same scope and period")
+        if self.kind == "credit" and (
+            (self.amount is None) == (self.percent_of_order is None) or self.percent_off
+        ):
+            raise ValueError(
+                "a credit reward needs exactly one of `amount` (minor units) or "
+                "`percent_of_order`, and no `percent_off`"
+            )
+        if self.kind == "coupon" and (
+            (self.amount is None) == (self.percent_off is None) or self.percent_of_order
+        ):
             raise ValueError("a coupon reward needs exactly one of `amount` or `percent_off`")
         return self
 

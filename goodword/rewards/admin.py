@@ -1,13 +1,20 @@
 from django.contrib import admin
 
 from goodword.lib.admin import ReadOnlyAdmin, ReadOnlyInline
-from goodword.rewards.models import LedgerEntry, LedgerTransaction, Redemption, Reward
+from goodword.rewards.models import (
+    CreditAdjustment,
+    LedgerEntry,
+    LedgerTransaction,
+    Redemption,
+    Reward,
+)
 
 
 @admin.register(Reward)
 class RewardAdmin(ReadOnlyAdmin):
     list_display = (
         "public_id",
+        "source",
         "beneficiary",
         "participant",
         "kind",
@@ -16,7 +23,7 @@ class RewardAdmin(ReadOnlyAdmin):
         "status",
         "hold_until",
     )
-    list_filter = ("status", "kind", "workspace")
+    list_filter = ("status", "source", "kind", "workspace")
     search_fields = ("public_id", "participant__external_id")
 
 
@@ -36,3 +43,18 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
 @admin.register(Redemption)
 class RedemptionAdmin(ReadOnlyAdmin):
     list_display = ("public_id", "participant", "order_id", "amount", "currency", "created_at")
+
+
+@admin.register(CreditAdjustment)
+class CreditAdjustmentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "public_id",
+        "participant",
+        "amount",
+        "currency",
+        "reason",
+        "actor",
+        "created_at",
+    )
+    list_filter = ("workspace",)
+    search_fields = ("public_id", "participant__external_id", "key")

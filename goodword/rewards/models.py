@@ -11,7 +11,18 @@ from goodword.programs.models import Program, RewardRule
 from goodword.referrals.models import Referral
 
 
+def new_adj_id() -> str:
+    return ids.new_id("adj")
+
+
 class Reward(models.Model):
+    """What a participant earns: from a program's rule when a referral converts (`rule`), or
+    granted by hand (`manual`: no referral, no rule, a `reason`)."""
+
+    class Source(models.TextChoices):
+        RULE = "rule"
+        MANUAL = "manual"
+
     class Status(models.TextChoices):
         PENDING = "pending"  # in its hold period
         APPROVED = "approved"
@@ -22,10 +33,17 @@ class Reward(models.Model):
 
     public_id = models.CharField(max_length=32, unique=True, default=ids.new_rwd_id, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
-    program = models.ForeignKey(Program, on_delete=models.CASCADE)
-    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="rewards")
-    rule = models.ForeignKey(RewardRule, on_delete=models.PROTECT)
-    beneficiary = models.CharField(max_length=16, choices=RewardRule.Beneficiary.choices)
+    # A manual reward may name a program (for reports), and has neither referral nor rule.
+    program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.CASCADE)
+    referral = models.ForeignKey(
+        Referral, null=True, blank=True, on_delete=models.CASCADE, related_name="rewards"
+    )
+    rule = models.ForeignKey(RewardRule, null=True, blank=True, on_delete=models.PROTECT)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.RULE)
+    # Blank for a manual reward: it is not earned as the advocate or the friend of a referral.
+    beneficiary = models.CharField(
+        max_length=16, choices=RewardRule.Beneficiary.choices, blank=True
+    )
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE)
     kind = models.CharField(max_length=16, choices=RewardRule.Kind.choices)
     amount = models.BigIntegerField(null=True, blank=True)
@@ -33,10 +51,15 @@ class Reward(models.Model):
     currency = models.CharField(max_length=3)
     coupon_code = models.CharField(max_length=40, blank=True, default="")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=500, blank=True, default="")  # why granted by hand
+    # Why it was rejected or reversed by hand (a refund's reversal leaves it blank).
+    status_reason = models.CharField(max_length=500, blank=True, default="")
+    fulfilment_reference = models.CharField(max_length=255, blank=True, default="")
     hold_until = models.DateTimeField()
     created_at = models.DateTimeField()
     approved_at = models.DateTimeField(null=True, blank=True)
     fulfilled_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()
@@ -48,6 +71,17 @@ class Reward(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(amount__isnull=True) | Q(amount__gt=0), name="reward_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(source="rule", referral__isnull=False, rule__isnull=False)
+                    & ~Q(beneficiary="")
+                )
+                | (
+                    Q(source="manual", referral__isnull=True, rule__isnull=True, beneficiary="")
+                    & ~Q(reason="")
+                ),
+                name="reward_source_fields",
             ),
         ]
         indexes = [
@@ -62,13 +96,14 @@ class Reward(models.Model):
 class LedgerAccount(models.Model):
     """A ledger account. Participant accounts hold credit (`credit`) or what the participant
     owes after a clawback found the credit already spent (`debt`, balance <= 0); workspace
-    accounts are the other side of every movement (`rewards`, `redemptions`)."""
+    accounts are the other side of every movement (`rewards`, `redemptions`, `adjustments`)."""
 
     class Kind(models.TextChoices):
         CREDIT = "credit"
         DEBT = "debt"
         REWARDS = "rewards"
         REDEMPTIONS = "redemptions"
+        ADJUSTMENTS = "adjustments"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
     participant = models.ForeignKey(Participant, null=True, on_delete=models.CASCADE)
@@ -102,6 +137,7 @@ class LedgerTransaction(models.Model):
         REWARD = "reward"
         CLAWBACK = "clawback"
         REDEMPTION = "redemption"
+        ADJUSTMENT = "adjustment"
 
     public_id = models.CharField(max_length=32, unique=True, default=ids.new_txn_id, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
@@ -162,3 +198,35 @@ class Redemption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.amount} {self.currency}"
+
+
+class CreditAdjustment(models.Model):
+    """A correction of a participant's credit by hand, with its reason and who made it.
+
+    One per (workspace, key) when the caller gives a `key`: retries return the first.
+    """
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_adj_id, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE)
+    amount = models.BigIntegerField()  # signed minor units: > 0 adds credit, < 0 takes it
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=500)
+    key = models.CharField(max_length=255, blank=True, default="")
+    actor = models.CharField(max_length=100)  # `api_key:<public id>` or `user:<id>`
+    transaction = models.OneToOneField(LedgerTransaction, on_delete=models.PROTECT)
+    created_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "key"], condition=~Q(key=""), name="one_adjustment_per_key"
+            ),
+            models.CheckConstraint(condition=~Q(amount=0), name="adjustment_amount_not_zero"),
+            models.CheckConstraint(condition=~Q(reason=""), name="adjustment_reason_given"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}: {self.reason[:40]}"

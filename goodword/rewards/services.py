@@ -4,6 +4,7 @@ import secrets
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Sum
 
 from goodword.events import services as events
 from goodword.lib.codes import SAFE_ALPHABET
@@ -13,7 +14,13 @@ from goodword.programs.models import RewardRule
 from goodword.referrals import services as referrals
 from goodword.referrals.models import Referral
 from goodword.rewards import ledger
-from goodword.rewards.models import LedgerAccount, LedgerTransaction, Redemption, Reward
+from goodword.rewards.models import (
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Redemption,
+    Reward,
+)
 
 Kind = LedgerAccount.Kind
 
@@ -23,7 +30,8 @@ def _record(name: str, reward: Reward, now: datetime, **data: object) -> None:
         name,
         workspace_id=reward.workspace_id,
         subject_id=reward.public_id,
-        data={"referral": reward.referral.public_id, **data},
+        # A manual reward (POST /participants/{id}/rewards) has no referral.
+        data={"referral": reward.referral.public_id if reward.referral else None, **data},
         now=now,
     )
 
@@ -45,14 +53,16 @@ def _credit_entries(
 
 
 @transaction.atomic
-def approve_reward(reward: Reward, *, now: datetime) -> bool:
+def approve_reward(reward: Reward, *, now: datetime, **event_data: object) -> bool:
     """Approve a held reward: post credit to the ledger, or issue the coupon.
 
+    `event_data` is added to `reward.approved` (a manual approval's `actor` and `early`).
     Returns False when another worker got there first or the reward left `pending`.
     """
     # Lock the referral before the reward, the order a refund takes them in
     # (`reverse_referral_rewards`); the other order deadlocks the two on PostgreSQL.
-    Referral.objects.select_for_update(no_key=True).filter(pk=reward.referral_id).exists()
+    if reward.referral_id is not None:
+        Referral.objects.select_for_update(no_key=True).filter(pk=reward.referral_id).exists()
     claimed = Reward.objects.filter(pk=reward.pk, status=Reward.Status.PENDING).update(
         status=Reward.Status.APPROVED, approved_at=now
     )
@@ -62,12 +72,13 @@ def approve_reward(reward: Reward, *, now: datetime) -> bool:
     # referral the sweeper loaded with the reward, a query each per reward.
     reward.status, reward.approved_at = Reward.Status.APPROVED, now
     with events.batched():
-        _issue(reward, now=now)
-        referrals.mark_rewarded(reward.referral, now=now)
+        _issue(reward, now=now, **event_data)
+        if reward.referral is not None:
+            referrals.mark_rewarded(reward.referral, now=now)
     return True
 
 
-def _issue(reward: Reward, *, now: datetime) -> None:
+def _issue(reward: Reward, *, now: datetime, **event_data: object) -> None:
     """Post approved credit to the ledger, or fulfil a coupon with a fresh code."""
     if reward.kind == RewardRule.Kind.CREDIT:
         assert reward.amount is not None  # noqa: S101 - guaranteed by a CheckConstraint
@@ -79,12 +90,12 @@ def _issue(reward: Reward, *, now: datetime) -> None:
             reward=reward,
             now=now,
         )
-        _record("reward.approved", reward, now)
+        _record("reward.approved", reward, now, **event_data)
     else:
         reward.coupon_code = "".join(secrets.choice(SAFE_ALPHABET) for _ in range(10))
         reward.status, reward.fulfilled_at = Reward.Status.FULFILLED, now
         reward.save(update_fields=["status", "fulfilled_at", "coupon_code"])
-        _record("reward.approved", reward, now)
+        _record("reward.approved", reward, now, **event_data)
         _record("reward.fulfilled", reward, now)
 
 
@@ -99,34 +110,80 @@ def approve_due_rewards(*, now: datetime, limit: int = 500) -> int:
     return sum(approve_reward(reward, now=now) for reward in due)
 
 
-def _claw_back(reward: Reward, *, now: datetime) -> None:
-    """Take back approved credit: from the balance what is there, the rest as debt."""
+def _clawed_back(reward: Reward) -> int:
+    """What earlier clawbacks (partial refunds) already took back of this reward."""
+    total = LedgerEntry.objects.filter(
+        transaction__reward=reward,
+        transaction__kind=LedgerTransaction.Kind.CLAWBACK,
+        account__kind=Kind.REWARDS,
+    ).aggregate(total=Sum("amount"))["total"]
+    return int(total or 0)
+
+
+def _claw_back(
+    reward: Reward, *, now: datetime, amount: int | None = None, refund: str = ""
+) -> None:
+    """Take back approved credit, all that is left of it or `amount` (a partial refund's
+    share): from the balance what is there, the rest as debt."""
     assert reward.amount is not None  # noqa: S101 - guaranteed by a CheckConstraint
     ws, cur, participant = reward.workspace_id, reward.currency, reward.participant
     credit = ledger.lock_account(
         ledger.account(workspace_id=ws, participant=participant, kind=Kind.CREDIT, currency=cur)
     )
-    taken = min(reward.amount, ledger.balance(credit))
+    left = reward.amount - _clawed_back(reward)
+    amount = left if amount is None else min(amount, left)
+    if amount <= 0:
+        return
+    taken = min(amount, ledger.balance(credit))
     debt = ledger.account(workspace_id=ws, participant=participant, kind=Kind.DEBT, currency=cur)
     rewards_acct = ledger.account(workspace_id=ws, kind=Kind.REWARDS, currency=cur)
+    # One transaction per refund: each partial refund is its own adjustment in the ledger.
+    key = f"reward:{reward.pk}:clawback" + (f":{refund}" if refund else "")
     ledger.post_transaction(
         workspace_id=ws,
         kind=LedgerTransaction.Kind.CLAWBACK,
-        key=f"reward:{reward.pk}:clawback",
-        entries=[
-            (credit, -taken),
-            (debt, -(reward.amount - taken)),
-            (rewards_acct, reward.amount),
-        ],
+        key=key,
+        entries=[(credit, -taken), (debt, -(amount - taken)), (rewards_acct, amount)],
         reward=reward,
         now=now,
     )
-    _record("reward.clawed_back", reward, now, debt=reward.amount - taken)
+    extra = {"amount": amount, "refund": refund} if refund else {}
+    _record("reward.clawed_back", reward, now, debt=amount - taken, **extra)
 
 
 @transaction.atomic
-def reverse_reward(reward: Reward, *, now: datetime) -> bool:
+def claw_back_part(reward: Reward, *, amount: int, refund: str, now: datetime) -> bool:
+    """A partial refund shrank an approved (or fulfilled) credit reward by `amount`: take that
+    back. Coupons already issued keep their value; a reversed reward has nothing left to take.
+    """
+    locked = Reward.objects.select_for_update(no_key=True).filter(pk=reward.pk)
+    status = locked.values_list("status", flat=True).first()
+    if status not in (Reward.Status.APPROVED, Reward.Status.FULFILLED):
+        return False
+    if reward.kind != RewardRule.Kind.CREDIT:
+        return False
+    _claw_back(reward, now=now, amount=amount, refund=refund)
+    return True
+
+
+@transaction.atomic
+def shrink_pending_reward(reward: Reward, *, amount: int, refund: str, now: datetime) -> bool:
+    """A partial refund lowered a reward still in its hold to `amount`."""
+    was = reward.amount
+    changed = Reward.objects.filter(pk=reward.pk, status=Reward.Status.PENDING).update(
+        amount=amount
+    )
+    if changed and was is not None:
+        reward.amount = amount
+        _record("reward.adjusted", reward, now, amount=amount, was=was, reason="refund")
+    return bool(changed)
+
+
+@transaction.atomic
+def reverse_reward(reward: Reward, *, now: datetime, **event_data: object) -> bool:
     """Reverse a reward: before issue it is simply cancelled; after, credit is clawed back.
+
+    `event_data` is added to `reward.reversed` (a manual reversal's `reason` and `actor`).
 
     Each step claims the row from one known status, so a concurrent approval cannot slip
     between reading the status and acting on it.
@@ -139,9 +196,10 @@ def reverse_reward(reward: Reward, *, now: datetime) -> bool:
             break
     else:
         return False
-    if previous == Reward.Status.APPROVED and reward.kind == RewardRule.Kind.CREDIT:
+    # Credit is in the ledger from approval on, also once marked fulfilled by hand.
+    if previous != Reward.Status.PENDING and reward.kind == RewardRule.Kind.CREDIT:
         _claw_back(reward, now=now)
-    _record("reward.reversed", reward, now, was=str(previous))
+    _record("reward.reversed", reward, now, was=str(previous), **event_data)
     return True
 
 

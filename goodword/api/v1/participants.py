@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, Self
 
 from django.conf import settings
 from django.db import transaction
@@ -11,18 +11,21 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from goodword.api.v1.auth import workspace_of
 from goodword.api.v1.programs import get_program
-from goodword.api.v1.schemas import ERRORS
+from goodword.api.v1.rewards import Reason, actor_of, render_reward
+from goodword.api.v1.schemas import ERRORS, RewardOut
+from goodword.lib.money import MAX_AMOUNT
 from goodword.lib.schemas import Currency, Email, ExternalId, Name, PositiveAmount
 from goodword.participants import services
 from goodword.participants.models import Advocate, Participant
+from goodword.programs.models import Program
 from goodword.referrals import services as referrals
-from goodword.rewards import ledger
+from goodword.rewards import actions, ledger
 from goodword.rewards import services as rewards
-from goodword.rewards.models import Redemption, Reward
+from goodword.rewards.models import CreditAdjustment, Redemption, Reward
 
 router = Router(tags=["participants"])
 
@@ -68,6 +71,52 @@ class RedemptionIn(Schema):
     model_config = {"extra": "forbid"}
 
 
+class ManualRewardIn(Schema):
+    kind: Literal["credit", "coupon"]
+    amount: PositiveAmount | None = None
+    percent_off: int | None = Field(default=None, ge=1, le=100, strict=True)
+    currency: Currency | None = Field(
+        default=None, description="the program's currency when left out, else USD"
+    )
+    reason: Reason
+    program: str | None = Field(
+        default=None, max_length=32, description="the program to book it to (its id)"
+    )
+
+    model_config = {"extra": "forbid"}
+
+    @model_validator(mode="after")
+    def _one_value(self) -> Self:
+        if self.kind == "credit" and (self.amount is None or self.percent_off is not None):
+            raise ValueError("a credit reward needs `amount` (minor units) and no `percent_off`")
+        if self.kind == "coupon" and (self.amount is None) == (self.percent_off is None):
+            raise ValueError("a coupon reward needs exactly one of `amount` or `percent_off`")
+        return self
+
+
+class CreditAdjustmentIn(Schema):
+    amount: int = Field(
+        ge=-MAX_AMOUNT,
+        le=MAX_AMOUNT,
+        strict=True,
+        description="minor units: more than 0 adds credit, less than 0 takes it",
+    )
+    currency: Currency
+    reason: Reason
+    key: ExternalId | None = Field(
+        default=None, description="your idempotency key: a retry returns the first adjustment"
+    )
+
+    model_config = {"extra": "forbid"}
+
+    @field_validator("amount")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("must not be 0")
+        return value
+
+
 class AdvocateOut(Schema):
     id: str
     program: str
@@ -109,6 +158,17 @@ class BalanceLine(Schema):
 class BalanceOut(Schema):
     participant: str
     balances: list[BalanceLine]
+
+
+class CreditAdjustmentOut(Schema):
+    id: str
+    participant: str
+    amount: int
+    currency: str
+    reason: str
+    key: str | None
+    transaction: str
+    created_at: datetime
 
 
 class RedemptionOut(Schema):
@@ -269,8 +329,67 @@ def redeem(request: HttpRequest, external_id: str, body: RedemptionIn) -> Status
     return Status(201 if created else 200, render_redemption(redemption))
 
 
+@router.post("/participants/{path:external_id}/rewards", response={201: RewardOut, **ERRORS})
+def grant_reward(
+    request: HttpRequest, external_id: str, body: ManualRewardIn
+) -> Status[dict[str, Any]]:
+    """Grant a reward by hand, with a reason: approved at once (credit posted, coupon issued)."""
+    participant = get_participant(request, external_id)
+    program = None
+    if body.program is not None:
+        programs = Program.objects.for_workspace(workspace_of(request))
+        program = get_object_or_404(programs, public_id=body.program)
+    reward = actions.grant_reward(
+        participant=participant,
+        kind=body.kind,
+        amount=body.amount,
+        percent_off=body.percent_off,
+        currency=body.currency or (program.currency if program else "USD"),
+        reason=body.reason,
+        program=program,
+        actor=actor_of(request),
+        now=timezone.now(),
+    )
+    return Status(201, render_reward(reward))
+
+
+def render_adjustment(adjustment: CreditAdjustment) -> dict[str, Any]:
+    return {
+        "id": adjustment.public_id,
+        "participant": adjustment.participant.external_id,
+        "amount": adjustment.amount,
+        "currency": adjustment.currency,
+        "reason": adjustment.reason,
+        "key": adjustment.key or None,
+        "transaction": adjustment.transaction.public_id,
+        "created_at": adjustment.created_at,
+    }
+
+
+@router.post(
+    "/participants/{path:external_id}/credit-adjustments",
+    response={200: CreditAdjustmentOut, 201: CreditAdjustmentOut, **ERRORS},
+)
+def adjust_credit(
+    request: HttpRequest, external_id: str, body: CreditAdjustmentIn
+) -> Status[dict[str, Any]]:
+    """Add (amount > 0) or take (amount < 0) credit by hand, with a reason; idempotent on
+    `key`; 409 `insufficient_balance` when taking more than is available."""
+    participant = get_participant(request, external_id)
+    adjustment, created = actions.adjust_credit(
+        participant=participant,
+        amount=body.amount,
+        currency=body.currency,
+        reason=body.reason,
+        key=body.key or "",
+        actor=actor_of(request),
+        now=timezone.now(),
+    )
+    return Status(201 if created else 200, render_adjustment(adjustment))
+
+
 # Registered last: with `path:` ids (which may hold '/'), the more specific routes above
-# (`…/balance`, `…/redemptions`) must be tried first.
+# (`…/balance`, `…/redemptions`, `…/rewards`, `…/credit-adjustments`) must be tried first.
 @router.get("/participants/{path:external_id}", response={200: ParticipantOut, **ERRORS})
 def read_participant(request: HttpRequest, external_id: str) -> dict[str, Any]:
     return render_participant(get_participant(request, external_id))

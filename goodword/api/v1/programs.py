@@ -66,8 +66,11 @@ class RuleOut(Schema):
     kind: str
     amount: int | None
     percent_off: int | None
+    percent_of_order: int | None
     currency: str
+    refund_policy: str
     conditions: dict[str, Any]
+    caps: list[dict[str, Any]]
     hold_days: int | None
     starts_at: datetime | None
     ends_at: datetime | None
@@ -131,8 +134,11 @@ def render_program(program: Program) -> dict[str, Any]:
                 "kind": r.kind,
                 "amount": r.amount,
                 "percent_off": r.percent_off,
+                "percent_of_order": r.percent_of_order,
                 "currency": r.currency,
+                "refund_policy": r.refund_policy,
                 "conditions": r.conditions,
+                "caps": r.caps,
                 "hold_days": r.hold_days,
                 "starts_at": r.starts_at,
                 "ends_at": r.ends_at,

@@ -46,9 +46,10 @@ class OrderOut(Schema):
 
 class RewardOut(Schema):
     id: str
-    program: str
-    referral: str
-    beneficiary: str
+    source: str  # "rule" (earned by a referral) or "manual" (granted by hand)
+    program: str | None  # null for a manual reward booked to no program
+    referral: str | None  # null for a manual reward
+    beneficiary: str | None  # null for a manual reward
     participant: str
     kind: str
     amount: int | None
@@ -56,10 +57,14 @@ class RewardOut(Schema):
     currency: str
     coupon_code: str | None
     status: str
+    reason: str | None  # why a manual reward was granted
+    status_reason: str | None  # why it was rejected or reversed by hand
+    fulfilment_reference: str | None
     hold_until: datetime
     created_at: datetime
     approved_at: datetime | None
     fulfilled_at: datetime | None
+    rejected_at: datetime | None
     reversed_at: datetime | None
 
 
