@@ -184,6 +184,7 @@ def test_a_whole_referral_loop_writes_only_catalogued_payloads(db: None) -> None
     acme.post(f"/programs/{program['id']}/invites", {"advocate": "alice", "email": "c@x.net"})
     _coupon_loop(acme)
     _partial_refund(acme)
+    _tiers(acme)
     _manual_actions(acme)
     assert acme.patch("/workspace", {"name": "Acme Inc"}).status_code == 200
     revoke_api_key(key=ApiKey.objects.get(workspace=acme.workspace))
@@ -228,6 +229,15 @@ def _partial_refund(acme: Api) -> None:
     acme.event(purchase("p-hal", "hal", "order-h", 4000))
     partial = {**refund("r-hal", "hal", "order-h"), "order": {"id": "order-h", "amount": 1000}}
     assert acme.event(partial).status_code == 201
+
+
+def _tiers(acme: Api) -> None:
+    """An advocate's first conversion lifts them from Member to Silver (advocate.promoted)."""
+    tiers = {"levels": [{"name": "Member", "min": 0}, {"name": "Silver", "min": 1}]}
+    program = make_program(acme, name="Tiers", tiers=tiers)
+    ivan = enrol(acme, program["id"], "ivan")
+    acme.event(signup("s-jo", "jo", referral_code=ivan["code"]))
+    acme.event(purchase("p-jo", "jo", "order-j", 2500))
 
 
 def _manual_actions(acme: Api) -> None:

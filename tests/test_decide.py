@@ -379,3 +379,44 @@ def test_caps_count_what_the_rule_granted_in_their_period() -> None:
     assert with_usage(lifetime, {(1, "friend", BOB): ((past, 1, 1000),)}, at) == (
         (1, "cap_friend_lifetime"),
     )
+
+
+def test_tier_counts_referrals_or_revenue_before_the_conversion_within_its_period() -> None:
+    from goodword.decisions.facts import Conditions, Tiers
+
+    at = datetime(2026, 3, 15, 12, tzinfo=UTC)
+    gold_only = Rule(
+        9, "advocate", "credit", 2000, None, "USD", conditions=Conditions(tiers=("Gold",))
+    )
+    for tiers, history, tier, promoted, stopped in [
+        # 3 referrals before: Silver; this 4th makes Gold for the next ones.
+        (
+            Tiers("referrals", "lifetime", (("Silver", 0), ("Gold", 4))),
+            ((datetime(2025, 1, 1, tzinfo=UTC), 3, 0),),
+            "Silver",
+            "Gold",
+            ((9, "advocate_tier"),),
+        ),
+        # Last year's do not count in a yearly period.
+        (
+            Tiers("referrals", "year", (("Silver", 0), ("Gold", 1))),
+            ((datetime(2025, 12, 31, tzinfo=UTC), 5, 0),),
+            "Silver",
+            "Gold",
+            ((9, "advocate_tier"),),
+        ),
+        # Revenue: 300.00 brought already reaches Gold at 250.00.
+        (
+            Tiers("revenue", "month", (("Silver", 0), ("Gold", 25000))),
+            ((datetime(2026, 3, 2, tzinfo=UTC), 2, 30000),),
+            "Gold",
+            "",
+            (),
+        ),
+    ]:
+        program = replace(PROGRAM, rules=(*RULES, gold_only), tiers=tiers)
+        f = replace(
+            facts(code("s", at - DAY), buy("p", at), program=program), referrals={ALICE_P: history}
+        )
+        [plan] = decide_friend(f).referrals
+        assert (plan.tier, plan.promoted_to, plan.stopped) == (tier, promoted, stopped)

@@ -20,7 +20,9 @@ from goodword.decisions.facts import (
     ReferralPlan,
     Refund,
     Rule,
+    Tiers,
     Touch,
+    Usage,
 )
 
 SIGNED_UP, CONVERTED, REJECTED, REVERSED = "signed_up", "converted", "rejected", "reversed"
@@ -156,9 +158,17 @@ def _converted(
     program = facts.program
     owners = {"advocate": plan.advocate.participant, "friend": facts.friend}
     nth = sum(1 for p in facts.purchases if (p.at, p.event) <= (at, event)) if order else 0
+    before = facts.referrals.get(plan.advocate.participant, ())
+    tier = _tier(program.tiers, before, at)
+    # This conversion's place among the advocate's qualified referrals, for milestones.
+    place = sum(n for _, n, _ in before) + 1
     grants, stopped = [], []
     for rule in program.rules:
         reason = _rule_stop(facts, plan, rule, at=at, order=order, nth=nth)
+        if not reason and rule.conditions.tiers and tier not in rule.conditions.tiers:
+            reason = "advocate_tier"
+        if not reason and rule.is_milestone and not _milestone(rule, place):
+            reason = "not_a_milestone"
         amount = rule.amount
         if not reason and rule.percent_of_order is not None:
             amount = _share(order, rule.percent_of_order) if order else None
@@ -189,8 +199,39 @@ def _converted(
         order=order,
         grants=tuple(grants),
         stopped=tuple(stopped),
+        tier=tier,
     )
+    if program.tiers is not None:
+        day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        revenue = order.amount if order else 0
+        after = _tier(program.tiers, (*before, (day, 1, revenue)), at)
+        plan = replace(plan, promoted_to=after if after != tier else "")
     return _refunded(facts, plan) if order is not None else plan
+
+
+def _tier(tiers: Tiers | None, referrals: Usage, at: datetime) -> str:
+    """The highest level the advocate's qualified referrals up to `at`'s day reach."""
+    if tiers is None:
+        return ""
+    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = datetime.min.replace(tzinfo=at.tzinfo)
+    if tiers.period == "month":
+        start = day.replace(day=1)
+    elif tiers.period == "year":
+        start = day.replace(month=1, day=1)
+    counted = [(n, v) for d, n, v in referrals if start <= d <= day]
+    reached = sum(v if tiers.basis == "revenue" else n for n, v in counted)
+    name = ""
+    for level, minimum in tiers.levels:
+        if reached >= minimum:
+            name = level
+    return name
+
+
+def _milestone(rule: Rule, place: int) -> bool:
+    if rule.milestone_every is not None:
+        return place % rule.milestone_every == 0
+    return place in rule.milestone_at
 
 
 def _capped(

@@ -24,6 +24,7 @@ class Conditions:
     purchase_number: int | None = None  # the friend's nth purchase, in business time
     product_ids: tuple[str, ...] = ()  # any of these on the order
     category_ids: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()  # the advocate's tier is one of these
     advocate: tuple[tuple[str, tuple[str, ...]], ...] = ()
     friend: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
@@ -67,6 +68,23 @@ class Rule:
     starts_at: datetime | None = None  # the converting event's business time must be within
     ends_at: datetime | None = None
     caps: tuple[Cap, ...] = ()
+    # A milestone bonus: only when the conversion makes the advocate's qualified referrals in
+    # the program one of `milestone_at`, or a multiple of `milestone_every`.
+    milestone_at: tuple[int, ...] = ()
+    milestone_every: int | None = None
+
+    @property
+    def is_milestone(self) -> bool:
+        return bool(self.milestone_at) or self.milestone_every is not None
+
+
+@dataclass(frozen=True)
+class Tiers:
+    """Ambassador levels, lowest first: (name, minimum referrals or revenue)."""
+
+    basis: str  # "referrals" | "revenue"
+    period: str  # "lifetime" | "year" | "month"
+    levels: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,7 @@ class Program:
     attribution_days: int
     hold_days: int
     rules: tuple[Rule, ...]
+    tiers: Tiers | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +165,9 @@ class FriendFacts:
     # What each capped rule already granted, by (rule id, cap scope, scope participant or 0
     # for the program), not counting this friend's own referral in the program.
     usage: dict[tuple[int, str, int], Usage] = field(default_factory=dict)
+    # Each advocate's qualified referrals in the program by UTC day (day, referrals, revenue),
+    # not counting this friend's: for tiers and milestones.
+    referrals: dict[int, Usage] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -185,6 +207,9 @@ class ReferralPlan:
     grants: tuple[Grant, ...] = ()
     # The rules that granted nothing at the conversion, and the condition that stopped each.
     stopped: tuple[tuple[int, str], ...] = ()
+    # The advocate's tier at the conversion, and the one it lifted them to ("" if none).
+    tier: str = ""
+    promoted_to: str = ""
     # Events that bear on this referral (for each event's answer), with a word on why an
     # event did not convert it where there is one.
     events: tuple[str, ...] = ()

@@ -78,6 +78,13 @@ class AdvocateEnrolled(Payload):
     code: str = Field(description="the advocate's referral code")
 
 
+class AdvocatePromoted(Payload):
+    program: ProgramId = Field(description="the program whose tiers these are")
+    tier: str = Field(description="the tier reached")
+    was: str = Field(description='the tier before ("" below the first)')
+    referral: ReferralId = Field(description="the conversion that lifted them")
+
+
 class InviteCreated(Payload):
     advocate: AdvocateId = Field(description="the advocate who invited")
 
@@ -308,6 +315,13 @@ EVENTS: tuple[EventType, ...] = (
         description="A participant was enrolled in a program.",
         payload=AdvocateEnrolled,
         example={"program": _PRG, "code": "ALICE"},
+    ),
+    EventType(
+        "advocate.promoted",
+        subject="adv",
+        description="A conversion lifted the advocate to a higher tier; later rewards use it.",
+        payload=AdvocatePromoted,
+        example={"program": _PRG, "tier": "Gold", "was": "Silver", "referral": _REF},
     ),
     EventType(
         "invite.created",

@@ -130,31 +130,44 @@ class Batch:
         )
         for item in items:
             self._resolve_touch(item, candidates[item.index])
-        self._load_caps(items)
+        self._load_counts(items)
 
-    def _load_caps(self, items: list[Item]) -> None:
-        """What capped rules already granted, under a lock on the scopes they count in."""
+    def _load_counts(self, items: list[Item]) -> None:
+        """What capped rules already granted, and advocates' qualified referrals for tiers and
+        milestones, under a lock on the scopes they count in."""
+        tiered = {
+            p.facts.id
+            for p in self.programs.values()
+            if p.facts.tiers or any(r.is_milestone for r in p.facts.rules)
+        }
         rules = [r for p in self.programs.values() for r in p.facts.rules if r.caps]
-        if not rules:
+        if not rules and not tiered:
             return
         capped = {rule.id: {cap.per for cap in rule.caps} for rule in rules}
         advocates = sorted({a.facts.participant for a in self.advocates.values()})
         keys = [(r, a) for r, pers in capped.items() if "advocate" in pers for a in advocates]
         keys += [(r, 0) for r, pers in capped.items() if "program" in pers]
+        keys += [(-p, a) for p in tiered for a in advocates]  # negative: not a rule id
         load.lock_caps(keys)
-        caps = [cap for rule in rules for cap in rule.caps]
-        since = None
-        if all(cap.period != "lifetime" for cap in caps):
-            longest = max({"month": 31, "year": 366}.get(cap.period, cap.days) for cap in caps)
-            since = min(i.event.occurred_at for i in items) - timedelta(days=longest)
-        self.changes.capped = capped
-        self.changes.usage = load.cap_usage(
-            self.workspace_id,
-            capped,
-            advocates=advocates,
-            skip_referees=[f.person.pk for f in self.friends.values() if f.person.pk],
-            since=since,
-        )
+        friends = [f.person.pk for f in self.friends.values() if f.person.pk]
+        self.changes.tiered = tiered
+        if tiered:
+            self.changes.referrals = load.referral_counts(
+                self.workspace_id,
+                sorted(tiered),
+                advocates=advocates,
+                skip_referees=friends,
+            )
+        if rules:
+            caps = [cap for rule in rules for cap in rule.caps]
+            since = None
+            if all(cap.period != "lifetime" for cap in caps):
+                longest = max({"month": 31, "year": 366}.get(c.period, c.days) for c in caps)
+                since = min(i.event.occurred_at for i in items) - timedelta(days=longest)
+            self.changes.capped = capped
+            self.changes.usage = load.cap_usage(
+                self.workspace_id, capped, advocates=advocates, skip_referees=friends, since=since
+            )
         for friend in self.friends.values():
             for group in friend.groups.values():
                 self.changes.count_group(group, 1)
@@ -332,6 +345,7 @@ class Batch:
             friend_attributes=friend.person.attributes,
             program=self.programs[program_id].facts,
             usage=self.changes.usage_of(self.programs[program_id].facts.rules),
+            referrals=self.changes.referrals_of(program_id),
             touches=tuple(touches),
             signups=tuple(signups),
             purchases=tuple(purchases),

@@ -226,16 +226,18 @@ class ProgramRow:
     is_active: bool
 
 
+# In the model's field order, which `Model.from_db` requires of a partial row.
 _PROGRAM = (
     "id",
     "public_id",
     "status",
     "trigger_event",
     "min_amount",
-    "currency",
     "first_purchase_only",
-    "attribution_days",
+    "currency",
     "hold_days",
+    "attribution_days",
+    "tiers",
 )
 # In the model's field order, which `Model.from_db` requires of a partial row.
 _RULE = (
@@ -252,6 +254,7 @@ _RULE = (
     "conditions",
     "hold_days",
     "caps",
+    "milestone",
     "starts_at",
     "ends_at",
 )
@@ -274,6 +277,7 @@ def _rule(rule: RewardRule) -> facts.Rule:
             purchase_number=c.get("purchase_number"),
             product_ids=tuple(c.get("product_ids") or ()),
             category_ids=tuple(c.get("category_ids") or ()),
+            tiers=tuple(c.get("tiers") or ()),
             advocate=tuple((k, tuple(v)) for k, v in (c.get("advocate") or {}).items()),
             friend=tuple((k, tuple(v)) for k, v in (c.get("friend") or {}).items()),
         ),
@@ -282,6 +286,8 @@ def _rule(rule: RewardRule) -> facts.Rule:
             facts.Cap(c["per"], c["period"], c.get("count"), c.get("amount"), c.get("days", 0))
             for c in rule.caps or ()
         ),
+        milestone_at=tuple((rule.milestone or {}).get("at") or ()),
+        milestone_every=(rule.milestone or {}).get("every"),
         percent_of_order=rule.percent_of_order,
         refund_policy=rule.refund_policy,
         starts_at=rule.starts_at,
@@ -309,29 +315,28 @@ def programs(workspace_id: int, ids: Iterable[int]) -> dict[int, ProgramRow]:
         if rule[0] is not None:
             rules.setdefault(row[0], []).append(_rule(sql.build(RewardRule, _RULE, rule)))
     out = {}
-    for (
-        pk,
-        public_id,
-        status,
-        trigger,
-        min_amount,
-        currency,
-        first_only,
-        window,
-        hold,
-    ) in heads.values():
+    for head in heads.values():
+        p = sql.build(Program, _PROGRAM, head)
         program = facts.Program(
-            id=pk,
-            trigger=trigger,
-            min_amount=min_amount,
-            currency=currency,
-            first_purchase_only=bool(first_only),
-            attribution_days=window,
-            hold_days=hold,
-            rules=tuple(rules.get(pk, ())),
+            id=p.pk,
+            trigger=p.trigger_event,
+            min_amount=p.min_amount,
+            currency=p.currency,
+            first_purchase_only=p.first_purchase_only,
+            attribution_days=p.attribution_days,
+            hold_days=p.hold_days,
+            rules=tuple(rules.get(p.pk, ())),
+            tiers=_tiers(p.tiers),
         )
-        out[pk] = ProgramRow(program, public_id, status == Program.Status.ACTIVE)
+        out[p.pk] = ProgramRow(program, p.public_id, p.status == Program.Status.ACTIVE)
     return out
+
+
+def _tiers(stored: dict[str, Any] | None) -> facts.Tiers | None:
+    if not stored:
+        return None
+    levels = tuple((level["name"], level["min"]) for level in stored["levels"])
+    return facts.Tiers(stored["basis"], stored["period"], levels)
 
 
 Counts = dict[datetime, list[int]]  # UTC day -> [rewards, value]
@@ -389,4 +394,33 @@ def cap_usage(
             key = (row["rule_id"], per, row[scope] if scope else 0)
             counts = out.setdefault(key, {})
             counts[row["day"]] = [row["n"], int(row["v"] or 0)]
+    return out
+
+
+def referral_counts(
+    workspace_id: int,
+    programs: Sequence[int],
+    *,
+    advocates: Sequence[int],
+    skip_referees: Sequence[int],
+) -> dict[tuple[int, int], Counts]:
+    """The advocates' qualified (converted, not reversed) referrals outside the batch's own
+    friends, by program and UTC day of the conversion, with the revenue they brought."""
+    rows = (
+        Referral.objects.filter(
+            workspace_id=workspace_id,
+            program_id__in=list(programs),
+            advocate__participant_id__in=list(advocates),
+            status__in=(Referral.Status.CONVERTED, Referral.Status.REWARDED),
+        )
+        .exclude(referee_id__in=list(skip_referees))
+        .annotate(day=TruncDay("converted_at", tzinfo=UTC))
+        .values("program_id", "advocate__participant_id", "day")
+        .annotate(n=Count("id"), v=Sum("order_amount"))
+        .order_by()
+    )
+    out: dict[tuple[int, int], Counts] = {}
+    for row in rows:
+        counts = out.setdefault((row["program_id"], row["advocate__participant_id"]), {})
+        counts[row["day"]] = [row["n"], int(row["v"] or 0)]
     return out

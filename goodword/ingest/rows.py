@@ -75,10 +75,15 @@ class Changes:
         # day; the batch's own friends' rewards are counted from their rows as they change.
         self.capped: dict[int, set[str]] = {}
         self.usage: dict[tuple[int, str, int], load.Counts] = {}
+        # Tiers and milestones: the programs that count advocates' qualified referrals, and
+        # the counts by (program, advocate's participant) and UTC day: [referrals, revenue].
+        self.tiered: set[int] = set()
+        self.referrals: dict[tuple[int, int], load.Counts] = {}
 
     def count_group(self, group: Group, sign: int) -> None:
-        """Add (1) or take out (-1) what a friend's group counts toward caps."""
-        if not self.capped:
+        """Add (1) or take out (-1) what a friend's group counts toward caps, tiers and
+        milestones."""
+        if not self.capped and group.program_id not in self.tiered:
             return
         for referral in group.referrals.values():
             if referral.converted_at is None:
@@ -86,8 +91,15 @@ class Changes:
             day = referral.converted_at.astimezone(UTC).replace(
                 hour=0, minute=0, second=0, microsecond=0
             )
+            advocate = self.advocates[referral.advocate_id].facts.participant
+            qualified = referral.status in (Referral.Status.CONVERTED, Referral.Status.REWARDED)
+            if group.program_id in self.tiered and qualified:
+                counts = self.referrals.setdefault((group.program_id, advocate), {})
+                slot = counts.setdefault(day, [0, 0])
+                slot[0] += sign
+                slot[1] += sign * (referral.order_amount or 0)
             scopes = {
-                "advocate": self.advocates[referral.advocate_id].facts.participant,
+                "advocate": advocate,
                 "friend": referral.referee_id,
                 "program": 0,
             }
@@ -103,6 +115,13 @@ class Changes:
                     slot = counts.setdefault(day, [0, 0])
                     slot[0] += sign
                     slot[1] += sign * (reward.amount or 0)
+
+    def referrals_of(self, program_id: int) -> dict[int, facts.Usage]:
+        return {
+            advocate: tuple((day, n, v) for day, (n, v) in counts.items())
+            for (program, advocate), counts in self.referrals.items()
+            if program == program_id
+        }
 
     def usage_of(self, rules: tuple[facts.Rule, ...]) -> dict[tuple[int, str, int], facts.Usage]:
         ids = {rule.id for rule in rules if rule.caps}
@@ -170,6 +189,20 @@ class Changes:
             ("signed_up", "reversed"): ["referral.converted", "referral.reversed"],
             ("converted", "reversed"): ["referral.reversed"],
         }
+        if plan.promoted_to and now in ("converted", "reversed") and was in ("", "signed_up"):
+            advocate = self.advocates[plan.advocate.id]
+            events.record(
+                "advocate.promoted",
+                workspace_id=self.workspace_id,
+                subject_id=advocate.public_id,
+                data={
+                    "program": self.programs[referral.program_id].public_id,
+                    "tier": plan.promoted_to,
+                    "was": plan.tier,
+                    "referral": referral.public_id,
+                },
+                now=self.now,
+            )
         for name in forward.get((was, now), ["referral.revised"] if was else []):
             if name == "referral.rejected":
                 self._record(name, referral, reason=plan.reject_reason)

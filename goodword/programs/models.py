@@ -34,6 +34,8 @@ class Program(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     hold_days = models.PositiveIntegerField(default=30)
     attribution_days = models.PositiveIntegerField(default=30)
+    # `programs.rules.TiersSpec` (ambassador levels), or {} for none.
+    tiers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -94,6 +96,7 @@ class RewardRule(models.Model):
     conditions = models.JSONField(default=dict, blank=True)
     hold_days = models.PositiveIntegerField(null=True, blank=True)  # the program's when null
     caps = models.JSONField(default=list, blank=True)  # `programs.rules.CapSpec`s
+    milestone = models.JSONField(null=True, blank=True)  # `programs.rules.MilestoneSpec`
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     # Changing a program's rewards retires its rules rather than deleting them: rewards

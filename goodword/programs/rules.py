@@ -40,6 +40,9 @@ class ConditionsSpec(BaseModel):
     category_ids: Annotated[list[Id], Field(min_length=1, max_length=100)] | None = Field(
         default=None, description="any product of these categories on the order"
     )
+    tiers: Annotated[list[Id], Field(min_length=1, max_length=10)] | None = Field(
+        default=None, description="the advocate's tier (the program's `tiers`) is one of these"
+    )
     advocate: AttributeMatch | None = Field(
         default=None,
         description='the advocate\'s attributes: {"segment": ["vip", "gold"]} matches either',
@@ -83,6 +86,59 @@ class CapSpec(BaseModel):
         return self
 
 
+class MilestoneSpec(BaseModel):
+    """A bonus when a conversion brings the advocate's qualified referrals in the program to
+    one of `at`, or to every multiple of `every`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: Annotated[list[Annotated[int, Field(ge=1, le=100_000, strict=True)]], Field(
+        min_length=1, max_length=20
+    )] | None = None  # fmt: skip
+    every: int | None = Field(default=None, ge=2, le=100_000, strict=True)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        if (self.at is None) == (self.every is None):
+            raise ValueError("a milestone needs exactly one of `at` or `every`")
+        if self.at is not None and self.at != sorted(set(self.at)):
+            raise ValueError("`at` must be increasing, without repeats")
+        return self
+
+    def reached(self, n: int) -> bool:
+        return n in self.at if self.at is not None else n % (self.every or 1) == 0
+
+
+class TierSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Id
+    min: int = Field(ge=0, le=MAX_AMOUNT, strict=True, description="referrals, or revenue")
+
+
+class TiersSpec(BaseModel):
+    """Ambassador levels: an advocate's tier is the highest whose `min` their qualified
+    referrals (or the revenue those brought, in minor units) reach within `period`. Rules name
+    the tiers they apply to in `conditions.tiers`; a tier counts the referrals before the
+    conversion, so a promotion applies to later rewards."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    basis: Literal["referrals", "revenue"] = "referrals"
+    period: Literal["lifetime", "year", "month"] = "lifetime"
+    levels: Annotated[list[TierSpec], Field(min_length=1, max_length=10)]
+
+    @model_validator(mode="after")
+    def _ladder(self) -> Self:
+        mins = [level.min for level in self.levels]
+        if mins != sorted(set(mins)):
+            raise ValueError("tier levels must have increasing `min`, without repeats")
+        names = [level.name for level in self.levels]
+        if len(names) != len(set(names)):
+            raise ValueError("tier names must be unique")
+        return self
+
+
 class RewardSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -107,6 +163,9 @@ class RewardSpec(BaseModel):
     )
     conditions: ConditionsSpec = Field(default_factory=ConditionsSpec)
     caps: Annotated[list[CapSpec], Field(max_length=5)] = Field(default_factory=list)
+    milestone: MilestoneSpec | None = Field(
+        default=None, description="grant only at these counts of the advocate's referrals"
+    )
     hold_days: int | None = Field(
         default=None, ge=0, le=3650, strict=True, description="the program's hold when left out"
     )
@@ -121,6 +180,8 @@ class RewardSpec(BaseModel):
     def _one_value(self) -> Self:
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
+        if self.milestone is not None and self.beneficiary != "advocate":
+            raise ValueError("a milestone counts the advocate's referrals: it rewards the advocate")
         for cap in self.caps:
             if cap.amount is not None and self.amount is not None and cap.amount < self.amount:
                 raise ValueError(
@@ -168,6 +229,18 @@ def check_rewards(rewards: list[RewardSpec]) -> list[RewardSpec]:
     if len(names) != len(set(names)):
         raise ValueError("reward names must be unique within a program")
     return rewards
+
+
+def check_tiers(rewards: list[RewardSpec], tiers: TiersSpec | None) -> None:
+    """Every tier a rule names exists in the program's ladder."""
+    known = {level.name for level in tiers.levels} if tiers else set()
+    for i, spec in enumerate(rewards):
+        for name in spec.conditions.tiers or ():
+            if name not in known:
+                raise ValueError(
+                    f"rewards[{i}].conditions.tiers: {name!r} is not one of the program's tiers"
+                    + (f" ({', '.join(sorted(known))})" if known else " (it has none)")
+                )
 
 
 def stored_conditions(spec: ConditionsSpec) -> dict[str, object]:

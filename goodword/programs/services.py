@@ -10,7 +10,13 @@ from goodword.events import services as events
 from goodword.lib.errors import Invalid
 from goodword.lib.urls import url_host
 from goodword.programs.models import Program, RewardRule
-from goodword.programs.rules import RewardSpec, TriggerSpec, stored_conditions
+from goodword.programs.rules import (
+    RewardSpec,
+    TiersSpec,
+    TriggerSpec,
+    check_tiers,
+    stored_conditions,
+)
 
 
 def _allow_destination(workspace_id: int, url: str) -> None:
@@ -44,12 +50,27 @@ def _replace_rules(program: Program, rewards: list[RewardSpec]) -> None:
             name=spec.name,
             conditions=stored_conditions(spec.conditions),
             caps=[cap.model_dump(exclude_none=True) for cap in spec.caps],
+            milestone=spec.milestone.model_dump(exclude_none=True) if spec.milestone else None,
             hold_days=spec.hold_days,
             starts_at=spec.starts_at,
             ends_at=spec.ends_at,
         )
         for spec in rewards
     )
+
+
+def _tier_names(conditions: dict[str, Any]) -> RewardSpec:
+    """A stand-in rule naming the tiers a stored rule's conditions name (for the check)."""
+    return RewardSpec.model_validate(
+        {"beneficiary": "advocate", "kind": "credit", "amount": 1, "conditions": conditions}
+    )
+
+
+def _check_tiers(rewards: list[RewardSpec], tiers: TiersSpec | None) -> None:
+    try:
+        check_tiers(rewards, tiers)
+    except ValueError as exc:
+        raise Invalid(str(exc), code="validation_error") from None
 
 
 def _apply_trigger(program: Program, trigger: TriggerSpec) -> None:
@@ -71,7 +92,9 @@ def create_program(
     currency: str = "USD",
     description: str = "",
     status: str = Program.Status.ACTIVE,
+    tiers: TiersSpec | None = None,
 ) -> Program:
+    _check_tiers(rewards, tiers)
     _allow_destination(workspace.pk, destination_url)
     program = Program(
         workspace=workspace,
@@ -82,6 +105,7 @@ def create_program(
         currency=currency,
         hold_days=hold_days,
         attribution_days=attribution_days,
+        tiers=tiers.model_dump() if tiers else {},
     )
     _apply_trigger(program, trigger)
     program.save()
@@ -96,9 +120,19 @@ def update_program(
     program: Program,
     rewards: list[RewardSpec] | None = None,
     trigger: TriggerSpec | None = None,
+    tiers: TiersSpec | None = None,
     **fields: Any,
 ) -> Program:
     """Change the given fields; `rewards` replaces the reward rules for future referrals."""
+    if rewards is not None or tiers is not None:
+        ladder = tiers or (TiersSpec.model_validate(program.tiers) if program.tiers else None)
+        if rewards is not None:
+            _check_tiers(rewards, ladder)
+        else:
+            named = RewardRule.objects.filter(program=program, is_active=True)
+            _check_tiers([_tier_names(r.conditions) for r in named], ladder)
+    if tiers is not None:
+        fields["tiers"] = tiers.model_dump()
     if "destination_url" in fields:
         _allow_destination(program.workspace_id, fields["destination_url"])
     for name, value in fields.items():

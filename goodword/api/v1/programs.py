@@ -16,7 +16,13 @@ from goodword.lib.schemas import Currency
 from goodword.participants.models import Advocate
 from goodword.programs import services
 from goodword.programs.models import Program, RewardRule
-from goodword.programs.rules import MAX_RULES, RewardSpec, TriggerSpec, check_rewards
+from goodword.programs.rules import (
+    MAX_RULES,
+    RewardSpec,
+    TiersSpec,
+    TriggerSpec,
+    check_rewards,
+)
 from goodword.referrals.models import Click, Referral
 from goodword.rewards.models import Reward
 
@@ -35,6 +41,7 @@ class ProgramIn(Schema):
     currency: Currency = "USD"
     description: str = Field(default="", max_length=2000)
     status: ProgramStatus = "active"
+    tiers: TiersSpec | None = None
 
     model_config = {"extra": "forbid"}
 
@@ -50,6 +57,7 @@ class ProgramPatch(PatchIn):
     attribution_days: Annotated[int, Field(ge=1, le=3650, strict=True)] | Unset = None
     description: Annotated[str, Field(max_length=2000)] | Unset = None
     status: ProgramStatus | Unset = None
+    tiers: TiersSpec | Unset = None
 
     _rewards = field_validator("rewards")(lambda v: v if v is None else check_rewards(v))
 
@@ -71,6 +79,7 @@ class RuleOut(Schema):
     refund_policy: str
     conditions: dict[str, Any]
     caps: list[dict[str, Any]]
+    milestone: dict[str, Any] | None
     hold_days: int | None
     starts_at: datetime | None
     ends_at: datetime | None
@@ -87,6 +96,7 @@ class ProgramOut(Schema):
     rewards: list[RuleOut]
     hold_days: int
     attribution_days: int
+    tiers: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
 
@@ -139,6 +149,7 @@ def render_program(program: Program) -> dict[str, Any]:
                 "refund_policy": r.refund_policy,
                 "conditions": r.conditions,
                 "caps": r.caps,
+                "milestone": r.milestone,
                 "hold_days": r.hold_days,
                 "starts_at": r.starts_at,
                 "ends_at": r.ends_at,
@@ -147,6 +158,7 @@ def render_program(program: Program) -> dict[str, Any]:
         ],
         "hold_days": program.hold_days,
         "attribution_days": program.attribution_days,
+        "tiers": program.tiers or None,
         "created_at": program.created_at,
         "updated_at": program.updated_at,
     }
@@ -177,6 +189,7 @@ def create_program(request: HttpRequest, body: ProgramIn) -> Status[dict[str, An
         currency=body.currency,
         description=body.description,
         status=body.status,
+        tiers=body.tiers,
     )
     return Status(201, render_program(get_program(request, program.public_id)))
 
@@ -202,11 +215,12 @@ def read_program(request: HttpRequest, program_id: str) -> dict[str, Any]:
 @router.patch("/programs/{program_id}", response={200: ProgramOut, **ERRORS})
 def change_program(request: HttpRequest, program_id: str, body: ProgramPatch) -> dict[str, Any]:
     program = get_program(request, program_id)
-    fields = body.model_dump(exclude_unset=True, exclude={"rewards", "trigger"})
+    fields = body.model_dump(exclude_unset=True, exclude={"rewards", "trigger", "tiers"})
     services.update_program(
         program=program,
         rewards=_with_currency(body.rewards, program.currency) if body.rewards else None,
         trigger=body.trigger,
+        tiers=body.tiers,
         **fields,
     )
     return render_program(get_program(request, program_id))
