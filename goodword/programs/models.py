@@ -97,6 +97,9 @@ class RewardRule(models.Model):
     hold_days = models.PositiveIntegerField(null=True, blank=True)  # the program's when null
     caps = models.JSONField(default=list, blank=True)  # `programs.rules.CapSpec`s
     milestone = models.JSONField(null=True, blank=True)  # `programs.rules.MilestoneSpec`
+    # Credit: unspent credit expires this many days after approval, with a notice before.
+    expires_days = models.PositiveIntegerField(null=True, blank=True)
+    expiry_notice_days = models.PositiveIntegerField(null=True, blank=True)
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     # Changing a program's rewards retires its rules rather than deleting them: rewards

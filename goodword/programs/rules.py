@@ -169,6 +169,20 @@ class RewardSpec(BaseModel):
     hold_days: int | None = Field(
         default=None, ge=0, le=3650, strict=True, description="the program's hold when left out"
     )
+    expires_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        strict=True,
+        description="credit only: what is unspent this many days after approval expires",
+    )
+    expiry_notice_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=365,
+        strict=True,
+        description="credit only: tell the participant this many days before it expires",
+    )
     starts_at: Timestamp | None = Field(
         default=None, description="grants only for conversions from this moment"
     )
@@ -180,6 +194,12 @@ class RewardSpec(BaseModel):
     def _one_value(self) -> Self:
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
+        if self.kind != "credit" and (self.expires_days or self.expiry_notice_days):
+            raise ValueError("only credit expires: `expires_days` is for credit rewards")
+        if self.expiry_notice_days and not self.expires_days:
+            raise ValueError("`expiry_notice_days` needs `expires_days`")
+        if self.expires_days and (self.expiry_notice_days or 0) >= self.expires_days:
+            raise ValueError("`expiry_notice_days` must be less than `expires_days`")
         if self.milestone is not None and self.beneficiary != "advocate":
             raise ValueError("a milestone counts the advocate's referrals: it rewards the advocate")
         for cap in self.caps:

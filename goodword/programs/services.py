@@ -51,6 +51,8 @@ def _replace_rules(program: Program, rewards: list[RewardSpec]) -> None:
             conditions=stored_conditions(spec.conditions),
             caps=[cap.model_dump(exclude_none=True) for cap in spec.caps],
             milestone=spec.milestone.model_dump(exclude_none=True) if spec.milestone else None,
+            expires_days=spec.expires_days,
+            expiry_notice_days=spec.expiry_notice_days,
             hold_days=spec.hold_days,
             starts_at=spec.starts_at,
             ends_at=spec.ends_at,

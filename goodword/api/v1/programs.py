@@ -81,6 +81,8 @@ class RuleOut(Schema):
     caps: list[dict[str, Any]]
     milestone: dict[str, Any] | None
     hold_days: int | None
+    expires_days: int | None
+    expiry_notice_days: int | None
     starts_at: datetime | None
     ends_at: datetime | None
 
@@ -150,6 +152,8 @@ def render_program(program: Program) -> dict[str, Any]:
                 "conditions": r.conditions,
                 "caps": r.caps,
                 "milestone": r.milestone,
+                "expires_days": r.expires_days,
+                "expiry_notice_days": r.expiry_notice_days,
                 "hold_days": r.hold_days,
                 "starts_at": r.starts_at,
                 "ends_at": r.ends_at,
