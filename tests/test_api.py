@@ -101,6 +101,7 @@ def test_create_read_change_and_list_a_program(story: Story) -> None:
         "hold_days": 14,
         "attribution_days": 30,
         "tiers": None,
+        "experiment": None,
         "created_at": iso(T0),
         "updated_at": iso(T0),
     }
@@ -307,6 +308,7 @@ def test_enrolment_is_idempotent(story: Story) -> None:
         "link": f"{settings.SITE_URL}/r/{code}",
         "share_url": f"{settings.SITE_URL}/s/{code}",
         "destination_url": None,
+        "variant": None,
         "created_at": alice["created_at"],
     }
     path = f"/programs/{story.program['id']}/advocates"

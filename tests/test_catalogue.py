@@ -232,9 +232,11 @@ def _partial_refund(acme: Api) -> None:
 
 
 def _tiers(acme: Api) -> None:
-    """An advocate's first conversion lifts them from Member to Silver (advocate.promoted)."""
+    """An advocate's first conversion lifts them from Member to Silver (advocate.promoted); the
+    program runs an experiment (experiment.assigned)."""
     tiers = {"levels": [{"name": "Member", "min": 0}, {"name": "Silver", "min": 1}]}
-    program = make_program(acme, name="Tiers", tiers=tiers)
+    experiment = {"name": "Test", "variants": [{"name": "A", "weight": 1}, {"name": "B", "weight": 1}]}  # noqa: E501
+    program = make_program(acme, name="Tiers", tiers=tiers, experiment=experiment)
     ivan = enrol(acme, program["id"], "ivan")
     acme.event(signup("s-jo", "jo", referral_code=ivan["code"]))
     acme.event(purchase("p-jo", "jo", "order-j", 2500))

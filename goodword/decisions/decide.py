@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from goodword.decisions.experiments import HOLDOUT
 from goodword.decisions.facts import (
     Cap,
     FriendDecision,
@@ -94,6 +95,8 @@ def _open(facts: FriendFacts, touch: Touch) -> ReferralPlan:
 
 def _rejection(facts: FriendFacts, touch: Touch) -> str:
     advocate = touch.advocate
+    if advocate.variant == HOLDOUT:
+        return "holdout"  # held out of the program to measure its lift: nothing is earned
     if advocate.participant == facts.friend or (
         facts.friend_email and facts.friend_email == advocate.email
     ):
@@ -336,6 +339,8 @@ def _rule_stop(
         return "before_rule_start"
     if rule.ends_at is not None and at >= rule.ends_at:
         return "after_rule_end"
+    if c.variants and plan.advocate.variant not in c.variants:
+        return "variant"
     if not _attributes_match(c.advocate, plan.advocate.attributes):
         return "advocate_attributes"
     if not _attributes_match(c.friend, facts.friend_attributes):

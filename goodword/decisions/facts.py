@@ -25,6 +25,7 @@ class Conditions:
     product_ids: tuple[str, ...] = ()  # any of these on the order
     category_ids: tuple[str, ...] = ()
     tiers: tuple[str, ...] = ()  # the advocate's tier is one of these
+    variants: tuple[str, ...] = ()  # the advocate's experiment variant is one of these
     advocate: tuple[tuple[str, tuple[str, ...]], ...] = ()
     friend: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
@@ -107,6 +108,7 @@ class Advocate:
     email: str  # normalised; "" when unknown
     program: int
     attributes: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    variant: str = ""  # their experiment variant; "holdout": no program for them
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,12 @@ class AdvocateEnrolled(Payload):
     code: str = Field(description="the advocate's referral code")
 
 
+class ExperimentAssigned(Payload):
+    program: ProgramId = Field(description="the program running the experiment")
+    experiment: str = Field(description="the experiment's name")
+    variant: str = Field(description='the variant assigned, for good; "holdout": no program')
+
+
 class AdvocatePromoted(Payload):
     program: ProgramId = Field(description="the program whose tiers these are")
     tier: str = Field(description="the tier reached")
@@ -315,6 +321,13 @@ EVENTS: tuple[EventType, ...] = (
         description="A participant was enrolled in a program.",
         payload=AdvocateEnrolled,
         example={"program": _PRG, "code": "ALICE"},
+    ),
+    EventType(
+        "experiment.assigned",
+        subject="adv",
+        description="An advocate enrolled in a program with an experiment got their variant.",
+        payload=ExperimentAssigned,
+        example={"program": _PRG, "experiment": "Spring offers", "variant": "B"},
     ),
     EventType(
         "advocate.promoted",

@@ -100,17 +100,21 @@ class AdvocateRow:
     public_id: str
 
 
+# The advocate's facts, in the order `_advocate` reads them; `u` is their participant.
+_ADVOCATE_COLUMNS = (
+    "a.id, a.public_id, a.program_id, a.participant_id, u.email_normalized, u.attributes, a.variant"
+)
 _ADVOCATE = (
-    "SELECT a.id, a.public_id, a.program_id, a.participant_id, u.email_normalized, "
-    "u.attributes, a.code_normalized FROM participants_advocate a "
+    f"SELECT {_ADVOCATE_COLUMNS}, a.code_normalized FROM participants_advocate a "
     "JOIN participants_participant u ON u.id = a.participant_id WHERE a.workspace_id = %s AND "
 )
 
 
 def _advocate(row: Sequence[Any]) -> AdvocateRow:
-    """From `id, public_id, program_id, participant_id, email_normalized, attributes`."""
+    """From a row that starts with `_ADVOCATE_COLUMNS`."""
     attributes = _json(row[5]) or {}
-    return AdvocateRow(facts.Advocate(row[0], row[3], row[4], row[2], attributes), row[1])
+    advocate = facts.Advocate(row[0], row[3], row[4], row[2], attributes, row[6])
+    return AdvocateRow(advocate, row[1])
 
 
 def advocates(
@@ -124,7 +128,7 @@ def advocates(
         f"OR a.public_id IN ({_in(public_ids) or 'NULL'}))",
         [workspace_id, *codes, *public_ids],
     )
-    rows = [(_advocate(row), row[6]) for row in found]
+    rows = [(_advocate(row), row[7]) for row in found]
     return {code: a for a, code in rows}, {a.public_id: a for a, _ in rows}
 
 
@@ -142,8 +146,7 @@ def first_invites(
     if not emails:
         return {}
     found = sql.rows(
-        "SELECT a.id, a.public_id, a.program_id, a.participant_id, u.email_normalized, "
-        "u.attributes, i.email_normalized, i.created_at FROM referrals_invite i "
+        f"SELECT {_ADVOCATE_COLUMNS}, i.email_normalized, i.created_at FROM referrals_invite i "
         "JOIN participants_advocate a ON a.id = i.advocate_id "
         "JOIN participants_participant u ON u.id = a.participant_id "
         f"WHERE i.workspace_id = %s AND i.email_normalized IN ({_in(emails)}) "
@@ -153,8 +156,8 @@ def first_invites(
     created = Invite._meta.get_field("created_at")
     out = {}
     for row in found:  # latest first, so the earliest of each address is written last
-        at = sql.convert(created, row[7])
-        out[row[6]] = (_advocate(row), at)
+        at = sql.convert(created, row[8])
+        out[row[7]] = (_advocate(row), at)
     return out
 
 
@@ -170,7 +173,7 @@ def referrals(
         return [], {}
     found = sql.rows(
         f"SELECT {sql.columns(Referral, _REFERRAL, 'r')}, a.id, a.public_id, a.program_id, "
-        "a.participant_id, u.email_normalized, u.attributes FROM referrals_referral r "
+        "a.participant_id, u.email_normalized, u.attributes, a.variant FROM referrals_referral r "
         "JOIN participants_advocate a ON a.id = r.advocate_id "
         "JOIN participants_participant u ON u.id = a.participant_id "
         f"WHERE r.workspace_id = %s AND r.referee_id IN ({_in(referee_ids)}) ORDER BY r.id",
@@ -278,6 +281,7 @@ def _rule(rule: RewardRule) -> facts.Rule:
             product_ids=tuple(c.get("product_ids") or ()),
             category_ids=tuple(c.get("category_ids") or ()),
             tiers=tuple(c.get("tiers") or ()),
+            variants=tuple(c.get("variants") or ()),
             advocate=tuple((k, tuple(v)) for k, v in (c.get("advocate") or {}).items()),
             friend=tuple((k, tuple(v)) for k, v in (c.get("friend") or {}).items()),
         ),

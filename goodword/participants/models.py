@@ -51,6 +51,9 @@ class Advocate(models.Model):
     code = models.CharField(max_length=40)
     code_normalized = models.CharField(max_length=40, unique=True)
     destination_override = models.URLField(max_length=2000, blank=True, default="")
+    # The program's experiment variant this advocate was assigned when enrolled, for good:
+    # "" when the program has no experiment, "holdout" for those who get no program.
+    variant = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()

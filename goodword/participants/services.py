@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from goodword.accounts.models import Workspace
+from goodword.decisions import experiments
 from goodword.events import services as events
 from goodword.lib import sql
 from goodword.lib.codes import generate_code, is_valid_vanity, normalize_code
@@ -121,6 +122,17 @@ def _check_override(workspace: Workspace, url: str) -> None:
         )
 
 
+def _variant(program: Program, participant: Participant) -> str:
+    """The program's experiment variant for this participant: sticky, as it is a hash of the
+    experiment and the participant."""
+    test = program.experiment
+    if not test:
+        return ""
+    variants = [(v["name"], v["weight"]) for v in test["variants"]]
+    key = f"{program.public_id}:{test['name']}"
+    return experiments.assign(key, participant.public_id, variants, test["holdout_percent"])
+
+
 @transaction.atomic
 def enrol_advocate(
     *,
@@ -151,6 +163,7 @@ def enrol_advocate(
                     code=candidate,
                     code_normalized=normalize_code(candidate),
                     destination_override=destination_url or "",
+                    variant=_variant(program, participant),
                 )
         except IntegrityError:
             # Either the code is taken or a concurrent call enrolled the same participant.
@@ -166,5 +179,16 @@ def enrol_advocate(
             subject_id=advocate.public_id,
             data={"program": program.public_id, "code": advocate.code},
         )
+        if advocate.variant:
+            events.record(
+                "experiment.assigned",
+                workspace_id=program.workspace_id,
+                subject_id=advocate.public_id,
+                data={
+                    "program": program.public_id,
+                    "experiment": program.experiment["name"],
+                    "variant": advocate.variant,
+                },
+            )
         return advocate, True
     raise Conflict("could not find a free code; try again", code="code_exhausted")

@@ -36,6 +36,8 @@ class Program(models.Model):
     attribution_days = models.PositiveIntegerField(default=30)
     # `programs.rules.TiersSpec` (ambassador levels), or {} for none.
     tiers = models.JSONField(default=dict, blank=True)
+    # `programs.rules.ExperimentSpec` (offer variants and a holdout), or {} for none.
+    experiment = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -40,6 +40,9 @@ class ConditionsSpec(BaseModel):
     category_ids: Annotated[list[Id], Field(min_length=1, max_length=100)] | None = Field(
         default=None, description="any product of these categories on the order"
     )
+    variants: Annotated[list[Id], Field(min_length=1, max_length=4)] | None = Field(
+        default=None, description="the advocate's experiment variant is one of these"
+    )
     tiers: Annotated[list[Id], Field(min_length=1, max_length=10)] | None = Field(
         default=None, description="the advocate's tier (the program's `tiers`) is one of these"
     )
@@ -136,6 +139,32 @@ class TiersSpec(BaseModel):
         names = [level.name for level in self.levels]
         if len(names) != len(set(names)):
             raise ValueError("tier names must be unique")
+        return self
+
+
+class VariantSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Id
+    weight: int = Field(ge=1, le=100, strict=True)
+
+
+class ExperimentSpec(BaseModel):
+    """Offer variants: each advocate is assigned one, for good, when enrolled (weights are
+    relative); `holdout_percent` of them get no program at all, to measure its lift. Rules name
+    the variants they apply to in `conditions.variants`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Id
+    variants: Annotated[list[VariantSpec], Field(min_length=2, max_length=4)]
+    holdout_percent: int = Field(default=0, ge=0, le=50, strict=True)
+
+    @model_validator(mode="after")
+    def _names(self) -> Self:
+        names = [v.name for v in self.variants]
+        if len(names) != len(set(names)) or "holdout" in names:
+            raise ValueError("variant names must be unique, and not `holdout`")
         return self
 
 
@@ -251,16 +280,26 @@ def check_rewards(rewards: list[RewardSpec]) -> list[RewardSpec]:
     return rewards
 
 
-def check_tiers(rewards: list[RewardSpec], tiers: TiersSpec | None) -> None:
-    """Every tier a rule names exists in the program's ladder."""
-    known = {level.name for level in tiers.levels} if tiers else set()
+def check_names(
+    rewards: list[RewardSpec], tiers: TiersSpec | None, experiment: ExperimentSpec | None
+) -> None:
+    """Every tier and variant a rule names exists in the program."""
+    known = {
+        "tiers": {level.name for level in tiers.levels} if tiers else set(),
+        "variants": {v.name for v in experiment.variants} if experiment else set(),
+    }
     for i, spec in enumerate(rewards):
-        for name in spec.conditions.tiers or ():
-            if name not in known:
-                raise ValueError(
-                    f"rewards[{i}].conditions.tiers: {name!r} is not one of the program's tiers"
-                    + (f" ({', '.join(sorted(known))})" if known else " (it has none)")
-                )
+        for kind, names in (
+            ("tiers", spec.conditions.tiers),
+            ("variants", spec.conditions.variants),
+        ):
+            for name in names or ():
+                if name not in known[kind]:
+                    have = ", ".join(sorted(known[kind]))
+                    raise ValueError(
+                        f"rewards[{i}].conditions.{kind}: {name!r} is not one of the program's "
+                        f"{kind}" + (f" ({have})" if have else " (it has none)")
+                    )
 
 
 def stored_conditions(spec: ConditionsSpec) -> dict[str, object]:

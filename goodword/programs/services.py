@@ -11,10 +11,11 @@ from goodword.lib.errors import Invalid
 from goodword.lib.urls import url_host
 from goodword.programs.models import Program, RewardRule
 from goodword.programs.rules import (
+    ExperimentSpec,
     RewardSpec,
     TiersSpec,
     TriggerSpec,
-    check_tiers,
+    check_names,
     stored_conditions,
 )
 
@@ -61,16 +62,18 @@ def _replace_rules(program: Program, rewards: list[RewardSpec]) -> None:
     )
 
 
-def _tier_names(conditions: dict[str, Any]) -> RewardSpec:
-    """A stand-in rule naming the tiers a stored rule's conditions name (for the check)."""
+def _named(conditions: dict[str, Any]) -> RewardSpec:
+    """A stand-in rule naming the tiers and variants a stored rule's conditions name."""
     return RewardSpec.model_validate(
         {"beneficiary": "advocate", "kind": "credit", "amount": 1, "conditions": conditions}
     )
 
 
-def _check_tiers(rewards: list[RewardSpec], tiers: TiersSpec | None) -> None:
+def _check_names(
+    rewards: list[RewardSpec], tiers: TiersSpec | None, experiment: ExperimentSpec | None
+) -> None:
     try:
-        check_tiers(rewards, tiers)
+        check_names(rewards, tiers, experiment)
     except ValueError as exc:
         raise Invalid(str(exc), code="validation_error") from None
 
@@ -95,8 +98,9 @@ def create_program(
     description: str = "",
     status: str = Program.Status.ACTIVE,
     tiers: TiersSpec | None = None,
+    experiment: ExperimentSpec | None = None,
 ) -> Program:
-    _check_tiers(rewards, tiers)
+    _check_names(rewards, tiers, experiment)
     _allow_destination(workspace.pk, destination_url)
     program = Program(
         workspace=workspace,
@@ -108,6 +112,7 @@ def create_program(
         hold_days=hold_days,
         attribution_days=attribution_days,
         tiers=tiers.model_dump() if tiers else {},
+        experiment=experiment.model_dump() if experiment else {},
     )
     _apply_trigger(program, trigger)
     program.save()
@@ -123,18 +128,27 @@ def update_program(
     rewards: list[RewardSpec] | None = None,
     trigger: TriggerSpec | None = None,
     tiers: TiersSpec | None = None,
+    experiment: ExperimentSpec | None = None,
     **fields: Any,
 ) -> Program:
-    """Change the given fields; `rewards` replaces the reward rules for future referrals."""
-    if rewards is not None or tiers is not None:
+    """Change the given fields; `rewards` replaces the reward rules for future referrals.
+
+    An experiment, once set, keeps its variants' names: advocates were assigned to them.
+    """
+    if rewards is not None or tiers is not None or experiment is not None:
         ladder = tiers or (TiersSpec.model_validate(program.tiers) if program.tiers else None)
-        if rewards is not None:
-            _check_tiers(rewards, ladder)
-        else:
+        test = experiment or (
+            ExperimentSpec.model_validate(program.experiment) if program.experiment else None
+        )
+        if rewards is None:
             named = RewardRule.objects.filter(program=program, is_active=True)
-            _check_tiers([_tier_names(r.conditions) for r in named], ladder)
+            _check_names([_named(r.conditions) for r in named], ladder, test)
+        else:
+            _check_names(rewards, ladder, test)
     if tiers is not None:
         fields["tiers"] = tiers.model_dump()
+    if experiment is not None:
+        fields["experiment"] = experiment.model_dump()
     if "destination_url" in fields:
         _allow_destination(program.workspace_id, fields["destination_url"])
     for name, value in fields.items():

@@ -99,6 +99,7 @@ class Referral(models.Model):
         SELF_REFERRAL = "self_referral"
         EXISTING_CUSTOMER = "existing_customer"
         EXPIRED = "expired"
+        HOLDOUT = "holdout"  # the advocate is in an experiment's holdout: no program for them
 
     public_id = models.CharField(max_length=32, unique=True, default=ids.new_ref_id, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)

@@ -125,6 +125,10 @@ class AdvocateOut(Schema):
     link: str
     share_url: str
     destination_url: str | None
+    variant: str | None = Field(
+        description="the program experiment's variant assigned to this advocate; `holdout`: "
+        "held out of the program (no rewards, to measure its lift); null without experiment"
+    )
     created_at: datetime
 
 
@@ -189,6 +193,7 @@ def render_advocate(advocate: Advocate) -> dict[str, Any]:
         "link": f"{settings.SITE_URL}/r/{advocate.code}",
         "share_url": f"{settings.SITE_URL}/s/{advocate.code}",
         "destination_url": advocate.destination_override or None,
+        "variant": advocate.variant or None,
         "created_at": advocate.created_at,
     }
 

@@ -18,6 +18,7 @@ from goodword.programs import services
 from goodword.programs.models import Program, RewardRule
 from goodword.programs.rules import (
     MAX_RULES,
+    ExperimentSpec,
     RewardSpec,
     TiersSpec,
     TriggerSpec,
@@ -42,6 +43,7 @@ class ProgramIn(Schema):
     description: str = Field(default="", max_length=2000)
     status: ProgramStatus = "active"
     tiers: TiersSpec | None = None
+    experiment: ExperimentSpec | None = None
 
     model_config = {"extra": "forbid"}
 
@@ -58,6 +60,7 @@ class ProgramPatch(PatchIn):
     description: Annotated[str, Field(max_length=2000)] | Unset = None
     status: ProgramStatus | Unset = None
     tiers: TiersSpec | Unset = None
+    experiment: ExperimentSpec | Unset = None
 
     _rewards = field_validator("rewards")(lambda v: v if v is None else check_rewards(v))
 
@@ -99,6 +102,7 @@ class ProgramOut(Schema):
     hold_days: int
     attribution_days: int
     tiers: dict[str, Any] | None
+    experiment: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
 
@@ -163,6 +167,7 @@ def render_program(program: Program) -> dict[str, Any]:
         "hold_days": program.hold_days,
         "attribution_days": program.attribution_days,
         "tiers": program.tiers or None,
+        "experiment": program.experiment or None,
         "created_at": program.created_at,
         "updated_at": program.updated_at,
     }
@@ -194,6 +199,7 @@ def create_program(request: HttpRequest, body: ProgramIn) -> Status[dict[str, An
         description=body.description,
         status=body.status,
         tiers=body.tiers,
+        experiment=body.experiment,
     )
     return Status(201, render_program(get_program(request, program.public_id)))
 
@@ -219,12 +225,15 @@ def read_program(request: HttpRequest, program_id: str) -> dict[str, Any]:
 @router.patch("/programs/{program_id}", response={200: ProgramOut, **ERRORS})
 def change_program(request: HttpRequest, program_id: str, body: ProgramPatch) -> dict[str, Any]:
     program = get_program(request, program_id)
-    fields = body.model_dump(exclude_unset=True, exclude={"rewards", "trigger", "tiers"})
+    fields = body.model_dump(
+        exclude_unset=True, exclude={"rewards", "trigger", "tiers", "experiment"}
+    )
     services.update_program(
         program=program,
         rewards=_with_currency(body.rewards, program.currency) if body.rewards else None,
         trigger=body.trigger,
         tiers=body.tiers,
+        experiment=body.experiment,
         **fields,
     )
     return render_program(get_program(request, program_id))
