@@ -102,6 +102,7 @@ def test_create_read_change_and_list_a_program(story: Story) -> None:
         "attribution_days": 30,
         "tiers": None,
         "experiment": None,
+        "eligibility": {"who": "everyone"},
         "created_at": iso(T0),
         "updated_at": iso(T0),
     }

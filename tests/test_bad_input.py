@@ -543,7 +543,7 @@ PLAIN_MESSAGES = [
     ),
     ("programs", "destination_url", DROP, "destination_url: is required"),
     ("programs", "surprise", 1, "surprise: is not a known field"),
-    ("events", "type", "teleport", 'type: must be one of "signup", "purchase", "refund"'),
+    ("events", "type", "teleport", 'type: must be one of "signup", "purchase", "refund", "nps"'),
     ("events", "customer.external_id", 7, "customer.external_id: must be a string"),
     ("events", "order.amount", -5, "order.amount: must be at least 0"),
     (

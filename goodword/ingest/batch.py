@@ -235,6 +235,8 @@ class Batch:
             attributes={},
             purchase_count=0,
             first_purchase_at=None,
+            nps_score=None,
+            nps_at=None,
             created_at=self.now,
             updated_at=self.now,
         )
@@ -308,6 +310,8 @@ class Batch:
             values["name"] = customer.name
         if customer.attributes:
             values["attributes"] = {**person.attributes, **customer.attributes}
+        if data.type == "nps" and (person.nps_at is None or event.occurred_at >= person.nps_at):
+            values["nps_score"], values["nps_at"] = data.score, event.occurred_at
         if data.type == "purchase":
             values["purchase_count"] = person.purchase_count + 1
             first = person.first_purchase_at

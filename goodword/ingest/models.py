@@ -19,6 +19,7 @@ class Event(models.Model):
         SIGNUP = "signup"
         PURCHASE = "purchase"
         REFUND = "refund"
+        NPS = "nps"  # a Net Promoter Score answer: `payload.score`, 0 to 10
 
     public_id = models.CharField(max_length=32, unique=True, default=ids.new_ev_id, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)

@@ -45,15 +45,20 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: ExternalId
-    type: Literal["signup", "purchase", "refund"]
+    type: Literal["signup", "purchase", "refund", "nps"]
     customer: CustomerIn
     referral_code: str | None = Field(default=None, min_length=1, max_length=40)
     ref_token: str | None = Field(default=None, max_length=200)
     order: OrderIn | None = None
     occurred_at: Timestamp | None = None
+    score: int | None = Field(
+        default=None, ge=0, le=10, strict=True, description="an `nps` event's score, 0 to 10"
+    )
 
     @model_validator(mode="after")
     def _order_rules(self) -> Self:
+        if (self.type == "nps") != (self.score is not None):
+            raise ValueError("an `nps` event needs `score` (0 to 10), and only it takes one")
         if self.type == "purchase" and (
             self.order is None or self.order.amount is None or self.order.currency is None
         ):

@@ -33,6 +33,8 @@ _PERSON_CHANGES = (
     "attributes",
     "purchase_count",
     "first_purchase_at",
+    "nps_score",
+    "nps_at",
     "updated_at",
 )
 _REFERRAL_CHANGES = (

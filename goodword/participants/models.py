@@ -20,6 +20,9 @@ class Participant(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     purchase_count = models.PositiveIntegerField(default=0)
     first_purchase_at = models.DateTimeField(null=True, blank=True)
+    # The latest Net Promoter Score answer, in business time (an `nps` event).
+    nps_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    nps_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -122,6 +123,24 @@ def _check_override(workspace: Workspace, url: str) -> None:
         )
 
 
+def _ineligible(program: Program, participant: Participant, now: datetime) -> str:
+    """Why the program's eligibility keeps this participant out, or "" when it does not."""
+    rule = program.eligibility or {}
+    who = rule.get("who", "everyone")
+    if who == "customers":
+        first = participant.first_purchase_at
+        if first is None:
+            return "only customers who have bought may, and they have not yet"
+        days = rule.get("min_days_as_customer")
+        if days and now - first < timedelta(days=days):
+            return f"only customers of at least {days} days may"
+    if who == "promoters" and (participant.nps_score is None or participant.nps_score < 9):
+        return "only promoters may (a latest NPS score of 9 or 10)"
+    if who == "listed" and participant.external_id not in rule.get("external_ids", ()):
+        return "only the listed customers may"
+    return ""
+
+
 def _variant(program: Program, participant: Participant) -> str:
     """The program's experiment variant for this participant: sticky, as it is a hash of the
     experiment and the participant."""
@@ -145,6 +164,13 @@ def enrol_advocate(
     existing = Advocate.objects.filter(program=program, participant=participant).first()
     if existing is not None:
         return existing, False
+    why = _ineligible(program, participant, timezone.now())
+    if why:
+        raise Conflict(
+            f"{participant.external_id!r} may not advocate in this program: {why}",
+            code="not_eligible",
+            details={"eligibility": program.eligibility},
+        )
     if code is not None and not is_valid_vanity(code):
         raise Invalid(
             "code must be 3-32 letters, digits, '-' or '_', starting with a letter or digit",

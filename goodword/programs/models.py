@@ -38,6 +38,8 @@ class Program(models.Model):
     tiers = models.JSONField(default=dict, blank=True)
     # `programs.rules.ExperimentSpec` (offer variants and a holdout), or {} for none.
     experiment = models.JSONField(default=dict, blank=True)
+    # `programs.rules.EligibilitySpec`: who may be enrolled; {} for everyone.
+    eligibility = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

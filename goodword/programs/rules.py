@@ -168,6 +168,26 @@ class ExperimentSpec(BaseModel):
         return self
 
 
+class EligibilitySpec(BaseModel):
+    """Who may be enrolled as an advocate: `everyone`; `customers` (after a first purchase,
+    and `min_days_as_customer` days after it if given); `promoters` (whose latest NPS answer,
+    an `nps` event, is 9 or 10); or those `listed` by external id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    who: Literal["everyone", "customers", "promoters", "listed"] = "everyone"
+    min_days_as_customer: int | None = Field(default=None, ge=1, le=3650, strict=True)
+    external_ids: Annotated[list[Id], Field(min_length=1, max_length=10_000)] | None = None
+
+    @model_validator(mode="after")
+    def _fits(self) -> Self:
+        if self.min_days_as_customer is not None and self.who != "customers":
+            raise ValueError("`min_days_as_customer` goes with `who: customers`")
+        if (self.external_ids is not None) != (self.who == "listed"):
+            raise ValueError("`external_ids` goes with `who: listed`, and it needs them")
+        return self
+
+
 class RewardSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -11,6 +11,7 @@ from goodword.lib.errors import Invalid
 from goodword.lib.urls import url_host
 from goodword.programs.models import Program, RewardRule
 from goodword.programs.rules import (
+    EligibilitySpec,
     ExperimentSpec,
     RewardSpec,
     TiersSpec,
@@ -99,6 +100,7 @@ def create_program(
     status: str = Program.Status.ACTIVE,
     tiers: TiersSpec | None = None,
     experiment: ExperimentSpec | None = None,
+    eligibility: EligibilitySpec | None = None,
 ) -> Program:
     _check_names(rewards, tiers, experiment)
     _allow_destination(workspace.pk, destination_url)
@@ -113,6 +115,7 @@ def create_program(
         attribution_days=attribution_days,
         tiers=tiers.model_dump() if tiers else {},
         experiment=experiment.model_dump() if experiment else {},
+        eligibility=eligibility.model_dump(exclude_none=True) if eligibility else {},
     )
     _apply_trigger(program, trigger)
     program.save()
@@ -129,6 +132,7 @@ def update_program(
     trigger: TriggerSpec | None = None,
     tiers: TiersSpec | None = None,
     experiment: ExperimentSpec | None = None,
+    eligibility: EligibilitySpec | None = None,
     **fields: Any,
 ) -> Program:
     """Change the given fields; `rewards` replaces the reward rules for future referrals.
@@ -149,6 +153,8 @@ def update_program(
         fields["tiers"] = tiers.model_dump()
     if experiment is not None:
         fields["experiment"] = experiment.model_dump()
+    if eligibility is not None:
+        fields["eligibility"] = eligibility.model_dump(exclude_none=True)
     if "destination_url" in fields:
         _allow_destination(program.workspace_id, fields["destination_url"])
     for name, value in fields.items():

@@ -18,6 +18,7 @@ from goodword.programs import services
 from goodword.programs.models import Program, RewardRule
 from goodword.programs.rules import (
     MAX_RULES,
+    EligibilitySpec,
     ExperimentSpec,
     RewardSpec,
     TiersSpec,
@@ -44,6 +45,7 @@ class ProgramIn(Schema):
     status: ProgramStatus = "active"
     tiers: TiersSpec | None = None
     experiment: ExperimentSpec | None = None
+    eligibility: EligibilitySpec | None = None
 
     model_config = {"extra": "forbid"}
 
@@ -61,6 +63,7 @@ class ProgramPatch(PatchIn):
     status: ProgramStatus | Unset = None
     tiers: TiersSpec | Unset = None
     experiment: ExperimentSpec | Unset = None
+    eligibility: EligibilitySpec | Unset = None
 
     _rewards = field_validator("rewards")(lambda v: v if v is None else check_rewards(v))
 
@@ -103,6 +106,7 @@ class ProgramOut(Schema):
     attribution_days: int
     tiers: dict[str, Any] | None
     experiment: dict[str, Any] | None
+    eligibility: dict[str, Any]
     created_at: datetime
     updated_at: datetime
 
@@ -168,6 +172,7 @@ def render_program(program: Program) -> dict[str, Any]:
         "attribution_days": program.attribution_days,
         "tiers": program.tiers or None,
         "experiment": program.experiment or None,
+        "eligibility": program.eligibility or {"who": "everyone"},
         "created_at": program.created_at,
         "updated_at": program.updated_at,
     }
@@ -200,6 +205,7 @@ def create_program(request: HttpRequest, body: ProgramIn) -> Status[dict[str, An
         status=body.status,
         tiers=body.tiers,
         experiment=body.experiment,
+        eligibility=body.eligibility,
     )
     return Status(201, render_program(get_program(request, program.public_id)))
 
@@ -226,7 +232,8 @@ def read_program(request: HttpRequest, program_id: str) -> dict[str, Any]:
 def change_program(request: HttpRequest, program_id: str, body: ProgramPatch) -> dict[str, Any]:
     program = get_program(request, program_id)
     fields = body.model_dump(
-        exclude_unset=True, exclude={"rewards", "trigger", "tiers", "experiment"}
+        exclude_unset=True,
+        exclude={"rewards", "trigger", "tiers", "experiment", "eligibility"},
     )
     services.update_program(
         program=program,
@@ -234,6 +241,7 @@ def change_program(request: HttpRequest, program_id: str, body: ProgramPatch) ->
         trigger=body.trigger,
         tiers=body.tiers,
         experiment=body.experiment,
+        eligibility=body.eligibility,
         **fields,
     )
     return render_program(get_program(request, program_id))
