@@ -41,6 +41,14 @@ class Api:
             **self._headers(None),
         )
 
+    def put(self, path: str, body: Any) -> Any:
+        return self.client.put(
+            f"/api/v1{path}",
+            json.dumps(body),
+            content_type="application/json",
+            **self._headers(None),
+        )
+
     def event(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
         return self.post("/events", body, headers)
 

@@ -478,8 +478,10 @@ def test_rewards_list_filters_and_balances(story: Story) -> None:
         "fulfilled_at": None,
         "rejected_at": None,
         "reversed_at": None,
+        "expires_at": None,
+        "expired_at": None,
     }
-    line = {"currency": "USD", "available": 0, "pending": 1000, "debt": 0}
+    line = {"currency": "USD", "available": 0, "pending": 1000, "debt": 0, "next_expiry": None}
     assert acme.get("/participants/alice/balance").json() == {
         "participant": "alice",
         "balances": [line],
@@ -493,10 +495,10 @@ def test_rewards_list_filters_and_balances(story: Story) -> None:
     assert ids(acme.get("/rewards", status="approved")) == both
     assert ids(acme.get("/rewards", status="approved", participant="bob")) == {friend_reward}
     assert acme.get("/participants/alice/balance").json()["balances"] == [
-        {"currency": "USD", "available": 1000, "pending": 0, "debt": 0}
+        {"currency": "USD", "available": 1000, "pending": 0, "debt": 0, "next_expiry": None}
     ]
     assert acme.get("/participants/bob/balance").json()["balances"] == [
-        {"currency": "USD", "available": 500, "pending": 0, "debt": 0}
+        {"currency": "USD", "available": 500, "pending": 0, "debt": 0, "next_expiry": None}
     ]
 
 

@@ -19,6 +19,7 @@ from goodword.accounts.services import create_api_key, revoke_api_key, update_wo
 from goodword.events import catalogue
 from goodword.events import services as events
 from goodword.events.models import DomainEvent
+from goodword.rewards import expiry
 from goodword.rewards.services import approve_due_rewards
 from tests.factories import Api, enrol, make_api, make_program, purchase, refund, signup
 
@@ -186,6 +187,7 @@ def test_a_whole_referral_loop_writes_only_catalogued_payloads(db: None) -> None
     _partial_refund(acme)
     _tiers(acme)
     _manual_actions(acme)
+    _credit_expiry(acme)
     assert acme.patch("/workspace", {"name": "Acme Inc"}).status_code == 200
     revoke_api_key(key=ApiKey.objects.get(workspace=acme.workspace))
 
@@ -235,7 +237,10 @@ def _tiers(acme: Api) -> None:
     """An advocate's first conversion lifts them from Member to Silver (advocate.promoted); the
     program runs an experiment (experiment.assigned)."""
     tiers = {"levels": [{"name": "Member", "min": 0}, {"name": "Silver", "min": 1}]}
-    experiment = {"name": "Test", "variants": [{"name": "A", "weight": 1}, {"name": "B", "weight": 1}]}  # noqa: E501
+    experiment = {
+        "name": "Test",
+        "variants": [{"name": "A", "weight": 1}, {"name": "B", "weight": 1}],
+    }  # noqa: E501
     program = make_program(acme, name="Tiers", tiers=tiers, experiment=experiment)
     ivan = enrol(acme, program["id"], "ivan")
     acme.event(signup("s-jo", "jo", referral_code=ivan["code"]))
@@ -258,6 +263,19 @@ def _manual_actions(acme: Api) -> None:
     assert acme.post("/participants/gus/rewards", grant).status_code == 201
     adjust = {"amount": -200, "currency": "USD", **reason}
     assert acme.post("/participants/gus/credit-adjustments", adjust).status_code == 201
+
+
+def _credit_expiry(acme: Api) -> None:
+    """Credit that expires 30 days after approval: announced 7 days before, then expired."""
+    rule = {"beneficiary": "advocate", "kind": "credit", "amount": 1000, "expires_days": 30,
+            "expiry_notice_days": 7}  # fmt: skip
+    program = make_program(acme, name="Expiring", rewards=[rule])
+    kim = enrol(acme, program["id"], "kim")
+    acme.event(purchase("p-lee", "lee", "order-l", 2500, referral_code=kim["code"]))
+    approved = datetime.now(UTC) + timedelta(days=15)
+    approve_due_rewards(now=approved)  # the earlier steps' held rewards too
+    assert expiry.announce_expiring_credit(now=approved + timedelta(days=23)) == 1
+    assert expiry.expire_due_credit(now=approved + timedelta(days=30)) == 1
 
 
 def test_the_envelope_is_what_consumers_get(db: None) -> None:

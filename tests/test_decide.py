@@ -376,7 +376,7 @@ def test_caps_count_what_the_rule_granted_in_their_period() -> None:
     )
     lifetime = capped(Cap("friend", "lifetime", count=1))
     past = datetime(2020, 1, 1, tzinfo=UTC)
-    assert with_usage(lifetime, {(1, "friend", BOB): ((past, 1, 1000),)}, at) == (
+    assert with_usage(lifetime, {(1, "friend", BOB): ((past, 1, 1000), (None, 1, 1000))}, at) == (
         (1, "cap_friend_lifetime"),
     )
 
@@ -392,7 +392,7 @@ def test_tier_counts_referrals_or_revenue_before_the_conversion_within_its_perio
         # 3 referrals before: Silver; this 4th makes Gold for the next ones.
         (
             Tiers("referrals", "lifetime", (("Silver", 0), ("Gold", 4))),
-            ((datetime(2025, 1, 1, tzinfo=UTC), 3, 0),),
+            ((datetime(2025, 1, 1, tzinfo=UTC), 3, 0), (None, 3, 0)),
             "Silver",
             "Gold",
             ((9, "advocate_tier"),),

@@ -251,8 +251,20 @@ def test_alice_refers_bob_through_a_real_server(server: Server) -> None:
             lambda s: s == [("advocate", "approved"), ("friend", "approved")],
             "both rewards approved",
         )
-        assert balance("alice") == {"currency": "USD", "available": 1000, "pending": 0, "debt": 0}
-        assert balance("bob") == {"currency": "USD", "available": 500, "pending": 0, "debt": 0}
+        assert balance("alice") == {
+            "currency": "USD",
+            "available": 1000,
+            "pending": 0,
+            "debt": 0,
+            "next_expiry": None,
+        }
+        assert balance("bob") == {
+            "currency": "USD",
+            "available": 500,
+            "pending": 0,
+            "debt": 0,
+            "next_expiry": None,
+        }
         r = api.get(f"/referrals/{referral['id']}")
         assert r.json()["status"] == "rewarded"
         assert r.json()["source"] == "token"
@@ -273,12 +285,30 @@ def test_alice_refers_bob_through_a_real_server(server: Server) -> None:
         assert r.status_code == 201, r.text
         assert r.json()["referrals"][0]["status"] == "reversed"
         assert statuses() == [("advocate", "reversed"), ("friend", "reversed")]
-        assert balance("alice") == {"currency": "USD", "available": 0, "pending": 0, "debt": 0}
-        assert balance("bob") == {"currency": "USD", "available": 0, "pending": 0, "debt": 0}
+        assert balance("alice") == {
+            "currency": "USD",
+            "available": 0,
+            "pending": 0,
+            "debt": 0,
+            "next_expiry": None,
+        }
+        assert balance("bob") == {
+            "currency": "USD",
+            "available": 0,
+            "pending": 0,
+            "debt": 0,
+            "next_expiry": None,
+        }
         assert api.get(f"/referrals/{referral['id']}").json()["status"] == "reversed"
 
         # Replaying the refund changes nothing.
         r = api.post("/events", json=refund("r-bob", "bob", "order-1"))
         assert r.status_code == 200
         assert r.headers["idempotent-replayed"] == "true"
-        assert balance("alice") == {"currency": "USD", "available": 0, "pending": 0, "debt": 0}
+        assert balance("alice") == {
+            "currency": "USD",
+            "available": 0,
+            "pending": 0,
+            "debt": 0,
+            "next_expiry": None,
+        }

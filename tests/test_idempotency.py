@@ -141,7 +141,15 @@ def test_concurrent_identical_purchases_record_one_event_and_one_reward_set(roun
         assert LedgerTransaction.objects.filter(reward=reward, kind="reward").count() == 1
     assert LedgerTransaction.objects.count() == 2 * rounds
     balance = story.acme.get("/participants/alice/balance").json()["balances"]
-    assert balance == [{"currency": "USD", "available": 1000 * rounds, "pending": 0, "debt": 0}]
+    assert balance == [
+        {
+            "currency": "USD",
+            "available": 1000 * rounds,
+            "pending": 0,
+            "debt": 0,
+            "next_expiry": None,
+        }
+    ]
     assert Referral.objects.filter(status=Referral.Status.REWARDED).count() == rounds
     assert_no_drift()
 
@@ -253,5 +261,7 @@ def test_event_replayed_weeks_later_returns_the_first_result_and_grants_nothing(
     assert LedgerTransaction.objects.filter(kind="reward").count() == 2
     assert DomainEvent.objects.filter(name="referral.converted").count() == 1
     balance = acme.get("/participants/alice/balance").json()["balances"]
-    assert balance == [{"currency": "USD", "available": 600, "pending": 0, "debt": 0}]
+    assert balance == [
+        {"currency": "USD", "available": 600, "pending": 0, "debt": 0, "next_expiry": None}
+    ]
     assert_no_drift()

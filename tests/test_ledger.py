@@ -37,6 +37,8 @@ from goodword.ingest.services import record_event
 from goodword.lib.errors import Conflict, Invalid
 from goodword.participants.models import Participant
 from goodword.rewards import ledger
+from goodword.rewards.actions import adjust_credit
+from goodword.rewards.expiry import expire_due_credit
 from goodword.rewards.models import (
     LedgerAccount,
     LedgerEntry,
@@ -45,11 +47,13 @@ from goodword.rewards.models import (
     Reward,
 )
 from goodword.rewards.services import approve_due_rewards, approve_reward, redeem_credit
-from tests.factories import Story, make_story, purchase, refund
+from tests.factories import PROGRAM, Story, make_story, purchase, refund
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOLD = timedelta(days=14)  # the story program's hold_days
 ADVOCATE_REWARD, FRIEND_REWARD = 1000, 500
+# LEDGER-1's program: alice's credit expires 30 days after approval, her friends' after 10.
+EXPIRES = {"advocate": timedelta(days=30), "friend": timedelta(days=10)}
 
 
 def check_ledger() -> str:
@@ -105,16 +109,32 @@ class ExpectedReward:
     owner: str
     amount: int
     hold_until: datetime
+    lasts: timedelta  # from approval to expiry
     status: str = "pending"
+    expires_at: datetime | None = None  # set on approval
+    expired: int | None = None  # what its expiry took, once settled
+
+
+@dataclass
+class ExpectedLot:
+    """Credit that came in at once, and what is left of it (the rule in rewards/expiry.py,
+    written again here from its statement)."""
+
+    expires_at: datetime | None
+    seq: int
+    left: int
+    reward: ExpectedReward | None = None
 
 
 class LedgerMachine(RuleBasedStateMachine):
     """Drive grants, approvals, redemptions, refunds and duplicates through the real services,
     keeping the balances we expect beside them.
 
-    Rewards have no expiry service yet (`Reward.Status.EXPIRED` is never set), so there is no
-    expire rule; add one with the service. Every example starts from the same story (acme,
-    alice, globex) and runs in a savepoint rolled back in `teardown`, so no example sees
+    Credit expires (alice's 30 days after approval, her friends' 10): the model keeps each
+    participant's credit as lots, spends the soonest-expiring first, lets a clawback take its
+    own reward's lot first, and expects the expiry sweep to take exactly what is left of each
+    reward, which never takes a balance below zero. Every example starts from the same story
+    (acme, alice, globex) and runs in a savepoint rolled back in `teardown`, so no example sees
     another's rows.
     """
 
@@ -133,6 +153,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.available: dict[str, int] = {"alice": 0}
         self.debt: dict[str, int] = {"alice": 0}
         self.posted: set[str] = set()  # participants with ledger entries
+        self.lots: dict[str, list[ExpectedLot]] = {"alice": []}
+        self.seq = 0
         self.deliveries: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self.redemptions: list[tuple[str, str, int]] = []
         self.refunds = 0
@@ -176,25 +198,58 @@ class LedgerMachine(RuleBasedStateMachine):
             ("friend", FRIEND_REWARD, "pending"),
         ]
         self.friends.append(friend)
-        self.available[friend], self.debt[friend] = 0, 0
+        self.available[friend], self.debt[friend], self.lots[friend] = 0, 0, []
         self.rewards[order] = [
-            ExpectedReward("alice", ADVOCATE_REWARD, self.now + HOLD),
-            ExpectedReward(friend, FRIEND_REWARD, self.now + HOLD),
+            ExpectedReward("alice", ADVOCATE_REWARD, self.now + HOLD, EXPIRES["advocate"]),
+            ExpectedReward(friend, FRIEND_REWARD, self.now + HOLD, EXPIRES["friend"]),
         ]
+
+    # The lots: credit in, and what each movement out takes from them.
+
+    def credit_in(self, who: str, amount: int, reward: ExpectedReward | None = None) -> None:
+        """Outstanding debt takes its share of new credit first; the rest is a lot."""
+        settled = min(amount, self.debt[who])
+        if settled:
+            hypothesis.event("debt netted against new credit")
+        self.debt[who] -= settled
+        self.available[who] += amount - settled
+        self.posted.add(who)
+        if amount - settled:
+            expires_at = reward.expires_at if reward is not None else None
+            self.lots[who].append(ExpectedLot(expires_at, self.seq, amount - settled, reward))
+            self.seq += 1
+
+    def take(self, who: str, amount: int, reward: ExpectedReward | None = None) -> None:
+        """Take `amount` of `who`'s credit: from `reward`'s own lot first, then the lot that
+        expires soonest (never-expiring last, the older first among equals)."""
+        lots = sorted(
+            self.lots[who], key=lambda lot: (lot.expires_at is None, lot.expires_at or T0, lot.seq)
+        )
+        own = [lot for lot in lots if reward is not None and lot.reward is reward]
+        for lot in own + lots:
+            taken = min(amount, lot.left)
+            lot.left -= taken
+            amount -= taken
+        assert amount == 0
+        assert sum(lot.left for lot in self.lots[who]) == self.available[who]
+
+    def next_expiry(self, who: str) -> dict[str, Any] | None:
+        expiring = [lot for lot in self.lots[who] if lot.expires_at is not None and lot.left]
+        if not expiring:
+            return None
+        at = min(lot.expires_at for lot in expiring if lot.expires_at is not None)
+        return {
+            "amount": sum(lot.left for lot in expiring if lot.expires_at == at),
+            "at": at.isoformat().replace("+00:00", "Z"),
+        }
 
     def sweep(self, days: int) -> None:
         self.now += timedelta(days=days)
         due = [r for r in self.pending_rewards() if r.hold_until <= self.now]
         assert approve_due_rewards(now=self.now) == len(due)
         for reward in due:
-            # Outstanding debt takes its share of new credit first.
-            settled = min(reward.amount, self.debt[reward.owner])
-            if settled:
-                hypothesis.event("debt netted against a new reward")
-            self.debt[reward.owner] -= settled
-            self.available[reward.owner] += reward.amount - settled
-            self.posted.add(reward.owner)
-            reward.status = "approved"
+            reward.status, reward.expires_at = "approved", self.now + reward.lasts
+            self.credit_in(reward.owner, reward.amount, reward)
 
     def redeem(self, who: str, amount: int) -> None:
         order = f"spend-{len(self.redemptions)}-{who}"
@@ -224,6 +279,7 @@ class LedgerMachine(RuleBasedStateMachine):
             participant.pk,
         )
         self.available[who] -= amount
+        self.take(who, amount)
         self.posted.add(who)
         self.redemptions.append((order, who, amount))
 
@@ -235,13 +291,40 @@ class LedgerMachine(RuleBasedStateMachine):
         self.refunds += 1
         self.deliver(refund(f"r-{self.refunds}", friend, order))
         for reward in self.rewards[order]:
-            if reward.status == "approved":
-                taken = min(reward.amount, self.available[reward.owner])
+            # After its expiry, only what was spent of it is left to take back.
+            left = reward.amount - (reward.expired or 0)
+            if reward.status == "approved" and left:
+                taken = min(left, self.available[reward.owner])
                 self.available[reward.owner] -= taken
-                self.debt[reward.owner] += reward.amount - taken
-                if taken < reward.amount:
+                self.take(reward.owner, taken, reward)
+                self.debt[reward.owner] += left - taken
+                if taken < left:
                     hypothesis.event("clawback left debt")
+                if reward.expired is not None:
+                    hypothesis.event("refund after the expiry")
             reward.status = "reversed"
+
+    def expire(self, days: int) -> None:
+        """The expiry sweep: each reward past its expiry loses what is left of its own lot."""
+        self.now += timedelta(days=days)
+        due = [
+            r
+            for rewards in self.rewards.values()
+            for r in rewards
+            if r.expires_at is not None and r.expires_at <= self.now and r.expired is None
+        ]
+        posted = LedgerTransaction.objects.filter(kind="expiry").count()
+        assert expire_due_credit(now=self.now) == len(due)
+        for reward in due:
+            left = sum(lot.left for lot in self.lots[reward.owner] if lot.reward is reward)
+            self.available[reward.owner] -= left
+            self.take(reward.owner, left, reward)
+            reward.expired = left
+            hypothesis.event(
+                "expired: " + ("all" if left == reward.amount else "part" if left else "nothing")
+            )
+        expired = sum(1 for r in due if r.expired)
+        assert LedgerTransaction.objects.filter(kind="expiry").count() == posted + expired
 
     # The rules.
 
@@ -317,6 +400,29 @@ class LedgerMachine(RuleBasedStateMachine):
     def order_is_refunded(self, data: st.DataObject, hours: int) -> None:
         self.refund_order(data.draw(st.sampled_from(self.friends), label="friend"), hours)
 
+    @precondition(
+        lambda self: any(
+            r.expires_at and r.expired is None for rs in self.rewards.values() for r in rs
+        )
+    )
+    @rule(days=st.integers(0, 40))
+    def credit_expires(self, days: int) -> None:
+        self.expire(days)
+
+    @rule(data=st.data(), amount=st.integers(1, 2000))
+    def credit_is_added_by_hand(self, data: st.DataObject, amount: int) -> None:
+        """Credit that never expires, spent after every lot that does."""
+        who = data.draw(st.sampled_from(["alice", *self.friends]), label="who")
+        adjust_credit(
+            participant=self.participant(who),
+            amount=amount,
+            currency="USD",
+            reason="goodwill",
+            actor="user:1",
+            now=self.now,
+        )
+        self.credit_in(who, amount)
+
     @precondition(lambda self: self.deliveries)
     @rule(data=st.data(), through_api=st.booleans())
     def event_is_delivered_again(self, data: st.DataObject, through_api: bool) -> None:
@@ -343,6 +449,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 "available": self.available[who],
                 "pending": pending,
                 "debt": self.debt[who],
+                "next_expiry": self.next_expiry(who),
             }
         ]
 
@@ -385,7 +492,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
 def test_ledger_state_machine(db: None) -> None:
     """LEDGER-1."""
-    story = make_story()
+    rules = [
+        {**rule, "expires_days": EXPIRES[rule["beneficiary"]].days} for rule in PROGRAM["rewards"]
+    ]
+    story = make_story(rewards=rules)
     run_state_machine_as_test(
         lambda: LedgerMachine(story),
         settings=settings(
@@ -482,7 +592,9 @@ def test_concurrent_redemptions_never_overdraw() -> None:
         assert running >= 0
     assert running == 0
     balance = story.acme.get("/participants/alice/balance").json()["balances"]
-    assert balance == [{"currency": "USD", "available": 0, "pending": 0, "debt": 0}]
+    assert balance == [
+        {"currency": "USD", "available": 0, "pending": 0, "debt": 0, "next_expiry": None}
+    ]
     assert_no_drift()
 
 
@@ -556,13 +668,13 @@ def test_clawbacks_racing_approvals_for_one_advocate_never_fail() -> None:
     # Alice spent the 10 rewards later clawed back and earned 10 new ones: in whichever order
     # the two landed, debt was netted against credit and nothing is left either way.
     assert balance_of(story, "alice") == [
-        {"currency": "USD", "available": 0, "pending": 0, "debt": 0}
+        {"currency": "USD", "available": 0, "pending": 0, "debt": 0, "next_expiry": None}
     ]
     assert balance_of(story, "bob-0") == [
-        {"currency": "USD", "available": 0, "pending": 0, "debt": 0}
+        {"currency": "USD", "available": 0, "pending": 0, "debt": 0, "next_expiry": None}
     ]
     assert balance_of(story, "carol-0") == [
-        {"currency": "USD", "available": 500, "pending": 0, "debt": 0}
+        {"currency": "USD", "available": 500, "pending": 0, "debt": 0, "next_expiry": None}
     ]
     assert LedgerTransaction.objects.filter(kind="clawback").count() == 20
     assert LedgerTransaction.objects.filter(kind="reward").count() == 40
@@ -597,7 +709,7 @@ def test_refund_racing_the_approval_of_its_own_rewards_never_fails() -> None:
         if approved
     }
     for who in ("alice", *(f"bob-{n}" for n in range(10))):
-        zero = [{"currency": "USD", "available": 0, "pending": 0, "debt": 0}]
+        zero = [{"currency": "USD", "available": 0, "pending": 0, "debt": 0, "next_expiry": None}]
         assert balance_of(story, who) == (zero if who in paid else [])
     assert approve_due_rewards(now=later) == 0
     assert_no_drift()

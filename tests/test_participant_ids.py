@@ -21,7 +21,9 @@ def test_external_ids_with_slashes_reach_every_participant_route(story: Story) -
     balance = acme.get(f"/participants/{GID}/balance").json()
     assert balance == {
         "participant": GID,
-        "balances": [{"currency": "USD", "available": 500, "pending": 0, "debt": 0}],
+        "balances": [
+            {"currency": "USD", "available": 500, "pending": 0, "debt": 0, "next_expiry": None}
+        ],
     }
     r = acme.post(
         f"/participants/{GID}/redemptions", {"order_id": "o-9", "amount": 200, "currency": "USD"}

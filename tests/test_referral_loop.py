@@ -58,6 +58,7 @@ def test_alice_refers_bob_both_rewarded_after_hold_then_refund_claws_back(story:
         "available": 0,
         "pending": 1000,
         "debt": 0,
+        "next_expiry": None,
     }
 
     # One day before the hold ends nothing is approved; after it, both rewards are.
@@ -85,8 +86,20 @@ def test_alice_refers_bob_both_rewarded_after_hold_then_refund_claws_back(story:
         r = acme.event(refund("r-bob", "bob", "order-1"))
     assert r.status_code == 201
     assert r.json()["referrals"][0]["status"] == "reversed"
-    assert balance(story, "alice") == {"currency": "USD", "available": 0, "pending": 0, "debt": 0}
-    assert balance(story, "bob") == {"currency": "USD", "available": 0, "pending": 0, "debt": 300}
+    assert balance(story, "alice") == {
+        "currency": "USD",
+        "available": 0,
+        "pending": 0,
+        "debt": 0,
+        "next_expiry": None,
+    }
+    assert balance(story, "bob") == {
+        "currency": "USD",
+        "available": 0,
+        "pending": 0,
+        "debt": 300,
+        "next_expiry": None,
+    }
     assert set(Reward.objects.values_list("status", flat=True)) == {"reversed"}
     assert LedgerTransaction.objects.filter(kind="clawback").count() == 2
 
@@ -131,11 +144,23 @@ def test_debt_is_netted_against_the_next_reward(story: Story) -> None:
         "/participants/alice/redemptions", {"order_id": "a-1", "amount": 800, "currency": "USD"}
     )
     acme.event(refund("r-bob", "bob", "order-1"))
-    assert balance(story, "alice") == {"currency": "USD", "available": 0, "pending": 0, "debt": 800}
+    assert balance(story, "alice") == {
+        "currency": "USD",
+        "available": 0,
+        "pending": 0,
+        "debt": 800,
+        "next_expiry": None,
+    }
     acme.event(signup("s-carol", "carol", referral_code=story.alice["code"]))
     acme.event(purchase("p-carol", "carol", "order-2", 3000))
     approve_due_rewards(now=datetime.now(UTC) + timedelta(days=15))
-    assert balance(story, "alice") == {"currency": "USD", "available": 200, "pending": 0, "debt": 0}
+    assert balance(story, "alice") == {
+        "currency": "USD",
+        "available": 200,
+        "pending": 0,
+        "debt": 0,
+        "next_expiry": None,
+    }
 
 
 def test_self_referral_and_existing_customer_do_not_qualify_and_say_why(story: Story) -> None:

@@ -77,7 +77,15 @@ class World:
 
 
 def usd(available: int = 0, pending: int = 0, debt: int = 0) -> list[dict[str, Any]]:
-    return [{"currency": "USD", "available": available, "pending": pending, "debt": debt}]
+    return [
+        {
+            "currency": "USD",
+            "available": available,
+            "pending": pending,
+            "debt": debt,
+            "next_expiry": None,
+        }
+    ]
 
 
 def events_of(subject: str, *names: str) -> list[tuple[str, dict[str, Any]]]:
@@ -495,6 +503,8 @@ def test_manual_credit_is_approved_and_posted_at_once(world: World) -> None:
         "fulfilled_at": None,
         "rejected_at": None,
         "reversed_at": None,
+        "expires_at": None,
+        "expired_at": None,
     }
     assert reward["id"].startswith("rwd_")
     assert world.balance("bob") == usd(available=500, pending=500)

@@ -19,7 +19,7 @@ from goodword.accounts.models import ApiKey, Workspace
 from goodword.accounts.services import create_api_key, revoke_api_key
 from goodword.api.v1.api import api
 from goodword.lib.signing import make_ref_token
-from tests.factories import Api, enrol, make_api, make_history, purchase, signup
+from tests.factories import PROGRAM, Api, enrol, make_api, make_history, purchase, signup
 from tests.shared import kept_for_module, row_counts
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
@@ -163,6 +163,9 @@ CASES = [
         {"rewards": [{"beneficiary": "advocate", "kind": "credit", "amount": 1}]},
     ),
     Case("GET", PRG + "/stats", "/programs/{acme_program}/stats"),
+    Case("GET", PRG + "/config", "/programs/{acme_program}/config"),
+    Case("PUT", PRG + "/config", "/programs/{acme_program}/config", PROGRAM),
+    Case("GET", PRG + "/versions", "/programs/{acme_program}/versions"),
     Case("POST", PRG + "/advocates", "/programs/{acme_program}/advocates", {"external_id": "gina"}),
     Case(
         "POST", PRG + "/advocates", "/programs/{acme_program}/advocates", {"external_id": "alice"}
@@ -429,6 +432,8 @@ def test_other_workspace_gets_404_and_acme_is_unchanged(world: World, case: Case
         response = globex.post(path, fill(case.body, world.ids))
     elif case.method == "PATCH":
         response = globex.patch(path, fill(case.body, world.ids))
+    elif case.method == "PUT":
+        response = globex.put(path, fill(case.body, world.ids))
     else:
         raise AssertionError(f"no client method for {case.method}")
 

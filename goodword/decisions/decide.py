@@ -164,7 +164,7 @@ def _converted(
     before = facts.referrals.get(plan.advocate.participant, ())
     tier = _tier(program.tiers, before, at)
     # This conversion's place among the advocate's qualified referrals, for milestones.
-    place = sum(n for _, n, _ in before) + 1
+    place = sum(n for day, n, _ in before if day is None) + 1
     grants, stopped = [], []
     for rule in program.rules:
         reason = _rule_stop(facts, plan, rule, at=at, order=order, nth=nth)
@@ -207,7 +207,7 @@ def _converted(
     if program.tiers is not None:
         day = at.replace(hour=0, minute=0, second=0, microsecond=0)
         revenue = order.amount if order else 0
-        after = _tier(program.tiers, (*before, (day, 1, revenue)), at)
+        after = _tier(program.tiers, (*before, (day, 1, revenue), (None, 1, revenue)), at)
         plan = replace(plan, promoted_to=after if after != tier else "")
     return _refunded(facts, plan) if order is not None else plan
 
@@ -217,12 +217,12 @@ def _tier(tiers: Tiers | None, referrals: Usage, at: datetime) -> str:
     if tiers is None:
         return ""
     day = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    start = datetime.min.replace(tzinfo=at.tzinfo)
+    start = None
     if tiers.period == "month":
         start = day.replace(day=1)
     elif tiers.period == "year":
         start = day.replace(month=1, day=1)
-    counted = [(n, v) for d, n, v in referrals if start <= d <= day]
+    counted = _within(referrals, start, at)
     reached = sum(v if tiers.basis == "revenue" else n for n, v in counted)
     name = ""
     for level, minimum in tiers.levels:
@@ -244,9 +244,8 @@ def _capped(
     scopes = {"advocate": plan.advocate.participant, "friend": facts.friend, "program": 0}
     for cap in rule.caps:
         used = facts.usage.get((rule.id, cap.per, scopes[cap.per]), ())
-        start = _period_start(cap, at)
-        count = sum(n for day, n, _ in used if start <= day <= at)
-        value = sum(v for day, _, v in used if start <= day <= at)
+        counted = _within(used, _period_start(cap, at), at)
+        count, value = sum(n for n, _ in counted), sum(v for _, v in counted)
         if (cap.count is not None and count + 1 > cap.count) or (
             cap.amount is not None and value + amount > cap.amount
         ):
@@ -254,7 +253,8 @@ def _capped(
     return ""
 
 
-def _period_start(cap: Cap, at: datetime) -> datetime:
+def _period_start(cap: Cap, at: datetime) -> datetime | None:
+    """The first day a cap's period counts, or None for all time."""
     day = at.replace(hour=0, minute=0, second=0, microsecond=0)
     if cap.period == "month":
         return day.replace(day=1)
@@ -262,7 +262,14 @@ def _period_start(cap: Cap, at: datetime) -> datetime:
         return day.replace(month=1, day=1)
     if cap.period == "rolling":
         return day - timedelta(days=cap.days - 1)
-    return datetime.min.replace(tzinfo=at.tzinfo)
+    return None
+
+
+def _within(used: Usage, start: datetime | None, at: datetime) -> list[tuple[int, int]]:
+    """(count, value) of the days from `start` to `at`, or the all-time total for None."""
+    if start is None:
+        return [(n, v) for day, n, v in used if day is None]
+    return [(n, v) for day, n, v in used if day is not None and start <= day <= at]
 
 
 def _share(order: Purchase, percent: int) -> int:

@@ -47,8 +47,10 @@ class Cap:
         return f"cap_{self.per}_{self.period}"
 
 
-# What a rule has granted in a scope, by UTC day: (the day's start, rewards, their value).
-Usage = tuple[tuple[datetime, int, int], ...]
+# What a rule has granted in a scope (or an advocate's qualified referrals and their revenue):
+# (a UTC day's start, count, value) for each day a window needs, and (None, count, value) for
+# all time.
+Usage = tuple[tuple[datetime | None, int, int], ...]
 
 
 @dataclass(frozen=True)

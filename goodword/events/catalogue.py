@@ -39,6 +39,11 @@ ProgramId = Annotated[str, StringConstraints(pattern=r"^prg_[0-9a-z]+$")]
 ParticipantId = Annotated[str, StringConstraints(pattern=r"^par_[0-9a-z]+$")]
 AdvocateId = Annotated[str, StringConstraints(pattern=r"^adv_[0-9a-z]+$")]
 ReferralId = Annotated[str, StringConstraints(pattern=r"^ref_[0-9a-z]+$")]
+RewardId = Annotated[str, StringConstraints(pattern=r"^rwd_[0-9a-z]+$")]
+# A moment, in ISO 8601 UTC as the envelope writes `created_at`.
+Moment = Annotated[
+    str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 # Who did something by hand: an API key (`api_key:key_…`) or a dashboard user (`user:<id>`).
 Actor = Annotated[str, StringConstraints(pattern=r"^(api_key:key_[0-9a-z]+|user:[0-9A-Za-z_-]+)$")]
@@ -55,8 +60,15 @@ class NoData(Payload):
     pass
 
 
+class ProgramCreated(Payload):
+    version: int | None = Field(default=None, description="its configuration's version")
+
+
 class FieldsChanged(Payload):
     fields: list[str] = Field(description="names of the fields that changed, sorted")
+    version: int | None = Field(
+        default=None, description="a program's configuration version after the change"
+    )
 
 
 class WorkspaceCreated(Payload):
@@ -226,6 +238,23 @@ class CreditAdjusted(Payload):
     actor: Actor = Field(description="who adjusted it")
 
 
+class CreditExpired(Payload):
+    reward: RewardId = Field(description="the reward whose credit expired (also the subject)")
+    participant: ParticipantId = Field(description="whose credit expired")
+    amount: int = Field(gt=0, description="minor units that expired: what was left unspent")
+    currency: Currency = Field(description="ISO 4217 code")
+
+
+class CreditExpiring(Payload):
+    reward: RewardId = Field(description="the reward whose credit will expire (the subject)")
+    participant: ParticipantId = Field(description="whose credit will expire")
+    amount: int = Field(
+        gt=0, description="minor units that would expire if no more were spent, as of now"
+    )
+    currency: Currency = Field(description="ISO 4217 code")
+    expires_at: Moment = Field(description="when it expires, ISO 8601 in UTC")
+
+
 # The kinds of subject, by public id prefix.
 SUBJECTS = {
     "ws": "workspace",
@@ -258,6 +287,7 @@ _PRG = "prg_4xq8m2d7c0v9k3n6b1zt"
 _ADV = "adv_9k2m4q7x1c8v3n5b0zdt"
 _PAR = "par_3n7b1z5t9k2m4q8x0c6v"
 _REF = "ref_7c0v9k3n6b1zt4xq8m2d"
+_RWD = "rwd_5t9k2m4q8x0c6v3n7b1z"
 _ACTOR = "api_key:key_2m4q8x0c6v3n7b1z5t9k"
 
 EVENTS: tuple[EventType, ...] = (
@@ -299,15 +329,16 @@ EVENTS: tuple[EventType, ...] = (
     EventType(
         "program.created",
         subject="prg",
-        description="A program was created.",
-        payload=NoData,
+        description="A program was created: its configuration is version 1.",
+        payload=ProgramCreated,
+        example={"version": 1},
     ),
     EventType(
         "program.updated",
         subject="prg",
         description="A program's settings or reward rules changed.",
         payload=FieldsChanged,
-        example={"fields": ["hold_days", "rewards"]},
+        example={"fields": ["hold_days", "rewards"], "version": 2},
     ),
     EventType(
         "participant.created",
@@ -481,6 +512,28 @@ EVENTS: tuple[EventType, ...] = (
         description="A participant spent credit on an order.",
         payload=CreditRedeemed,
         example={"participant": _PAR, "amount": 300, "currency": "USD"},
+    ),
+    EventType(
+        "credit.expiring",
+        subject="rwd",
+        description="A reward's credit reached its notice date (the rule's "
+        "`expiry_notice_days` before it expires) with some of it unspent; sent once.",
+        payload=CreditExpiring,
+        example={
+            "reward": _RWD,
+            "participant": _PAR,
+            "amount": 700,
+            "currency": "USD",
+            "expires_at": "2026-06-01T09:00:00Z",
+        },
+    ),
+    EventType(
+        "credit.expired",
+        subject="rwd",
+        description="What was left unspent of a reward's credit expired at its `expires_at`, "
+        "moved out of the balance by an `expiry` ledger transaction.",
+        payload=CreditExpired,
+        example={"reward": _RWD, "participant": _PAR, "amount": 700, "currency": "USD"},
     ),
     EventType(
         "credit.adjusted",

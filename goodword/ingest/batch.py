@@ -13,7 +13,7 @@ only a refund of its order still reverses it (a clawback, through `rewards.servi
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from goodword.decisions import facts
@@ -28,6 +28,7 @@ from goodword.lib.emails import normalize_email
 from goodword.lib.errors import Invalid
 from goodword.lib.signing import RefToken, read_ref_token
 from goodword.participants.models import Participant
+from goodword.programs import counters
 from goodword.referrals.models import Referral
 from goodword.rewards.models import Reward
 
@@ -133,44 +134,61 @@ class Batch:
         self._load_counts(items)
 
     def _load_counts(self, items: list[Item]) -> None:
-        """What capped rules already granted, and advocates' qualified referrals for tiers and
-        milestones, under a lock on the scopes they count in."""
+        """The counters capped rules, tiers and milestones read (`programs.counters`), under a
+        lock on the scopes they count in, so racing batches decide one after the other."""
         tiered = {
             p.facts.id
             for p in self.programs.values()
             if p.facts.tiers or any(r.is_milestone for r in p.facts.rules)
         }
-        rules = [r for p in self.programs.values() for r in p.facts.rules if r.caps]
+        rules = {r.id: p.facts.id for p in self.programs.values() for r in p.facts.rules if r.caps}
         if not rules and not tiered:
             return
-        capped = {rule.id: {cap.per for cap in rule.caps} for rule in rules}
+        capped = {
+            rule.id: {cap.per for cap in rule.caps}
+            for p in self.programs.values()
+            for rule in p.facts.rules
+            if rule.caps
+        }
         advocates = sorted({a.facts.participant for a in self.advocates.values()})
-        keys = [(r, a) for r, pers in capped.items() if "advocate" in pers for a in advocates]
-        keys += [(r, 0) for r, pers in capped.items() if "program" in pers]
-        keys += [(-p, a) for p in tiered for a in advocates]  # negative: not a rule id
-        load.lock_caps(keys)
-        friends = [f.person.pk for f in self.friends.values() if f.person.pk]
-        self.changes.tiered = tiered
-        if tiered:
-            self.changes.referrals = load.referral_counts(
-                self.workspace_id,
-                sorted(tiered),
-                advocates=advocates,
-                skip_referees=friends,
-            )
-        if rules:
-            caps = [cap for rule in rules for cap in rule.caps]
-            since = None
-            if all(cap.period != "lifetime" for cap in caps):
-                longest = max({"month": 31, "year": 366}.get(c.period, c.days) for c in caps)
-                since = min(i.event.occurred_at for i in items) - timedelta(days=longest)
-            self.changes.capped = capped
-            self.changes.usage = load.cap_usage(
-                self.workspace_id, capped, advocates=advocates, skip_referees=friends, since=since
-            )
-        for friend in self.friends.values():
-            for group in friend.groups.values():
-                self.changes.count_group(group, 1)
+        friends = sorted(f.person.pk for f in self.friends.values() if f.person.pk)
+        scopes = {"advocate": advocates, "friend": friends, "program": [0]}
+        locks = [(r, a) for r, pers in capped.items() if "advocate" in pers for a in advocates]
+        locks += [(r, 0) for r, pers in capped.items() if "program" in pers]
+        locks += [(-p, a) for p in tiered for a in advocates]  # negative: not a rule id
+        load.lock_caps(locks)
+        keys = [
+            (rules[r], r, per, scope)
+            for r, pers in capped.items()
+            for per in pers
+            for scope in scopes[per]
+        ]
+        keys += [counters.referral_key(p, a) for p in tiered for a in advocates]
+        stored = counters.read(self.workspace_id, keys, since=self._since(items))
+        self.changes.capped = capped
+        for (program, rule, scope, scope_id), days in stored.items():
+            counts = {
+                None if day == counters.LIFETIME else datetime(*day.timetuple()[:3], tzinfo=UTC): v
+                for day, v in days.items()
+            }
+            if scope == "referrals":
+                self.changes.referrals[(program, scope_id)] = counts
+            else:
+                self.changes.usage[(rule, scope, scope_id)] = counts
+
+    def _since(self, items: list[Item]) -> date:
+        """The first day a windowed cap or tier may count: days before it are not read."""
+        longest = 0
+        for program in self.programs.values():
+            for rule in program.facts.rules:
+                for cap in rule.caps:
+                    if cap.period != "lifetime":
+                        longest = max(longest, {"month": 31, "year": 366}.get(cap.period, cap.days))
+            if program.facts.tiers and program.facts.tiers.period != "lifetime":
+                longest = max(longest, 366)
+        if not longest:
+            return date.max  # all time only
+        return (min(i.event.occurred_at for i in items) - timedelta(days=longest)).date()
 
     def _candidates(
         self,

@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncDay
 
 from goodword.decisions import facts
 from goodword.ingest.models import Event, IdempotencyKey
@@ -343,9 +341,6 @@ def _tiers(stored: dict[str, Any] | None) -> facts.Tiers | None:
     return facts.Tiers(stored["basis"], stored["period"], levels)
 
 
-Counts = dict[datetime, list[int]]  # UTC day -> [rewards, value]
-
-
 def lock_caps(keys: Sequence[tuple[int, int]]) -> None:
     """On PostgreSQL, serialise the batches that count toward the same caps (rule, scope),
     taking the locks in one sorted order so two batches cannot deadlock on them. SQLite runs
@@ -358,73 +353,3 @@ def lock_caps(keys: Sequence[tuple[int, int]]) -> None:
         "(SELECT a, b FROM unnest(%s::int[], %s::int[]) AS k(a, b) ORDER BY a, b) AS s",
         [list(first), list(second)],
     )
-
-
-def cap_usage(
-    workspace_id: int,
-    rules: dict[int, set[str]],
-    *,
-    advocates: Sequence[int],
-    skip_referees: Sequence[int],
-    since: datetime | None,
-) -> dict[tuple[int, str, int], Counts]:
-    """What capped rules granted outside the batch's own friends, by UTC day of the conversion:
-    per advocate (for the batch's advocates) and in the whole program. A friend's own rewards
-    are all in the batch already. Indexed aggregates, never a list of rewards."""
-    out: dict[tuple[int, str, int], Counts] = {}
-    base = (
-        Reward.objects.filter(workspace_id=workspace_id, referral__converted_at__isnull=False)
-        .exclude(status__in=(Reward.Status.REVERSED, Reward.Status.REJECTED))
-        .exclude(referral__referee_id__in=list(skip_referees))
-    )
-    if since is not None:
-        base = base.filter(referral__converted_at__gte=since)
-    day = TruncDay("referral__converted_at", tzinfo=UTC)
-    for per, scope in (("advocate", "referral__advocate__participant_id"), ("program", "")):
-        wanted = [rule for rule, pers in rules.items() if per in pers]
-        if not wanted:
-            continue
-        rows = base.filter(rule_id__in=wanted)
-        if per == "advocate":
-            rows = rows.filter(referral__advocate__participant_id__in=list(advocates))
-        names = ["rule_id", scope] if scope else ["rule_id"]
-        grouped = (
-            rows.annotate(day=day)
-            .values(*names, "day")
-            .annotate(n=Count("id"), v=Sum("amount"))
-            .order_by()
-        )
-        for row in grouped:
-            key = (row["rule_id"], per, row[scope] if scope else 0)
-            counts = out.setdefault(key, {})
-            counts[row["day"]] = [row["n"], int(row["v"] or 0)]
-    return out
-
-
-def referral_counts(
-    workspace_id: int,
-    programs: Sequence[int],
-    *,
-    advocates: Sequence[int],
-    skip_referees: Sequence[int],
-) -> dict[tuple[int, int], Counts]:
-    """The advocates' qualified (converted, not reversed) referrals outside the batch's own
-    friends, by program and UTC day of the conversion, with the revenue they brought."""
-    rows = (
-        Referral.objects.filter(
-            workspace_id=workspace_id,
-            program_id__in=list(programs),
-            advocate__participant_id__in=list(advocates),
-            status__in=(Referral.Status.CONVERTED, Referral.Status.REWARDED),
-        )
-        .exclude(referee_id__in=list(skip_referees))
-        .annotate(day=TruncDay("converted_at", tzinfo=UTC))
-        .values("program_id", "advocate__participant_id", "day")
-        .annotate(n=Count("id"), v=Sum("order_amount"))
-        .order_by()
-    )
-    out: dict[tuple[int, int], Counts] = {}
-    for row in rows:
-        counts = out.setdefault((row["program_id"], row["advocate__participant_id"]), {})
-        counts[row["day"]] = [row["n"], int(row["v"] or 0)]
-    return out

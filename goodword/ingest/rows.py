@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from goodword.decisions import facts
@@ -20,6 +20,7 @@ from goodword.ingest.models import Event
 from goodword.ingest.schemas import EventIn
 from goodword.lib import ids
 from goodword.lib.errors import DomainError
+from goodword.programs import counters
 from goodword.referrals.models import Referral
 from goodword.rewards.models import Reward
 
@@ -74,35 +75,26 @@ class Changes:
         # Caps: the scopes each capped rule counts in, and what it has granted there by UTC
         # day; the batch's own friends' rewards are counted from their rows as they change.
         self.capped: dict[int, set[str]] = {}
-        self.usage: dict[tuple[int, str, int], load.Counts] = {}
-        # Tiers and milestones: the programs that count advocates' qualified referrals, and
-        # the counts by (program, advocate's participant) and UTC day: [referrals, revenue].
-        self.tiered: set[int] = set()
-        self.referrals: dict[tuple[int, int], load.Counts] = {}
+        self.usage: dict[tuple[int, str, int], dict[datetime | None, list[int]]] = {}
+        # Tiers and milestones: advocates' qualified referrals by (program, advocate's
+        # participant) and UTC day, [referrals, revenue]; None is all time.
+        self.referrals: dict[tuple[int, int], dict[datetime | None, list[int]]] = {}
+        # What the batch changes in the counters (`programs.counters`), by counter and day.
+        self.deltas: dict[tuple[counters.Key, date], list[int]] = {}
 
     def count_group(self, group: Group, sign: int) -> None:
         """Add (1) or take out (-1) what a friend's group counts toward caps, tiers and
-        milestones."""
-        if not self.capped and group.program_id not in self.tiered:
-            return
+        milestones: in memory for the batch's decisions, and as changes to the counters."""
         for referral in group.referrals.values():
             if referral.converted_at is None:
                 continue
-            day = referral.converted_at.astimezone(UTC).replace(
-                hour=0, minute=0, second=0, microsecond=0
-            )
+            day = counters.day_of(referral.converted_at)
             advocate = self.advocates[referral.advocate_id].facts.participant
-            qualified = referral.status in (Referral.Status.CONVERTED, Referral.Status.REWARDED)
-            if group.program_id in self.tiered and qualified:
-                counts = self.referrals.setdefault((group.program_id, advocate), {})
-                slot = counts.setdefault(day, [0, 0])
-                slot[0] += sign
-                slot[1] += sign * (referral.order_amount or 0)
-            scopes = {
-                "advocate": advocate,
-                "friend": referral.referee_id,
-                "program": 0,
-            }
+            if referral.status in (Referral.Status.CONVERTED, Referral.Status.REWARDED):
+                key = counters.referral_key(group.program_id, advocate)
+                value = referral.order_amount or 0
+                self._count(self.referrals, (group.program_id, advocate), key, day, sign, value)
+            scopes = {"advocate": advocate, "friend": referral.referee_id, "program": 0}
             for reward in group.rewards.get(referral.public_id, {}).values():
                 rule = reward.rule_id
                 if rule is None or reward.status in (
@@ -111,10 +103,28 @@ class Changes:
                 ):
                     continue
                 for per in self.capped.get(rule, ()):
-                    counts = self.usage.setdefault((rule, per, scopes[per]), {})
-                    slot = counts.setdefault(day, [0, 0])
-                    slot[0] += sign
-                    slot[1] += sign * (reward.amount or 0)
+                    scope = (rule, per, scopes[per])
+                    key = (group.program_id, *scope)
+                    self._count(self.usage, scope, key, day, sign, reward.amount or 0)
+
+    def _count(
+        self,
+        memory: dict[Any, dict[datetime | None, list[int]]],
+        scope: Any,
+        key: counters.Key,
+        day: date,
+        sign: int,
+        value: int,
+    ) -> None:
+        counts = memory.setdefault(scope, {})
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        for slot in (start, None):
+            entry = counts.setdefault(slot, [0, 0])
+            entry[0] += sign
+            entry[1] += sign * value
+        change = self.deltas.setdefault((key, day), [0, 0])
+        change[0] += sign
+        change[1] += sign * value
 
     def referrals_of(self, program_id: int) -> dict[int, facts.Usage]:
         return {

@@ -17,6 +17,7 @@ from goodword.ingest.models import Event
 from goodword.ingest.rows import Changes, Item
 from goodword.lib import sql
 from goodword.participants.models import Participant
+from goodword.programs import counters
 from goodword.referrals.models import Referral
 from goodword.rewards import services as rewards
 from goodword.rewards.models import Reward
@@ -97,6 +98,12 @@ def flush(batch: Batch, items: list[Item], now: datetime) -> None:
     _update(Reward, _REWARD_CHANGES, where, changes.changed_rewards, changes.reward_status)
     sql.insert_many(Reward, [sql.values_of(r) for r in changes.new_rewards])
     sql.insert_many(Event, [sql.values_of(item.event) for item in items])
+    # After the event rows: a concurrent duplicate waits on those before touching a counter.
+    deltas = {
+        ((program, rule, scope, keys.get(scope_id, scope_id)), day): change
+        for ((program, rule, scope, scope_id), day), change in changes.deltas.items()
+    }
+    counters.add(batch.workspace_id, deltas)
     for referral in changes.clawbacks:
         referral.status = changes.referral_status[referral.pk]
         rewards.reverse_referral_rewards(referral, now=now, reason="refund")

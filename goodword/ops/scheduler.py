@@ -1,8 +1,9 @@
 """The scheduler: a loop of sweepers that re-find due or stuck work.
 
 State lives in rows, so a lost task or a killed worker is a delay, never a loss: every few
-seconds the loop approves rewards whose hold has ended and moves buffered clicks into the
-database. Each sweeper is idempotent and safe to run in several processes at once.
+seconds the loop approves rewards whose hold has ended, announces and expires credit whose
+dates have passed, and moves buffered clicks into the database. Each sweeper is idempotent and
+safe to run in several processes at once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from goodword.referrals import clicklog
+from goodword.rewards import expiry
 from goodword.rewards import services as rewards
 
 logger = logging.getLogger(__name__)
@@ -25,8 +27,10 @@ logger = logging.getLogger(__name__)
 def sweep_once() -> dict[str, int]:
     close_old_connections()
     approved = rewards.approve_due_rewards(now=timezone.now())
+    announced = expiry.announce_expiring_credit(now=timezone.now())
+    expired = expiry.expire_due_credit(now=timezone.now())
     clicks = clicklog.ingest_clicks()
-    return {"approved": approved, "clicks": clicks}
+    return {"approved": approved, "expiry_notices": announced, "expired": expired, "clicks": clicks}
 
 
 def run_forever() -> None:

@@ -40,6 +40,8 @@ class Program(models.Model):
     experiment = models.JSONField(default=dict, blank=True)
     # `programs.rules.EligibilitySpec`: who may be enrolled; {} for everyone.
     eligibility = models.JSONField(default=dict, blank=True)
+    # Every change of configuration is a new version, kept in `ProgramVersion`.
+    version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -141,3 +143,52 @@ class RewardRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.beneficiary}: {self.kind}"
+
+
+class ProgramVersion(models.Model):
+    """A program's whole configuration as it was from one change to the next (the document
+    `GET /programs/{id}/config` exports and `POST /programs` imports)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    config = models.JSONField()
+    created_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["program", "number"], name="one_program_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} v{self.number}"
+
+
+class Counter(models.Model):
+    """What a program has granted, kept up to date as it changes, for caps, tiers and
+    milestones to read without a scan: per (rule, scope, scope id) rewards and their value, or
+    per (program, "referrals", advocate's participant) qualified referrals and their revenue;
+    one row per UTC day of the conversions, and one for all time (`day` = `LIFETIME`)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    program = models.ForeignKey(Program, on_delete=models.CASCADE)
+    rule_id = models.BigIntegerField(default=0)  # 0 for a program's referrals
+    scope = models.CharField(max_length=16)  # advocate | friend | program | referrals
+    scope_id = models.BigIntegerField(default=0)  # a participant's id; 0 for the program
+    day = models.DateField()
+    count = models.BigIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "rule_id", "scope", "scope_id", "day"], name="one_counter"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}/{self.scope}/{self.scope_id} {self.day}: {self.count}"

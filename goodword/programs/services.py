@@ -9,6 +9,7 @@ from goodword.accounts.services import allow_domain
 from goodword.events import services as events
 from goodword.lib.errors import Invalid
 from goodword.lib.urls import url_host
+from goodword.programs import config
 from goodword.programs.models import Program, RewardRule
 from goodword.programs.rules import (
     EligibilitySpec,
@@ -120,7 +121,13 @@ def create_program(
     _apply_trigger(program, trigger)
     program.save()
     _replace_rules(program, rewards)
-    events.record("program.created", workspace_id=workspace.pk, subject_id=program.public_id)
+    config.snapshot(program)
+    events.record(
+        "program.created",
+        workspace_id=workspace.pk,
+        subject_id=program.public_id,
+        data={"version": program.version},
+    )
     return program
 
 
@@ -168,6 +175,41 @@ def update_program(
         "program.updated",
         workspace_id=program.workspace_id,
         subject_id=program.public_id,
-        data={"fields": sorted([*fields, *(["rewards"] if rewards is not None else [])])},
+        data={
+            "fields": sorted([*fields, *(["rewards"] if rewards is not None else [])]),
+            "version": config.snapshot(program).number,
+        },
+    )
+    return program
+
+
+@transaction.atomic
+def replace_configuration(
+    *,
+    program: Program,
+    rewards: list[RewardSpec],
+    trigger: TriggerSpec,
+    tiers: TiersSpec | None,
+    experiment: ExperimentSpec | None,
+    eligibility: EligibilitySpec | None,
+    **fields: Any,
+) -> Program:
+    """Make the program's whole configuration this one, as its next version: what is left out
+    (tiers, an experiment, eligibility) is removed."""
+    _check_names(rewards, tiers, experiment)
+    _allow_destination(program.workspace_id, fields["destination_url"])
+    for name, value in fields.items():
+        setattr(program, name, value)
+    program.tiers = tiers.model_dump() if tiers else {}
+    program.experiment = experiment.model_dump() if experiment else {}
+    program.eligibility = eligibility.model_dump(exclude_none=True) if eligibility else {}
+    _apply_trigger(program, trigger)
+    program.save()
+    _replace_rules(program, rewards)
+    events.record(
+        "program.updated",
+        workspace_id=program.workspace_id,
+        subject_id=program.public_id,
+        data={"fields": ["config"], "version": config.snapshot(program).number},
     )
     return program

@@ -8,6 +8,7 @@ from django.db import transaction
 from goodword.events import services as events
 from goodword.lib.emails import normalize_email
 from goodword.participants.models import Advocate
+from goodword.programs import counters
 from goodword.referrals.models import Invite, Referral
 
 
@@ -28,6 +29,7 @@ def reverse_referral(referral: Referral, *, now: datetime, reason: str) -> bool:
         # Another transaction changed it first (a concurrent refund): show what it wrote.
         referral.refresh_from_db(fields=["status", "reversed_at"])
         return False
+    counters.forget_referral(referral)
     referral.status, referral.reversed_at = Referral.Status.REVERSED, now
     _record("referral.reversed", referral, now, {"reason": reason})
     return True

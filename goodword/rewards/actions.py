@@ -17,6 +17,7 @@ from goodword.events import services as events
 from goodword.lib.codes import SAFE_ALPHABET
 from goodword.lib.errors import Conflict, Invalid
 from goodword.participants.models import Participant
+from goodword.programs import counters
 from goodword.programs.models import Program, RewardRule
 from goodword.referrals.models import Referral
 from goodword.rewards import ledger, services
@@ -146,6 +147,7 @@ def reject_reward(*, reward: Reward, reason: str, actor: str, now: datetime) -> 
     )
     if not claimed:
         raise _refused(reward, "rejected", "a pending", "; reverse an approved one")
+    counters.forget_reward(reward)
     _record("reward.rejected", reward, now, reason=reason, actor=actor)
     return _reloaded(reward)
 

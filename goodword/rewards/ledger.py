@@ -4,6 +4,10 @@ Sign convention: a participant's `credit` account holds what they may spend (>= 
 account holds what a clawback could not take back (<= 0). The workspace's `rewards` and
 `redemptions` accounts are the other side of every movement. Every transaction's entries sum to
 zero; corrections are new transactions, never edits.
+
+Credit that expires goes back to the `rewards` account it came from (an `expiry` transaction,
+goodword/rewards/expiry.py), as a clawback does: that account then nets out what rewards really
+cost, and the transaction kind tells expiry apart from refunds.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from goodword.accounts.models import Workspace
 from goodword.lib import ids
@@ -61,6 +61,13 @@ class Reward(models.Model):
     fulfilled_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
+    # Credit of a rule with `expires_days`: set on approval. What is unspent of it at
+    # `expires_at` expires (goodword/rewards/expiry.py); `expired_at` is when the sweep settled
+    # that (maybe nothing was left), `expiry_notified_at` when it announced it.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    expiry_notice_at = models.DateTimeField(null=True, blank=True)
+    expiry_notified_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()
 
@@ -68,6 +75,17 @@ class Reward(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["referral", "rule", "beneficiary"], name="one_reward_per_rule"
+            ),
+            # Only credit expires; a notice date needs an expiry, and comes before it.
+            models.CheckConstraint(
+                condition=Q(expires_at__isnull=True, expiry_notice_at__isnull=True)
+                | Q(kind="credit", expires_at__isnull=False, expiry_notice_at__isnull=True)
+                | Q(
+                    kind="credit",
+                    expires_at__isnull=False,
+                    expiry_notice_at__lt=F("expires_at"),
+                ),
+                name="reward_expiry_credit_only",
             ),
             models.CheckConstraint(
                 condition=Q(amount__isnull=True) | Q(amount__gt=0), name="reward_amount_positive"
@@ -87,6 +105,17 @@ class Reward(models.Model):
         indexes = [
             models.Index(fields=["status", "hold_until"]),
             models.Index(fields=["workspace", "participant", "status"]),
+            # The expiry sweeps' queues: only rewards still to settle or announce.
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(expired_at__isnull=True, expires_at__isnull=False),
+                name="reward_expiry_due",
+            ),
+            models.Index(
+                fields=["expiry_notice_at"],
+                condition=Q(expiry_notified_at__isnull=True, expiry_notice_at__isnull=False),
+                name="reward_expiry_notice_due",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -138,6 +167,7 @@ class LedgerTransaction(models.Model):
         CLAWBACK = "clawback"
         REDEMPTION = "redemption"
         ADJUSTMENT = "adjustment"
+        EXPIRY = "expiry"  # unspent credit of a reward, past its `expires_at`
 
     public_id = models.CharField(max_length=32, unique=True, default=ids.new_txn_id, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)

@@ -10,10 +10,11 @@ from goodword.events import services as events
 from goodword.lib.codes import SAFE_ALPHABET
 from goodword.lib.errors import Conflict, Invalid
 from goodword.participants.models import Participant
+from goodword.programs import counters
 from goodword.programs.models import RewardRule
 from goodword.referrals import services as referrals
 from goodword.referrals.models import Referral
-from goodword.rewards import ledger
+from goodword.rewards import expiry, ledger
 from goodword.rewards.models import (
     LedgerAccount,
     LedgerEntry,
@@ -63,14 +64,17 @@ def approve_reward(reward: Reward, *, now: datetime, **event_data: object) -> bo
     # (`reverse_referral_rewards`); the other order deadlocks the two on PostgreSQL.
     if reward.referral_id is not None:
         Referral.objects.select_for_update(no_key=True).filter(pk=reward.referral_id).exists()
+    expiry_dates = expiry.dates(reward, approved_at=now)
     claimed = Reward.objects.filter(pk=reward.pk, status=Reward.Status.PENDING).update(
-        status=Reward.Status.APPROVED, approved_at=now
+        status=Reward.Status.APPROVED, approved_at=now, **expiry_dates
     )
     if not claimed:
         return False
     # Set in memory what the claim wrote: refresh_from_db would also drop the participant and
     # referral the sweeper loaded with the reward, a query each per reward.
     reward.status, reward.approved_at = Reward.Status.APPROVED, now
+    for name, value in expiry_dates.items():
+        setattr(reward, name, value)
     with events.batched():
         _issue(reward, now=now, **event_data)
         if reward.referral is not None:
@@ -104,17 +108,18 @@ def approve_due_rewards(*, now: datetime, limit: int = 500) -> int:
     times at once: each approval claims its row."""
     due = list(
         Reward.objects.filter(status=Reward.Status.PENDING, hold_until__lte=now)
-        .select_related("referral", "participant")
+        .select_related("referral", "participant", "rule")
         .order_by("hold_until", "pk")[:limit]
     )
     return sum(approve_reward(reward, now=now) for reward in due)
 
 
 def _clawed_back(reward: Reward) -> int:
-    """What earlier clawbacks (partial refunds) already took back of this reward."""
+    """What earlier clawbacks (partial refunds) and its expiry already took back of this reward:
+    a refund after the expiry claws back only what the participant spent of it."""
     total = LedgerEntry.objects.filter(
         transaction__reward=reward,
-        transaction__kind=LedgerTransaction.Kind.CLAWBACK,
+        transaction__kind__in=(LedgerTransaction.Kind.CLAWBACK, LedgerTransaction.Kind.EXPIRY),
         account__kind=Kind.REWARDS,
     ).aggregate(total=Sum("amount"))["total"]
     return int(total or 0)
@@ -196,6 +201,7 @@ def reverse_reward(reward: Reward, *, now: datetime, **event_data: object) -> bo
             break
     else:
         return False
+    counters.forget_reward(reward)
     # Credit is in the ledger from approval on, also once marked fulfilled by hand.
     if previous != Reward.Status.PENDING and reward.kind == RewardRule.Kind.CREDIT:
         _claw_back(reward, now=now)

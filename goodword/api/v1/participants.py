@@ -23,7 +23,7 @@ from goodword.participants import services
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program
 from goodword.referrals import services as referrals
-from goodword.rewards import actions, ledger
+from goodword.rewards import actions, expiry, ledger
 from goodword.rewards import services as rewards
 from goodword.rewards.models import CreditAdjustment, Redemption, Reward
 
@@ -152,11 +152,18 @@ class InviteOut(Schema):
     created_at: datetime
 
 
+class NextExpiry(Schema):
+    amount: int
+    at: datetime
+
+
 class BalanceLine(Schema):
     currency: str
     available: int
     pending: int
     debt: int
+    # The credit that expires soonest (all of it expiring at that moment), or null.
+    next_expiry: NextExpiry | None
 
 
 class BalanceOut(Schema):
@@ -293,6 +300,7 @@ def read_balance(request: HttpRequest, external_id: str) -> dict[str, Any]:
         lines.setdefault(row["currency"], {"available": 0, "debt": 0})["pending"] = int(
             row["total"]
         )
+    expiring = expiry.next_expiries(participant)
     return {
         "participant": participant.external_id,
         "balances": [
@@ -301,6 +309,11 @@ def read_balance(request: HttpRequest, external_id: str) -> dict[str, Any]:
                 "available": v["available"],
                 "pending": v.get("pending", 0),
                 "debt": v["debt"],
+                "next_expiry": (
+                    {"amount": expiring[cur][0], "at": expiring[cur][1]}
+                    if cur in expiring
+                    else None
+                ),
             }
             for cur, v in sorted(lines.items())
         ],

@@ -14,8 +14,8 @@ from goodword.api.v1.pagination import paginate
 from goodword.api.v1.schemas import ERRORS, PatchIn, Unset
 from goodword.lib.schemas import Currency
 from goodword.participants.models import Advocate
-from goodword.programs import services
-from goodword.programs.models import Program, RewardRule
+from goodword.programs import config, services
+from goodword.programs.models import Program, ProgramVersion, RewardRule
 from goodword.programs.rules import (
     MAX_RULES,
     EligibilitySpec,
@@ -245,6 +245,75 @@ def change_program(request: HttpRequest, program_id: str, body: ProgramPatch) ->
         **fields,
     )
     return render_program(get_program(request, program_id))
+
+
+class ConfigOut(Schema):
+    program: str
+    version: int
+    config: dict[str, Any] = Field(description="the document `POST /programs` takes")
+    created_at: datetime | None
+
+
+class VersionList(Schema):
+    data: list[ConfigOut]
+
+
+@router.get("/programs/{program_id}/config", response={200: ConfigOut, **ERRORS})
+def read_configuration(request: HttpRequest, program_id: str) -> dict[str, Any]:
+    """The program's whole configuration as one document: `POST /programs` makes a copy of
+    it, `PUT` here makes it the program's next version."""
+    program = get_program(request, program_id)
+    return {
+        "program": program.public_id,
+        "version": program.version,
+        "config": config.export(program),
+        "created_at": program.updated_at,
+    }
+
+
+@router.put("/programs/{program_id}/config", response={200: ConfigOut, **ERRORS})
+def replace_configuration(request: HttpRequest, program_id: str, body: ProgramIn) -> dict[str, Any]:
+    """Replace the whole configuration, validated like `POST /programs`, as a new version;
+    what the document leaves out (tiers, an experiment, eligibility) is removed."""
+    program = get_program(request, program_id)
+    services.replace_configuration(
+        program=program,
+        rewards=_with_currency(body.rewards, body.currency),
+        trigger=body.trigger,
+        tiers=body.tiers,
+        experiment=body.experiment,
+        eligibility=body.eligibility,
+        **body.model_dump(
+            include={
+                "name",
+                "destination_url",
+                "hold_days",
+                "attribution_days",
+                "currency",
+                "description",
+                "status",
+            }
+        ),
+    )
+    return read_configuration(request, program_id)
+
+
+@router.get("/programs/{program_id}/versions", response={200: VersionList, **ERRORS})
+def list_versions(request: HttpRequest, program_id: str) -> dict[str, Any]:
+    """Every version of the program's configuration, newest first."""
+    program = get_program(request, program_id)
+    versions = ProgramVersion.objects.for_workspace(workspace_of(request)).filter(program=program)
+    return {
+        "data": [
+            {
+                "program": program.public_id,
+                "version": v.number,
+                "config": v.config,
+                "created_at": v.created_at,
+            }
+            for v in versions.order_by("-number")
+        ]
+    }
 
 
 @router.get("/programs/{program_id}/stats", response={200: StatsOut, **ERRORS})

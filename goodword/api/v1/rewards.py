@@ -64,6 +64,8 @@ def render_reward(r: Reward) -> dict[str, Any]:
         "fulfilled_at": r.fulfilled_at,
         "rejected_at": r.rejected_at,
         "reversed_at": r.reversed_at,
+        "expires_at": r.expires_at,
+        "expired_at": r.expired_at,
     }
 
 

@@ -66,6 +66,9 @@ class RewardOut(Schema):
     fulfilled_at: datetime | None
     rejected_at: datetime | None
     reversed_at: datetime | None
+    # Credit of a rule with `expires_days`: what is unspent of it at `expires_at` expires.
+    expires_at: datetime | None
+    expired_at: datetime | None  # when its expiry was settled (what was left, maybe nothing)
 
 
 ERRORS: dict[int, type[Schema]] = {

@@ -1,0 +1,82 @@
+"""A program's whole configuration as one JSON document: what `POST /programs` takes.
+
+`export` reads it back from the rows, so export -> import gives the same program; `snapshot`
+keeps it as the program's next version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from goodword.programs.models import Program, ProgramVersion, RewardRule
+
+# The rule's stored fields that are a RewardSpec's, left out when empty.
+_RULE_FIELDS = (
+    "name",
+    "beneficiary",
+    "kind",
+    "amount",
+    "percent_off",
+    "percent_of_order",
+    "currency",
+    "refund_policy",
+    "conditions",
+    "caps",
+    "milestone",
+    "hold_days",
+    "expires_days",
+    "expiry_notice_days",
+    "starts_at",
+    "ends_at",
+)
+
+
+def _rule(rule: RewardRule) -> dict[str, Any]:
+    out = {}
+    for name in _RULE_FIELDS:
+        value = getattr(rule, name)
+        if value in (None, "", {}, []):
+            continue
+        out[name] = value.isoformat().replace("+00:00", "Z") if name.endswith("_at") else value
+    return out
+
+
+def export(program: Program) -> dict[str, Any]:
+    """The program's configuration, in the shape of `POST /programs`."""
+    rules = RewardRule.objects.filter(program=program, is_active=True).order_by("pk")
+    config: dict[str, Any] = {
+        "name": program.name,
+        "description": program.description,
+        "destination_url": program.destination_url,
+        "status": program.status,
+        "currency": program.currency,
+        "trigger": {
+            "event": program.trigger_event,
+            "min_amount": program.min_amount,
+            "first_purchase_only": program.first_purchase_only,
+        },
+        "rewards": [_rule(rule) for rule in rules],
+        "hold_days": program.hold_days,
+        "attribution_days": program.attribution_days,
+    }
+    if program.trigger_event == Program.Trigger.SIGNUP:
+        del config["trigger"]["min_amount"]
+    for name in ("tiers", "experiment", "eligibility"):
+        if getattr(program, name):
+            config[name] = getattr(program, name)
+    return config
+
+
+def snapshot(program: Program) -> ProgramVersion:
+    """Keep the program's configuration as its next version; call after each change."""
+    program.version += 1
+    Program.objects.filter(pk=program.pk).update(version=program.version)
+    return ProgramVersion.objects.create(
+        workspace_id=program.workspace_id,
+        program=program,
+        number=program.version,
+        config=export(program),
+        created_at=timezone.now(),
+    )
