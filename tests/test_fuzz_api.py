@@ -68,6 +68,7 @@ def build_world() -> World:
         "program_id": [program["id"]],
         "external_id": ["alice", "bob"],
         "referral_id": [referral],
+        "reward_id": list(rewards),
         "program": [program["id"]],
         "advocate": ["alice"],
         "referee": ["bob"],
