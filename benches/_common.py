@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,158 @@ BENCH_PROGRAM: dict[str, Any] = {
     "hold_days": 14,
 }
 BENCH_CODE = "BENCH"
+
+# --- the "full engine" program: 20 reward rules with what the engine has today ----------------
+#
+# Conditions of every kind (order amount range, currency, nth purchase, products and
+# categories on `order.items`, advocate and friend attributes), per-rule holds and date
+# windows, `percent_of_order` commissions with refund policies, and caps per advocate (calendar
+# month, by count), per friend (lifetime, by count) and per program (a lifetime budget by
+# value), none of them tight enough to stop a conversion of the benchmarks. Like a program with
+# tiers, most rules are for some orders or people only: the advocate's base reward is one of
+# three by order size, the friend's welcome one of two by plan, and bonuses hold for some
+# orders or never (EUR orders, second purchases, a window that ended, one not started), so a
+# conversion grants about 3.5 rewards (the simple program: 2) and names the other rules in
+# `stopped`. Not in the engine yet, so not here: tiers, experiments, coupon pools.
+
+ENGINE_BUDGET = 100_000_000_000  # the program's lifetime budget, in minor units: never reached
+ENGINE_ADVOCATE_ATTRIBUTES = {"segment": "gold"}
+ENGINE_AMOUNTS = (2500, 4200, 6000, 12000)  # order amounts, in turn: every one converts
+ENGINE_CATEGORIES = ("boots", "shirts", "hats")
+ENGINE_PRODUCTS = 12
+
+
+def engine_program(now: datetime, name: str = "Bench engine") -> dict[str, Any]:
+    """The program, with date windows placed around `now`."""
+    day = timedelta(days=1)
+
+    def at(offset_days: int) -> str:
+        return (now + offset_days * day).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    budget = {"per": "program", "period": "lifetime", "amount": ENGINE_BUDGET}
+    advocate_month = {"per": "advocate", "period": "month", "count": 1_000_000}
+    friend_once = {"per": "friend", "period": "lifetime", "count": 1}
+    advocate, friend = "advocate", "friend"
+
+    def credit(rule: str, who: str, amount: int, **extra: Any) -> dict[str, Any]:
+        return {"name": rule, "beneficiary": who, "kind": "credit", "amount": amount, **extra}
+
+    rewards = [
+        # The advocate's base reward: one of three, by order size (so exactly one holds).
+        credit("Base small", advocate, 800, conditions={"max_amount": 2999},
+               caps=[advocate_month, budget]),
+        credit("Base mid", advocate, 1000, conditions={"min_amount": 3000, "max_amount": 9999},
+               caps=[advocate_month, budget]),
+        credit("Base large", advocate, 1500, conditions={"min_amount": 10000},
+               caps=[advocate_month, budget]),
+        {"name": "Boots commission", "beneficiary": advocate, "kind": "credit",
+         "percent_of_order": 5, "refund_policy": "proportional",
+         "conditions": {"category_ids": ["boots"]}, "caps": [budget]},
+        credit("VIP advocates", advocate, 300, conditions={"advocate": {"segment": ["vip"]}},
+               hold_days=0),
+        credit("Euro orders", advocate, 400, conditions={"currency": "EUR"}),
+        credit("Featured product", advocate, 150, conditions={"product_ids": ["sku-1"]},
+               caps=[advocate_month]),
+        credit("Repeat buyers", advocate, 100, conditions={"purchase_number": 2}),
+        credit("Spring promo", advocate, 100, starts_at=at(-90), ends_at=at(-60)),
+        credit("Next promo", advocate, 100, starts_at=at(30)),
+        credit("Pro friends, big orders", advocate, 200,
+               conditions={"friend": {"plan": ["pro"]}, "min_amount": 10000},
+               refund_policy="full"),
+        # The friend's welcome: credit for `free` friends, a coupon for `pro` ones.
+        credit("Welcome", friend, 500, conditions={"friend": {"plan": ["free"]}},
+               caps=[friend_once, budget]),
+        {"name": "Welcome pro", "beneficiary": friend, "kind": "coupon", "amount": 1000,
+         "conditions": {"friend": {"plan": ["pro"]}}, "caps": [friend_once]},
+        credit("Big basket", friend, 300, conditions={"min_amount": 10000, "currency": "USD"}),
+        {"name": "Hats cashback", "beneficiary": friend, "kind": "credit",
+         "percent_of_order": 2, "refund_policy": "proportional",
+         "conditions": {"category_ids": ["hats"]}},
+        {"name": "Pro boots", "beneficiary": friend, "kind": "coupon", "percent_off": 20,
+         "conditions": {"friend": {"plan": ["pro"]}, "category_ids": ["boots"]},
+         "starts_at": at(-30), "ends_at": at(30)},
+        credit("Second order", friend, 100, conditions={"purchase_number": 2}),
+        credit("Platinum circle", friend, 150,
+               conditions={"advocate": {"segment": ["platinum"]}}),
+        credit("Pro mid-size", friend, 100, hold_days=7,
+               conditions={"friend": {"plan": ["pro"]}, "min_amount": 3000,
+                           "max_amount": 9999}),
+        credit("Autumn product", friend, 100, conditions={"product_ids": ["sku-2"]},
+               starts_at=at(-30), ends_at=at(30)),
+    ]  # fmt: skip
+    assert len(rewards) == 20
+    return {
+        "name": name,
+        "destination_url": "https://shop.example.com/",
+        "rewards": rewards,
+        "trigger": {"event": "purchase", "min_amount": 2000},
+        "hold_days": 14,
+    }
+
+
+def signup_event(
+    event_id: str,
+    friend: str,
+    code: str,
+    n: int = 0,
+    *,
+    engine: bool = False,
+    occurred_at: str | None = None,
+) -> dict[str, Any]:
+    """A new friend's signup with the code; for the engine program, with a `plan` attribute
+    (every other friend `pro`)."""
+    customer: dict[str, Any] = {"external_id": friend, "email": f"{friend}@example.com"}
+    if engine:
+        customer["attributes"] = {"plan": "pro" if n % 2 == 0 else "free"}
+    event: dict[str, Any] = {
+        "id": event_id,
+        "type": "signup",
+        "customer": customer,
+        "referral_code": code,
+    }
+    if occurred_at:
+        event["occurred_at"] = occurred_at
+    return event
+
+
+def purchase_event(
+    event_id: str,
+    friend: str,
+    order_id: str,
+    n: int = 0,
+    *,
+    amount: int = 2500,
+    engine: bool = False,
+    occurred_at: str | None = None,
+) -> dict[str, Any]:
+    """A friend's first purchase; for the engine program, of one of ENGINE_AMOUNTS (by `n`)
+    with two items: a product of a category, and an accessory (kept short: 1,000 of these
+    events must fit the API's 256 KB body limit)."""
+    order: dict[str, Any] = {"id": order_id, "amount": amount, "currency": "USD"}
+    if engine:
+        amount = ENGINE_AMOUNTS[n % len(ENGINE_AMOUNTS)]
+        order = {
+            "id": order_id,
+            "amount": amount,
+            "currency": "USD",
+            "items": [
+                {"product_id": f"sku-{n % ENGINE_PRODUCTS}",
+                 "category_id": ENGINE_CATEGORIES[n % len(ENGINE_CATEGORIES)]},
+                {"product_id": "sku-acc"},
+            ],
+        }  # fmt: skip
+    customer: dict[str, Any] = {"external_id": friend}
+    if not engine:  # the engine's purchases leave it out, for size (it came with the signup)
+        customer["email"] = f"{friend}@example.com"
+    event: dict[str, Any] = {
+        "id": event_id,
+        "type": "purchase",
+        "customer": customer,
+        "order": order,
+    }
+    if occurred_at:
+        event["occurred_at"] = occurred_at
+    return event
 
 
 def out_dir(name: str) -> Path:
@@ -446,6 +598,19 @@ def write_section(key: str, markdown: str) -> None:
         text = text.rstrip() + "\n\n" + block + "\n"
     DOC.write_text(text)
     log(f"wrote section {key!r} of {DOC.relative_to(ROOT)}")
+
+
+def place_section(key: str) -> None:
+    """First run of a script: put its section's markers before the hand-written notes (after
+    the other scripts' sections); write_section appends at the very end otherwise."""
+    start, end = f"<!-- bench:{key}:start -->", f"<!-- bench:{key}:end -->"
+    if not DOC.exists():
+        return
+    text = DOC.read_text()
+    notes = text.find("\n## Notes")
+    if start in text or notes == -1:
+        return
+    DOC.write_text(text[:notes] + f"\n{start}\n{end}\n" + text[notes:])
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

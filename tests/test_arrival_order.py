@@ -148,7 +148,8 @@ def test_arrival_order_does_not_change_the_outcome(
 
     shuffled, codes_b = workspace(first_purchase_only)
     arrivals = data.draw(st.permutations(history))
-    arrivals += data.draw(st.lists(st.sampled_from(history), max_size=4))  # duplicates
+    if history:
+        arrivals += data.draw(st.lists(st.sampled_from(history), max_size=4))  # duplicates
     sizes = data.draw(st.lists(st.integers(1, 6), min_size=len(arrivals), max_size=len(arrivals)))
     start = 0
     for size in sizes:

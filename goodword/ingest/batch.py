@@ -151,8 +151,7 @@ class Batch:
             if rule.caps
         }
         advocates = sorted({a.facts.participant for a in self.advocates.values()})
-        friends = sorted(f.person.pk for f in self.friends.values() if f.person.pk)
-        scopes = {"advocate": advocates, "friend": friends, "program": [0]}
+        scopes: dict[str, list[int]] = {"advocate": advocates, "friend": [], "program": [0]}
         locks = [(r, a) for r, pers in capped.items() if "advocate" in pers for a in advocates]
         locks += [(r, 0) for r, pers in capped.items() if "program" in pers]
         locks += [(-p, a) for p in tiered for a in advocates]  # negative: not a rule id

@@ -103,6 +103,8 @@ class Changes:
                 ):
                     continue
                 for per in self.capped.get(rule, ()):
+                    if per == "friend":
+                        continue  # see `counters.reward_keys`: all of it is in this group
                     scope = (rule, per, scopes[per])
                     key = (group.program_id, *scope)
                     self._count(self.usage, scope, key, day, sign, reward.amount or 0)

@@ -90,9 +90,11 @@ def day_of(moment: datetime) -> date:
 def reward_keys(
     program_id: int, rule_id: int, caps: Sequence[dict[str, object]], advocate: int, friend: int
 ) -> list[Key]:
-    """The counters a reward of this rule counts in: one per scope its caps name."""
+    """The counters a reward of this rule counts in: one per scope its caps name, but for a
+    friend's: everything a friend earned in a program hangs on their referrals there, which a
+    decision about them always has in hand."""
     scopes = {"advocate": advocate, "friend": friend, "program": 0}
-    pers = sorted({str(cap["per"]) for cap in caps})
+    pers = sorted({str(cap["per"]) for cap in caps} - {"friend"})
     return [(program_id, rule_id, per, scopes[per]) for per in pers]
 
 

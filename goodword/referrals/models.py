@@ -141,6 +141,9 @@ class Referral(models.Model):
         ]
         indexes = [
             models.Index(fields=["workspace", "order_id"]),
+            # A batch loads its friends' referrals by referee: without this, SQLite's planner
+            # reads the whole workspace's referrals through the workspace index.
+            models.Index(fields=["workspace", "referee"]),
             models.Index(fields=["workspace", "status"]),
         ]
 
