@@ -70,3 +70,32 @@ def run_goodword(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Compl
         timeout=120,
         check=False,
     )
+
+
+def post_events_at_once(key: str, bodies: list[dict[str, Any]]) -> list[int]:
+    """POST each body to /events from its own thread (and database connection), all released
+    together by a barrier; the statuses in the bodies' order."""
+    import json
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.test import Client
+
+    barrier = threading.Barrier(len(bodies), timeout=60)
+
+    def call(body: dict[str, Any]) -> int:
+        try:
+            client = Client()
+            barrier.wait()
+            response = client.post(
+                "/api/v1/events",
+                json.dumps(body),
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {key}",
+            )
+            return int(response.status_code)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(call, bodies))

@@ -3,20 +3,16 @@ edge under racing events."""
 
 from __future__ import annotations
 
-import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test import Client
 
 from goodword.referrals.models import Referral
 from goodword.rewards.models import Reward
 from tests.factories import Api, enrol, make_api, make_program, purchase, refund
+from tests.shared import post_events_at_once
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 MARCH = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -130,25 +126,8 @@ def test_racing_conversions_at_the_cap_edge_grant_exactly_the_cap() -> None:
     """Ten friends of alice convert at once under a cap of three: three advocate rewards."""
     acme = make_api("Acme")
     alice, _ = capped_program(acme, {"per": "advocate", "period": "lifetime", "count": 3})
-    barrier = threading.Barrier(10, timeout=60)
-
-    def call(n: int) -> int:
-        try:
-            body = json.dumps(purchase(f"p-{n}", f"f{n}", f"o-{n}", 2500, referral_code=alice))
-            client = Client()
-            barrier.wait()
-            r = client.post(
-                "/api/v1/events",
-                body,
-                content_type="application/json",
-                HTTP_AUTHORIZATION=f"Bearer {acme.key}",
-            )
-            return int(r.status_code)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        statuses = list(pool.map(call, range(10)))
+    bodies = [purchase(f"p-{n}", f"f{n}", f"o-{n}", 2500, referral_code=alice) for n in range(10)]
+    statuses = post_events_at_once(acme.key, bodies)
     assert statuses == [201] * 10
     assert advocate_rewards("alice") == 3
     assert Reward.objects.filter(beneficiary="friend").count() == 10

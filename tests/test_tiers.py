@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test import Client
 
 from goodword.events.models import DomainEvent
 from goodword.rewards.models import Reward
 from tests.factories import PROGRAM, Api, enrol, make_api, make_program, purchase
+from tests.shared import post_events_at_once
 
 TIERS = {
     "basis": "referrals",
@@ -124,24 +120,7 @@ def test_racing_conversions_pay_a_milestone_exactly_once() -> None:
                   "milestone": {"at": [3]}},
                  {"name": "Welcome", "beneficiary": "friend", "kind": "credit", "amount": 500}]  # fmt: skip  # noqa: E501
     code = tiered(acme, milestone)
-    barrier = threading.Barrier(8, timeout=60)
-
-    def call(n: int) -> int:
-        try:
-            body = json.dumps(purchase(f"p-{n}", f"f{n}", f"o-{n}", 2500, referral_code=code))
-            client = Client()
-            barrier.wait()
-            response = client.post(
-                "/api/v1/events",
-                body,
-                content_type="application/json",
-                HTTP_AUTHORIZATION=f"Bearer {acme.key}",
-            )
-            return int(response.status_code)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        assert list(pool.map(call, range(8))) == [201] * 8
+    bodies = [purchase(f"p-{n}", f"f{n}", f"o-{n}", 2500, referral_code=code) for n in range(8)]
+    assert post_events_at_once(acme.key, bodies) == [201] * 8
     assert Reward.objects.filter(amount=5000).count() == 1
     assert Reward.objects.filter(beneficiary="friend").count() == 8
