@@ -141,30 +141,26 @@ class Batch:
             for p in self.programs.values()
             if p.facts.tiers or any(r.is_milestone for r in p.facts.rules)
         }
-        rules = {r.id: p.facts.id for p in self.programs.values() for r in p.facts.rules if r.caps}
-        if not rules and not tiered:
+        capped = [(p.facts.id, r) for p in self.programs.values() for r in p.facts.rules if r.caps]
+        if not capped and not tiered:
             return
-        capped = {
-            rule.id: {cap.per for cap in rule.caps}
-            for p in self.programs.values()
-            for rule in p.facts.rules
-            if rule.caps
-        }
+        rules = {rule.id: program for program, rule in capped}
+        self.changes.capped = {rule.id: {cap.per for cap in rule.caps} for _, rule in capped}
         advocates = sorted({a.facts.participant for a in self.advocates.values()})
         scopes: dict[str, list[int]] = {"advocate": advocates, "friend": [], "program": [0]}
-        locks = [(r, a) for r, pers in capped.items() if "advocate" in pers for a in advocates]
-        locks += [(r, 0) for r, pers in capped.items() if "program" in pers]
+        pers_of = self.changes.capped
+        locks = [(r, a) for r, pers in pers_of.items() if "advocate" in pers for a in advocates]
+        locks += [(r, 0) for r, pers in pers_of.items() if "program" in pers]
         locks += [(-p, a) for p in tiered for a in advocates]  # negative: not a rule id
         load.lock_caps(locks)
         keys = [
             (rules[r], r, per, scope)
-            for r, pers in capped.items()
+            for r, pers in pers_of.items()
             for per in pers
             for scope in scopes[per]
         ]
         keys += [counters.referral_key(p, a) for p in tiered for a in advocates]
         stored = counters.read(self.workspace_id, keys, since=self._since(items))
-        self.changes.capped = capped
         for (program, rule, scope, scope_id), days in stored.items():
             counts = {
                 None if day == counters.LIFETIME else datetime(*day.timetuple()[:3], tzinfo=UTC): v
