@@ -301,7 +301,7 @@ def _cases() -> Iterator[Any]:
         ("programs", "rewards.0.conditions", {"colour": "red"}, "colour"),
         ("programs", "rewards.0.conditions", {"advocate": {"segment": []}}, "segment"),
         ("programs", "rewards.0", BACKWARDS, "ends_at must be after starts_at"),
-        ("programs", "rewards.0.kind", "cash", "kind"),
+        ("programs", "rewards.0.kind", "cheque", "kind"),
         ("programs", "rewards.0.percent_off", 10, "percent_off"),
         ("programs", "status", "live", "status"),
         ("programs", "trigger.event", "click", "event"),
@@ -514,6 +514,7 @@ def test_nul_in_a_path_or_query_is_refused(world: World, path: str, status: int,
 # should be None" from a PATCH field's `X | Unset`, schema class names).
 
 STATUSES = '"draft", "active", "paused", "ended"'
+KINDS = '"credit", "coupon", "cash", "points", "product", "gift_card", "charity", "custom"'
 PLAIN_MESSAGES = [
     # name, field, value, message
     ("patch", "status", "deleted", f"status: must be one of {STATUSES}"),
@@ -525,14 +526,14 @@ PLAIN_MESSAGES = [
     ("patch", "rewards", "all", "rewards: must be a JSON array"),
     ("patch", "rewards", [], "rewards: must not be empty"),
     ("patch", "rewards.0", "credit", "rewards[0]: must be a JSON object"),
-    ("patch", "rewards.0.kind", "cash", 'rewards[0].kind: must be one of "credit", "coupon"'),
+    ("patch", "rewards.0.kind", "cheque", f"rewards[0].kind: must be one of {KINDS}"),
     ("patch", "rewards.1.amount", "500", "rewards[1].amount: must be an integer"),
     ("patch", "trigger", "purchase", "trigger: must be a JSON object"),
     ("patch", "trigger", {"event": "click"}, 'trigger.event: must be one of "signup", "purchase"'),
     ("patch", "trigger", {"colour": "red"}, "trigger.colour: is not a known field"),
     ("patch", "status", None, "status cannot be null; leave it out to keep its current value"),
     ("programs", "status", "live", f"status: must be one of {STATUSES}"),
-    ("programs", "rewards.0.kind", None, 'rewards[0].kind: must be one of "credit", "coupon"'),
+    ("programs", "rewards.0.kind", None, f"rewards[0].kind: must be one of {KINDS}"),
     ("programs", "rewards.0.amount", 0, "rewards[0].amount: must be greater than 0"),
     ("programs", "rewards", [], "rewards: must not be empty"),
     (
@@ -614,7 +615,7 @@ def test_several_problems_are_listed_and_the_first_is_named(world: World) -> Non
         {"loc": loc_of("name"), "msg": "must be a string", "type": "string_type"},
         {
             "loc": loc_of("rewards.0.kind"),
-            "msg": 'must be one of "credit", "coupon"',
+            "msg": f"must be one of {KINDS}",
             "type": "literal_error",
         },
         {"loc": loc_of("status"), "msg": f"must be one of {STATUSES}", "type": "literal_error"},

@@ -11,31 +11,13 @@ from typing import Any
 from django.utils import timezone
 
 from goodword.programs.models import Program, ProgramVersion, RewardRule
-
-# The rule's stored fields that are a RewardSpec's, left out when empty.
-_RULE_FIELDS = (
-    "name",
-    "beneficiary",
-    "kind",
-    "amount",
-    "percent_off",
-    "percent_of_order",
-    "currency",
-    "refund_policy",
-    "conditions",
-    "caps",
-    "milestone",
-    "hold_days",
-    "expires_days",
-    "expiry_notice_days",
-    "starts_at",
-    "ends_at",
-)
+from goodword.programs.rules import RULE_FIELDS
 
 
-def _rule(rule: RewardRule) -> dict[str, Any]:
+def rule(rule: RewardRule) -> dict[str, Any]:
+    """A rule as its RewardSpec, without what was left out."""
     out = {}
-    for name in _RULE_FIELDS:
+    for name in RULE_FIELDS:
         value = getattr(rule, name)
         if value in (None, "", {}, []):
             continue
@@ -57,7 +39,7 @@ def export(program: Program) -> dict[str, Any]:
             "min_amount": program.min_amount,
             "first_purchase_only": program.first_purchase_only,
         },
-        "rewards": [_rule(rule) for rule in rules],
+        "rewards": [rule(r) for r in rules],
         "hold_days": program.hold_days,
         "attribution_days": program.attribution_days,
     }

@@ -84,6 +84,18 @@ class RewardRule(models.Model):
     class Kind(models.TextChoices):
         CREDIT = "credit"  # store credit, posted to the ledger
         COUPON = "coupon"  # a coupon code: fixed `amount` off, or `percent_off`
+        CASH = "cash"  # money owed (a commission), paid out in payout batches
+        POINTS = "points"  # credit in the pseudo-currency PTS
+        PRODUCT = "product"  # a free product (`sku`), through the fulfilment queue
+        GIFT_CARD = "gift_card"  # through the fulfilment queue
+        CHARITY = "charity"  # a donation to `cause`, through the fulfilment queue
+        CUSTOM = "custom"  # `description`, through the fulfilment queue
+
+    class Trigger(models.TextChoices):
+        CONVERSION = "conversion"  # the referral converts (the program's trigger)
+        SUBSCRIPTION_PAYMENT = "subscription_payment"  # each of the friend's payments after
+        NPS = "nps"  # the friend's first NPS answer after the conversion
+        EVENT = "event"  # the friend's first custom event `event_name` after the conversion
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="rules")
@@ -108,6 +120,16 @@ class RewardRule(models.Model):
     expiry_notice_days = models.PositiveIntegerField(null=True, blank=True)
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
+    coupon = models.JSONField(null=True, blank=True)  # `programs.rules.CouponSpec`
+    sku = models.CharField(max_length=100, blank=True, default="")
+    cause = models.CharField(max_length=200, blank=True, default="")
+    description = models.CharField(max_length=500, blank=True, default="")
+    trigger = models.CharField(max_length=24, choices=Trigger.choices, default=Trigger.CONVERSION)
+    event_name = models.CharField(max_length=64, blank=True, default="")
+    recurring_months = models.PositiveIntegerField(null=True, blank=True)  # null: forever
+    max_total = models.BigIntegerField(null=True, blank=True)  # per referral, recurring
+    choices = models.JSONField(null=True, blank=True)  # `programs.rules.OfferSpec`s
+    choice_days = models.PositiveIntegerField(null=True, blank=True)
     # Changing a program's rewards retires its rules rather than deleting them: rewards
     # already granted keep pointing at the rule that earned them.
     is_active = models.BooleanField(default=True)
@@ -115,29 +137,17 @@ class RewardRule(models.Model):
     objects = TenantQuerySet.as_manager()
 
     class Meta:
+        # What each kind takes is checked by `programs.rules.OfferSpec`; the rows only keep
+        # values in range.
         constraints = [
             models.CheckConstraint(
-                condition=Q(
-                    amount__isnull=False,
-                    amount__gt=0,
-                    percent_off__isnull=True,
-                    percent_of_order__isnull=True,
-                )
-                | Q(
-                    kind="coupon",
-                    amount__isnull=True,
-                    percent_off__gte=1,
-                    percent_off__lte=100,
-                    percent_of_order__isnull=True,
-                )
-                | Q(
-                    kind="credit",
-                    amount__isnull=True,
-                    percent_off__isnull=True,
-                    percent_of_order__gte=1,
-                    percent_of_order__lte=100,
+                condition=(Q(amount__isnull=True) | Q(amount__gt=0))
+                & (Q(percent_off__isnull=True) | Q(percent_off__gte=1, percent_off__lte=100))
+                & (
+                    Q(percent_of_order__isnull=True)
+                    | Q(percent_of_order__gte=1, percent_of_order__lte=100)
                 ),
-                name="rule_has_one_positive_value",
+                name="rule_values_in_range",
             ),
         ]
 

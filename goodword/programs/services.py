@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import CharField
+from pydantic import BaseModel
 
 from goodword.accounts.models import Workspace
 from goodword.accounts.services import allow_domain
@@ -12,13 +14,13 @@ from goodword.lib.urls import url_host
 from goodword.programs import config
 from goodword.programs.models import Program, RewardRule
 from goodword.programs.rules import (
+    RULE_FIELDS,
     EligibilitySpec,
     ExperimentSpec,
     RewardSpec,
     TiersSpec,
     TriggerSpec,
     check_names,
-    stored_conditions,
 )
 
 
@@ -37,29 +39,26 @@ def _allow_destination(workspace_id: int, url: str) -> None:
     allow_domain(workspace_id=workspace_id, host=host)
 
 
+def rule_values(spec: RewardSpec) -> dict[str, Any]:
+    """A rule's columns from its spec: nested specs as JSON without the options left out,
+    text left out as ""."""
+    values: dict[str, Any] = {}
+    for name in RULE_FIELDS:
+        value = getattr(spec, name)
+        if isinstance(value, BaseModel):
+            value = value.model_dump(exclude_none=True)
+        elif isinstance(value, list):
+            value = [v.model_dump(exclude_none=True) for v in value]
+        elif value is None and isinstance(RewardRule._meta.get_field(name), CharField):
+            value = ""
+        values[name] = value
+    return values
+
+
 def _replace_rules(program: Program, rewards: list[RewardSpec]) -> None:
     RewardRule.objects.filter(program=program, is_active=True).update(is_active=False)
     RewardRule.objects.bulk_create(
-        RewardRule(
-            workspace_id=program.workspace_id,
-            program=program,
-            beneficiary=spec.beneficiary,
-            kind=spec.kind,
-            amount=spec.amount,
-            percent_off=spec.percent_off,
-            currency=spec.currency,
-            percent_of_order=spec.percent_of_order,
-            refund_policy=spec.refund_policy,
-            name=spec.name,
-            conditions=stored_conditions(spec.conditions),
-            caps=[cap.model_dump(exclude_none=True) for cap in spec.caps],
-            milestone=spec.milestone.model_dump(exclude_none=True) if spec.milestone else None,
-            expires_days=spec.expires_days,
-            expiry_notice_days=spec.expiry_notice_days,
-            hold_days=spec.hold_days,
-            starts_at=spec.starts_at,
-            ends_at=spec.ends_at,
-        )
+        RewardRule(workspace_id=program.workspace_id, program=program, **rule_values(spec))
         for spec in rewards
     )
 

@@ -8,13 +8,11 @@ writes nothing.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from django.db import transaction
 
 from goodword.events import services as events
-from goodword.lib.codes import SAFE_ALPHABET
 from goodword.lib.errors import Conflict, Invalid
 from goodword.participants.models import Participant
 from goodword.programs import counters
@@ -50,6 +48,9 @@ _DONE = {
 }
 
 
+REVERSIBLE = (Status.PENDING, Status.APPROVED, Status.PENDING_FULFILMENT, Status.FULFILLED)
+
+
 def _refused(reward: Reward, action: str, allowed: str, hint: str = "") -> Conflict:
     """409 `invalid_state`, naming the status the reward is in now."""
     status = Reward.objects.values_list("status", flat=True).get(pk=reward.pk)
@@ -77,50 +78,6 @@ def _lock_referral(reward: Reward) -> None:
     # The referral before the reward: the order approvals and refunds take them in.
     if reward.referral_id is not None:
         Referral.objects.select_for_update(no_key=True).filter(pk=reward.referral_id).exists()
-
-
-# Ledger movements of manual credit.
-
-
-def _credit_in(
-    *, participant: Participant, currency: str, amount: int, source: str
-) -> list[tuple[LedgerAccount, int]]:
-    """Entries giving `amount` of credit from the workspace's `source` account; any debt
-    takes its share first, as it does of every reward."""
-    ws = participant.workspace_id
-    debt = ledger.lock_account(
-        ledger.account(workspace_id=ws, participant=participant, kind=Kind.DEBT, currency=currency)
-    )
-    settle = min(amount, -ledger.balance(debt))
-    credit = ledger.account(
-        workspace_id=ws, participant=participant, kind=Kind.CREDIT, currency=currency
-    )
-    origin = ledger.account(workspace_id=ws, kind=source, currency=currency)
-    return [(origin, -amount), (debt, settle), (credit, amount - settle)]
-
-
-def _claw_back_manual(reward: Reward, *, now: datetime) -> None:
-    """Take back a manual reward's credit: from the balance what is there, the rest as debt.
-
-    Manual rewards have no order, so no partial refund ever took part of one back.
-    """
-    assert reward.amount is not None  # noqa: S101 - a credit reward has an amount
-    ws, cur, participant = reward.workspace_id, reward.currency, reward.participant
-    credit = ledger.lock_account(
-        ledger.account(workspace_id=ws, participant=participant, kind=Kind.CREDIT, currency=cur)
-    )
-    taken = min(reward.amount, ledger.balance(credit))
-    debt = ledger.account(workspace_id=ws, participant=participant, kind=Kind.DEBT, currency=cur)
-    rewards_acct = ledger.account(workspace_id=ws, kind=Kind.REWARDS, currency=cur)
-    ledger.post_transaction(
-        workspace_id=ws,
-        kind=LedgerTransaction.Kind.CLAWBACK,
-        key=f"reward:{reward.pk}:clawback",
-        entries=[(credit, -taken), (debt, -(reward.amount - taken)), (rewards_acct, reward.amount)],
-        reward=reward,
-        now=now,
-    )
-    _record("reward.clawed_back", reward, now, debt=reward.amount - taken)
 
 
 # The actions on one reward.
@@ -163,12 +120,11 @@ def reverse_reward_by_hand(*, reward: Reward, reason: str, actor: str, now: date
         .values_list("status", flat=True)
         .get()
     )
-    if was not in (Status.PENDING, Status.APPROVED, Status.FULFILLED):
+    if was not in REVERSIBLE:
         raise _refused(reward, "reversed", "a pending, approved or fulfilled")
     if reward.source == Reward.Source.MANUAL:
         Reward.objects.filter(pk=reward.pk).update(status=Status.REVERSED, reversed_at=now)
-        if reward.kind == RewardRule.Kind.CREDIT:
-            _claw_back_manual(reward, now=now)
+        services.undo(reward, now=now)
         _record("reward.reversed", reward, now, was=was, reason=reason, actor=actor)
     else:
         reversed_ = services.reverse_reward(reward, now=now, reason=reason, actor=actor)
@@ -248,33 +204,8 @@ def grant_reward(
             },
             now=now,
         )
-        _issue_manual(reward, actor=actor, now=now)
+        services.issue(reward, now=now, actor=actor)
     return _reloaded(reward)
-
-
-def _issue_manual(reward: Reward, *, actor: str, now: datetime) -> None:
-    if reward.kind == RewardRule.Kind.CREDIT:
-        assert reward.amount is not None  # noqa: S101 - checked by _check_spec
-        ledger.post_transaction(
-            workspace_id=reward.workspace_id,
-            kind=LedgerTransaction.Kind.REWARD,
-            key=f"reward:{reward.pk}:approve",
-            entries=_credit_in(
-                participant=reward.participant,
-                currency=reward.currency,
-                amount=reward.amount,
-                source=Kind.REWARDS,
-            ),
-            reward=reward,
-            now=now,
-        )
-        _record("reward.approved", reward, now, actor=actor)
-        return
-    reward.coupon_code = "".join(secrets.choice(SAFE_ALPHABET) for _ in range(10))
-    reward.status, reward.fulfilled_at = Status.FULFILLED, now
-    reward.save(update_fields=["status", "fulfilled_at", "coupon_code"])
-    _record("reward.approved", reward, now, actor=actor)
-    _record("reward.fulfilled", reward, now, actor=actor)
 
 
 @transaction.atomic
@@ -301,7 +232,7 @@ def adjust_credit(
     if key and (first := _first_with_key(ws, key, participant, amount, currency)) is not None:
         return first, False
     if amount > 0:
-        entries = _credit_in(
+        entries = ledger.credit_entries(
             participant=participant, currency=currency, amount=amount, source=Kind.ADJUSTMENTS
         )
     else:

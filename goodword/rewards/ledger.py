@@ -57,6 +57,21 @@ def balance(acct: LedgerAccount) -> int:
     return int(total or 0)
 
 
+def credit_entries(
+    *, participant: Participant, currency: str, amount: int, source: str
+) -> list[tuple[LedgerAccount, int]]:
+    """Entries giving `amount` of credit from the workspace's `source` account; any debt
+    takes its share first, as it does of every reward."""
+    ws = participant.workspace_id
+    debt = lock_account(
+        account(workspace_id=ws, participant=participant, kind=Kind.DEBT, currency=currency)
+    )
+    settle = min(amount, -balance(debt))
+    credit = account(workspace_id=ws, participant=participant, kind=Kind.CREDIT, currency=currency)
+    origin = account(workspace_id=ws, kind=source, currency=currency)
+    return [(origin, -amount), (debt, settle), (credit, amount - settle)]
+
+
 def post_transaction(
     *,
     workspace_id: int,

@@ -26,6 +26,9 @@ class Reward(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending"  # in its hold period
         APPROVED = "approved"
+        # Approved, and waiting for something outside the ledger before the beneficiary has
+        # it: a queued kind's fulfilment (a Fulfilment row), or a code from an empty pool.
+        PENDING_FULFILMENT = "pending_fulfilment"
         FULFILLED = "fulfilled"
         REJECTED = "rejected"
         REVERSED = "reversed"
@@ -50,7 +53,7 @@ class Reward(models.Model):
     percent_off = models.PositiveSmallIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3)
     coupon_code = models.CharField(max_length=40, blank=True, default="")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
     reason = models.CharField(max_length=500, blank=True, default="")  # why granted by hand
     # Why it was rejected or reversed by hand (a refund's reversal leaves it blank).
     status_reason = models.CharField(max_length=500, blank=True, default="")
@@ -68,20 +71,37 @@ class Reward(models.Model):
     expiry_notice_at = models.DateTimeField(null=True, blank=True)
     expiry_notified_at = models.DateTimeField(null=True, blank=True)
     expired_at = models.DateTimeField(null=True, blank=True)
+    # A rule triggered more than once per referral (subscription payments) grants once per
+    # occurrence: the payment's number, 1 for the first. 0 for a rule granting once.
+    occurrence = models.PositiveIntegerField(default=0)
+    program_version = models.PositiveIntegerField(null=True, blank=True)  # that granted it
+    # What a queued kind gives (`sku`, `cause`, `description`) and a coupon's `min_order`.
+    details = models.JSONField(default=dict, blank=True)
+    coupon_expires_at = models.DateTimeField(null=True, blank=True)
+    coupon_used_at = models.DateTimeField(null=True, blank=True)  # an order carried the code
+    # Recipient's choice: the offers (`programs.rules.OfferSpec`s) the beneficiary may take
+    # instead of this reward until `choose_by`; cleared when they choose.
+    choices = models.JSONField(null=True, blank=True)
+    choose_by = models.DateTimeField(null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["referral", "rule", "beneficiary"], name="one_reward_per_rule"
+                fields=["referral", "rule", "beneficiary", "occurrence"],
+                name="one_reward_per_rule",
             ),
-            # Only credit expires; a notice date needs an expiry, and comes before it.
+            # Only credit and points expire; a notice date needs an expiry, and comes before it.
             models.CheckConstraint(
                 condition=Q(expires_at__isnull=True, expiry_notice_at__isnull=True)
-                | Q(kind="credit", expires_at__isnull=False, expiry_notice_at__isnull=True)
                 | Q(
-                    kind="credit",
+                    kind__in=["credit", "points"],
+                    expires_at__isnull=False,
+                    expiry_notice_at__isnull=True,
+                )
+                | Q(
+                    kind__in=["credit", "points"],
                     expires_at__isnull=False,
                     expiry_notice_at__lt=F("expires_at"),
                 ),
@@ -104,6 +124,11 @@ class Reward(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "hold_until"]),
+            models.Index(
+                fields=["workspace", "coupon_code"],
+                condition=~Q(coupon_code=""),
+                name="reward_coupon_code",
+            ),
             models.Index(fields=["workspace", "participant", "status"]),
             # The expiry sweeps' queues: only rewards still to settle or announce.
             models.Index(
@@ -133,6 +158,9 @@ class LedgerAccount(models.Model):
         REWARDS = "rewards"
         REDEMPTIONS = "redemptions"
         ADJUSTMENTS = "adjustments"
+        PAYABLE = "payable"  # cash owed to a participant, not yet in a payout (>= 0)
+        PAYING = "paying"  # a participant's cash in an approved payout batch (>= 0)
+        PAID = "paid"  # the workspace's cash paid out (goodword/rewards/payouts.py)
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
     participant = models.ForeignKey(Participant, null=True, on_delete=models.CASCADE)
@@ -168,6 +196,7 @@ class LedgerTransaction(models.Model):
         REDEMPTION = "redemption"
         ADJUSTMENT = "adjustment"
         EXPIRY = "expiry"  # unspent credit of a reward, past its `expires_at`
+        PAYOUT = "payout"  # payable cash into a payout batch, paid, or back when it failed
 
     public_id = models.CharField(max_length=32, unique=True, default=ids.new_txn_id, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
@@ -260,3 +289,152 @@ class CreditAdjustment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}: {self.reason[:40]}"
+
+
+def new_ful_id() -> str:
+    return ids.new_id("ful")
+
+
+def new_cpl_id() -> str:
+    return ids.new_id("cpl")
+
+
+def new_cpn_id() -> str:
+    return ids.new_id("cpn")
+
+
+def new_pob_id() -> str:
+    return ids.new_id("pob")
+
+
+def new_pay_id() -> str:
+    return ids.new_id("pay")
+
+
+class Fulfilment(models.Model):
+    """An approved reward the business must still deliver: a queued kind (product, gift card,
+    charity, custom), or a pool coupon waiting for codes. Done with the business's reference,
+    by hand or through the API; a pool coupon's is done when codes arrive."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        CANCELLED = "cancelled"  # the reward was reversed first
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_ful_id, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    reward = models.OneToOneField(Reward, on_delete=models.CASCADE, related_name="fulfilment")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    waiting_for = models.CharField(max_length=32, blank=True, default="")  # e.g. "pool_codes"
+    reference = models.CharField(max_length=255, blank=True, default="")
+    actor = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class CouponPool(models.Model):
+    """Codes a business uploaded (made in its shop), drawn one per coupon reward."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_cpl_id, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    name = models.CharField(max_length=100)
+    low_threshold = models.PositiveIntegerField(default=0)  # `coupon_pool.low` at this many left
+    low_notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CouponCode(models.Model):
+    public_id = models.CharField(max_length=32, unique=True, default=new_cpn_id, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    pool = models.ForeignKey(CouponPool, on_delete=models.CASCADE, related_name="codes")
+    code = models.CharField(max_length=40)
+    reward = models.OneToOneField(
+        Reward, null=True, blank=True, on_delete=models.SET_NULL, related_name="pool_code"
+    )
+    created_at = models.DateTimeField()
+    issued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pool", "code"], name="one_code_per_pool")]
+        indexes = [
+            models.Index(fields=["workspace", "code"]),  # attribution by a code on an order
+            # The next free code of a pool.
+            models.Index(
+                fields=["pool", "id"], condition=Q(reward__isnull=True), name="coupon_code_free"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class PayoutBatch(models.Model):
+    """Approved cash rewards grouped per advocate, paid together outside Goodword."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"  # proposed; nothing moved yet
+        APPROVED = "approved"  # payable moved to `paying`; export and pay it
+        CLOSED = "closed"  # every payout is paid or failed
+        CANCELLED = "cancelled"  # a draft thrown away
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_pob_id, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    currency = models.CharField(max_length=3)
+    min_amount = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.CharField(max_length=100, blank=True, default="")
+    approved_by = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField()
+    approved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class Payout(models.Model):
+    """What one advocate is paid in a batch."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        APPROVED = "approved"
+        PAID = "paid"
+        FAILED = "failed"  # the money went back to payable
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_pay_id, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.CASCADE, related_name="payouts")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    reference = models.CharField(max_length=255, blank=True, default="")
+    failure_reason = models.CharField(max_length=500, blank=True, default="")
+    paid_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "participant"], name="one_payout_per_batch"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id

@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Sum
 
 from goodword.events import services as events
-from goodword.lib.codes import SAFE_ALPHABET
 from goodword.lib.errors import Conflict, Invalid
 from goodword.participants.models import Participant
 from goodword.programs import counters
 from goodword.programs.models import RewardRule
 from goodword.referrals import services as referrals
 from goodword.referrals.models import Referral
-from goodword.rewards import expiry, ledger
+from goodword.rewards import coupons, expiry, fulfilment, ledger, payouts
 from goodword.rewards.models import (
     LedgerAccount,
     LedgerEntry,
@@ -24,6 +22,8 @@ from goodword.rewards.models import (
 )
 
 Kind = LedgerAccount.Kind
+# Kinds kept in the participant's credit account (points in the pseudo-currency PTS).
+LEDGER_KINDS = (RewardRule.Kind.CREDIT, RewardRule.Kind.POINTS)
 
 
 def _record(name: str, reward: Reward, now: datetime, **data: object) -> None:
@@ -35,22 +35,6 @@ def _record(name: str, reward: Reward, now: datetime, **data: object) -> None:
         data={"referral": reward.referral.public_id if reward.referral else None, **data},
         now=now,
     )
-
-
-def _credit_entries(
-    reward: Reward, participant: Participant, amount: int
-) -> list[tuple[LedgerAccount, int]]:
-    """Entries crediting `amount`, of which any outstanding debt takes its share first."""
-    ws, cur = reward.workspace_id, reward.currency
-    debt = ledger.lock_account(
-        ledger.account(workspace_id=ws, participant=participant, kind=Kind.DEBT, currency=cur)
-    )
-    settle = min(amount, -ledger.balance(debt))
-    credit = ledger.account(
-        workspace_id=ws, participant=participant, kind=Kind.CREDIT, currency=cur
-    )
-    rewards_acct = ledger.account(workspace_id=ws, kind=Kind.REWARDS, currency=cur)
-    return [(rewards_acct, -amount), (debt, settle), (credit, amount - settle)]
 
 
 @transaction.atomic
@@ -76,31 +60,44 @@ def approve_reward(reward: Reward, *, now: datetime, **event_data: object) -> bo
     for name, value in expiry_dates.items():
         setattr(reward, name, value)
     with events.batched():
-        _issue(reward, now=now, **event_data)
+        issue(reward, now=now, **event_data)
         if reward.referral is not None:
             referrals.mark_rewarded(reward.referral, now=now)
     return True
 
 
-def _issue(reward: Reward, *, now: datetime, **event_data: object) -> None:
-    """Post approved credit to the ledger, or fulfil a coupon with a fresh code."""
-    if reward.kind == RewardRule.Kind.CREDIT:
-        assert reward.amount is not None  # noqa: S101 - guaranteed by a CheckConstraint
+def issue(reward: Reward, *, now: datetime, **event_data: object) -> None:
+    """Deliver an approved reward by its kind, and record `reward.approved` (and what follows:
+    `reward.fulfilled` for a coupon issued at once). `event_data` goes on `reward.approved`.
+
+    Credit and points are posted to the ledger; cash is owed in the payable account until a
+    payout pays it; a coupon gets its code; every other kind waits in the fulfilment queue.
+    """
+    if reward.kind in LEDGER_KINDS:
+        assert reward.amount is not None  # noqa: S101 - guaranteed by OfferSpec
         ledger.post_transaction(
             workspace_id=reward.workspace_id,
             kind=LedgerTransaction.Kind.REWARD,
             key=f"reward:{reward.pk}:approve",
-            entries=_credit_entries(reward, reward.participant, reward.amount),
+            entries=ledger.credit_entries(
+                participant=reward.participant,
+                currency=reward.currency,
+                amount=reward.amount,
+                source=Kind.REWARDS,
+            ),
             reward=reward,
             now=now,
         )
         _record("reward.approved", reward, now, **event_data)
-    else:
-        reward.coupon_code = "".join(secrets.choice(SAFE_ALPHABET) for _ in range(10))
-        reward.status, reward.fulfilled_at = Reward.Status.FULFILLED, now
-        reward.save(update_fields=["status", "fulfilled_at", "coupon_code"])
+    elif reward.kind == RewardRule.Kind.CASH:
+        payouts.owe(reward, now=now)
         _record("reward.approved", reward, now, **event_data)
-        _record("reward.fulfilled", reward, now)
+    elif reward.kind == RewardRule.Kind.COUPON:
+        _record("reward.approved", reward, now, **event_data)
+        coupons.issue(reward, now=now, actor=str(event_data.get("actor", "")))
+    else:
+        _record("reward.approved", reward, now, **event_data)
+        fulfilment.queue(reward, now=now)
 
 
 def approve_due_rewards(*, now: datetime, limit: int = 500) -> int:
@@ -158,16 +155,20 @@ def _claw_back(
 
 @transaction.atomic
 def claw_back_part(reward: Reward, *, amount: int, refund: str, now: datetime) -> bool:
-    """A partial refund shrank an approved (or fulfilled) credit reward by `amount`: take that
-    back. Coupons already issued keep their value; a reversed reward has nothing left to take.
+    """A partial refund shrank an approved (or fulfilled) credit, points or cash reward by
+    `amount`: take that back. Other kinds are delivered whole (a coupon issued keeps its value);
+    a reversed reward has nothing left to take.
     """
     locked = Reward.objects.select_for_update(no_key=True).filter(pk=reward.pk)
     status = locked.values_list("status", flat=True).first()
     if status not in (Reward.Status.APPROVED, Reward.Status.FULFILLED):
         return False
-    if reward.kind != RewardRule.Kind.CREDIT:
+    if reward.kind in LEDGER_KINDS:
+        _claw_back(reward, now=now, amount=amount, refund=refund)
+    elif reward.kind == RewardRule.Kind.CASH:
+        payouts.claw_back(reward, now=now, amount=amount, refund=refund)
+    else:
         return False
-    _claw_back(reward, now=now, amount=amount, refund=refund)
     return True
 
 
@@ -193,7 +194,12 @@ def reverse_reward(reward: Reward, *, now: datetime, **event_data: object) -> bo
     Each step claims the row from one known status, so a concurrent approval cannot slip
     between reading the status and acting on it.
     """
-    for previous in (Reward.Status.PENDING, Reward.Status.APPROVED, Reward.Status.FULFILLED):
+    for previous in (
+        Reward.Status.PENDING,
+        Reward.Status.APPROVED,
+        Reward.Status.PENDING_FULFILMENT,
+        Reward.Status.FULFILLED,
+    ):
         claimed = Reward.objects.filter(pk=reward.pk, status=previous).update(
             status=Reward.Status.REVERSED, reversed_at=now
         )
@@ -202,11 +208,23 @@ def reverse_reward(reward: Reward, *, now: datetime, **event_data: object) -> bo
     else:
         return False
     counters.forget_reward(reward)
-    # Credit is in the ledger from approval on, also once marked fulfilled by hand.
-    if previous != Reward.Status.PENDING and reward.kind == RewardRule.Kind.CREDIT:
-        _claw_back(reward, now=now)
+    if previous != Reward.Status.PENDING:
+        undo(reward, now=now)
     _record("reward.reversed", reward, now, was=str(previous), **event_data)
     return True
+
+
+def undo(reward: Reward, *, now: datetime) -> None:
+    """Take back what approving `reward` gave (it has just been reversed)."""
+    # Credit is in the ledger from approval on, also once marked fulfilled by hand.
+    if reward.kind in LEDGER_KINDS:
+        _claw_back(reward, now=now)
+    elif reward.kind == RewardRule.Kind.CASH:
+        payouts.claw_back(reward, now=now)
+    elif reward.kind == RewardRule.Kind.COUPON:
+        coupons.revoke(reward, now=now)
+    else:
+        fulfilment.cancel(reward, now=now)
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from goodword.programs import config, services
 from goodword.programs.models import Program, ProgramVersion, RewardRule
 from goodword.programs.rules import (
     MAX_RULES,
+    RULE_FIELDS,
     EligibilitySpec,
     ExperimentSpec,
     RewardSpec,
@@ -82,6 +83,16 @@ class RuleOut(Schema):
     percent_off: int | None
     percent_of_order: int | None
     currency: str
+    coupon: dict[str, Any] | None
+    sku: str | None
+    cause: str | None
+    description: str | None
+    trigger: str
+    event_name: str | None
+    recurring_months: int | None
+    max_total: int | None
+    choices: list[dict[str, Any]] | None
+    choice_days: int | None
     refund_policy: str
     conditions: dict[str, Any]
     caps: list[dict[str, Any]]
@@ -148,24 +159,7 @@ def render_program(program: Program) -> dict[str, Any]:
             "first_purchase_only": program.first_purchase_only,
         },
         "rewards": [
-            {
-                "name": r.name,
-                "beneficiary": r.beneficiary,
-                "kind": r.kind,
-                "amount": r.amount,
-                "percent_off": r.percent_off,
-                "percent_of_order": r.percent_of_order,
-                "currency": r.currency,
-                "refund_policy": r.refund_policy,
-                "conditions": r.conditions,
-                "caps": r.caps,
-                "milestone": r.milestone,
-                "expires_days": r.expires_days,
-                "expiry_notice_days": r.expiry_notice_days,
-                "hold_days": r.hold_days,
-                "starts_at": r.starts_at,
-                "ends_at": r.ends_at,
-            }
+            {name: _shown(name, getattr(r, name)) for name in RULE_FIELDS}
             for r in sorted(rules, key=lambda r: r.pk)
         ],
         "hold_days": program.hold_days,
@@ -178,14 +172,30 @@ def render_program(program: Program) -> dict[str, Any]:
     }
 
 
+# What a rule's empty values are shown as (the rest as null).
+_EMPTY: dict[str, Any] = {"name": "", "conditions": {}, "caps": []}
+
+
+def _shown(name: str, value: Any) -> Any:
+    return _EMPTY.get(name) if value in (None, "", {}, []) else value
+
+
 def get_program(request: HttpRequest, program_id: str) -> Program:
     qs = Program.objects.for_workspace(workspace_of(request)).prefetch_related("rules")
     return get_object_or_404(qs, public_id=program_id)
 
 
 def _with_currency(rewards: list[RewardSpec], currency: str) -> list[RewardSpec]:
+    """Rewards (and their choices) in the program's currency where they name none; points
+    keep theirs."""
+
+    def fill(offer: Any) -> Any:
+        if "currency" in offer.model_fields_set or offer.kind == "points":
+            return offer
+        return offer.model_copy(update={"currency": currency})
+
     return [
-        r if "currency" in r.model_fields_set else r.model_copy(update={"currency": currency})
+        fill(r).model_copy(update={"choices": [fill(c) for c in r.choices] if r.choices else None})
         for r in rewards
     ]
 
