@@ -510,6 +510,13 @@ def test_rewards_list_filters_and_balances(story: Story) -> None:
         "reversed_at": None,
         "expires_at": None,
         "expired_at": None,
+        "details": {},
+        "coupon_expires_at": None,
+        "coupon_used_at": None,
+        "choices": None,
+        "choose_by": None,
+        "occurrence": 0,
+        "program_version": None,
     }
     line = {"currency": "USD", "available": 0, "pending": 1000, "debt": 0, "next_expiry": None}
     assert acme.get("/participants/alice/balance").json() == {

@@ -505,6 +505,13 @@ def test_manual_credit_is_approved_and_posted_at_once(world: World) -> None:
         "reversed_at": None,
         "expires_at": None,
         "expired_at": None,
+        "details": {},
+        "coupon_expires_at": None,
+        "coupon_used_at": None,
+        "choices": None,
+        "choose_by": None,
+        "occurrence": 0,
+        "program_version": None,
     }
     assert reward["id"].startswith("rwd_")
     assert world.balance("bob") == usd(available=500, pending=500)

@@ -17,7 +17,9 @@ from goodword.rewards.models import Reward
 
 router = Router(tags=["rewards"])
 
-RewardStatus = Literal["pending", "approved", "fulfilled", "rejected", "reversed", "expired"]
+RewardStatus = Literal[
+    "pending", "approved", "pending_fulfilment", "fulfilled", "rejected", "reversed", "expired"
+]
 # Why a manual action was taken, in the actor's words.
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
@@ -66,6 +68,13 @@ def render_reward(r: Reward) -> dict[str, Any]:
         "reversed_at": r.reversed_at,
         "expires_at": r.expires_at,
         "expired_at": r.expired_at,
+        "details": r.details,
+        "coupon_expires_at": r.coupon_expires_at,
+        "coupon_used_at": r.coupon_used_at,
+        "choices": r.choices,
+        "choose_by": r.choose_by,
+        "occurrence": r.occurrence,
+        "program_version": r.program_version,
     }
 
 

@@ -69,6 +69,16 @@ class RewardOut(Schema):
     # Credit of a rule with `expires_days`: what is unspent of it at `expires_at` expires.
     expires_at: datetime | None
     expired_at: datetime | None  # when its expiry was settled (what was left, maybe nothing)
+    # What a product, gift card, charity or custom reward gives (`sku`, `cause`,
+    # `description`), a coupon's `min_order`.
+    details: dict[str, Any]
+    coupon_expires_at: datetime | None
+    coupon_used_at: datetime | None  # an order carried its code
+    # Recipient's choice: the offers the beneficiary may take instead, until `choose_by`.
+    choices: list[dict[str, Any]] | None
+    choose_by: datetime | None
+    occurrence: int  # the subscription payment that earned it (1, 2, ...); 0 for a one-off
+    program_version: int | None  # the program's configuration version that granted it
 
 
 ERRORS: dict[int, type[Schema]] = {
