@@ -8,6 +8,8 @@ and a refund that arrives before its purchase reverses the conversion once the p
 
 from __future__ import annotations
 
+import calendar
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -17,6 +19,7 @@ from goodword.decisions.facts import (
     FriendDecision,
     FriendFacts,
     Grant,
+    Occasion,
     Purchase,
     ReferralPlan,
     Refund,
@@ -167,6 +170,8 @@ def _converted(
     place = sum(n for day, n, _ in before if day is None) + 1
     grants, stopped = [], []
     for rule in program.rules:
+        if rule.follows:
+            continue  # granted by later occasions: `_follow_ons`
         reason = _rule_stop(facts, plan, rule, at=at, order=order, nth=nth)
         if not reason and rule.conditions.tiers and tier not in rule.conditions.tiers:
             reason = "advocate_tier"
@@ -192,6 +197,7 @@ def _converted(
                 percent_off=rule.percent_off,
                 currency=rule.currency,
                 hold_until=at + timedelta(days=hold),
+                earned_at=at,
             )
         )
     plan = replace(
@@ -209,7 +215,114 @@ def _converted(
         revenue = order.amount if order else 0
         after = _tier(program.tiers, (*before, (day, 1, revenue), (None, 1, revenue)), at)
         plan = replace(plan, promoted_to=after if after != tier else "")
-    return _refunded(facts, plan) if order is not None else plan
+    if order is not None:
+        plan = _refunded(facts, plan)
+    return _follow_ons(facts, plan) if plan.status == CONVERTED else plan
+
+
+def decide_follow_ons(facts: FriendFacts, plan: ReferralPlan) -> ReferralPlan:
+    """The grants of the rules triggered after a settled referral's conversion (`plan`, as it
+    was converted, without grants), from the friend's occasions and refunds."""
+    return _follow_ons(facts, replace(plan, grants=(), events=(), notes={}))
+
+
+def _follow_ons(facts: FriendFacts, plan: ReferralPlan) -> ReferralPlan:
+    """The grants of rules triggered after the conversion: each subscription payment within
+    `recurring_months` (up to `max_total` in all), the first NPS answer, the first custom event
+    of the rule's name. Each occasion is judged by the rule's conditions and caps on its own
+    date, and a refund of a payment applies the rule's refund policy to its grant."""
+    assert plan.converted_at is not None  # noqa: S101 - only converted plans come here
+    start = plan.converted_at
+    owners = {"advocate": plan.advocate.participant, "friend": facts.friend}
+    grants, notes = list(plan.grants), dict[str, str]()
+    for rule in facts.program.rules:
+        if not rule.follows:
+            continue
+        occasions = sorted(
+            (o for o in facts.occasions if _fits(rule, o, start)), key=lambda o: (o.at, o.event)
+        )
+        if rule.trigger != "subscription_payment":
+            occasions = occasions[:1]
+        total, mine = 0, list[tuple[datetime, int]]()
+        for occasion in occasions:
+            payment = None
+            if occasion.amount is not None:
+                payment = Purchase(
+                    occasion.event, occasion.at, occasion.order_id, occasion.amount,
+                    occasion.currency,
+                )  # fmt: skip
+            reason = _rule_stop(facts, plan, rule, at=occasion.at, order=payment, nth=0)
+            amount = rule.amount
+            if not reason and rule.percent_of_order is not None:
+                amount = _share(payment, rule.percent_of_order) if payment else None
+                reason = "no_order" if payment is None else "" if amount else "amount_zero"
+            if not reason and rule.max_total is not None:
+                amount = min(amount or 0, rule.max_total - total)
+                reason = "" if amount > 0 else "max_total"
+            if not reason and rule.caps:
+                reason = _capped(facts, rule, plan, at=occasion.at, amount=amount or 0, mine=mine)
+            if reason:
+                notes[occasion.event] = reason
+                continue
+            hold = facts.program.hold_days if rule.hold_days is None else rule.hold_days
+            grant = Grant(
+                rule=rule.id,
+                beneficiary=rule.beneficiary,
+                participant=owners[rule.beneficiary],
+                kind=rule.kind,
+                amount=amount,
+                percent_off=rule.percent_off,
+                currency=rule.currency,
+                hold_until=occasion.at + timedelta(days=hold),
+                earned_at=occasion.at,
+                occasion=occasion.event,
+            )
+            if payment is not None:
+                grant = _payment_refunded(facts, grant, rule, payment)
+            grants.append(grant)
+            if grant.reversed_at is None:
+                total += grant.amount or 0
+                mine.append((occasion.at, grant.amount or 0))
+            notes.setdefault(occasion.event, "")
+    plan = replace(plan, grants=tuple(grants))
+    for event in notes:
+        plan = _involve(plan, event)
+    return replace(plan, notes={**plan.notes, **{e: n for e, n in notes.items() if n}})
+
+
+def _fits(rule: Rule, occasion: Occasion, start: datetime) -> bool:
+    """Is `occasion` one that triggers `rule`, after a conversion at `start`?"""
+    if occasion.at < start:
+        return False
+    if rule.trigger == "subscription_payment":
+        months = rule.recurring_months
+        return occasion.kind == rule.trigger and (
+            months is None or occasion.at < _months_after(start, months)
+        )
+    if rule.trigger == "event":
+        return occasion.kind == "event" and occasion.name == rule.event_name
+    return occasion.kind == rule.trigger
+
+
+def _months_after(start: datetime, months: int) -> datetime:
+    """The same day and time `months` calendar months later (the month's last day if short)."""
+    year, month = divmod(start.month - 1 + months, 12)
+    year, month = start.year + year, month + 1
+    last = calendar.monthrange(year, month)[1]
+    return start.replace(year=year, month=month, day=min(start.day, last))
+
+
+def _payment_refunded(facts: FriendFacts, grant: Grant, rule: Rule, payment: Purchase) -> Grant:
+    """A grant for a payment after that payment's refunds, in business time."""
+    refunded = 0
+    for refund in sorted(
+        (r for r in facts.refunds if r.order_id == payment.order_id), key=lambda r: (r.at, r.event)
+    ):
+        refunded = min(payment.amount, refunded + (refund.amount or payment.amount))
+        if refunded >= payment.amount:
+            return replace(grant, reversed_at=refund.at, reversed_by=refund.event)
+        grant = _partly_refunded(facts, grant, rule, payment.amount - refunded, refund)
+    return grant
 
 
 def _tier(tiers: Tiers | None, referrals: Usage, at: datetime) -> str:
@@ -238,13 +351,22 @@ def _milestone(rule: Rule, place: int) -> bool:
 
 
 def _capped(
-    facts: FriendFacts, rule: Rule, plan: ReferralPlan, *, at: datetime, amount: int
+    facts: FriendFacts,
+    rule: Rule,
+    plan: ReferralPlan,
+    *,
+    at: datetime,
+    amount: int,
+    mine: Sequence[tuple[datetime, int]] = (),
 ) -> str:
-    """The first of the rule's caps that this grant would exceed, or "" when none."""
+    """The first of the rule's caps that this grant would exceed, or "" when none. `mine`:
+    (when, value) of what the rule already granted in this decision (recurring grants)."""
     scopes = {"advocate": plan.advocate.participant, "friend": facts.friend, "program": 0}
     for cap in rule.caps:
         used = facts.usage.get((rule.id, cap.per, scopes[cap.per]), ())
-        counted = _within(used, _period_start(cap, at), at)
+        start = _period_start(cap, at)
+        counted = _within(used, start, at)
+        counted += [(1, v) for when, v in mine if start is None or when >= start]
         count, value = sum(n for n, _ in counted), sum(v for _, v in counted)
         if (cap.count is not None and count + 1 > cap.count) or (
             cap.amount is not None and value + amount > cap.amount

@@ -75,10 +75,21 @@ class Rule:
     # the program one of `milestone_at`, or a multiple of `milestone_every`.
     milestone_at: tuple[int, ...] = ()
     milestone_every: int | None = None
+    # What grants: the conversion, or each of the friend's later occasions of one kind
+    # ("subscription_payment", "nps", or "event" named `event_name`).
+    trigger: str = "conversion"
+    event_name: str = ""
+    recurring_months: int | None = None  # payments this many months from the conversion
+    max_total: int | None = None  # all of a referral's recurring grants, at most
 
     @property
     def is_milestone(self) -> bool:
         return bool(self.milestone_at) or self.milestone_every is not None
+
+    @property
+    def follows(self) -> bool:
+        """Granted by occasions after the conversion, not by the conversion itself."""
+        return self.trigger != "conversion"
 
 
 @dataclass(frozen=True)
@@ -155,6 +166,20 @@ class Refund:
 
 
 @dataclass(frozen=True)
+class Occasion:
+    """A friend's event that may trigger a rule after the conversion: a subscription payment
+    (with its order), an NPS answer, or a custom event (`name`)."""
+
+    event: str
+    at: datetime
+    kind: str  # "subscription_payment" | "nps" | "event"
+    name: str = ""
+    order_id: str = ""
+    amount: int | None = None
+    currency: str = ""
+
+
+@dataclass(frozen=True)
 class FriendFacts:
     """One friend's whole history that bears on one program, in any order."""
 
@@ -166,6 +191,7 @@ class FriendFacts:
     signups: tuple[Signup, ...] = ()
     purchases: tuple[Purchase, ...] = ()
     refunds: tuple[Refund, ...] = ()
+    occasions: tuple[Occasion, ...] = ()
     # What each capped rule already granted, by (rule id, cap scope, scope participant or 0
     # for the program), not counting this friend's own referral in the program.
     usage: dict[tuple[int, str, int], Usage] = field(default_factory=dict)
@@ -176,7 +202,7 @@ class FriendFacts:
 
 @dataclass(frozen=True)
 class Grant:
-    """A reward the decision gives: one per (rule, beneficiary)."""
+    """A reward the decision gives: one per (rule, beneficiary, occasion)."""
 
     rule: int
     beneficiary: str
@@ -188,6 +214,12 @@ class Grant:
     hold_until: datetime
     reversed_at: datetime | None = None  # a refund took it back
     reversed_by: str = ""
+    earned_at: datetime | None = None  # the conversion, or the occasion
+    occasion: str = ""  # the event of the occasion that granted it; "" for the conversion
+
+    @property
+    def key(self) -> tuple[int, str, str]:
+        return (self.rule, self.beneficiary, self.occasion)
 
 
 @dataclass(frozen=True)

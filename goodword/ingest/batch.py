@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from goodword.decisions import facts
-from goodword.decisions.decide import decide_friend
+from goodword.decisions.decide import decide_follow_ons, decide_friend
 from goodword.ingest import load
 from goodword.ingest.models import Event
 from goodword.ingest.rows import Changes, Group, Item, referral_summary, reward_summary
@@ -32,6 +32,10 @@ from goodword.programs import counters
 from goodword.referrals.models import Referral
 from goodword.rewards.models import Reward
 
+# Events that may trigger a rule after the conversion, as the decision core names them.
+OCCASIONS = {"subscription_payment": "subscription_payment", "nps": "nps", "custom": "event"}
+NEEDS_HISTORY = {"refund", *OCCASIONS}
+
 
 @dataclass
 class Friend:
@@ -41,6 +45,13 @@ class Friend:
     groups: dict[int, Group] = field(default_factory=dict)
     changed: bool = False
     applied: bool = False  # an accepted event is about them (a refused one adds no one)
+
+
+def _coupons(data: EventIn) -> list[str]:
+    """The coupon codes an order used, if the event is one that may attribute."""
+    if data.type == "refund" or data.order is None:
+        return []
+    return data.order.coupons or []
 
 
 class Batch:
@@ -59,8 +70,14 @@ class Batch:
         ws = self.workspace_id
         external_ids = sorted({item.data.customer.external_id for item in items})
         people = load.participants(ws, external_ids)
+        used = {i.index: _coupons(i.data) for i in items}
         codes = sorted(
             {normalize_code(i.data.referral_code) for i in items if i.data.referral_code}
+            | {normalize_code(code) for found in used.values() for code in found}
+        )
+        issued = load.coupons(
+            ws,
+            sorted({c for found in used.values() for code in found for c in (code, code.upper())}),
         )
         tokens = {i.index: read_ref_token(i.data.ref_token) for i in items if i.data.ref_token}
         by_code, by_token = load.advocates(
@@ -80,18 +97,22 @@ class Batch:
             }
         )
         invites = load.first_invites(ws, emails)
+        coupons = {
+            item.index: self._coupons(item, used[item.index], by_code, issued) for item in items
+        }
         candidates = {
-            item.index: self._candidates(item, by_code, by_token, tokens, invites) for item in items
+            item.index: self._candidates(item, by_code, by_token, tokens, invites, coupons)
+            for item in items
         }
         # Only a referral that converted has rewards.
         rewarded = [r.pk for r in referrals if r.converted_at is not None]
         rewards = load.rewards(rewarded)
-        # A touch may re-decide a friend's referrals, and a refund may change settled rewards:
-        # both need the friend's history.
+        # A touch may re-decide a friend's referrals, and a refund or an occasion may change
+        # settled rewards: they need the friend's history.
         touched_by = {
             item.data.customer.external_id
             for item in items
-            if candidates[item.index] or item.data.type == "refund"
+            if candidates[item.index] or item.data.type in NEEDS_HISTORY
         }
         for number, external_id in enumerate(external_ids, start=1):
             person = people.get(external_id) or self._new_person(external_id)
@@ -112,6 +133,7 @@ class Batch:
             history.append(event)
         known = {a.facts.id for a in (*by_code.values(), *by_token.values(), *referrers.values())}
         known |= {row.facts.id for row, _ in invites.values()}
+        known |= {c.advocate.facts.id for c in issued.values() if c.advocate is not None}
         wanted = {
             e.advocate_id
             for f in self.friends.values()
@@ -120,7 +142,14 @@ class Batch:
         }
         self.advocates.update(load.advocates_by_id(ws, sorted(wanted - known)))
         invited = (a for a, _ in invites.values())
-        for row in (*referrers.values(), *by_code.values(), *by_token.values(), *invited):
+        by_coupon = (c.advocate for c in issued.values() if c.advocate is not None)
+        for row in (
+            *referrers.values(),
+            *by_code.values(),
+            *by_token.values(),
+            *invited,
+            *by_coupon,
+        ):
             self.advocates[row.facts.id] = row
         self.programs.update(
             load.programs(
@@ -192,8 +221,10 @@ class Batch:
         by_token: dict[str, load.AdvocateRow],
         tokens: dict[int, RefToken | None],
         invites: dict[str, tuple[load.AdvocateRow, datetime]],
+        coupons: dict[int, load.AdvocateRow | None],
     ) -> list[tuple[load.AdvocateRow, str, datetime, str]]:
-        """The ways this event may attribute, in precedence order: code, token, invite."""
+        """The ways this event may attribute, in precedence order: code, token, a coupon code
+        used on the order, invite."""
         data, occurred = item.data, item.event.occurred_at
         if data.referral_code:
             advocate = by_code.get(normalize_code(data.referral_code))
@@ -215,11 +246,31 @@ class Batch:
                 out.append((found, Referral.Source.TOKEN, at, token.click_id))
             else:
                 item.attribution = "invalid_token"
+        if (by_coupon := coupons.get(item.index)) is not None:
+            out.append((by_coupon, Referral.Source.COUPON, occurred, ""))
         if data.customer.email:
             invite = invites.get(normalize_email(data.customer.email))
             if invite is not None:
                 out.append((invite[0], Referral.Source.EMAIL, min(invite[1], occurred), ""))
         return out
+
+    def _coupons(
+        self,
+        item: Item,
+        used: list[str],
+        by_code: dict[str, load.AdvocateRow],
+        issued: dict[str, load.CouponRow],
+    ) -> load.AdvocateRow | None:
+        """The advocate the first attributing code on the order names; the coupons Goodword
+        issued that the order used are marked used (the friend took the offer)."""
+        advocate = None
+        for code in used:
+            reward = issued.get(code) or issued.get(code.upper())
+            if reward is not None and not reward.used:
+                self.changes.coupons_used.setdefault(reward.reward, (reward, code, item))
+            found = by_code.get(normalize_code(code)) or (reward.advocate if reward else None)
+            advocate = advocate or found
+        return advocate
 
     def _resolve_touch(
         self, item: Item, candidates: list[tuple[load.AdvocateRow, str, datetime, str]]
@@ -270,7 +321,9 @@ class Batch:
             group = friend.groups.setdefault(referral.program_id, Group(referral.program_id))
             group.referrals[referral.advocate_id] = referral
             mine = by_referral.get(referral.pk, [])
-            group.rewards[referral.public_id] = {(r.rule_id or 0, r.beneficiary): r for r in mine}
+            group.rewards[referral.public_id] = {
+                (r.rule_id or 0, r.beneficiary, r.trigger_event): r for r in mine
+            }
             if referral.status == Referral.Status.REWARDED or any(
                 r.approved_at is not None for r in mine
             ):
@@ -302,7 +355,14 @@ class Batch:
             if friend.history is None:
                 self._settled(group, item)
             elif group.settled:
+                # An occasion may still grant: the group's own rewards do not count against
+                # its caps. (A refund only takes back, through the rewards services.)
+                occasion = data.type in OCCASIONS
+                if occasion:
+                    self.changes.count_group(group, -1)
                 self._settled(group, item, self._facts(friend, program_id))
+                if occasion:
+                    self.changes.count_group(group, 1)
             else:
                 # The group's own rewards do not count against its caps: it is decided anew.
                 self.changes.count_group(group, -1)
@@ -337,7 +397,7 @@ class Batch:
                 friend.changed = True
 
     def _facts(self, friend: Friend, program_id: int) -> facts.FriendFacts:
-        touches, signups, purchases, refunds = [], [], [], []
+        touches, signups, purchases, refunds, occasions = [], [], [], [], []
         for e in friend.history or ():
             key, at = e.public_id, e.occurred_at
             advocate = self.advocates.get(e.advocate_id) if e.advocate_id else None
@@ -356,6 +416,13 @@ class Batch:
                 )
             elif e.type == Event.Type.REFUND:
                 refunds.append(facts.Refund(key, at, e.order_id, e.amount))
+            if e.type in OCCASIONS:
+                name = str(e.payload.get("name") or "")
+                occasions.append(
+                    facts.Occasion(
+                        key, at, OCCASIONS[e.type], name, e.order_id, e.amount, e.currency
+                    )
+                )
         return facts.FriendFacts(
             friend=friend.key,
             friend_email=friend.person.email_normalized,
@@ -367,6 +434,7 @@ class Batch:
             signups=tuple(signups),
             purchases=tuple(purchases),
             refunds=tuple(refunds),
+            occasions=tuple(occasions),
         )
 
     def _settled(self, group: Group, item: Item, now: facts.FriendFacts | None = None) -> None:
@@ -379,17 +447,14 @@ class Batch:
         for referral in group.referrals.values():
             if referral.status == Referral.Status.REJECTED:
                 continue
-            if item.data.type == "refund":
-                if (
-                    now is not None
-                    and referral.order_id == event.order_id
-                    and referral.status
-                    in (
-                        Referral.Status.CONVERTED,
-                        Referral.Status.REWARDED,
-                    )
-                ):
+            converted = referral.status in (Referral.Status.CONVERTED, Referral.Status.REWARDED)
+            if item.data.type in NEEDS_HISTORY:
+                if now is None or not converted:
+                    continue
+                if item.data.type == "refund" and referral.order_id == event.order_id:
                     self._refund_settled(group, referral, item, now)
+                else:
+                    self._follow_ons_settled(group, referral, item, now)
             elif item.advocate is not None and item.advocate.facts.program == group.program_id:
                 same = referral.advocate_id == item.advocate.facts.id
                 item.attribution = "attributed" if same else "locked_to_first_advocate"
@@ -405,7 +470,9 @@ class Batch:
         refunds = tuple(r for r in now.refunds if r.order_id == referral.order_id)
         advocate = self.advocates[referral.advocate_id].facts
         touch = facts.Touch("", referral.first_touch_at, referral.created_at, advocate, "code")
-        alone = replace(now, touches=(touch,), signups=(), purchases=tuple(order), usage={})
+        alone = replace(
+            now, touches=(touch,), signups=(), purchases=tuple(order), usage={}, occasions=()
+        )
         before = replace(alone, refunds=tuple(r for r in refunds if r.event != refund))
         refunded = sum(r.amount or referral.order_amount or 0 for r in refunds)
         if refunded >= (referral.order_amount or 0):
@@ -419,10 +486,10 @@ class Batch:
             return
         [plan_before], [plan_after] = plans
         item.touched.append((referral, ""))
-        earlier = {(g.rule, g.beneficiary): g for g in plan_before.grants}
+        earlier = {g.key: g for g in plan_before.grants}
         for grant in plan_after.grants:
-            reward = group.rewards[referral.public_id].get((grant.rule, grant.beneficiary))
-            old = earlier.get((grant.rule, grant.beneficiary))
+            reward = group.rewards[referral.public_id].get(grant.key)
+            old = earlier.get(grant.key)
             if reward is None or old is None or old.reversed_at is not None:
                 continue
             reward.referral = referral
@@ -431,6 +498,68 @@ class Batch:
                 self.changes.settlements.append((reward, 0, was, refund))
             elif amount < was:
                 self.changes.settlements.append((reward, amount, was - amount, refund))
+
+    def _follow_ons_settled(
+        self, group: Group, referral: Referral, item: Item, now: facts.FriendFacts
+    ) -> None:
+        """A settled referral still earns from occasions after its conversion (the one
+        arriving adds its reward), and a refund of a payment takes back what that earned.
+        Rewards already granted are never re-decided otherwise."""
+        event = item.event.public_id
+        advocate = self.advocates[referral.advocate_id].facts
+        assert referral.converted_at is not None  # noqa: S101 - only converted ones come here
+        base = facts.ReferralPlan(
+            advocate=advocate,
+            source=referral.source,
+            click_id=referral.click_id,
+            opened_by="",
+            created_at=referral.created_at,
+            clicked_at=referral.clicked_at,
+            status="converted",
+            converted_at=referral.converted_at,
+        )
+        plan = decide_follow_ons(now, base)
+        have = group.rewards.setdefault(referral.public_id, {})
+        rules = {rule.id: rule for rule in now.program.rules}
+        changed = False
+        for grant in plan.grants:
+            reward = have.get(grant.key)
+            if reward is None:
+                if grant.occasion != event or grant.reversed_at is not None:
+                    continue  # only the arriving occasion adds a reward
+                kept = self._within_total(rules[grant.rule], have, grant)
+                if kept is not None:
+                    self.changes.add_reward(group, referral, kept, item)
+                    changed = True
+            elif reward.status not in (Reward.Status.REVERSED, Reward.Status.REJECTED):
+                was = reward.amount or 0
+                if grant.reversed_at is not None:
+                    self.changes.settlements.append((reward, 0, was, event))
+                    changed = True
+                elif (grant.amount or 0) < was:
+                    less = was - (grant.amount or 0)
+                    self.changes.settlements.append((reward, grant.amount or 0, less, event))
+                    changed = True
+        if changed or event in plan.events:
+            item.touched.append((referral, plan.notes.get(event, "")))
+
+    @staticmethod
+    def _within_total(
+        rule: facts.Rule, have: dict[tuple[int, str, str], Reward], grant: facts.Grant
+    ) -> facts.Grant | None:
+        """A recurring grant shrunk to what the rule's `max_total` leaves for the referral
+        beside its rewards already granted (None when nothing is left)."""
+        if rule.max_total is None:
+            return grant
+        granted = sum(
+            r.amount or 0
+            for (rule_id, _, occasion), r in have.items()
+            if rule_id == rule.id
+            and occasion
+            and r.status not in (Reward.Status.REVERSED, Reward.Status.REJECTED)
+        )
+        left = rule.max_total - granted
+        return replace(grant, amount=min(grant.amount or 0, left)) if left > 0 else None
 
     # --- answer --------------------------------------------------------------------------
 

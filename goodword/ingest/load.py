@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -137,6 +137,33 @@ def advocates_by_id(workspace_id: int, ids: Sequence[int]) -> dict[int, Advocate
     return {row[0]: _advocate(row) for row in found}
 
 
+@dataclass(frozen=True)
+class CouponRow:
+    reward: int
+    public_id: str
+    used: bool  # an order carried it before
+    advocate: AdvocateRow | None  # of the referral it was granted in; None if by hand
+
+
+def coupons(workspace_id: int, codes: Sequence[str]) -> dict[str, CouponRow]:
+    """Rewards' coupon codes among `codes`, with the advocate each attributes to."""
+    if not codes:
+        return {}
+    found = sql.rows(
+        "SELECT w.coupon_code, w.id, w.public_id, w.coupon_used_at IS NOT NULL, "
+        f"{_ADVOCATE_COLUMNS} FROM rewards_reward w "
+        "LEFT JOIN referrals_referral r ON r.id = w.referral_id "
+        "LEFT JOIN participants_advocate a ON a.id = r.advocate_id "
+        "LEFT JOIN participants_participant u ON u.id = a.participant_id "
+        f"WHERE w.workspace_id = %s AND w.coupon_code IN ({_in(codes)}) ORDER BY w.id",
+        [workspace_id, *codes],
+    )
+    return {
+        row[0]: CouponRow(row[1], row[2], bool(row[3]), _advocate(row[4:]) if row[4] else None)
+        for row in found
+    }
+
+
 def first_invites(
     workspace_id: int, emails: Sequence[str]
 ) -> dict[str, tuple[AdvocateRow, datetime]]:
@@ -225,6 +252,9 @@ class ProgramRow:
     facts: facts.Program
     public_id: str
     is_active: bool
+    version: int = 0
+    # The active rules' rows, for what a reward copies at its grant (what it gives, choices).
+    rules: dict[int, RewardRule] = field(default_factory=dict, compare=False)
 
 
 # In the model's field order, which `Model.from_db` requires of a partial row.
@@ -239,6 +269,7 @@ _PROGRAM = (
     "hold_days",
     "attribution_days",
     "tiers",
+    "version",
 )
 # In the model's field order, which `Model.from_db` requires of a partial row.
 _RULE = (
@@ -258,6 +289,16 @@ _RULE = (
     "milestone",
     "starts_at",
     "ends_at",
+    "coupon",
+    "sku",
+    "cause",
+    "description",
+    "trigger",
+    "event_name",
+    "recurring_months",
+    "max_total",
+    "choices",
+    "choice_days",
 )
 
 
@@ -294,6 +335,10 @@ def _rule(rule: RewardRule) -> facts.Rule:
         refund_policy=rule.refund_policy,
         starts_at=rule.starts_at,
         ends_at=rule.ends_at,
+        trigger=rule.trigger,
+        event_name=rule.event_name,
+        recurring_months=rule.recurring_months,
+        max_total=rule.max_total,
     )
 
 
@@ -309,13 +354,13 @@ def programs(workspace_id: int, ids: Iterable[int]) -> dict[int, ProgramRow]:
         f"WHERE p.workspace_id = %s AND p.id IN ({_in(wanted)}) ORDER BY p.id, r.id",
         [workspace_id, *wanted],
     )
-    rules: dict[int, list[facts.Rule]] = {}
+    rules: dict[int, list[RewardRule]] = {}
     heads = {}
     for row in found:
         heads[row[0]] = row[: len(_PROGRAM)]
         rule = row[len(_PROGRAM) :]
         if rule[0] is not None:
-            rules.setdefault(row[0], []).append(_rule(sql.build(RewardRule, _RULE, rule)))
+            rules.setdefault(row[0], []).append(sql.build(RewardRule, _RULE, rule))
     out = {}
     for head in heads.values():
         p = sql.build(Program, _PROGRAM, head)
@@ -327,10 +372,16 @@ def programs(workspace_id: int, ids: Iterable[int]) -> dict[int, ProgramRow]:
             first_purchase_only=p.first_purchase_only,
             attribution_days=p.attribution_days,
             hold_days=p.hold_days,
-            rules=tuple(rules.get(p.pk, ())),
+            rules=tuple(_rule(r) for r in rules.get(p.pk, ())),
             tiers=_tiers(p.tiers),
         )
-        out[p.pk] = ProgramRow(program, p.public_id, p.status == Program.Status.ACTIVE)
+        out[p.pk] = ProgramRow(
+            program,
+            p.public_id,
+            p.status == Program.Status.ACTIVE,
+            version=p.version,
+            rules={r.pk: r for r in rules.get(p.pk, ())},
+        )
     return out
 
 

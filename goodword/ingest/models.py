@@ -20,6 +20,8 @@ class Event(models.Model):
         PURCHASE = "purchase"
         REFUND = "refund"
         NPS = "nps"  # a Net Promoter Score answer: `payload.score`, 0 to 10
+        SUBSCRIPTION_PAYMENT = "subscription_payment"  # a renewal: `order` is the payment
+        CUSTOM = "custom"  # the business's own event: `payload.name`
 
     public_id = models.CharField(max_length=32, unique=True, default=ids.new_ev_id, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
@@ -27,7 +29,7 @@ class Event(models.Model):
     external_id = models.CharField(max_length=255)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     body_hash = models.CharField(max_length=64)
-    type = models.CharField(max_length=16, choices=Type.choices)
+    type = models.CharField(max_length=24, choices=Type.choices)
     customer_external_id = models.CharField(max_length=255)
     order_id = models.CharField(max_length=255, blank=True, default="")
     # A purchase's or refund's amount, in the minor units of `currency`.

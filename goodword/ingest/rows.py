@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from goodword.decisions import facts
@@ -21,6 +21,7 @@ from goodword.ingest.schemas import EventIn
 from goodword.lib import ids
 from goodword.lib.errors import DomainError
 from goodword.programs import counters
+from goodword.programs.models import RewardRule
 from goodword.referrals.models import Referral
 from goodword.rewards.models import Reward
 
@@ -45,7 +46,8 @@ class Group:
 
     program_id: int
     referrals: dict[int, Referral] = field(default_factory=dict)
-    rewards: dict[str, dict[tuple[int, str], Reward]] = field(default_factory=dict)
+    # By referral, each reward by (rule, beneficiary, triggering event or "").
+    rewards: dict[str, dict[tuple[int, str, str], Reward]] = field(default_factory=dict)
     settled: bool = False
 
 
@@ -72,6 +74,9 @@ class Changes:
         # Rewards of settled referrals that a partial refund reverses (new amount 0) or
         # shrinks: (reward, new amount, by how much, the refund's event id).
         self.settlements: list[tuple[Reward, int, int, str]] = []
+        # Issued coupons an order carried for the first time: reward id -> (its row, the code
+        # as given, the event).
+        self.coupons_used: dict[int, tuple[load.CouponRow, str, Item]] = {}
         # Caps: the scopes each capped rule counts in, and what it has granted there by UTC
         # day; the batch's own friends' rewards are counted from their rows as they change.
         self.capped: dict[int, set[str]] = {}
@@ -102,12 +107,13 @@ class Changes:
                     Reward.Status.REJECTED,
                 ):
                     continue
+                earned = counters.day_of(reward.earned_at) if reward.earned_at else day
                 for per in self.capped.get(rule, ()):
                     if per == "friend":
                         continue  # see `counters.reward_keys`: all of it is in this group
                     scope = (rule, per, scopes[per])
                     key = (group.program_id, *scope)
-                    self._count(self.usage, scope, key, day, sign, reward.amount or 0)
+                    self._count(self.usage, scope, key, earned, sign, reward.amount or 0)
 
     def _count(
         self,
@@ -236,7 +242,7 @@ class Changes:
         self, group: Group, referral: Referral, plan: facts.ReferralPlan, item: Item
     ) -> None:
         have = group.rewards.setdefault(referral.public_id, {})
-        want = {(g.rule, g.beneficiary): g for g in plan.grants}
+        want = {g.key: g for g in plan.grants}
         for key, gone in list(have.items()):
             if key not in want:
                 self._withdraw_reward(gone, referral)
@@ -244,24 +250,7 @@ class Changes:
         for key, grant in want.items():
             reward = have.get(key)
             if reward is None:
-                reward = have[key] = Reward(
-                    public_id=ids.new_rwd_id(),
-                    workspace_id=self.workspace_id,
-                    program_id=group.program_id,
-                    coupon_code="",
-                    created_at=self.now,
-                    approved_at=None,
-                    fulfilled_at=None,
-                )
-                reward.referral = referral
-                self.new_rewards.append(reward)
-                item.granted.append(reward)
-                _set_reward(reward, grant)
-                self._record_reward(
-                    "reward.created", reward, referral, beneficiary=grant.beneficiary
-                )
-                if grant.reversed_at is not None:
-                    self._record_reward("reward.reversed", reward, referral, was="pending")
+                self.add_reward(group, referral, grant, item)
                 continue
             was, amount = reward.status, reward.amount
             if _set_reward(reward, grant) and reward.pk is not None:
@@ -279,6 +268,36 @@ class Changes:
                     was=amount,
                     reason=reason,
                 )
+
+    def add_reward(
+        self, group: Group, referral: Referral, grant: facts.Grant, item: Item
+    ) -> Reward:
+        """A new reward for `grant`, with what it copies from its rule when granted: the
+        program's version, what it gives, the choices it offers."""
+        program = self.programs[group.program_id]
+        rule = program.rules[grant.rule]
+        reward = Reward(
+            public_id=ids.new_rwd_id(),
+            workspace_id=self.workspace_id,
+            program_id=group.program_id,
+            coupon_code="",
+            created_at=self.now,
+            approved_at=None,
+            fulfilled_at=None,
+            program_version=program.version,
+            details=grant_details(rule),
+            choices=rule.choices or None,
+            choose_by=self.now + timedelta(days=rule.choice_days or 0) if rule.choices else None,
+        )
+        reward.referral = referral
+        group.rewards.setdefault(referral.public_id, {})[grant.key] = reward
+        self.new_rewards.append(reward)
+        item.granted.append(reward)
+        _set_reward(reward, grant)
+        self._record_reward("reward.created", reward, referral, beneficiary=grant.beneficiary)
+        if grant.reversed_at is not None:
+            self._record_reward("reward.reversed", reward, referral, was="pending")
+        return reward
 
     def _withdraw(self, group: Group, referral: Referral) -> None:
         """A late event took this referral away (an earlier touch, say): it never was."""
@@ -370,8 +389,21 @@ def _set_reward(reward: Reward, grant: facts.Grant) -> bool:
             "hold_until": grant.hold_until,
             "status": Reward.Status.REVERSED if gone else Reward.Status.PENDING,
             "reversed_at": grant.reversed_at,
+            "earned_at": grant.earned_at,
+            "trigger_event": grant.occasion,
         },
     )
+
+
+def grant_details(rule: RewardRule) -> dict[str, Any]:
+    """What a reward of `rule` gives beyond its kind and value: a product's `sku`, a donation's
+    `cause`, a custom reward's `description`, a coupon's `min_order`."""
+    details: dict[str, Any] = {
+        name: getattr(rule, name) for name in ("sku", "cause", "description") if getattr(rule, name)
+    }
+    if rule.coupon and rule.coupon.get("min_order") is not None:
+        details["min_order"] = rule.coupon["min_order"]
+    return details
 
 
 def referral_summary(referral: Referral, note: str) -> dict[str, Any]:

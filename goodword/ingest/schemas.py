@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from goodword.lib.schemas import Amount, Currency, Email, ExternalId, Name, Timestamp
 
 AttributeName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+CouponCode = Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]
 AttributeValue = Annotated[str, StringConstraints(max_length=200)] | int | bool
 
 
@@ -37,6 +38,11 @@ class OrderIn(BaseModel):
     amount: Amount | None = None
     currency: Currency | None = None
     items: Annotated[list[OrderItemIn], Field(max_length=100)] | None = None
+    coupons: Annotated[list[CouponCode], Field(min_length=1, max_length=10)] | None = Field(
+        default=None,
+        description="the discount codes used on the order: an advocate's referral code or a "
+        "coupon Goodword issued attributes the order (after `referral_code` and `ref_token`)",
+    )
 
 
 class EventIn(BaseModel):
@@ -45,7 +51,12 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: ExternalId
-    type: Literal["signup", "purchase", "refund", "nps"]
+    type: Literal["signup", "purchase", "refund", "nps", "subscription_payment", "custom"]
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_.]{0,63}$",
+        description="a `custom` event's name, e.g. `review_posted` (lower case)",
+    )
     customer: CustomerIn
     referral_code: str | None = Field(default=None, min_length=1, max_length=40)
     ref_token: str | None = Field(default=None, max_length=200)
@@ -59,10 +70,14 @@ class EventIn(BaseModel):
     def _order_rules(self) -> Self:
         if (self.type == "nps") != (self.score is not None):
             raise ValueError("an `nps` event needs `score` (0 to 10), and only it takes one")
-        if self.type == "purchase" and (
+        if (self.type == "custom") != (self.name is not None):
+            raise ValueError("a `custom` event needs `name`, and only it takes one")
+        if self.type in ("purchase", "subscription_payment") and (
             self.order is None or self.order.amount is None or self.order.currency is None
         ):
-            raise ValueError("a purchase needs `order` with `id`, `amount` and `currency`")
+            raise ValueError(
+                f"a {self.type.replace('_', ' ')} needs `order` with `id`, `amount` and `currency`"
+            )
         if self.type == "refund" and self.order is None:
             raise ValueError("a refund needs `order` with the `id` of the refunded order")
         return self

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Model
 
+from goodword.events import services as events
 from goodword.ingest.batch import Batch
 from goodword.ingest.models import Event
 from goodword.ingest.rows import Changes, Item
@@ -66,6 +67,7 @@ _REWARD_CHANGES = (
     "hold_until",
     "status",
     "reversed_at",
+    "earned_at",
 )
 
 
@@ -107,6 +109,7 @@ def flush(batch: Batch, items: list[Item], now: datetime) -> None:
     for referral in changes.clawbacks:
         referral.status = changes.referral_status[referral.pk]
         rewards.reverse_referral_rewards(referral, now=now, reason="refund")
+    _coupons_used(changes)
     for reward, amount, less, refund in changes.settlements:
         if amount == 0:
             rewards.reverse_reward(reward, now=now)
@@ -166,4 +169,25 @@ def _delete(changes: Changes) -> None:
                 [*pks, Referral.Status.REWARDED],
             ),
             len(pks),
+        )
+
+
+def _coupons_used(changes: Changes) -> None:
+    """Mark the issued coupons orders carried: the beneficiary used the offer."""
+    used = [
+        (row, code, item) for row, code, item in changes.coupons_used.values() if not item.error
+    ]
+    for row, code, item in used:
+        event = item.event
+        sql.execute(
+            "UPDATE rewards_reward SET coupon_used_at = %s "
+            "WHERE id = %s AND coupon_used_at IS NULL",
+            [event.occurred_at, row.reward],
+        )
+        events.record(
+            "coupon.used",
+            workspace_id=changes.workspace_id,
+            subject_id=row.public_id,
+            data={"code": code, "order_id": event.order_id, "event": event.public_id},
+            now=changes.now,
         )

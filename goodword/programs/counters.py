@@ -103,13 +103,14 @@ def referral_key(program_id: int, advocate: int) -> Key:
 
 
 def forget_reward(reward: Any) -> None:
-    """A reward left the counts (reversed or rejected): take it out of its rule's caps."""
+    """A reward left the counts (reversed or rejected): take it out of its rule's caps, on the
+    day it was earned."""
     rule, referral = reward.rule, reward.referral
     if rule is None or referral is None or not rule.caps or referral.converted_at is None:
         return
     advocate = referral.advocate.participant_id
     keys = reward_keys(rule.program_id, rule.pk, rule.caps, advocate, referral.referee_id)
-    day = day_of(referral.converted_at)
+    day = day_of(reward.earned_at or referral.converted_at)
     add(reward.workspace_id, {(key, day): [-1, -(reward.amount or 0)] for key in keys})
 
 
@@ -148,7 +149,8 @@ def rebuild(workspace_id: int) -> None:
     }
     rewards = sql.rows(
         "SELECT w.rule_id, w.amount, r.program_id, a.participant_id, r.referee_id, "
-        "r.converted_at FROM rewards_reward w JOIN referrals_referral r ON r.id = w.referral_id "
+        "COALESCE(w.earned_at, r.converted_at) FROM rewards_reward w "
+        "JOIN referrals_referral r ON r.id = w.referral_id "
         "JOIN participants_advocate a ON a.id = r.advocate_id WHERE w.workspace_id = %s "
         "AND w.status NOT IN ('reversed', 'rejected') AND r.converted_at IS NOT NULL",
         [workspace_id],

@@ -94,6 +94,7 @@ class Referral(models.Model):
         CODE = "code"
         TOKEN = "token"  # noqa: S105 - the gw_ref token, not a secret
         EMAIL = "email"
+        COUPON = "coupon"  # a coupon code used on the order: an advocate's code, or a reward's
 
     class RejectReason(models.TextChoices):
         SELF_REFERRAL = "self_referral"

@@ -71,9 +71,12 @@ class Reward(models.Model):
     expiry_notice_at = models.DateTimeField(null=True, blank=True)
     expiry_notified_at = models.DateTimeField(null=True, blank=True)
     expired_at = models.DateTimeField(null=True, blank=True)
-    # A rule triggered more than once per referral (subscription payments) grants once per
-    # occurrence: the payment's number, 1 for the first. 0 for a rule granting once.
-    occurrence = models.PositiveIntegerField(default=0)
+    # A rule triggered after the conversion (subscription payments, an NPS answer, a custom
+    # event) grants once per triggering event: its public id; "" for a conversion's reward.
+    trigger_event = models.CharField(max_length=32, blank=True, default="")
+    # When it was earned, in business time: the conversion, or the triggering event. Caps
+    # count a reward on this day. (Null only for manual rewards.)
+    earned_at = models.DateTimeField(null=True, blank=True)
     program_version = models.PositiveIntegerField(null=True, blank=True)  # that granted it
     # What a queued kind gives (`sku`, `cause`, `description`) and a coupon's `min_order`.
     details = models.JSONField(default=dict, blank=True)
@@ -89,7 +92,7 @@ class Reward(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["referral", "rule", "beneficiary", "occurrence"],
+                fields=["referral", "rule", "beneficiary", "trigger_event"],
                 name="one_reward_per_rule",
             ),
             # Only credit and points expire; a notice date needs an expiry, and comes before it.

@@ -77,7 +77,9 @@ class RewardOut(Schema):
     # Recipient's choice: the offers the beneficiary may take instead, until `choose_by`.
     choices: list[dict[str, Any]] | None
     choose_by: datetime | None
-    occurrence: int  # the subscription payment that earned it (1, 2, ...); 0 for a one-off
+    # The event that earned a subscription, NPS or custom-event reward (`evt_...`).
+    trigger_event: str | None
+    earned_at: datetime | None  # business time: the conversion, or the triggering event
     program_version: int | None  # the program's configuration version that granted it
 
 

@@ -114,8 +114,13 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='reward',
-            name='occurrence',
-            field=models.PositiveIntegerField(default=0),
+            name='trigger_event',
+            field=models.CharField(blank=True, default='', max_length=32),
+        ),
+        migrations.AddField(
+            model_name='reward',
+            name='earned_at',
+            field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='reward',
@@ -148,7 +153,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='reward',
-            constraint=models.UniqueConstraint(fields=('referral', 'rule', 'beneficiary', 'occurrence'), name='one_reward_per_rule'),
+            constraint=models.UniqueConstraint(fields=('referral', 'rule', 'beneficiary', 'trigger_event'), name='one_reward_per_rule'),
         ),
         migrations.AddConstraint(
             model_name='reward',
