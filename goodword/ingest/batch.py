@@ -160,7 +160,19 @@ class Batch:
         )
         for item in items:
             self._resolve_touch(item, candidates[item.index])
-        self._load_counts(items)
+        if any(self._may_grant(item) for item in items if item.error is None):
+            self._load_counts(items)
+
+    def _may_grant(self, item: Item) -> bool:
+        """Could deciding after this event grant a reward? Not a signup in a program that
+        converts on a purchase, of a friend who has bought nothing: then nothing it decides
+        reads the counters, and it need not wait for their locks."""
+        if item.data.type != "signup" or any(
+            p.facts.trigger == "signup" for p in self.programs.values()
+        ):
+            return True
+        history = self.friends[item.data.customer.external_id].history
+        return history is not None and any(e.type != Event.Type.SIGNUP for e in history)
 
     def _load_counts(self, items: list[Item]) -> None:
         """The counters capped rules, tiers and milestones read (`programs.counters`), under a

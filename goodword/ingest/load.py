@@ -7,6 +7,7 @@ model instances; none decides anything.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -342,17 +343,43 @@ def _rule(rule: RewardRule) -> facts.Rule:
     )
 
 
+# Programs as the decision core reads them, by (id, public id, version): a program's rules and
+# settings change only with its version (every change is a new one, `programs.config.snapshot`),
+# and the public id is random, so a key never names two contents. Building 20 rules' facts
+# costs more than the rest of an event's loading; each process keeps the latest few hundred.
+_CACHE: dict[tuple[int, str, int], ProgramRow] = {}
+_CACHE_SIZE = 512
+_CACHE_LOCK = threading.Lock()
+
+
 def programs(workspace_id: int, ids: Iterable[int]) -> dict[int, ProgramRow]:
-    """Programs with their active reward rules, in one query."""
+    """Programs with their active reward rules: their versions in one query, and what is not
+    cached yet in one more."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
+    heads = sql.rows(
+        "SELECT id, public_id, version FROM programs_program "
+        f"WHERE workspace_id = %s AND id IN ({_in(wanted)})",
+        [workspace_id, *wanted],
+    )
+    out = {
+        pk: _CACHE[(pk, public_id, v)] for pk, public_id, v in heads if (pk, public_id, v) in _CACHE
+    }
+    missing = [pk for pk, _, _ in heads if pk not in out]
+    if missing:
+        out.update(_load_programs(workspace_id, missing))
+    return out
+
+
+def _load_programs(workspace_id: int, ids: Sequence[int]) -> dict[int, ProgramRow]:
+    """Programs with their active rules, in one query (one snapshot), cached by version."""
     found = sql.rows(
         f"SELECT {sql.columns(Program, _PROGRAM, 'p')}, {sql.columns(RewardRule, _RULE, 'r')} "
         "FROM programs_program p LEFT JOIN programs_rewardrule r "
         "ON r.program_id = p.id AND r.is_active "
-        f"WHERE p.workspace_id = %s AND p.id IN ({_in(wanted)}) ORDER BY p.id, r.id",
-        [workspace_id, *wanted],
+        f"WHERE p.workspace_id = %s AND p.id IN ({_in(ids)}) ORDER BY p.id, r.id",
+        [workspace_id, *ids],
     )
     rules: dict[int, list[RewardRule]] = {}
     heads = {}
@@ -382,6 +409,10 @@ def programs(workspace_id: int, ids: Iterable[int]) -> dict[int, ProgramRow]:
             version=p.version,
             rules={r.pk: r for r in rules.get(p.pk, ())},
         )
+        with _CACHE_LOCK:  # the web server's threads share it
+            while len(_CACHE) >= _CACHE_SIZE:
+                del _CACHE[next(iter(_CACHE))]
+            _CACHE[(p.pk, p.public_id, p.version)] = out[p.pk]
     return out
 
 

@@ -26,6 +26,7 @@ Converter = Callable[[Any, Any, Any], Any]
 
 
 @cache
+@cache
 def _fields(model: type[Model], names: tuple[str, ...]) -> tuple[Field[Any, Any], ...]:
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
     return tuple(by_attname[name] for name in names)
@@ -153,7 +154,8 @@ def _bulk_cursor() -> Iterator[Any]:
         yield cursor
 
 
-def _unnest(model: type[Model], fields: Sequence[Field[Any, Any]]) -> str:
+@cache
+def _unnest(model: type[Model], fields: tuple[Field[Any, Any], ...]) -> str:
     # One array parameter per column: a short statement, the same for any number of rows, so
     # psycopg parses it once (a 100-row VALUES list is parsed anew each time: ~0.3 ms a row).
     names = ", ".join(str(f.column) for f in fields)
