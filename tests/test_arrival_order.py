@@ -2,9 +2,10 @@
 
 A generated history of referral events (signups with or without an advocate's code, purchases
 above and below the minimum, some carrying a code, refunds, customers who bought before anyone
-referred them) is sent once in business-time order, one event at a time, and once in a random
-order, with duplicates, split into random batches. The final states (referrals, rewards, and
-after approval the balances and the ledger) must be equal.
+referred them, subscription payments and NPS answers that earn after the conversion) is sent
+once in business-time order, one event at a time, and once in a random order, with duplicates,
+split into random batches. The final states (referrals, rewards, and after approval the
+balances and the ledger) must be equal.
 """
 
 from __future__ import annotations
@@ -19,12 +20,28 @@ from hypothesis import strategies as st
 from goodword.referrals.models import Referral
 from goodword.rewards.models import LedgerEntry, Reward
 from goodword.rewards.services import approve_due_rewards
-from tests.factories import Api, enrol, make_api, make_program
+from tests.factories import PROGRAM, Api, enrol, make_api, make_program
 
 BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(days=5)
 FRIENDS = ("bob", "dan", "erin")
 ADVOCATES = ("alice", "carol")
 _names = itertools.count()
+KINDS = [
+    "signup",
+    "purchase",
+    "purchase",
+    "refund",
+    "subscription_payment",
+    "subscription_payment",
+    "nps",
+]
+# Besides the program's two first-purchase rewards: a commission on each subscription payment in
+# the month after the conversion, and points for the friend's first NPS answer after it.
+LATER_RULES = [
+    {"beneficiary": "advocate", "kind": "credit", "percent_of_order": 10,
+     "trigger": "subscription_payment", "recurring_months": 1},
+    {"beneficiary": "friend", "kind": "points", "amount": 25, "trigger": "nps"},
+]  # fmt: skip
 
 
 @st.composite
@@ -36,7 +53,7 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
         customer = {"external_id": friend, "email": f"{friend}@example.net"}
         orders: list[str] = []
         for step in range(draw(st.integers(1, 5))):
-            kind = draw(st.sampled_from(["signup", "purchase", "purchase", "refund"]))
+            kind = draw(st.sampled_from(KINDS))
             event: dict[str, Any] = {"id": f"{friend}-{step}", "type": kind, "customer": customer}
             at = BASE + timedelta(minutes=next(minutes))
             event["occurred_at"] = at.isoformat()
@@ -48,10 +65,13 @@ def histories(draw: st.DrawFn) -> list[dict[str, Any]]:
             else:
                 if code:
                     event["referral_code"] = code  # replaced by the advocate's real code
-                if kind == "purchase":
+                if kind in ("purchase", "subscription_payment"):
                     orders.append(f"{friend}-order-{step}")
                     amount = draw(st.sampled_from([1500, 2500, 4000]))
                     event["order"] = {"id": orders[-1], "amount": amount, "currency": "USD"}
+                if kind == "nps":
+                    event["score"] = draw(st.integers(0, 10))
+                    event.pop("referral_code", None)
             events.append(event)
     return sorted(events, key=lambda e: e["occurred_at"])
 
@@ -67,6 +87,7 @@ def workspace(first_purchase_only: bool) -> tuple[Api, dict[str, str]]:
         },
         attribution_days=2,
         hold_days=14,
+        rewards=[*PROGRAM["rewards"], *LATER_RULES],
     )
     codes = {name: enrol(api, program["id"], name)["code"] for name in ADVOCATES}
     return api, codes
@@ -107,6 +128,7 @@ def state(api: Api) -> dict[str, Any]:
             r.amount,
             r.status,
             r.hold_until,
+            r.earned_at,
         )
         for r in Reward.objects.for_workspace(ws).select_related("referral__referee", "participant")
     )
