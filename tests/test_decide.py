@@ -420,3 +420,88 @@ def test_tier_counts_referrals_or_revenue_before_the_conversion_within_its_perio
         )
         [plan] = decide_friend(f).referrals
         assert (plan.tier, plan.promoted_to, plan.stopped) == (tier, promoted, stopped)
+
+
+# Rules triggered after the conversion.
+
+
+def occasion(event: str, at: datetime, kind: str = "subscription_payment", **extra: Any) -> Any:
+    from goodword.decisions.facts import Occasion
+
+    if kind == "subscription_payment":
+        extra = {"order_id": f"o-{event}", "amount": 2000, "currency": "USD", **extra}
+    return Occasion(event, at, kind, **extra)
+
+
+COMMISSION = Rule(
+    5, "advocate", "credit", None, None, "USD", percent_of_order=10,
+    trigger="subscription_payment", recurring_months=2, max_total=500,
+)  # fmt: skip
+LATER = replace(PROGRAM, rules=(*RULES, COMMISSION, Rule(6, "friend", "points", 50, None, "PTS",
+                trigger="nps"), Rule(7, "advocate", "credit", 300, None, "USD", trigger="event",
+                event_name="review_posted")))  # fmt: skip
+
+
+def later_grants(*occasions: Any, refunds: tuple[Refund, ...] = ()) -> list[tuple[Any, ...]]:
+    """(rule, occasion, amount, reversed) of the grants made after the conversion at T0 + DAY."""
+    base = facts(code("s", T0), buy("p", T0 + DAY), *refunds, program=LATER)
+    [plan] = decide_friend(replace(base, occasions=tuple(occasions))).referrals
+    return [
+        (g.rule, g.occasion, g.amount, g.reversed_at is not None) for g in plan.grants if g.occasion
+    ]
+
+
+@pytest.mark.parametrize(
+    ("occasions", "refunds", "expected"),
+    [
+        # Each payment after the conversion, 10% of it, until max_total (500) is reached.
+        (
+            (occasion("a", T0 + 2 * DAY), occasion("b", T0 + 3 * DAY, amount=4000)),
+            (),
+            [(5, "a", 200, False), (5, "b", 300, False)],
+        ),  # fmt: skip
+        # Before the conversion, or two calendar months after it (Mar 3 -> May 3): nothing.
+        ((occasion("a", T0), occasion("b", T0 + DAY + timedelta(days=61))), (), []),
+        ((occasion("a", T0 + DAY + timedelta(days=60)),), (), [(5, "a", 200, False)]),
+        # Its refund reverses a payment's grant, and frees its share of the total.
+        (
+            (occasion("a", T0 + 2 * DAY, amount=5000), occasion("b", T0 + 3 * DAY)),
+            (Refund("r", T0 + 2 * DAY + timedelta(hours=1), "o-a"),),
+            [(5, "a", 500, True), (5, "b", 200, False)],
+        ),  # fmt: skip
+        # NPS and a named custom event: the first after the conversion, once.
+        (
+            (
+                occasion("n0", T0, "nps"),
+                occasion("n1", T0 + 2 * DAY, "nps"),
+                occasion("n2", T0 + 3 * DAY, "nps"),
+            ),
+            (),
+            [(6, "n1", 50, False)],
+        ),  # fmt: skip
+        (
+            (
+                occasion("c0", T0 + 2 * DAY, "event", name="other"),
+                occasion("c1", T0 + 3 * DAY, "event", name="review_posted"),
+            ),
+            (),
+            [(7, "c1", 300, False)],
+        ),  # fmt: skip
+    ],
+)
+def test_rules_after_the_conversion(
+    occasions: tuple[Any, ...], refunds: tuple[Refund, ...], expected: list[tuple[Any, ...]]
+) -> None:
+    assert later_grants(*occasions, refunds=refunds) == expected
+
+
+def test_recurring_grants_count_against_their_caps_within_one_decision() -> None:
+    from goodword.decisions.facts import Cap
+
+    capped = replace(COMMISSION, max_total=None, caps=(Cap("advocate", "month", count=2),))
+    program = replace(PROGRAM, rules=(*RULES, capped))
+    base = facts(code("s", T0), buy("p", T0 + DAY), program=program)
+    payments = tuple(occasion(e, T0 + (2 + i) * DAY) for i, e in enumerate("abc"))
+    [plan] = decide_friend(replace(base, occasions=payments)).referrals
+    assert [g.occasion for g in plan.grants if g.occasion] == ["a", "b"]
+    assert plan.notes["c"] == "cap_advocate_month"
