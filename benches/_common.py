@@ -67,7 +67,8 @@ BENCH_CODE = "BENCH"
 # three by order size, the friend's welcome one of two by plan, and bonuses hold for some
 # orders or never (EUR orders, second purchases, a window that ended, one not started), so a
 # conversion grants about 3.5 rewards (the simple program: 2) and names the other rules in
-# `stopped`. Not in the engine yet, so not here: tiers, experiments, coupon pools.
+# `stopped`. It has 5 ambassador tiers (a rule for the top two, one for the middle one), an A/B
+# offer experiment (a rule per variant), and its pro friends' welcome coupons come from a pool.
 
 ENGINE_BUDGET = 100_000_000_000  # the program's lifetime budget, in minor units: never reached
 ENGINE_ADVOCATE_ATTRIBUTES = {"segment": "gold"}
@@ -76,8 +77,37 @@ ENGINE_CATEGORIES = ("boots", "shirts", "hats")
 ENGINE_PRODUCTS = 12
 
 
-def engine_program(now: datetime, name: str = "Bench engine") -> dict[str, Any]:
-    """The program, with date windows placed around `now`."""
+# The engine's ambassador tiers (by qualified referrals) and its offer experiment.
+ENGINE_TIERS = {
+    "basis": "referrals",
+    "period": "lifetime",
+    "levels": [{"name": "Member", "min": 0}, {"name": "Bronze", "min": 10},
+               {"name": "Silver", "min": 100}, {"name": "Gold", "min": 1000},
+               {"name": "Platinum", "min": 10000}],
+}  # fmt: skip
+ENGINE_EXPERIMENT = {
+    "name": "Offers",
+    "variants": [{"name": "A", "weight": 1}, {"name": "B", "weight": 1}],
+}
+# Codes uploaded to the engine's coupon pool (the "Welcome pro" coupons are drawn from it).
+ENGINE_POOL_CODES = 2_000
+
+
+def engine_pool(base_url: str, api_key: str, post: Any) -> str:
+    """A coupon pool with ENGINE_POOL_CODES codes, through the API; its id."""
+    pool = post(
+        f"{base_url}/api/v1/coupon-pools", api_key, {"name": "Welcome", "low_threshold": 100}
+    )
+    codes = [f"WELCOME-{n:06d}" for n in range(ENGINE_POOL_CODES)]
+    post(f"{base_url}/api/v1/coupon-pools/{pool['id']}/codes", api_key, {"codes": codes})
+    return str(pool["id"])
+
+
+def engine_program(
+    now: datetime, name: str = "Bench engine", pool: str | None = None
+) -> dict[str, Any]:
+    """The program, with date windows placed around `now`; its pro friends' welcome coupons
+    come from `pool` when given (else generated)."""
     day = timedelta(days=1)
 
     def at(offset_days: int) -> str:
@@ -102,14 +132,14 @@ def engine_program(now: datetime, name: str = "Bench engine") -> dict[str, Any]:
         {"name": "Boots commission", "beneficiary": advocate, "kind": "credit",
          "percent_of_order": 5, "refund_policy": "proportional",
          "conditions": {"category_ids": ["boots"]}, "caps": [budget]},
-        credit("VIP advocates", advocate, 300, conditions={"advocate": {"segment": ["vip"]}},
-               hold_days=0),
+        credit("VIP advocates", advocate, 300,
+               conditions={"advocate": {"segment": ["vip"]}, "variants": ["A"]}, hold_days=0),
         credit("Euro orders", advocate, 400, conditions={"currency": "EUR"}),
         credit("Featured product", advocate, 150, conditions={"product_ids": ["sku-1"]},
                caps=[advocate_month]),
         credit("Repeat buyers", advocate, 100, conditions={"purchase_number": 2}),
         credit("Spring promo", advocate, 100, starts_at=at(-90), ends_at=at(-60)),
-        credit("Next promo", advocate, 100, starts_at=at(30)),
+        credit("Gold rate", advocate, 200, conditions={"tiers": ["Gold", "Platinum"]}),
         credit("Pro friends, big orders", advocate, 200,
                conditions={"friend": {"plan": ["pro"]}, "min_amount": 10000},
                refund_policy="full"),
@@ -117,7 +147,8 @@ def engine_program(now: datetime, name: str = "Bench engine") -> dict[str, Any]:
         credit("Welcome", friend, 500, conditions={"friend": {"plan": ["free"]}},
                caps=[friend_once, budget]),
         {"name": "Welcome pro", "beneficiary": friend, "kind": "coupon", "amount": 1000,
-         "conditions": {"friend": {"plan": ["pro"]}}, "caps": [friend_once]},
+         "conditions": {"friend": {"plan": ["pro"]}}, "caps": [friend_once],
+         **({"coupon": {"pool": pool}} if pool else {})},
         credit("Big basket", friend, 300, conditions={"min_amount": 10000, "currency": "USD"}),
         {"name": "Hats cashback", "beneficiary": friend, "kind": "credit",
          "percent_of_order": 2, "refund_policy": "proportional",
@@ -126,8 +157,7 @@ def engine_program(now: datetime, name: str = "Bench engine") -> dict[str, Any]:
          "conditions": {"friend": {"plan": ["pro"]}, "category_ids": ["boots"]},
          "starts_at": at(-30), "ends_at": at(30)},
         credit("Second order", friend, 100, conditions={"purchase_number": 2}),
-        credit("Platinum circle", friend, 150,
-               conditions={"advocate": {"segment": ["platinum"]}}),
+        credit("Silver circle", friend, 150, conditions={"tiers": ["Silver"], "variants": ["B"]}),
         credit("Pro mid-size", friend, 100, hold_days=7,
                conditions={"friend": {"plan": ["pro"]}, "min_amount": 3000,
                            "max_amount": 9999}),
@@ -141,6 +171,8 @@ def engine_program(now: datetime, name: str = "Bench engine") -> dict[str, Any]:
         "rewards": rewards,
         "trigger": {"event": "purchase", "min_amount": 2000},
         "hold_days": 14,
+        "tiers": ENGINE_TIERS,
+        "experiment": ENGINE_EXPERIMENT,
     }
 
 

@@ -10,11 +10,12 @@
   advocate (code BENCH) are created through the API. SQLite: the same in a temporary
   GOODWORD_DATA_DIR with DATABASE_URL unset.
 - The full engine: a second workspace on each server holds `_common.engine_program`, 20 reward
-  rules with what the engine has today (conditions of every kind, per-rule holds and date
-  windows, `percent_of_order` commissions with refund policies, caps per advocate, friend and
-  program), and its advocate (code ENGINE, attribute `segment: gold`). Its events carry
-  `customer.attributes` and `order.items` and vary the order amount. Not in the engine yet, so
-  not in its figure: tiers, experiments, coupon pools. `--no-engine` leaves it out.
+  rules (conditions of every kind, per-rule holds and date windows, `percent_of_order`
+  commissions with refund policies, caps per advocate, friend and program), 5 ambassador tiers
+  and rules per tier, an A/B offer experiment with rules per variant, and a coupon rule drawing
+  from a coupon pool of 2,000 codes; and its advocate (code ENGINE, attribute `segment: gold`).
+  Its events carry `customer.attributes` and `order.items` and vary the order amount.
+  `--no-engine` leaves it out.
 - Goodword: `goodword web --workers 1` (its default threads: 8 on PostgreSQL, 1 on SQLite),
   pinned to core 0; both servers are up for the whole run and loaded in turn.
 - Load: a Python client in this process (pinned to core 1), one persistent HTTP connection per
@@ -70,11 +71,13 @@ from _common import (
     ENGINE_AMOUNTS,
     ENGINE_BUDGET,
     ENGINE_CATEGORIES,
+    ENGINE_POOL_CODES,
     ENGINE_PRODUCTS,
     GOODWORD,
     LOAD_CPU,
     Server,
     WrkResult,
+    engine_pool,
     engine_program,
     free_port,
     goodword,
@@ -462,7 +465,9 @@ def _engine_program_with_advocate(base_url: str, api_key: str, now: datetime) ->
     """The 20-rule program and its one advocate (code ENGINE, `segment: gold`)."""
     advocate = {"external_id": "cus_alice", "attributes": ENGINE_ADVOCATE_ATTRIBUTES}
     _post(base_url + "/api/v1/participants", api_key, advocate)
-    program_id = _post(base_url + "/api/v1/programs", api_key, engine_program(now))["id"]
+    pool = engine_pool(base_url, api_key, _post)
+    program = engine_program(now, pool=pool)
+    program_id = _post(base_url + "/api/v1/programs", api_key, program)["id"]
     enrol = {"external_id": "cus_alice", "code": ENGINE_CODE}
     _post(f"{base_url}/api/v1/programs/{program_id}/advocates", api_key, enrol)
 
@@ -543,7 +548,11 @@ def engine_summary(program: dict[str, Any]) -> str:
         "`percent_of_order` "
         f"commissions, refund policies {', '.join(policies)}; caps "
         + ", ".join(f"{k} ({v} rules)" for k, v in sorted(caps.items()))
-        + f", none reached (the budget is {ENGINE_BUDGET / 100:,.0f}.00). Program trigger: a "
+        + f", none reached (the budget is {ENGINE_BUDGET / 100:,.0f}.00); "
+        f"{len(program['tiers']['levels'])} tiers by {program['tiers']['basis']} "
+        f"({', '.join(t['name'] for t in program['tiers']['levels'])}); an experiment of "
+        f"{len(program['experiment']['variants'])} variants; the pro friends' welcome coupons "
+        f"drawn from a coupon pool of {ENGINE_POOL_CODES:,} codes. Program trigger: a "
         f"purchase of {program['trigger']['min_amount'] / 100:.2f} or more"
     )
 
@@ -880,10 +889,6 @@ def main() -> None:
             "- Program (a second workspace on the same servers, `_common.engine_program`): "
             + engine_summary(engine_program(started))
             + ". Its advocate (code ENGINE) has the attribute `segment: gold`",
-            "- **Not in the engine yet, so not in this figure**: tiers, experiments (A/B "
-            "variants of a program), coupon pools (the coupon rules here issue generated codes "
-            "on approval, not codes drawn from a pool). The ratio will have to be measured "
-            "again when they exist",
             f"- Events: the same loop and batch size ({opts.batch_size:,}, "
             f"{REPLAY_SHARE:.0%} replays), {engine_batches} batches per run; signups carry "
             "`customer.attributes` `plan` (every other friend `pro`); purchases are of "
@@ -1024,7 +1029,7 @@ def main() -> None:
         verdict_rows.append(
             (
                 f"{label}: full engine batch events/s >= {TARGET_ENGINE}x the simple program's "
-                "(same run; no tiers, experiments or coupon pools yet)",
+                "(same run)",
                 f"{en['ratio']:.2f}x ({en['eps']:,.0f} events/s)",
                 verdict(en["ratio"] >= TARGET_ENGINE),
             )
