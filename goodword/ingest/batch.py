@@ -22,7 +22,7 @@ from goodword.ingest import load
 from goodword.ingest.models import Event
 from goodword.ingest.rows import Changes, Group, Item, referral_summary, reward_summary
 from goodword.ingest.schemas import EventIn
-from goodword.lib import ids
+from goodword.lib import ids, sql
 from goodword.lib.codes import normalize_code
 from goodword.lib.emails import normalize_email
 from goodword.lib.errors import Invalid
@@ -304,7 +304,8 @@ class Batch:
                 return  # an explicit code decides: no falling back to a token or an invite
 
     def _new_person(self, external_id: str) -> Participant:
-        person = Participant(
+        person = sql.instance(
+            Participant,
             public_id=ids.new_par_id(),
             workspace_id=self.workspace_id,
             external_id=external_id,

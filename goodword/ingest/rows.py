@@ -18,7 +18,7 @@ from goodword.events import services as events
 from goodword.ingest import load
 from goodword.ingest.models import Event
 from goodword.ingest.schemas import EventIn
-from goodword.lib import ids
+from goodword.lib import ids, sql
 from goodword.lib.errors import DomainError
 from goodword.programs import counters
 from goodword.programs.models import RewardRule
@@ -184,7 +184,8 @@ class Changes:
         ]
 
     def _new_referral(self, group: Group, plan: facts.ReferralPlan) -> Referral:
-        referral = Referral(
+        referral = sql.instance(
+            Referral,
             public_id=ids.new_ref_id(),
             workspace_id=self.workspace_id,
             program_id=group.program_id,
@@ -276,7 +277,8 @@ class Changes:
         program's version, what it gives, the choices it offers."""
         program = self.programs[group.program_id]
         rule = program.rules[grant.rule]
-        reward = Reward(
+        reward = sql.instance(
+            Reward,
             public_id=ids.new_rwd_id(),
             workspace_id=self.workspace_id,
             program_id=group.program_id,

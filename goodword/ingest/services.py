@@ -25,7 +25,7 @@ from goodword.ingest.batch import Batch
 from goodword.ingest.models import Event
 from goodword.ingest.rows import Item
 from goodword.ingest.schemas import EventIn
-from goodword.lib import ids
+from goodword.lib import ids, sql
 from goodword.lib.errors import DomainError, Invalid
 from goodword.rewards.tasks import approve_due_rewards_task
 
@@ -157,7 +157,8 @@ def _event_row(
     source: str,
 ) -> Event:
     order = data.order
-    return Event(
+    return sql.instance(
+        Event,
         public_id=ids.new_ev_id(),
         workspace_id=workspace.pk,
         source=source,

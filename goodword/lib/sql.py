@@ -16,8 +16,9 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, ForeignKey, Model
+from django.db.models.base import ModelState
 from django.db.models.expressions import Col
 
 M = TypeVar("M", bound=Model)
@@ -112,10 +113,10 @@ def _prep(field: Field[Any, Any], value: Any) -> Any:
 _BOUND = (str, int, datetime)
 
 
-def _prep_bound(field: Field[Any, Any], value: Any) -> Any:
+def _prep_bound(field: Field[Any, Any], value: Any, conn: Any) -> Any:
     if value is None or (isinstance(value, _BOUND) and field.get_internal_type() != "JSONField"):
         return value
-    return field.get_db_prep_save(value, connection)
+    return field.get_db_prep_save(value, conn)
 
 
 def _insert(model: type[Model], fields: Sequence[Field[Any, Any]], rows: int = 1) -> str:
@@ -176,7 +177,8 @@ def insert_many(
         return []
     fields = _fields(model, tuple(rows[0]))
     if connection.vendor == "postgresql":
-        columns = [[_prep_bound(f, row[f.attname]) for row in rows] for f in fields]
+        conn = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a per-thread proxy
+        columns = [[_prep_bound(f, row[f.attname], conn) for row in rows] for f in fields]
         statements = [(_unnest(model, fields), columns)]
     else:
         statements = []
@@ -194,6 +196,25 @@ def insert_many(
             cursor.execute(statement + " RETURNING public_id, id", params)
             returned.update((public_id, int(pk)) for public_id, pk in cursor.fetchall())
     return [returned[row["public_id"]] for row in rows] if ids else []
+
+
+@cache
+def _defaults(model: type[Model]) -> tuple[tuple[str, Callable[[], Any]], ...]:
+    return tuple((f.attname, f._get_default) for f in model._meta.concrete_fields)  # type: ignore[attr-defined]
+
+
+def instance(model: type[M], **values: Any) -> M:
+    """A new, unsaved instance with these column values (by attname) and every other field's
+    default: what `model(**values)` makes, without its cost (a batch builds thousands; the
+    ORM's constructor is a fifth of a batch's CPU). No `pre_init`/`post_init` signals."""
+    obj = model.__new__(model)
+    obj._state = ModelState()
+    fields = obj.__dict__
+    for name, default in _defaults(model):
+        fields[name] = values.pop(name) if name in values else default()
+    if values:
+        raise TypeError(f"{model.__name__} has no fields {sorted(values)}")
+    return obj
 
 
 def values_of(instance: Model) -> dict[str, Any]:
