@@ -45,6 +45,38 @@ def test_export_then_import_gives_the_same_program(db: None) -> None:
     assert globex.post("/programs", exported["config"]).status_code == 201
 
 
+def test_every_reward_kind_and_trigger_survives_export_and_import(db: None) -> None:
+    acme = make_api("Acme")
+    pool = acme.post("/coupon-pools", {"name": "Welcome", "low_threshold": 5}).json()["id"]
+    rewards = [
+        {"name": "Pool", "beneficiary": "friend", "kind": "coupon", "amount": 500,
+         "coupon": {"pool": pool, "min_order": 3000}},
+        {"name": "Pattern", "beneficiary": "friend", "kind": "coupon", "percent_off": 10,
+         "coupon": {"pattern": "REF-XXXX-XXXX", "expires_days": 30}},
+        {"name": "Commission", "beneficiary": "advocate", "kind": "cash", "percent_of_order": 10,
+         "trigger": "subscription_payment", "recurring_months": 12, "max_total": 10000},
+        {"name": "Socks", "beneficiary": "advocate", "kind": "product", "sku": "SOCK-1",
+         "choices": [{"kind": "coupon", "amount": 800, "coupon": {"pool": pool}},
+                     {"kind": "points", "amount": 200}], "choice_days": 10},
+        {"name": "Review", "beneficiary": "friend", "kind": "charity", "amount": 300,
+         "cause": "Trees", "trigger": "event", "event_name": "review_posted"},
+        {"name": "Feedback", "beneficiary": "friend", "kind": "gift_card", "amount": 1000,
+         "trigger": "nps"},
+        {"name": "Thanks", "beneficiary": "advocate", "kind": "custom",
+         "description": "A handwritten card"},
+    ]  # fmt: skip
+    original = make_program(acme, rewards=rewards)
+    exported = acme.get(f"/programs/{original['id']}/config").json()["config"]
+    assert exported["rewards"][0]["coupon"] == {"pool": pool, "min_order": 3000}
+    assert exported["rewards"][3]["choices"][1] == {"kind": "points", "amount": 200,
+                                                    "currency": "PTS"}  # fmt: skip
+    replaced = acme.put(f"/programs/{original['id']}/config", exported)
+    assert replaced.status_code == 200, replaced.content
+    copy = acme.post("/programs", exported)
+    assert copy.status_code == 201, copy.content
+    assert acme.get(f"/programs/{copy.json()['id']}/config").json()["config"] == exported
+
+
 def test_each_change_is_a_new_version_and_old_ones_are_kept(db: None) -> None:
     acme = make_api("Acme")
     program = make_program(acme)

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
-from goodword.lib.money import MAX_AMOUNT
+from goodword.lib.money import MAX_AMOUNT, is_currency
 from goodword.lib.schemas import Amount, Currency, Timestamp
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -196,6 +203,18 @@ QUEUED_KINDS = ("product", "gift_card", "charity", "custom")
 EventName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{0,63}$")]
 
 
+def _currency_or_points(value: str) -> str:
+    if value != POINTS and not is_currency(value):
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code such as USD or EUR")
+    return value
+
+
+# A reward's currency: ISO 4217, or the pseudo-currency of points (as exported).
+OfferCurrency = Annotated[
+    str, StringConstraints(min_length=3, max_length=3), AfterValidator(_currency_or_points)
+]
+
+
 class CouponSpec(BaseModel):
     """How a coupon reward gets its code and what the code allows. Codes are generated (from
     `pattern`, or `prefix` and `length` random characters of an alphabet without look-alikes)
@@ -261,7 +280,7 @@ class OfferSpec(BaseModel):
         strict=True,
         description="credit or cash worth this percentage of the order, instead of `amount`",
     )
-    currency: Currency = "USD"
+    currency: OfferCurrency = "USD"
     coupon: CouponSpec | None = Field(default=None, description="coupons only: the code")
     sku: Id | None = Field(default=None, description="product: the free product's SKU")
     cause: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
@@ -310,6 +329,8 @@ class OfferSpec(BaseModel):
             if "currency" in given and self.currency != POINTS:
                 raise ValueError("points have no currency: leave out `currency`")
             self.currency = POINTS
+        elif self.currency == POINTS:
+            raise ValueError("`PTS` is the currency of points only")
         return self
 
 
@@ -439,6 +460,8 @@ class RewardSpec(OfferSpec):
             self.choice_days = 14
         if self.trigger == "subscription_payment":
             raise ValueError("a recurring reward has no choice: leave out `choices`")
+        if any(cap.amount is not None for cap in self.caps):
+            raise ValueError("a choice may change the reward's value: cap its `count`")
         if any(c.percent_of_order for c in [self, *self.choices]):
             raise ValueError("a choice is between fixed rewards: no `percent_of_order`")
         offered = [self.kind] + [c.kind for c in self.choices]

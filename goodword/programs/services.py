@@ -15,6 +15,7 @@ from goodword.programs import config
 from goodword.programs.models import Program, RewardRule
 from goodword.programs.rules import (
     RULE_FIELDS,
+    CouponSpec,
     EligibilitySpec,
     ExperimentSpec,
     RewardSpec,
@@ -46,13 +47,25 @@ def rule_values(spec: RewardSpec) -> dict[str, Any]:
     for name in RULE_FIELDS:
         value = getattr(spec, name)
         if isinstance(value, BaseModel):
-            value = value.model_dump(exclude_none=True)
+            value = _stored(value)
         elif isinstance(value, list):
-            value = [v.model_dump(exclude_none=True) for v in value]
+            value = [_stored(v) for v in value]
         elif value is None and isinstance(RewardRule._meta.get_field(name), CharField):
             value = ""
         values[name] = value
     return values
+
+
+def _stored(spec: BaseModel) -> dict[str, Any]:
+    """A nested spec as kept: without what is empty, and a coupon's options only as given
+    (its defaults would contradict its `pool` when the exported configuration comes back)."""
+    if isinstance(spec, CouponSpec):
+        return spec.model_dump(exclude_none=True, exclude_unset=True)
+    value = spec.model_dump(exclude_none=True)
+    coupon = getattr(spec, "coupon", None)
+    if coupon is not None:
+        value["coupon"] = _stored(coupon)
+    return value
 
 
 def _replace_rules(program: Program, rewards: list[RewardSpec]) -> None:
