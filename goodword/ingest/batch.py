@@ -47,7 +47,7 @@ class Friend:
     applied: bool = False  # an accepted event is about them (a refused one adds no one)
 
 
-def _coupons(data: EventIn) -> list[str]:
+def _coupons_on(data: EventIn) -> list[str]:
     """The coupon codes an order used, if the event is one that may attribute."""
     if data.type == "refund" or data.order is None:
         return []
@@ -70,7 +70,7 @@ class Batch:
         ws = self.workspace_id
         external_ids = sorted({item.data.customer.external_id for item in items})
         people = load.participants(ws, external_ids)
-        used = {i.index: _coupons(i.data) for i in items}
+        used = {i.index: _coupons_on(i.data) for i in items}
         codes = sorted(
             {normalize_code(i.data.referral_code) for i in items if i.data.referral_code}
             | {normalize_code(code) for found in used.values() for code in found}
