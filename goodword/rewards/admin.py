@@ -2,9 +2,13 @@ from django.contrib import admin
 
 from goodword.lib.admin import ReadOnlyAdmin, ReadOnlyInline
 from goodword.rewards.models import (
+    CouponPool,
     CreditAdjustment,
+    Fulfilment,
     LedgerEntry,
     LedgerTransaction,
+    Payout,
+    PayoutBatch,
     Redemption,
     Reward,
 )
@@ -58,3 +62,29 @@ class CreditAdjustmentAdmin(ReadOnlyAdmin):
     )
     list_filter = ("workspace",)
     search_fields = ("public_id", "participant__external_id", "key")
+
+
+@admin.register(Fulfilment)
+class FulfilmentAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "reward", "status", "waiting_for", "reference", "created_at")
+    list_filter = ("status", "workspace")
+    search_fields = ("public_id", "reward__public_id", "reference")
+
+
+@admin.register(CouponPool)
+class CouponPoolAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "name", "workspace", "low_threshold", "created_at")
+    list_filter = ("workspace",)
+
+
+class PayoutInline(ReadOnlyInline):
+    model = Payout
+    fields = ("public_id", "participant", "amount", "currency", "status", "reference")
+    readonly_fields = fields
+
+
+@admin.register(PayoutBatch)
+class PayoutBatchAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "workspace", "currency", "status", "created_at", "approved_at")
+    list_filter = ("status", "workspace")
+    inlines = [PayoutInline]
