@@ -515,10 +515,20 @@ def test_rewards_list_filters_and_balances(story: Story) -> None:
         "coupon_used_at": None,
         "choices": None,
         "choose_by": None,
-        "occurrence": 0,
-        "program_version": None,
+        "trigger_event": None,
+        "earned_at": iso(T0 + timedelta(days=1)),
+        "program_version": 1,
     }
-    line = {"currency": "USD", "available": 0, "pending": 1000, "debt": 0, "next_expiry": None}
+    line = {
+        "currency": "USD",
+        "available": 0,
+        "pending": 1000,
+        "debt": 0,
+        "next_expiry": None,
+        "payable": 0,
+        "paying": 0,
+        "paid": 0,
+    }
     assert acme.get("/participants/alice/balance").json() == {
         "participant": "alice",
         "balances": [line],
@@ -532,10 +542,28 @@ def test_rewards_list_filters_and_balances(story: Story) -> None:
     assert ids(acme.get("/rewards", status="approved")) == both
     assert ids(acme.get("/rewards", status="approved", participant="bob")) == {friend_reward}
     assert acme.get("/participants/alice/balance").json()["balances"] == [
-        {"currency": "USD", "available": 1000, "pending": 0, "debt": 0, "next_expiry": None}
+        {
+            "currency": "USD",
+            "available": 1000,
+            "pending": 0,
+            "debt": 0,
+            "next_expiry": None,
+            "payable": 0,
+            "paying": 0,
+            "paid": 0,
+        }
     ]
     assert acme.get("/participants/bob/balance").json()["balances"] == [
-        {"currency": "USD", "available": 500, "pending": 0, "debt": 0, "next_expiry": None}
+        {
+            "currency": "USD",
+            "available": 500,
+            "pending": 0,
+            "debt": 0,
+            "next_expiry": None,
+            "payable": 0,
+            "paying": 0,
+            "paid": 0,
+        }
     ]
 
 

@@ -76,6 +76,27 @@ ENDPOINTS = {
             "email",
         ),
         Endpoint(
+            "coupon_pools",
+            "POST",
+            "/coupon-pools",
+            {"name": "Spring codes", "low_threshold": 10},
+            "name",
+        ),
+        Endpoint(
+            "payout_batches",
+            "POST",
+            "/payout-batches",
+            {"currency": "USD", "min_amount": 0},
+            "currency",
+        ),
+        Endpoint(
+            "grants",
+            "POST",
+            "/participants/alice/rewards",
+            {"kind": "product", "sku": "MUG-BLUE", "reason": "thank you"},
+            "reason",
+        ),
+        Endpoint(
             "workspace",
             "PATCH",
             "/workspace",
@@ -247,12 +268,14 @@ AMOUNT_FIELDS = {
     "programs": "rewards.0.amount",
     "redemptions": "amount",
     "patch": "rewards.0.amount",
+    "payout_batches": "min_amount",
 }
 CURRENCY_FIELDS = {
     "events": "order.currency",
     "programs": "currency",
     "redemptions": "currency",
     "patch": "rewards.0.currency",
+    "payout_batches": "currency",
 }
 BAD_AMOUNTS = ["10", "ten", 10.5, 10.0, True, None, [10], {"value": 10}, -1, MAX_AMOUNT + 1, 10**30]
 BAD_CURRENCIES = ["XXX", "usd", "Usd", "", "US", "USDD", 840, None, "€"]
@@ -319,6 +342,30 @@ def _cases() -> Iterator[Any]:
         ("advocates", "destination_url", 5, "destination_url"),
         ("redemptions", "order_id", "", "order_id"),
         ("redemptions", "order_id", 9, "order_id"),
+        ("coupon_pools", "name", "", "name"),
+        ("coupon_pools", "name", "x" * 101, "name"),
+        ("coupon_pools", "name", ["Spring"], "name"),
+        ("coupon_pools", "low_threshold", -1, "low_threshold"),
+        ("coupon_pools", "low_threshold", "10", "low_threshold"),
+        ("coupon_pools", "low_threshold", 1.5, "low_threshold"),
+        ("coupon_pools", "low_threshold", 1_000_001, "low_threshold"),
+        (
+            "programs",
+            "rewards.0",
+            {**NAMED, "kind": "coupon", "amount": 100, "coupon": {"pool": "cpl_nope"}},
+            "rewards[0].coupon.pool",
+        ),
+        ("redemptions", "currency", "pts", "nor PTS (points)"),
+        ("grants", "kind", "cheque", "kind"),
+        ("grants", "sku", DROP, "a product reward needs `sku`"),
+        ("grants", "sku", "", "sku"),
+        ("grants", "amount", 0, "amount"),
+        ("grants", "amount", "10", "amount"),
+        ("grants", "currency", "usd", "currency"),
+        ("grants", "currency", "PTS", "currency PTS is for points only"),
+        ("grants", "cause", "Clean rivers", "`cause` is for charity rewards only"),
+        ("grants", "reason", "  ", "reason"),
+        ("grants", "percent_of_order", 10, "percent_of_order"),
         ("patch", "name", "", "name"),
         ("patch", "hold_days", 1.5, "hold_days"),
         ("patch", "status", "deleted", "status"),
@@ -361,6 +408,7 @@ def _cases() -> Iterator[Any]:
             "destination_url",
         ),
         ("redemptions", "amount", 100, "insufficient_balance", "available balance"),
+        ("redemptions", "currency", "PTS", "insufficient_balance", "0 PTS"),
     ]:
         yield case(name, Bad(code_status(code), code, hint, field=field, value=value))
 
@@ -431,6 +479,10 @@ def test_the_valid_bodies_are_accepted(world: World, name: str) -> None:
         # Valid, and refused only because alice has no credit yet (spending it: test_api).
         assert response.status_code == 409, response.content
         assert response.json()["error"]["code"] == "insufficient_balance"
+    elif name == "payout_batches":
+        # Valid, and refused only because nobody is owed cash (paying it: test_payouts).
+        assert response.status_code == 409, response.content
+        assert response.json()["error"]["code"] == "nothing_to_pay"
     else:
         assert response.status_code in (200, 201), response.content
 
@@ -544,7 +596,13 @@ PLAIN_MESSAGES = [
     ),
     ("programs", "destination_url", DROP, "destination_url: is required"),
     ("programs", "surprise", 1, "surprise: is not a known field"),
-    ("events", "type", "teleport", 'type: must be one of "signup", "purchase", "refund", "nps"'),
+    (
+        "events",
+        "type",
+        "teleport",
+        'type: must be one of "signup", "purchase", "refund", "nps", "subscription_payment", '
+        '"custom"',
+    ),
     ("events", "customer.external_id", 7, "customer.external_id: must be a string"),
     ("events", "order.amount", -5, "order.amount: must be at least 0"),
     (

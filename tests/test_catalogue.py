@@ -20,6 +20,7 @@ from goodword.events import catalogue
 from goodword.events import services as events
 from goodword.events.models import DomainEvent
 from goodword.rewards import expiry
+from goodword.rewards.models import Reward
 from goodword.rewards.services import approve_due_rewards
 from tests.factories import Api, enrol, make_api, make_program, purchase, refund, signup
 
@@ -184,10 +185,14 @@ def test_a_whole_referral_loop_writes_only_catalogued_payloads(db: None) -> None
     assert acme.event(self_referral).json()["referrals"][0]["reject_reason"] == "self_referral"
     acme.post(f"/programs/{program['id']}/invites", {"advocate": "alice", "email": "c@x.net"})
     _coupon_loop(acme)
+    _coupon_pool(acme)
     _partial_refund(acme)
     _tiers(acme)
     _manual_actions(acme)
     _credit_expiry(acme)
+    _fulfilment_and_choice(acme)
+    _payouts(acme)
+    _later_occasions(acme)
     assert acme.patch("/workspace", {"name": "Acme Inc"}).status_code == 200
     revoke_api_key(key=ApiKey.objects.get(workspace=acme.workspace))
 
@@ -214,6 +219,23 @@ def _coupon_loop(acme: Api) -> None:
     acme.event(purchase("p-erin", "erin", "order-e", 2500))
     approve_due_rewards(now=datetime.now(UTC) + timedelta(days=15))
     acme.event(refund("r-erin", "erin", "order-e"))
+
+
+def _coupon_pool(acme: Api) -> None:
+    """Coupons drawn from a pool of one code: the first takes it (coupon_pool.low), the second
+    waits (coupon_pool.empty) until an upload fills it (tests/test_coupons.py in detail)."""
+    pool = acme.post("/coupon-pools", {"name": "Spring", "low_threshold": 0}).json()["id"]
+    assert acme.patch(f"/coupon-pools/{pool}", {"low_threshold": 1}).status_code == 200
+    assert acme.post(f"/coupon-pools/{pool}/codes", {"codes": ["SPRING-1"]}).status_code == 200
+    rule = {"beneficiary": "friend", "kind": "coupon", "percent_off": 10, "coupon": {"pool": pool}}
+    program = make_program(acme, name="Pool", rewards=[rule])
+    uma = enrol(acme, program["id"], "uma")
+    for friend in ("vic", "wes"):
+        body = purchase(f"p-{friend}", friend, f"order-{friend}", 2500, referral_code=uma["code"])
+        (reward,) = acme.event(body).json()["rewards"]
+        assert acme.post(f"/rewards/{reward['id']}/approve", {}).status_code == 200
+    filled = acme.post(f"/coupon-pools/{pool}/codes", {"codes": ["SPRING-2"]}).json()["filled"]
+    assert filled == 1
 
 
 def _partial_refund(acme: Api) -> None:
@@ -265,6 +287,46 @@ def _manual_actions(acme: Api) -> None:
     assert acme.post("/participants/gus/credit-adjustments", adjust).status_code == 201
 
 
+def _later_occasions(acme: Api) -> None:
+    """A friend's coupon used on another customer's order (coupon.used; it attributes them),
+    and a commission on a subscription payment after the conversion."""
+    rules = [
+        {"beneficiary": "friend", "kind": "coupon", "amount": 500},
+        {"beneficiary": "advocate", "kind": "cash", "percent_of_order": 10,
+         "trigger": "subscription_payment"},
+    ]  # fmt: skip
+    program = make_program(
+        acme, name="Later", rewards=rules, trigger={"event": "signup"}, hold_days=0
+    )
+    max_ = enrol(acme, program["id"], "max")
+    acme.event(signup("s-nia", "nia", referral_code=max_["code"]))
+    approve_due_rewards(now=datetime.now(UTC))
+    code = acme.get("/rewards", participant="nia").json()["data"][0]["coupon_code"]
+    order = {"id": "order-o", "amount": 3000, "currency": "USD", "coupons": [code]}
+    assert (
+        acme.event({**purchase("p-oz", "oz", "order-o", 3000), "order": order}).status_code == 201
+    )
+    payment = {**purchase("sp-nia", "nia", "inv-1", 2000), "type": "subscription_payment"}
+    assert acme.event(payment).json()["rewards"][0]["amount"] == 200
+
+
+def _payouts(acme: Api) -> None:
+    """Cash for two advocates, batched and approved; one payout paid, one failed (the batch
+    closes); the failed cash in a new batch, cancelled (tests/test_payouts.py in detail)."""
+    cash = {"beneficiary": "advocate", "kind": "cash", "amount": 1500}
+    program = make_program(acme, name="Cash", rewards=[cash])
+    for who in ("olga", "piet"):
+        code = enrol(acme, program["id"], who)["code"]
+        acme.event(purchase(f"p-{who}", f"{who}-friend", f"order-{who}", 2500, referral_code=code))
+    approve_due_rewards(now=datetime.now(UTC) + timedelta(days=15))
+    batch = acme.post("/payout-batches", {"currency": "USD", "min_amount": 1500}).json()
+    paid, failed = acme.post(f"/payout-batches/{batch['id']}/approve", {}).json()["payouts"]
+    assert acme.post(f"/payouts/{paid['id']}/paid", {"reference": "PP-1"}).status_code == 200
+    assert acme.post(f"/payouts/{failed['id']}/failed", {"reason": "bounced"}).status_code == 200
+    again = acme.post("/payout-batches", {"currency": "USD", "min_amount": 1500}).json()
+    assert acme.post(f"/payout-batches/{again['id']}/cancel", {}).status_code == 200
+
+
 def _credit_expiry(acme: Api) -> None:
     """Credit that expires 30 days after approval: announced 7 days before, then expired."""
     rule = {"beneficiary": "advocate", "kind": "credit", "amount": 1000, "expires_days": 30,
@@ -276,6 +338,31 @@ def _credit_expiry(acme: Api) -> None:
     approve_due_rewards(now=approved)  # the earlier steps' held rewards too
     assert expiry.announce_expiring_credit(now=approved + timedelta(days=23)) == 1
     assert expiry.expire_due_credit(now=approved + timedelta(days=30)) == 1
+
+
+def _fulfilment_and_choice(acme: Api) -> None:
+    """The friend chooses a gift card over credit; approval queues it and the advocate's free
+    mug; the mug is delivered; a refund cancels the card still to deliver (tests/
+    test_fulfilment.py and tests/test_choice.py in detail)."""
+    offers = [{"kind": "gift_card", "amount": 2000}]
+    rules = [
+        {"beneficiary": "advocate", "kind": "product", "sku": "MUG"},
+        {"beneficiary": "friend", "kind": "credit", "amount": 500, "choices": offers},
+    ]
+    program = make_program(acme, name="Queue", rewards=rules)
+    quinn = enrol(acme, program["id"], "quinn")
+    acme.event(purchase("p-rae", "rae", "order-r", 2500, referral_code=quinn["code"]))
+    # The ingestion engine does not copy a rule's choices to its rewards yet: as it will.
+    rae = Reward.objects.get(participant__external_id="rae", workspace=acme.workspace)
+    assert rae.rule is not None
+    rae.choices, rae.choose_by = rae.rule.choices, rae.created_at + timedelta(days=14)
+    rae.save(update_fields=["choices", "choose_by"])
+    assert acme.post(f"/rewards/{rae.public_id}/choose", {"kind": "gift_card"}).status_code == 200
+    approve_due_rewards(now=datetime.now(UTC) + timedelta(days=15))
+    mug = acme.get("/fulfilments", kind="product").json()["data"][0]["id"]
+    assert acme.post(f"/fulfilments/{mug}/done", {"reference": "SHOP-1"}).status_code == 200
+    acme.event(refund("r-rae", "rae", "order-r"))
+    assert acme.get("/fulfilments", status="cancelled").json()["data"][0]["kind"] == "gift_card"
 
 
 def test_the_envelope_is_what_consumers_get(db: None) -> None:

@@ -126,6 +126,9 @@ def usd(
         "next_expiry": (
             {"amount": expiring[0], "at": iso(expiring[1])} if expiring is not None else None
         ),
+        "payable": 0,
+        "paying": 0,
+        "paid": 0,
     }
 
 

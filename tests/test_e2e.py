@@ -257,6 +257,9 @@ def test_alice_refers_bob_through_a_real_server(server: Server) -> None:
             "pending": 0,
             "debt": 0,
             "next_expiry": None,
+            "payable": 0,
+            "paying": 0,
+            "paid": 0,
         }
         assert balance("bob") == {
             "currency": "USD",
@@ -264,6 +267,9 @@ def test_alice_refers_bob_through_a_real_server(server: Server) -> None:
             "pending": 0,
             "debt": 0,
             "next_expiry": None,
+            "payable": 0,
+            "paying": 0,
+            "paid": 0,
         }
         r = api.get(f"/referrals/{referral['id']}")
         assert r.json()["status"] == "rewarded"
@@ -291,6 +297,9 @@ def test_alice_refers_bob_through_a_real_server(server: Server) -> None:
             "pending": 0,
             "debt": 0,
             "next_expiry": None,
+            "payable": 0,
+            "paying": 0,
+            "paid": 0,
         }
         assert balance("bob") == {
             "currency": "USD",
@@ -298,6 +307,9 @@ def test_alice_refers_bob_through_a_real_server(server: Server) -> None:
             "pending": 0,
             "debt": 0,
             "next_expiry": None,
+            "payable": 0,
+            "paying": 0,
+            "paid": 0,
         }
         assert api.get(f"/referrals/{referral['id']}").json()["status"] == "reversed"
 
@@ -311,4 +323,7 @@ def test_alice_refers_bob_through_a_real_server(server: Server) -> None:
             "pending": 0,
             "debt": 0,
             "next_expiry": None,
+            "payable": 0,
+            "paying": 0,
+            "paid": 0,
         }

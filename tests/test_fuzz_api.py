@@ -76,6 +76,7 @@ def build_world() -> World:
         "referral": [referral],
         "cursor": [program["id"], referral, *rewards],
         "referral_code": [alice["code"]],
+        **later_kinds(acme),
     }
     canaries = [
         program["id"],
@@ -93,6 +94,26 @@ def build_world() -> World:
         "acme-order-7",
     ]
     return World(acme=acme, globex=globex, ids=ids, canaries=canaries)
+
+
+def later_kinds(acme: Api) -> dict[str, list[str]]:
+    """acme's coupon pool, a fulfilment waiting in the queue, and a payout batch approved for
+    a cash reward, by their path parameters."""
+    pool = acme.post("/coupon-pools", {"name": "Fuzz pool", "low_threshold": 1}).json()["id"]
+    acme.post(f"/coupon-pools/{pool}/codes", {"codes": ["FUZZ-1", "FUZZ-2"]})
+    product = {"kind": "product", "sku": "SOCK-1", "reason": "fuzz"}
+    assert acme.post("/participants/alice/rewards", product).status_code == 201
+    fulfilment = acme.get("/fulfilments").json()["data"][0]["id"]
+    cash = {"kind": "cash", "amount": 2500, "currency": "USD", "reason": "fuzz"}
+    assert acme.post("/participants/bob/rewards", cash).status_code == 201
+    batch = acme.post("/payout-batches", {"currency": "USD", "min_amount": 0}).json()
+    assert acme.post(f"/payout-batches/{batch['id']}/approve", {}).status_code == 200
+    return {
+        "pool_id": [pool],
+        "fulfilment_id": [fulfilment],
+        "batch_id": [batch["id"]],
+        "payout_id": [p["id"] for p in batch["payouts"]],
+    }
 
 
 # acme's real values once the module's world is built. The schema and its strategies are made

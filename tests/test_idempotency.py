@@ -148,6 +148,9 @@ def test_concurrent_identical_purchases_record_one_event_and_one_reward_set(roun
             "pending": 0,
             "debt": 0,
             "next_expiry": None,
+            "payable": 0,
+            "paying": 0,
+            "paid": 0,
         }
     ]
     assert Referral.objects.filter(status=Referral.Status.REWARDED).count() == rounds
@@ -262,6 +265,15 @@ def test_event_replayed_weeks_later_returns_the_first_result_and_grants_nothing(
     assert DomainEvent.objects.filter(name="referral.converted").count() == 1
     balance = acme.get("/participants/alice/balance").json()["balances"]
     assert balance == [
-        {"currency": "USD", "available": 600, "pending": 0, "debt": 0, "next_expiry": None}
+        {
+            "currency": "USD",
+            "available": 600,
+            "pending": 0,
+            "debt": 0,
+            "next_expiry": None,
+            "payable": 0,
+            "paying": 0,
+            "paid": 0,
+        }
     ]
     assert_no_drift()

@@ -450,6 +450,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 "pending": pending,
                 "debt": self.debt[who],
                 "next_expiry": self.next_expiry(who),
+                "payable": 0,
+                "paying": 0,
+                "paid": 0,
             }
         ]
 
@@ -593,7 +596,16 @@ def test_concurrent_redemptions_never_overdraw() -> None:
     assert running == 0
     balance = story.acme.get("/participants/alice/balance").json()["balances"]
     assert balance == [
-        {"currency": "USD", "available": 0, "pending": 0, "debt": 0, "next_expiry": None}
+        {
+            "currency": "USD",
+            "available": 0,
+            "pending": 0,
+            "debt": 0,
+            "next_expiry": None,
+            "payable": 0,
+            "paying": 0,
+            "paid": 0,
+        }
     ]
     assert_no_drift()
 
@@ -668,13 +680,40 @@ def test_clawbacks_racing_approvals_for_one_advocate_never_fail() -> None:
     # Alice spent the 10 rewards later clawed back and earned 10 new ones: in whichever order
     # the two landed, debt was netted against credit and nothing is left either way.
     assert balance_of(story, "alice") == [
-        {"currency": "USD", "available": 0, "pending": 0, "debt": 0, "next_expiry": None}
+        {
+            "currency": "USD",
+            "available": 0,
+            "pending": 0,
+            "debt": 0,
+            "next_expiry": None,
+            "payable": 0,
+            "paying": 0,
+            "paid": 0,
+        }
     ]
     assert balance_of(story, "bob-0") == [
-        {"currency": "USD", "available": 0, "pending": 0, "debt": 0, "next_expiry": None}
+        {
+            "currency": "USD",
+            "available": 0,
+            "pending": 0,
+            "debt": 0,
+            "next_expiry": None,
+            "payable": 0,
+            "paying": 0,
+            "paid": 0,
+        }
     ]
     assert balance_of(story, "carol-0") == [
-        {"currency": "USD", "available": 500, "pending": 0, "debt": 0, "next_expiry": None}
+        {
+            "currency": "USD",
+            "available": 500,
+            "pending": 0,
+            "debt": 0,
+            "next_expiry": None,
+            "payable": 0,
+            "paying": 0,
+            "paid": 0,
+        }
     ]
     assert LedgerTransaction.objects.filter(kind="clawback").count() == 20
     assert LedgerTransaction.objects.filter(kind="reward").count() == 40
@@ -709,7 +748,18 @@ def test_refund_racing_the_approval_of_its_own_rewards_never_fails() -> None:
         if approved
     }
     for who in ("alice", *(f"bob-{n}" for n in range(10))):
-        zero = [{"currency": "USD", "available": 0, "pending": 0, "debt": 0, "next_expiry": None}]
+        zero = [
+            {
+                "currency": "USD",
+                "available": 0,
+                "pending": 0,
+                "debt": 0,
+                "next_expiry": None,
+                "payable": 0,
+                "paying": 0,
+                "paid": 0,
+            }
+        ]
         assert balance_of(story, who) == (zero if who in paid else [])
     assert approve_due_rewards(now=later) == 0
     assert_no_drift()

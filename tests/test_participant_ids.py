@@ -22,7 +22,16 @@ def test_external_ids_with_slashes_reach_every_participant_route(story: Story) -
     assert balance == {
         "participant": GID,
         "balances": [
-            {"currency": "USD", "available": 500, "pending": 0, "debt": 0, "next_expiry": None}
+            {
+                "currency": "USD",
+                "available": 500,
+                "pending": 0,
+                "debt": 0,
+                "next_expiry": None,
+                "payable": 0,
+                "paying": 0,
+                "paid": 0,
+            }
         ],
     }
     r = acme.post(

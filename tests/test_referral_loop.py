@@ -59,6 +59,9 @@ def test_alice_refers_bob_both_rewarded_after_hold_then_refund_claws_back(story:
         "pending": 1000,
         "debt": 0,
         "next_expiry": None,
+        "payable": 0,
+        "paying": 0,
+        "paid": 0,
     }
 
     # One day before the hold ends nothing is approved; after it, both rewards are.
@@ -92,6 +95,9 @@ def test_alice_refers_bob_both_rewarded_after_hold_then_refund_claws_back(story:
         "pending": 0,
         "debt": 0,
         "next_expiry": None,
+        "payable": 0,
+        "paying": 0,
+        "paid": 0,
     }
     assert balance(story, "bob") == {
         "currency": "USD",
@@ -99,6 +105,9 @@ def test_alice_refers_bob_both_rewarded_after_hold_then_refund_claws_back(story:
         "pending": 0,
         "debt": 300,
         "next_expiry": None,
+        "payable": 0,
+        "paying": 0,
+        "paid": 0,
     }
     assert set(Reward.objects.values_list("status", flat=True)) == {"reversed"}
     assert LedgerTransaction.objects.filter(kind="clawback").count() == 2
@@ -150,6 +159,9 @@ def test_debt_is_netted_against_the_next_reward(story: Story) -> None:
         "pending": 0,
         "debt": 800,
         "next_expiry": None,
+        "payable": 0,
+        "paying": 0,
+        "paid": 0,
     }
     acme.event(signup("s-carol", "carol", referral_code=story.alice["code"]))
     acme.event(purchase("p-carol", "carol", "order-2", 3000))
@@ -160,6 +172,9 @@ def test_debt_is_netted_against_the_next_reward(story: Story) -> None:
         "pending": 0,
         "debt": 0,
         "next_expiry": None,
+        "payable": 0,
+        "paying": 0,
+        "paid": 0,
     }
 
 

@@ -84,6 +84,9 @@ def usd(available: int = 0, pending: int = 0, debt: int = 0) -> list[dict[str, A
             "pending": pending,
             "debt": debt,
             "next_expiry": None,
+            "payable": 0,
+            "paying": 0,
+            "paid": 0,
         }
     ]
 
@@ -179,6 +182,13 @@ def reward_txn(world: World, reward_id: str) -> tuple[str, str, list[tuple[str, 
 # Approve early --------------------------------------------------------------------------------
 
 
+def delivered(world: World, external_id: str, amount: int) -> dict[str, object]:
+    """What `reward.approved` says to deliver, for a credit reward in USD."""
+    person = Participant.objects.get(workspace=world.acme.workspace, external_id=external_id)
+    return {"kind": "credit", "amount": amount, "percent_off": None, "currency": "USD",
+            "details": {}, "participant": person.public_id, "external_id": external_id}  # fmt: skip
+
+
 def test_early_approval_posts_the_credit_now_and_names_the_actor(world: World) -> None:
     response = world.post(f"/rewards/{world.alice_reward}/approve")
 
@@ -198,7 +208,12 @@ def test_early_approval_posts_the_credit_now_and_names_the_actor(world: World) -
     assert events_of(world.alice_reward, "reward.approved") == [
         (
             "reward.approved",
-            {"referral": world.referral, "actor": world.actor, "early": True},
+            {
+                "referral": world.referral,
+                **delivered(world, "alice", 1000),
+                "actor": world.actor,
+                "early": True,
+            },  # fmt: skip
         )
     ]
     referral = world.acme.get(f"/referrals/{world.referral}").json()
@@ -229,7 +244,15 @@ def test_approving_after_the_hold_is_not_early(world: World) -> None:
     later = HOLD_ENDS + timedelta(minutes=1)  # the sweeper has not run yet
     assert world.post(f"/rewards/{world.bob_reward}/approve", when=later).status_code == 200
     assert events_of(world.bob_reward, "reward.approved") == [
-        ("reward.approved", {"referral": world.referral, "actor": world.actor, "early": False})
+        (
+            "reward.approved",
+            {
+                "referral": world.referral,
+                **delivered(world, "bob", 500),
+                "actor": world.actor,
+                "early": False,
+            },  # fmt: skip
+        )
     ]
 
 
@@ -510,7 +533,8 @@ def test_manual_credit_is_approved_and_posted_at_once(world: World) -> None:
         "coupon_used_at": None,
         "choices": None,
         "choose_by": None,
-        "occurrence": 0,
+        "trigger_event": None,
+        "earned_at": None,
         "program_version": None,
     }
     assert reward["id"].startswith("rwd_")
@@ -529,9 +553,13 @@ def test_manual_credit_is_approved_and_posted_at_once(world: World) -> None:
                 "currency": "USD",
                 "reason": "late delivery",
                 "actor": world.actor,
+                "details": {},
             },
         ),
-        ("reward.approved", {"referral": None, "actor": world.actor}),
+        (
+            "reward.approved",
+            {"referral": None, **delivered(world, "bob", 500), "actor": world.actor},
+        ),
     ]
     listed = world.acme.get("/rewards", participant="bob").json()["data"]
     assert [r["id"] for r in listed] == [reward["id"], world.bob_reward]
@@ -798,16 +826,20 @@ BAD = [
     ("fulfil", {"reference": "x" * 256}, "reference"),
     ("fulfil", {"reason": "no reference"}, "reference"),
     ("grant", {**GRANT, "reason": " "}, "reason"),
-    ("grant", {**GRANT, "kind": "cash"}, "kind"),
+    ("grant", {**GRANT, "kind": "cheque"}, "kind"),
     ("grant", {**GRANT, "amount": 0}, "amount"),
     ("grant", {**GRANT, "amount": "500"}, "amount"),
     ("grant", {**GRANT, "amount": MAX_AMOUNT + 1}, "amount"),
     ("grant", {**GRANT, "currency": "usd"}, "currency"),
     ("grant", {**GRANT, "amount": None}, "a credit reward needs `amount`"),
-    ("grant", {**GRANT, "percent_off": 10}, "no `percent_off`"),
-    ("grant", {**GRANT, "kind": "coupon", "percent_off": 10}, "exactly one of"),
+    ("grant", {**GRANT, "percent_off": 10}, "not `percent_off`"),
+    (
+        "grant",
+        {**GRANT, "kind": "coupon", "percent_off": 10},
+        "only one of `amount` and `percent_off`",
+    ),
     ("grant", {"kind": "coupon", "percent_off": 101, "reason": "x"}, "percent_off"),
-    ("grant", {"kind": "coupon", "reason": "x"}, "exactly one of"),
+    ("grant", {"kind": "coupon", "reason": "x"}, "a coupon reward needs `amount` or `percent_off`"),
     ("adjust", {**ADJUST, "amount": 0}, "amount: must not be 0"),
     ("adjust", {**ADJUST, "amount": 1.5}, "amount"),
     ("adjust", {**ADJUST, "amount": -MAX_AMOUNT - 1}, "amount"),

@@ -53,6 +53,9 @@ def build_world() -> World:
         "alice_token": make_ref_token(alice["id"], "clk1", int(datetime.now(UTC).timestamp())),
         "globex_program": gprogram["id"],
         "gina_code": gina["code"],
+        **acme_coupon_pool(acme),
+        **acme_payout_batch(acme),
+        **acme_fulfilment(acme),
     }
     canaries = [
         program["id"],
@@ -67,10 +70,48 @@ def build_world() -> World:
         "bob@example.net",
         "shop.acme.test",
         "acme-order-7",
+        ids["acme_pool"],
+        "ACME-SPRING-1",
+        ids["acme_batch"],
+        ids["acme_payout"],
+        ids["acme_mug"],
+        ids["acme_fulfilment"],
+        "MUG-ACME-7",
     ]
     world = World(acme=acme, globex=globex, ids=ids, canaries=canaries)
     world.baseline = acme_reads(world)
     return world
+
+
+def acme_payout_batch(acme: Api) -> dict[str, str]:
+    """A draft payout batch of acme's with a payout to alice: rows only, as a draft moves
+    nothing in the ledger (a cash program would change the story the other tests read)."""
+    from goodword.participants.models import Participant
+    from goodword.rewards.models import Payout, PayoutBatch
+
+    ws = acme.workspace
+    batch = PayoutBatch.objects.create(workspace=ws, currency="USD", created_at=datetime.now(UTC))
+    alice = Participant.objects.get(workspace=ws, external_id="alice")
+    payout = Payout.objects.create(
+        workspace=ws, batch=batch, participant=alice, amount=1500, currency="USD"
+    )
+    return {"acme_batch": batch.public_id, "acme_payout": payout.public_id}
+
+
+def acme_fulfilment(acme: Api) -> dict[str, str]:
+    """A free mug granted to alice by hand: a third reward of acme's, waiting in its queue."""
+    grant = {"kind": "product", "sku": "MUG-ACME-7", "reason": "thank you"}
+    mug = acme.post("/participants/alice/rewards", grant).json()
+    [fulfilment] = acme.get("/fulfilments").json()["data"]
+    return {"acme_mug": mug["id"], "acme_fulfilment": fulfilment["id"]}
+
+
+def acme_coupon_pool(acme: Api) -> dict[str, str]:
+    """A coupon pool of acme's with two codes, named by no rule (the story stays as it is)."""
+    pool = acme.post("/coupon-pools", {"name": "Acme spring", "low_threshold": 1}).json()["id"]
+    codes = {"codes": ["ACME-SPRING-1", "ACME-SPRING-2"]}
+    assert acme.post(f"/coupon-pools/{pool}/codes", codes).json()["added"] == 2
+    return {"acme_pool": pool}
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +139,13 @@ def acme_reads(world: World) -> dict[str, Any]:
         "/referrals",
         f"/referrals/{world.ids['acme_referral']}",
         "/rewards",
+        "/coupon-pools",
+        f"/coupon-pools/{world.ids['acme_pool']}",
+        f"/coupon-pools/{world.ids['acme_pool']}/codes",
+        "/fulfilments",
+        f"/fulfilments/{world.ids['acme_fulfilment']}",
+        "/payout-batches",
+        f"/payout-batches/{world.ids['acme_batch']}",
     ]
     out = {}
     for path in paths:
@@ -147,6 +195,18 @@ REDEEM = {"order_id": "globex-order-1", "amount": 100, "currency": "USD"}
 RWD = "/rewards/{reward_id}"
 GRANT = {"kind": "credit", "amount": 500, "currency": "USD", "reason": "Pwned"}
 ADJUST = {"amount": 300, "currency": "USD", "reason": "Pwned"}
+GRANT_MUG = {"kind": "product", "sku": "MUG-PWNED", "reason": "Pwned"}
+REDEEM_PTS = {**REDEEM, "currency": "PTS"}
+FUL = "/fulfilments/{fulfilment_id}"
+POB = "/payout-batches/{batch_id}"
+PAY = "/payouts/{payout_id}"
+CPL = "/coupon-pools/{pool_id}"
+ACME_POOL_RULE = {
+    "beneficiary": "friend",
+    "kind": "coupon",
+    "percent_off": 10,
+    "coupon": {"pool": "{acme_pool}"},
+}
 
 CASES = [
     # Programs: acme's program id names nothing for globex.
@@ -297,6 +357,27 @@ CASES = [
     Case("POST", RWD + "/reject", "/rewards/{acme_reward}/reject", {"reason": "Pwned"}),
     Case("POST", RWD + "/reverse", "/rewards/{acme_reward}/reverse", {"reason": "Pwned"}),
     Case("POST", RWD + "/fulfil", "/rewards/{acme_reward}/fulfil", {"reference": "Pwned"}),
+    Case("POST", RWD + "/fulfil", "/rewards/{acme_mug}/fulfil", {"reference": "Pwned"}),
+    Case("POST", RWD + "/choose", "/rewards/{acme_reward}/choose", {"kind": "credit"}),
+    Case("POST", RWD + "/choose", "/rewards/{acme_mug}/choose", {"kind": "product"}),
+    Case("POST", PAR + "/rewards", "/participants/alice/rewards", GRANT_MUG),
+    Case("POST", PAR + "/redemptions", "/participants/alice/redemptions", REDEEM_PTS),
+    # The fulfilment queue: acme's fulfilment ids name nothing for globex; its list is empty.
+    Case("GET", FUL, "/fulfilments/{acme_fulfilment}"),
+    Case("GET", FUL, "/fulfilments/{acme_mug}"),
+    Case("POST", FUL + "/done", "/fulfilments/{acme_fulfilment}/done", {"reference": "Pwned"}),
+    Case("GET", "/fulfilments", "/fulfilments", status=200, code=None),
+    Case("GET", "/fulfilments", "/fulfilments", query={"kind": "product"}, status=200, code=None),
+    Case("GET", "/fulfilments", "/fulfilments", query={"status": "pending"}, status=200, code=None),
+    Case(
+        "GET",
+        "/fulfilments",
+        "/fulfilments",
+        query={"cursor": "{acme_fulfilment}"},
+        status=400,
+        code="invalid_cursor",
+        note="acme's fulfilment id is not a cursor for globex",
+    ),
     Case("POST", PAR + "/rewards", "/participants/alice/rewards", GRANT),
     Case("POST", PAR + "/rewards", "/participants/bob/rewards", {**GRANT, "kind": "coupon"}),
     Case(
@@ -312,6 +393,98 @@ CASES = [
         PAR + "/credit-adjustments",
         "/participants/alice/credit-adjustments",
         {**ADJUST, "amount": -100, "key": "acme-adj-1"},
+    ),
+    # Payouts: acme's batch and payout ids name nothing for globex; acme's cash is not globex's.
+    Case("GET", "/payout-batches", "/payout-batches", status=200, code=None),
+    Case(
+        "GET",
+        "/payout-batches",
+        "/payout-batches",
+        query={"status": "draft"},
+        status=200,
+        code=None,
+    ),
+    Case(
+        "GET",
+        "/payout-batches",
+        "/payout-batches",
+        query={"cursor": "{acme_batch}"},
+        status=400,
+        code="invalid_cursor",
+        note="acme's batch id is not a cursor for globex",
+    ),
+    Case(
+        "POST",
+        "/payout-batches",
+        "/payout-batches",
+        {"currency": "USD", "min_amount": 0},
+        status=409,
+        code="nothing_to_pay",
+        note="a batch gathers the caller's own payable balances: globex owes nobody",
+    ),
+    Case("GET", POB, "/payout-batches/{acme_batch}"),
+    Case("GET", POB, "/payout-batches/{acme_payout}"),
+    Case("POST", POB + "/approve", "/payout-batches/{acme_batch}/approve"),
+    Case("POST", POB + "/cancel", "/payout-batches/{acme_batch}/cancel"),
+    Case("GET", POB + "/export", "/payout-batches/{acme_batch}/export", query={"format": "csv"}),
+    Case("GET", POB + "/export", "/payout-batches/{acme_batch}/export", query={"format": "paypal"}),
+    Case("POST", PAY + "/paid", "/payouts/{acme_payout}/paid", {"reference": "Pwned"}),
+    Case("POST", PAY + "/paid", "/payouts/{acme_batch}/paid", {"reference": "Pwned"}),
+    Case("POST", PAY + "/failed", "/payouts/{acme_payout}/failed", {"reason": "Pwned"}),
+    # Coupon pools: acme's pool id names nothing for globex, in a path or in a rule.
+    Case("GET", "/coupon-pools", "/coupon-pools", status=200, code=None),
+    Case(
+        "GET",
+        "/coupon-pools",
+        "/coupon-pools",
+        query={"cursor": "{acme_pool}"},
+        status=400,
+        code="invalid_cursor",
+        note="acme's pool id is not a cursor for globex",
+    ),
+    Case(
+        "POST",
+        "/coupon-pools",
+        "/coupon-pools",
+        {"name": "Acme spring", "low_threshold": 1},
+        status=201,
+        code=None,
+        note="globex gets a pool of its own",
+    ),
+    Case("GET", CPL, "/coupon-pools/{acme_pool}"),
+    Case("GET", CPL, "/coupon-pools/{acme_program}"),
+    Case("PATCH", CPL, "/coupon-pools/{acme_pool}", {"name": "Pwned"}),
+    Case("PATCH", CPL, "/coupon-pools/{acme_pool}", {"low_threshold": 1000}),
+    Case("POST", CPL + "/codes", "/coupon-pools/{acme_pool}/codes", {"codes": ["PWNED-1"]}),
+    Case("POST", CPL + "/codes", "/coupon-pools/{acme_pool}/codes", {"codes": ["ACME-SPRING-1"]}),
+    Case("GET", CPL + "/codes", "/coupon-pools/{acme_pool}/codes"),
+    Case("GET", CPL + "/codes", "/coupon-pools/{acme_pool}/codes", query={"status": "free"}),
+    Case(
+        "POST",
+        "/programs",
+        "/programs",
+        {**PROGRAM, "rewards": [ACME_POOL_RULE]},
+        status=422,
+        code="validation_error",
+        note="a rule may only draw from a pool of its own workspace",
+    ),
+    Case(
+        "PATCH",
+        PRG,
+        "/programs/{globex_program}",
+        {"rewards": [ACME_POOL_RULE]},
+        status=422,
+        code="validation_error",
+        note="globex's own program, but acme's pool names nothing for globex",
+    ),
+    Case(
+        "PUT",
+        PRG + "/config",
+        "/programs/{globex_program}/config",
+        {**PROGRAM, "rewards": [ACME_POOL_RULE]},
+        status=422,
+        code="validation_error",
+        note="globex's own program, but acme's pool names nothing for globex",
     ),
     # Events: acme's code is unknown to globex; acme's signed token attributes nothing.
     Case(
@@ -471,7 +644,9 @@ def test_lists_show_globex_only_its_own_rows(world: World) -> None:
         world.ids["acme_program"]
     ]
     assert len(world.acme.get("/referrals").json()["data"]) == 1
-    assert len(world.acme.get("/rewards").json()["data"]) == 2
+    assert len(world.acme.get("/rewards").json()["data"]) == 3  # with the mug granted by hand
+    assert globex.get("/fulfilments").json() == {"data": [], "next_cursor": None}
+    assert len(world.acme.get("/fulfilments").json()["data"]) == 1
 
 
 def test_globex_participant_named_alice_is_its_own(world: World) -> None:
@@ -507,6 +682,10 @@ def _call(client: Client, method: str, path: str, **headers: str) -> Any:
         .replace("{external_id}", "alice")
         .replace("{referral_id}", "ref_x")
         .replace("{reward_id}", "rwd_x")
+        .replace("{fulfilment_id}", "ful_x")
+        .replace("{batch_id}", "pob_x")
+        .replace("{payout_id}", "pay_x")
+        .replace("{pool_id}", "cpl_x")
     )
     assert "{" not in concrete, f"fill in the path parameter of {path}"
     body = json.dumps({"name": "x"})

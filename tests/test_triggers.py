@@ -196,7 +196,8 @@ def test_the_first_nps_answer_and_the_first_named_event_after_the_conversion_ear
     review = {"type": "custom", "name": "review_posted", "customer": {"external_id": "bob"}}
     send(acme, at({**nps, "id": "n-0"}, T0 - timedelta(days=1)))  # before: does not count
     send(acme, at(signup("s-bob", "bob", referral_code=alice["code"]), T0))
-    assert rewards_of("bob") == [] and rewards_of("alice") == []
+    assert rewards_of("bob") == []
+    assert rewards_of("alice") == []
     send(acme, at({**review, "name": "photo_posted", "id": "c-0"}, T0 + timedelta(days=1)))
     send(acme, at({**nps, "id": "n-1"}, T0 + timedelta(days=2)))
     send(acme, at({**nps, "id": "n-2", "score": 3}, T0 + timedelta(days=3)))

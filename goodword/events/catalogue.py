@@ -157,7 +157,28 @@ class RewardCreated(RewardData):
     beneficiary: Literal["advocate", "friend"] = Field(description="who earns it")
 
 
+RewardKind = Literal[
+    "credit", "coupon", "cash", "points", "product", "gift_card", "charity", "custom"
+]
+# Points are kept in the pseudo-currency PTS; every other amount is in an ISO 4217 currency.
+_CURRENCY = "ISO 4217 code; `PTS` for points"
+_DETAILS = (
+    "what a product, gift card, charity or custom reward gives: `sku`, `cause`, "
+    "`description`; a coupon's `min_order`; `{}` when nothing"
+)
+
+
 class RewardApproved(AnyRewardData):
+    kind: RewardKind = Field(description="what it gives")
+    amount: int | None = Field(
+        description="minor units (points for points); null for a percentage coupon, or a "
+        "product or custom reward without a value"
+    )
+    percent_off: int | None = Field(description="a percentage coupon's discount")
+    currency: Currency = Field(description=_CURRENCY)
+    details: dict[str, Any] = Field(description=_DETAILS)
+    participant: ParticipantId = Field(description="who receives it")
+    external_id: str = Field(description="who receives it, by your id for them")
     actor: Actor | None = Field(
         default=None,
         description='who approved it by hand (`"api_key:key_…"` or `"user:<id>"`); absent '
@@ -179,7 +200,7 @@ class RewardRejected(RewardData):
 
 
 class RewardReversed(AnyRewardData):
-    was: Literal["pending", "approved", "fulfilled"] = Field(
+    was: Literal["pending", "approved", "pending_fulfilment", "fulfilled"] = Field(
         description="its status before; from `pending` it was cancelled before issue"
     )
     reason: Reason | None = Field(default=None, description="why, when reversed by hand")
@@ -205,12 +226,43 @@ class RewardAdjusted(RewardData):
 class RewardGrantedManually(Payload):
     participant: ParticipantId = Field(description="who receives it")
     program: ProgramId | None = Field(description="the program it is booked to, if any")
-    kind: Literal["credit", "coupon"] = Field(description="what it gives")
-    amount: int | None = Field(description="minor units (credit, or a fixed coupon)")
+    kind: RewardKind = Field(description="what it gives")
+    amount: int | None = Field(description="minor units (points for points), if any")
     percent_off: int | None = Field(description="a percentage coupon's discount")
-    currency: Currency = Field(description="ISO 4217 code")
+    currency: Currency = Field(description=_CURRENCY)
+    details: dict[str, Any] = Field(description=_DETAILS)
     reason: Reason = Field(description="why, as given by the actor")
     actor: Actor = Field(description="who granted it")
+
+
+class RewardChosen(AnyRewardData):
+    by: Literal["beneficiary", "default"] = Field(
+        description='`"beneficiary"`: they chose (`POST /rewards/{id}/choose`); `"default"`: the '
+        "choice closed without one (its deadline passed, or the reward was approved by hand) "
+        "and the rule's own reward stays"
+    )
+    kind: RewardKind = Field(description="what the reward gives from now on")
+    amount: int | None = Field(description="minor units (points for points), if any")
+    percent_off: int | None = Field(description="a percentage coupon's discount")
+    currency: Currency = Field(description=_CURRENCY)
+    details: dict[str, Any] = Field(description=_DETAILS)
+    actor: Actor | None = Field(
+        default=None, description="the API key that chose, or that approved it by hand"
+    )
+
+
+class FulfilmentData(Payload):
+    reward: RewardId = Field(description="the reward to deliver")
+
+
+class FulfilmentQueued(FulfilmentData):
+    participant: ParticipantId = Field(description="who receives it")
+    kind: RewardKind = Field(description="the reward's kind")
+
+
+class FulfilmentDone(FulfilmentData):
+    reference: str = Field(description="the business's reference (an order, a gift card id)")
+    actor: Actor = Field(description="who marked it done")
 
 
 class RewardWithdrawn(RewardData):
@@ -224,7 +276,7 @@ class RewardRevised(RewardData):
 class CreditRedeemed(Payload):
     participant: ParticipantId = Field(description="whose credit was spent")
     amount: int = Field(gt=0, description="minor units spent")
-    currency: Currency = Field(description="ISO 4217 code")
+    currency: Currency = Field(description=_CURRENCY)
 
 
 class CreditAdjusted(Payload):
@@ -242,7 +294,7 @@ class CreditExpired(Payload):
     reward: RewardId = Field(description="the reward whose credit expired (also the subject)")
     participant: ParticipantId = Field(description="whose credit expired")
     amount: int = Field(gt=0, description="minor units that expired: what was left unspent")
-    currency: Currency = Field(description="ISO 4217 code")
+    currency: Currency = Field(description=_CURRENCY)
 
 
 class CreditExpiring(Payload):
@@ -251,8 +303,95 @@ class CreditExpiring(Payload):
     amount: int = Field(
         gt=0, description="minor units that would expire if no more were spent, as of now"
     )
-    currency: Currency = Field(description="ISO 4217 code")
+    currency: Currency = Field(description=_CURRENCY)
     expires_at: Moment = Field(description="when it expires, ISO 8601 in UTC")
+
+
+PayoutBatchId = Annotated[str, StringConstraints(pattern=r"^pob_[0-9a-z]+$")]
+PayoutId = Annotated[str, StringConstraints(pattern=r"^pay_[0-9a-z]+$")]
+
+
+class PayoutBatchCreated(Payload):
+    currency: Currency = Field(description="ISO 4217 code of every payout in the batch")
+    min_amount: int = Field(ge=0, description="minor units: who is owed less was left out")
+    payouts: int = Field(gt=0, description="how many payouts, one per participant")
+    amount: int = Field(gt=0, description="minor units proposed in all")
+    actor: Actor = Field(description="who created it")
+
+
+class PayoutBatchApproved(Payload):
+    payouts: int = Field(ge=0, description="how many payouts were approved")
+    amount: int = Field(ge=0, description="minor units moved from payable to paying in all")
+    dropped: list[ParticipantId] = Field(
+        description="participants left out: a clawback since the draft left them nothing owed"
+    )
+    lowered: list[PayoutId] = Field(
+        description="payouts lowered to what was still owed after a clawback"
+    )
+    actor: Actor = Field(description="who approved it")
+
+
+class PayoutBatchClosed(Payload):
+    paid: int = Field(ge=0, description="how many payouts were paid")
+    failed: int = Field(ge=0, description="how many failed (their cash is owed again)")
+    amount: int = Field(ge=0, description="minor units paid in all")
+    actor: Actor = Field(description="who marked the last payout")
+
+
+class PayoutBatchCancelled(Payload):
+    actor: Actor = Field(description="who cancelled it")
+
+
+class PayoutData(Payload):
+    batch: PayoutBatchId = Field(description="the payout's batch")
+    participant: ParticipantId = Field(description="who is paid")
+    amount: int = Field(gt=0, description="minor units")
+    currency: Currency = Field(description="ISO 4217 code")
+    actor: Actor = Field(description="who marked it")
+
+
+class PayoutPaid(PayoutData):
+    reference: str = Field(description="the business's reference (a PayPal or bank transaction)")
+
+
+class PayoutFailed(PayoutData):
+    reason: Reason = Field(description="why, as given by the actor; the cash is owed again")
+
+
+CouponPoolId = Annotated[str, StringConstraints(pattern=r"^cpl_[0-9a-z]+$")]
+
+
+class CouponPoolCreated(Payload):
+    name: str = Field(description="the pool's name")
+    low_threshold: int = Field(ge=0, description="`coupon_pool.low` when this many codes are left")
+
+
+class CouponCodesAdded(Payload):
+    added: int = Field(gt=0, description="codes added to the pool")
+    duplicates: int = Field(
+        ge=0, description="codes of the upload already in the pool, or repeated in it"
+    )
+
+
+class CouponPoolLow(Payload):
+    left: int = Field(ge=0, description="codes left to give out")
+    low_threshold: int = Field(ge=0, description="the pool's threshold")
+
+
+class CouponPoolEmpty(Payload):
+    reward: RewardId = Field(description="the coupon reward that found no code, now waiting")
+    waiting: int = Field(gt=0, description="rewards waiting for the pool's codes, with this one")
+
+
+class CouponRevoked(AnyRewardData):
+    code: str = Field(description="the code: shops must no longer accept it")
+    pool: CouponPoolId | None = Field(description="the pool it came from; null if generated")
+
+
+class CouponUsed(Payload):
+    code: str = Field(description="the code, as the order gave it")
+    order_id: str = Field(description="the order that carried it")
+    event: str = Field(description="the event that reported the order (`evt_...`)")
 
 
 # The kinds of subject, by public id prefix.
@@ -267,6 +406,10 @@ SUBJECTS = {
     "rwd": "reward",
     "rdm": "redemption",
     "adj": "credit adjustment",
+    "ful": "fulfilment",
+    "pob": "payout batch",
+    "pay": "payout",
+    "cpl": "coupon pool",
 }
 
 
@@ -289,6 +432,7 @@ _PAR = "par_3n7b1z5t9k2m4q8x0c6v"
 _REF = "ref_7c0v9k3n6b1zt4xq8m2d"
 _RWD = "rwd_5t9k2m4q8x0c6v3n7b1z"
 _ACTOR = "api_key:key_2m4q8x0c6v3n7b1z5t9k"
+_POB = "pob_8x0c6v3n7b1z5t9k2m4q"
 
 EVENTS: tuple[EventType, ...] = (
     EventType(
@@ -433,10 +577,20 @@ EVENTS: tuple[EventType, ...] = (
     EventType(
         "reward.approved",
         subject="rwd",
-        description="A reward's hold ended, or it was approved by hand: credit is posted (a "
-        "coupon is then fulfilled).",
+        description="A reward's hold ended, or it was approved by hand: it says what to deliver "
+        "to whom. Credit and points are posted, cash is owed, a coupon is then fulfilled, any "
+        "other kind is queued (fulfilment.queued).",
         payload=RewardApproved,
-        example={"referral": _REF},
+        example={
+            "referral": _REF,
+            "kind": "product",
+            "amount": None,
+            "percent_off": None,
+            "currency": "USD",
+            "details": {"sku": "MUG-BLUE"},
+            "participant": _PAR,
+            "external_id": "cus_alice",
+        },
     ),
     EventType(
         "reward.fulfilled",
@@ -488,9 +642,51 @@ EVENTS: tuple[EventType, ...] = (
             "amount": 500,
             "percent_off": None,
             "currency": "USD",
+            "details": {},
             "reason": "apology for a late delivery",
             "actor": _ACTOR,
         },
+    ),
+    EventType(
+        "reward.chosen",
+        subject="rwd",
+        description="A reward offering a choice was given its final form: the beneficiary "
+        "chose one of the offers (or its own), or the choice closed with the rule's own.",
+        payload=RewardChosen,
+        example={
+            "referral": _REF,
+            "by": "beneficiary",
+            "kind": "gift_card",
+            "amount": 2000,
+            "percent_off": None,
+            "currency": "USD",
+            "details": {},
+            "actor": _ACTOR,
+        },
+    ),
+    EventType(
+        "fulfilment.queued",
+        subject="ful",
+        description="An approved product, gift card, charity or custom reward waits for the "
+        "business to deliver it (`GET /fulfilments?status=pending`).",
+        payload=FulfilmentQueued,
+        example={"reward": _RWD, "participant": _PAR, "kind": "gift_card"},
+    ),
+    EventType(
+        "fulfilment.done",
+        subject="ful",
+        description="The business delivered a queued reward, with its reference "
+        "(reward.fulfilled follows).",
+        payload=FulfilmentDone,
+        example={"reward": _RWD, "reference": "GC-2026-0042", "actor": _ACTOR},
+    ),
+    EventType(
+        "fulfilment.cancelled",
+        subject="ful",
+        description="A queued reward was reversed before it was delivered: nothing is left "
+        "to deliver.",
+        payload=FulfilmentData,
+        example={"reward": _RWD},
     ),
     EventType(
         "reward.withdrawn",
@@ -547,6 +743,124 @@ EVENTS: tuple[EventType, ...] = (
             "reason": "goodwill credit granted twice",
             "actor": _ACTOR,
         },
+    ),
+    EventType(
+        "payout_batch.created",
+        subject="pob",
+        description="A draft payout batch was proposed: one payout per participant owed at "
+        "least its minimum; nothing moved yet.",
+        payload=PayoutBatchCreated,
+        example={
+            "currency": "USD",
+            "min_amount": 2000,
+            "payouts": 3,
+            "amount": 12500,
+            "actor": _ACTOR,
+        },
+    ),
+    EventType(
+        "payout_batch.approved",
+        subject="pob",
+        description="A payout batch was approved: each payout's cash moved from payable to "
+        "paying, to be paid outside Goodword.",
+        payload=PayoutBatchApproved,
+        example={"payouts": 3, "amount": 12500, "dropped": [], "lowered": [], "actor": _ACTOR},
+    ),
+    EventType(
+        "payout_batch.closed",
+        subject="pob",
+        description="Every payout of the batch is paid or failed.",
+        payload=PayoutBatchClosed,
+        example={"paid": 2, "failed": 1, "amount": 9500, "actor": _ACTOR},
+    ),
+    EventType(
+        "payout_batch.cancelled",
+        subject="pob",
+        description="A draft payout batch was thrown away; nothing had moved.",
+        payload=PayoutBatchCancelled,
+        example={"actor": _ACTOR},
+    ),
+    EventType(
+        "payout.paid",
+        subject="pay",
+        description="A payout was marked paid with the business's reference.",
+        payload=PayoutPaid,
+        example={
+            "batch": _POB,
+            "participant": _PAR,
+            "amount": 4500,
+            "currency": "USD",
+            "reference": "PAYPAL-5TY0R2",
+            "actor": _ACTOR,
+        },
+    ),
+    EventType(
+        "payout.failed",
+        subject="pay",
+        description="A payout could not be paid: its cash is owed to the participant again.",
+        payload=PayoutFailed,
+        example={
+            "batch": _POB,
+            "participant": _PAR,
+            "amount": 3000,
+            "currency": "USD",
+            "reason": "PayPal account unconfirmed",
+            "actor": _ACTOR,
+        },
+    ),
+    EventType(
+        "coupon_pool.created",
+        subject="cpl",
+        description="A coupon pool was created, to hold codes made in the shop.",
+        payload=CouponPoolCreated,
+        example={"name": "Spring 15% codes", "low_threshold": 50},
+    ),
+    EventType(
+        "coupon_pool.updated",
+        subject="cpl",
+        description="A coupon pool's name or low threshold changed.",
+        payload=FieldsChanged,
+        example={"fields": ["low_threshold"]},
+    ),
+    EventType(
+        "coupon_pool.codes_added",
+        subject="cpl",
+        description="Codes were uploaded to a coupon pool; rewards waiting for it get theirs "
+        "(reward.fulfilled).",
+        payload=CouponCodesAdded,
+        example={"added": 500, "duplicates": 2},
+    ),
+    EventType(
+        "coupon_pool.low",
+        subject="cpl",
+        description="A coupon pool's codes left fell to its low threshold: upload more. Sent "
+        "once, until codes are added above the threshold again.",
+        payload=CouponPoolLow,
+        example={"left": 50, "low_threshold": 50},
+    ),
+    EventType(
+        "coupon_pool.empty",
+        subject="cpl",
+        description="A coupon reward found its pool empty: it waits (`pending_fulfilment`) "
+        "until codes are uploaded. Sent for each reward that starts waiting.",
+        payload=CouponPoolEmpty,
+        example={"reward": _RWD, "waiting": 3},
+    ),
+    EventType(
+        "coupon.revoked",
+        subject="rwd",
+        description="A coupon reward was reversed after its code was issued: the code must no "
+        "longer be honoured.",
+        payload=CouponRevoked,
+        example={"referral": _REF, "code": "FRIEND-7KQ2MXH4PA", "pool": None},
+    ),
+    EventType(
+        "coupon.used",
+        subject="rwd",
+        description="An order carried an issued coupon reward's code for the first time: the "
+        "beneficiary used the offer (the reward's `coupon_used_at`).",
+        payload=CouponUsed,
+        example={"code": "FRIEND-7KQ2MXH4PA", "order_id": "order-1002", "event": "evt_..."},
     ),
 )
 

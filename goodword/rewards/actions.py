@@ -16,9 +16,10 @@ from goodword.events import services as events
 from goodword.lib.errors import Conflict, Invalid
 from goodword.participants.models import Participant
 from goodword.programs import counters
-from goodword.programs.models import Program, RewardRule
+from goodword.programs.models import Program
+from goodword.programs.rules import OfferSpec
 from goodword.referrals.models import Referral
-from goodword.rewards import ledger, services
+from goodword.rewards import choice, fulfilment, ledger, services
 from goodword.rewards.models import (
     CreditAdjustment,
     LedgerAccount,
@@ -41,7 +42,7 @@ def _reloaded(reward: Reward) -> Reward:
 
 # The statuses in which each action has already been done (a coupon is fulfilled on approval).
 _DONE = {
-    "approved": (Status.APPROVED, Status.FULFILLED),
+    "approved": (Status.APPROVED, Status.PENDING_FULFILMENT, Status.FULFILLED),
     "rejected": (Status.REJECTED,),
     "reversed": (Status.REVERSED,),
     "fulfilled": (Status.FULFILLED,),
@@ -85,7 +86,8 @@ def _lock_referral(reward: Reward) -> None:
 
 @transaction.atomic
 def approve_reward_early(*, reward: Reward, actor: str, now: datetime) -> Reward:
-    """Approve a pending reward now, before its hold ends: credit posted, coupon issued.
+    """Approve a pending reward now, before its hold ends: delivered by its kind (credit posted,
+    coupon issued, ...). A choice still open closes with the default (`reward.chosen`).
 
     A second call, or one racing it, finds the reward no longer pending: 409, nothing posted.
     """
@@ -135,52 +137,49 @@ def reverse_reward_by_hand(*, reward: Reward, reason: str, actor: str, now: date
 
 @transaction.atomic
 def fulfil_reward(*, reward: Reward, reference: str, actor: str, now: datetime) -> Reward:
-    """Mark an approved reward fulfilled outside Goodword, keeping the business's reference."""
+    """Mark a reward fulfilled outside Goodword, keeping the business's reference: an approved
+    one, or one waiting in the fulfilment queue (its Fulfilment is closed with it)."""
     _lock_referral(reward)
-    claimed = Reward.objects.filter(pk=reward.pk, status=Status.APPROVED).update(
-        status=Status.FULFILLED, fulfilled_at=now, fulfilment_reference=reference
-    )
-    if not claimed:
+    if not fulfilment.complete(reward, reference=reference, actor=actor, now=now):
         raise _refused(reward, "fulfilled", "an approved")
-    _record("reward.fulfilled", reward, now, reference=reference, actor=actor)
     return _reloaded(reward)
 
 
 # Manual credit: rewards granted by hand, and adjustments.
 
 
-def _check_spec(kind: str, amount: int | None, percent_off: int | None) -> None:
-    if kind == RewardRule.Kind.CREDIT and (amount is None or percent_off is not None):
-        raise Invalid("a credit reward needs `amount` (minor units) and no `percent_off`")
-    if kind == RewardRule.Kind.COUPON and (amount is None) == (percent_off is None):
-        raise Invalid("a coupon reward needs exactly one of `amount` or `percent_off`")
+def _check_spec(offer: OfferSpec) -> None:
+    """What a reward granted by hand may not give, beyond what `OfferSpec` checks."""
+    if offer.percent_of_order is not None:
+        raise Invalid(
+            "a reward granted by hand has no order to take a percentage of: give `amount`"
+        )
 
 
 @transaction.atomic
 def grant_reward(
     *,
     participant: Participant,
-    kind: str,
-    amount: int | None,
-    percent_off: int | None,
-    currency: str,
+    offer: OfferSpec,
     reason: str,
     actor: str,
     now: datetime,
     program: Program | None = None,
 ) -> Reward:
-    """Grant a reward by hand, approved at once: credit posted to the ledger (any debt takes
-    its share first), or a coupon issued with a fresh code."""
-    _check_spec(kind, amount, percent_off)
+    """Grant a reward by hand, approved at once and delivered by its kind (`services.issue`):
+    credit and points posted to the ledger (any debt takes its share first), cash owed, a
+    coupon issued with a fresh code, any other kind queued for fulfilment."""
+    _check_spec(offer)
     reward = Reward.objects.create(
         workspace_id=participant.workspace_id,
         program=program,
         source=Reward.Source.MANUAL,
         participant=participant,
-        kind=kind,
-        amount=amount,
-        percent_off=percent_off,
-        currency=currency,
+        kind=offer.kind,
+        amount=offer.amount,
+        percent_off=offer.percent_off,
+        currency=offer.currency,
+        details=choice.details_of(offer.model_dump(exclude_none=True)),
         reason=reason,
         status=Status.APPROVED,
         hold_until=now,
@@ -195,10 +194,11 @@ def grant_reward(
             data={
                 "participant": participant.public_id,
                 "program": program.public_id if program else None,
-                "kind": kind,
-                "amount": amount,
-                "percent_off": percent_off,
-                "currency": currency,
+                "kind": reward.kind,
+                "amount": reward.amount,
+                "percent_off": reward.percent_off,
+                "currency": reward.currency,
+                "details": reward.details,
                 "reason": reason,
                 "actor": actor,
             },

@@ -1,5 +1,6 @@
 """Credit expiry: which credit a movement out takes, what is left of a reward when it expires,
-and the sweeps that announce and expire it.
+and the sweeps that announce and expire it. Points expire the same way: they are credit in the
+pseudo-currency PTS, with accounts of their own.
 
 The rule. A participant's credit in one currency is made of lots, one per movement in (a
 reward's approval, net of any debt it paid off; a positive adjustment). Every movement out
@@ -39,6 +40,8 @@ from goodword.rewards.models import LedgerAccount, LedgerEntry, LedgerTransactio
 
 Kind = LedgerAccount.Kind
 _NEVER = datetime.max.replace(tzinfo=UTC)
+# Points are kept like credit, in their own currency (PTS), and expire like it.
+_EXPIRING = (RewardRule.Kind.CREDIT, RewardRule.Kind.POINTS)
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,8 @@ def movements(credit: LedgerAccount) -> list[Movement]:
 
 def dates(reward: Reward, *, approved_at: datetime) -> dict[str, datetime | None]:
     """The expiry fields to set on `reward` approved at `approved_at`: none unless it is credit
-    from a rule with `expires_days`. The rule's values when it is approved apply."""
-    if reward.kind != RewardRule.Kind.CREDIT or reward.rule is None:
+    or points from a rule with `expires_days`. The rule's values when it is approved apply."""
+    if reward.kind not in _EXPIRING or reward.rule is None:
         return {}
     days, notice = reward.rule.expires_days, reward.rule.expiry_notice_days
     if not days:

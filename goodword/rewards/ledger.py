@@ -111,17 +111,41 @@ def post_transaction(
 
 
 def participant_balances(participant: Participant) -> dict[str, dict[str, int]]:
-    """Available credit and outstanding debt per currency, as sums of entries."""
+    """Per currency, as sums of entries: available credit, outstanding debt, and cash: owed
+    (`payable`), in an approved payout batch (`paying`) and paid out to them (`paid`)."""
     rows = (
         LedgerEntry.objects.filter(account__participant=participant)
         .values("account__kind", "account__currency")
         .annotate(total=Sum("amount"))
     )
     out: dict[str, dict[str, int]] = {}
+
+    def line(currency: str) -> dict[str, int]:
+        zero = {"available": 0, "debt": 0, "payable": 0, "paying": 0, "paid": 0}
+        return out.setdefault(currency, zero)
+
     for row in rows:
-        slot = out.setdefault(row["account__currency"], {"available": 0, "debt": 0})
-        if row["account__kind"] == Kind.CREDIT:
-            slot["available"] = int(row["total"])
-        elif row["account__kind"] == Kind.DEBT:
-            slot["debt"] = -int(row["total"])
+        slot = line(row["account__currency"])
+        kind, total = row["account__kind"], int(row["total"])
+        if kind == Kind.CREDIT:
+            slot["available"] = total
+        elif kind == Kind.DEBT:
+            slot["debt"] = -total
+        elif kind in (Kind.PAYABLE, Kind.PAYING):
+            slot[kind] = total
+    # What was paid out sits in the workspace's `paid` account: the entries there of the
+    # transactions that took it from this participant's `paying`.
+    paid = (
+        LedgerEntry.objects.filter(
+            account__kind=Kind.PAID,
+            account__workspace_id=participant.workspace_id,
+            transaction__entries__account__participant=participant,
+            transaction__entries__account__kind=Kind.PAYING,
+        )
+        .values("account__currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    for cash in paid:
+        line(cash["account__currency"])["paid"] = int(cash["total"])
     return out

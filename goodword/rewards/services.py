@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from goodword.events import services as events
 from goodword.lib.errors import Conflict, Invalid
@@ -12,7 +12,7 @@ from goodword.programs import counters
 from goodword.programs.models import RewardRule
 from goodword.referrals import services as referrals
 from goodword.referrals.models import Referral
-from goodword.rewards import coupons, expiry, fulfilment, ledger, payouts
+from goodword.rewards import choice, coupons, expiry, fulfilment, ledger, payouts
 from goodword.rewards.models import (
     LedgerAccount,
     LedgerEntry,
@@ -39,7 +39,8 @@ def _record(name: str, reward: Reward, now: datetime, **data: object) -> None:
 
 @transaction.atomic
 def approve_reward(reward: Reward, *, now: datetime, **event_data: object) -> bool:
-    """Approve a held reward: post credit to the ledger, or issue the coupon.
+    """Approve a held reward and deliver it by its kind (`issue`). A choice the beneficiary
+    has not made closes with the default (`reward.chosen`, `by: "default"`).
 
     `event_data` is added to `reward.approved` (a manual approval's `actor` and `early`).
     Returns False when another worker got there first or the reward left `pending`.
@@ -48,22 +49,61 @@ def approve_reward(reward: Reward, *, now: datetime, **event_data: object) -> bo
     # (`reverse_referral_rewards`); the other order deadlocks the two on PostgreSQL.
     if reward.referral_id is not None:
         Referral.objects.select_for_update(no_key=True).filter(pk=reward.referral_id).exists()
+    if reward.choices is not None:
+        _lock_offer(reward)
+    # A choice still open when the reward is approved (its deadline passed, or approved early
+    # by hand) closes with the default.
+    closing = {"choices": None, "choose_by": None} if reward.choices is not None else {}
     expiry_dates = expiry.dates(reward, approved_at=now)
     claimed = Reward.objects.filter(pk=reward.pk, status=Reward.Status.PENDING).update(
-        status=Reward.Status.APPROVED, approved_at=now, **expiry_dates
+        status=Reward.Status.APPROVED, approved_at=now, **expiry_dates, **closing
     )
     if not claimed:
         return False
     # Set in memory what the claim wrote: refresh_from_db would also drop the participant and
     # referral the sweeper loaded with the reward, a query each per reward.
     reward.status, reward.approved_at = Reward.Status.APPROVED, now
-    for name, value in expiry_dates.items():
+    for name, value in {**expiry_dates, **closing}.items():
         setattr(reward, name, value)
     with events.batched():
+        if closing:
+            actor = event_data.get("actor")
+            by_hand = {"actor": actor} if actor else {}
+            choice.record_chosen(reward, now=now, by="default", **by_hand)
         issue(reward, now=now, **event_data)
         if reward.referral is not None:
             referrals.mark_rewarded(reward.referral, now=now)
     return True
+
+
+def _lock_offer(reward: Reward) -> None:
+    """Lock a reward that offered a choice and read what it gives now: the beneficiary may have
+    chosen since it was loaded. A choice claims the row while pending, so once locked here it
+    cannot change before this approval claims it."""
+    row = (
+        Reward.objects.select_for_update(no_key=True)
+        .filter(pk=reward.pk)
+        .values(*_OFFER_FIELDS)
+        .get()
+    )
+    for name, value in row.items():
+        setattr(reward, name, value)
+
+
+_OFFER_FIELDS = ("kind", "amount", "percent_off", "currency", "details", "choices", "choose_by")
+
+
+def _approved_data(reward: Reward) -> dict[str, object]:
+    """What `reward.approved` says the reward gives, for whoever delivers it."""
+    return {
+        "kind": reward.kind,
+        "amount": reward.amount,
+        "percent_off": reward.percent_off,
+        "currency": reward.currency,
+        "details": reward.details,
+        "participant": reward.participant.public_id,
+        "external_id": reward.participant.external_id,
+    }
 
 
 def issue(reward: Reward, *, now: datetime, **event_data: object) -> None:
@@ -88,15 +128,15 @@ def issue(reward: Reward, *, now: datetime, **event_data: object) -> None:
             reward=reward,
             now=now,
         )
-        _record("reward.approved", reward, now, **event_data)
+        _record("reward.approved", reward, now, **_approved_data(reward), **event_data)
     elif reward.kind == RewardRule.Kind.CASH:
         payouts.owe(reward, now=now)
-        _record("reward.approved", reward, now, **event_data)
+        _record("reward.approved", reward, now, **_approved_data(reward), **event_data)
     elif reward.kind == RewardRule.Kind.COUPON:
-        _record("reward.approved", reward, now, **event_data)
+        _record("reward.approved", reward, now, **_approved_data(reward), **event_data)
         coupons.issue(reward, now=now, actor=str(event_data.get("actor", "")))
     else:
-        _record("reward.approved", reward, now, **event_data)
+        _record("reward.approved", reward, now, **_approved_data(reward), **event_data)
         fulfilment.queue(reward, now=now)
 
 
@@ -105,6 +145,8 @@ def approve_due_rewards(*, now: datetime, limit: int = 500) -> int:
     times at once: each approval claims its row."""
     due = list(
         Reward.objects.filter(status=Reward.Status.PENDING, hold_until__lte=now)
+        # A choice still open waits for the beneficiary, past the hold if need be.
+        .filter(Q(choose_by__isnull=True) | Q(choose_by__lte=now))
         .select_related("referral", "participant", "rule")
         .order_by("hold_until", "pk")[:limit]
     )

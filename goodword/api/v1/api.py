@@ -10,8 +10,11 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from goodword.api.v1 import (
+    coupons,
     events,
+    fulfilments,
     participants,
+    payouts,
     programs,
     referrals,
     rewards,
@@ -35,8 +38,9 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 
-for module in (programs, participants, events, referrals, rewards, workspace):
+for module in (programs, participants, events, referrals, rewards, payouts, fulfilments, workspace):
     api.add_router("", module.router)
+api.add_router("", coupons.router)
 
 
 def error(

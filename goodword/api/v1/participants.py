@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Self
 
 from django.conf import settings
 from django.db import transaction
@@ -11,17 +11,24 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
-from pydantic import field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from goodword.api.v1.auth import workspace_of
 from goodword.api.v1.programs import get_program
 from goodword.api.v1.rewards import Reason, actor_of, render_reward
 from goodword.api.v1.schemas import ERRORS, RewardOut
-from goodword.lib.money import MAX_AMOUNT
+from goodword.lib.money import MAX_AMOUNT, is_currency
 from goodword.lib.schemas import Currency, Email, ExternalId, Name, PositiveAmount
 from goodword.participants import services
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program
+from goodword.programs.rules import POINTS, Id, Kind, OfferSpec
 from goodword.referrals import services as referrals
 from goodword.rewards import actions, expiry, ledger
 from goodword.rewards import services as rewards
@@ -63,20 +70,45 @@ class InviteIn(Schema):
     model_config = {"extra": "forbid"}
 
 
+def _ledger_currency(value: str) -> str:
+    if value != POINTS and not is_currency(value):
+        raise ValueError(
+            f"{value!r} is not an ISO 4217 currency code such as USD or EUR, nor PTS (points)"
+        )
+    return value
+
+
+# A currency the ledger keeps balances in: ISO 4217, or the pseudo-currency PTS for points.
+LedgerCurrency = Annotated[
+    str, StringConstraints(min_length=3, max_length=3), AfterValidator(_ledger_currency)
+]
+
+
 class RedemptionIn(Schema):
     order_id: ExternalId
-    amount: PositiveAmount
-    currency: Currency
+    amount: PositiveAmount = Field(description="minor units, or points with currency PTS")
+    currency: LedgerCurrency
 
     model_config = {"extra": "forbid"}
 
 
 class ManualRewardIn(Schema):
-    kind: Literal["credit", "coupon"]
+    """A reward granted by hand: what it gives is an `OfferSpec`, as in a reward rule (without
+    `percent_of_order`: there is no order), and checked by it."""
+
+    kind: Kind
     amount: PositiveAmount | None = None
     percent_off: int | None = Field(default=None, ge=1, le=100, strict=True)
-    currency: Currency | None = Field(
-        default=None, description="the program's currency when left out, else USD"
+    currency: LedgerCurrency | None = Field(
+        default=None,
+        description="the program's currency when left out, else USD; points are always PTS",
+    )
+    sku: Id | None = Field(default=None, description="product: the free product's SKU")
+    cause: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="charity: the cause the donation goes to"
+    )
+    description: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = Field(
+        default=None, description="custom: what the participant gets, in plain words"
     )
     reason: Reason
     program: str | None = Field(
@@ -86,12 +118,30 @@ class ManualRewardIn(Schema):
     model_config = {"extra": "forbid"}
 
     @model_validator(mode="after")
-    def _one_value(self) -> Self:
-        if self.kind == "credit" and (self.amount is None or self.percent_off is not None):
-            raise ValueError("a credit reward needs `amount` (minor units) and no `percent_off`")
-        if self.kind == "coupon" and (self.amount is None) == (self.percent_off is None):
-            raise ValueError("a coupon reward needs exactly one of `amount` or `percent_off`")
+    def _offer(self) -> Self:
+        self.offer(default_currency="USD")
         return self
+
+    def offer(self, *, default_currency: str) -> OfferSpec:
+        """What the reward gives, in `default_currency` when no currency was given."""
+        data = self.model_dump(
+            include={"kind", "amount", "percent_off", "sku", "cause", "description"},
+            exclude_none=True,
+        )
+        if self.kind == "points":
+            # OfferSpec gives points PTS, and refuses any other currency, naming the field.
+            if self.currency not in (None, POINTS):
+                data["currency"] = self.currency
+        elif self.currency == POINTS:
+            raise ValueError(f"currency PTS is for points only, not for a {self.kind} reward")
+        else:
+            data["currency"] = self.currency or default_currency
+        try:
+            return OfferSpec.model_validate(data)
+        except ValidationError as exc:
+            # The spec's own words, which name the field (it checks what goes with each kind).
+            first = exc.errors()[0]
+            raise ValueError(str(first["msg"]).removeprefix("Value error, ")) from None
 
 
 class CreditAdjustmentIn(Schema):
@@ -164,6 +214,11 @@ class BalanceLine(Schema):
     debt: int
     # The credit that expires soonest (all of it expiring at that moment), or null.
     next_expiry: NextExpiry | None
+    # Cash (commissions), in minor units: owed and not yet in a payout batch; in an approved
+    # batch, being paid; paid out to them in all.
+    payable: int
+    paying: int
+    paid: int
 
 
 class BalanceOut(Schema):
@@ -291,7 +346,9 @@ def read_balance(request: HttpRequest, external_id: str) -> dict[str, Any]:
     participant = get_participant(request, external_id)
     lines = ledger.participant_balances(participant)
     pending = (
-        Reward.objects.filter(participant=participant, status=Reward.Status.PENDING, kind="credit")
+        Reward.objects.filter(
+            participant=participant, status=Reward.Status.PENDING, kind__in=("credit", "points")
+        )
         .values("currency")
         .annotate(total=Sum("amount"))
         .order_by()
@@ -314,6 +371,9 @@ def read_balance(request: HttpRequest, external_id: str) -> dict[str, Any]:
                     if cur in expiring
                     else None
                 ),
+                "payable": v.get("payable", 0),
+                "paying": v.get("paying", 0),
+                "paid": v.get("paid", 0),
             }
             for cur, v in sorted(lines.items())
         ],
@@ -351,7 +411,8 @@ def redeem(request: HttpRequest, external_id: str, body: RedemptionIn) -> Status
 def grant_reward(
     request: HttpRequest, external_id: str, body: ManualRewardIn
 ) -> Status[dict[str, Any]]:
-    """Grant a reward by hand, with a reason: approved at once (credit posted, coupon issued)."""
+    """Grant a reward of any kind by hand, with a reason: approved at once and delivered by its
+    kind (credit and points posted, cash owed, coupon issued, the rest queued for fulfilment)."""
     participant = get_participant(request, external_id)
     program = None
     if body.program is not None:
@@ -359,10 +420,7 @@ def grant_reward(
         program = get_object_or_404(programs, public_id=body.program)
     reward = actions.grant_reward(
         participant=participant,
-        kind=body.kind,
-        amount=body.amount,
-        percent_off=body.percent_off,
-        currency=body.currency or (program.currency if program else "USD"),
+        offer=body.offer(default_currency=program.currency if program else "USD"),
         reason=body.reason,
         program=program,
         actor=actor_of(request),

@@ -27,6 +27,7 @@ from goodword.programs.rules import (
     check_rewards,
 )
 from goodword.referrals.models import Click, Referral
+from goodword.rewards import coupons
 from goodword.rewards.models import Reward
 
 router = Router(tags=["programs"])
@@ -202,6 +203,7 @@ def _with_currency(rewards: list[RewardSpec], currency: str) -> list[RewardSpec]
 
 @router.post("/programs", response={201: ProgramOut, **ERRORS})
 def create_program(request: HttpRequest, body: ProgramIn) -> Status[dict[str, Any]]:
+    coupons.check_pools(workspace_id=workspace_of(request).pk, rewards=body.rewards)
     program = services.create_program(
         workspace=workspace_of(request),
         name=body.name,
@@ -241,6 +243,8 @@ def read_program(request: HttpRequest, program_id: str) -> dict[str, Any]:
 @router.patch("/programs/{program_id}", response={200: ProgramOut, **ERRORS})
 def change_program(request: HttpRequest, program_id: str, body: ProgramPatch) -> dict[str, Any]:
     program = get_program(request, program_id)
+    if body.rewards:
+        coupons.check_pools(workspace_id=program.workspace_id, rewards=body.rewards)
     fields = body.model_dump(
         exclude_unset=True,
         exclude={"rewards", "trigger", "tiers", "experiment", "eligibility"},
@@ -286,6 +290,7 @@ def replace_configuration(request: HttpRequest, program_id: str, body: ProgramIn
     """Replace the whole configuration, validated like `POST /programs`, as a new version;
     what the document leaves out (tiers, an experiment, eligibility) is removed."""
     program = get_program(request, program_id)
+    coupons.check_pools(workspace_id=program.workspace_id, rewards=body.rewards)
     services.replace_configuration(
         program=program,
         rewards=_with_currency(body.rewards, body.currency),

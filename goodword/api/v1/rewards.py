@@ -5,14 +5,15 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 from pydantic import StringConstraints
 
 from goodword.accounts.models import ApiKey
 from goodword.api.v1.auth import workspace_of
 from goodword.api.v1.pagination import paginate
 from goodword.api.v1.schemas import ERRORS, RewardOut
-from goodword.rewards import actions
+from goodword.programs.rules import Kind
+from goodword.rewards import actions, choice
 from goodword.rewards.models import Reward
 
 router = Router(tags=["rewards"])
@@ -31,6 +32,12 @@ class RewardList(Schema):
 
 class ReasonIn(Schema):
     reason: Reason
+
+    model_config = {"extra": "forbid"}
+
+
+class ChooseIn(Schema):
+    kind: Kind = Field(description="one of the kinds the reward offers: its own or a choice's")
 
     model_config = {"extra": "forbid"}
 
@@ -73,7 +80,8 @@ def render_reward(r: Reward) -> dict[str, Any]:
         "coupon_used_at": r.coupon_used_at,
         "choices": r.choices,
         "choose_by": r.choose_by,
-        "occurrence": r.occurrence,
+        "trigger_event": r.trigger_event or None,
+        "earned_at": r.earned_at,
         "program_version": r.program_version,
     }
 
@@ -158,3 +166,17 @@ def fulfil_reward(request: HttpRequest, reward_id: str, body: FulfilIn) -> dict[
         now=timezone.now(),
     )
     return render_reward(reward)
+
+
+@router.post("/rewards/{reward_id}/choose", response={200: RewardOut, **ERRORS})
+def choose_reward(request: HttpRequest, reward_id: str, body: ChooseIn) -> dict[str, Any]:
+    """The beneficiary's choice: make a pending reward that offers `choices` one of them (or
+    keep its own kind), before `choose_by`. 409 when there is no open choice; 422 for a kind it
+    does not offer."""
+    choice.choose(
+        reward=get_reward(request, reward_id),
+        kind=body.kind,
+        actor=actor_of(request),
+        now=timezone.now(),
+    )
+    return render_reward(get_reward(request, reward_id))
