@@ -359,6 +359,15 @@ def test_an_empty_pool_leaves_rewards_waiting_and_uploads_fill_them_oldest_first
         ("coupon_pool.codes_added", pool_id, {"added": 1, "duplicates": 0}),
         ("coupon_pool.codes_added", pool_id, {"added": 2, "duplicates": 2}),
     ]
+    # The fulfilment queue tells the same story as for every kind it holds.
+    rows = {f.public_id: f.reward.public_id for f in Fulfilment.objects.all()}
+    queue = [(rows[s], d) for _, s, d in events_named("fulfilment.queued", "fulfilment.done")]
+    assert [(r, {k: v for k, v in d.items() if k != "participant"}) for r, d in queue] == [
+        (second["id"], {"reward": second["id"], "kind": "coupon"}),
+        (third["id"], {"reward": third["id"], "kind": "coupon"}),
+        (second["id"], {"reward": second["id"], "reference": "NEW-1", "actor": None}),
+        (third["id"], {"reward": third["id"], "reference": "NEW-2", "actor": None}),
+    ]
 
 
 def test_a_rule_naming_a_pool_that_vanished_waits_and_says_so(db: None) -> None:

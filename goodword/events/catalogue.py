@@ -261,8 +261,13 @@ class FulfilmentQueued(FulfilmentData):
 
 
 class FulfilmentDone(FulfilmentData):
-    reference: str = Field(description="the business's reference (an order, a gift card id)")
-    actor: Actor = Field(description="who marked it done")
+    reference: str = Field(
+        description="the business's reference (an order, a gift card id); for a coupon that "
+        "waited, the code it got"
+    )
+    actor: Actor | None = Field(
+        description="who marked it done; null when codes uploaded to its pool filled it"
+    )
 
 
 class RewardWithdrawn(RewardData):

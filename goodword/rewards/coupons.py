@@ -30,6 +30,7 @@ from goodword.lib.codes import SAFE_ALPHABET
 from goodword.lib.errors import Conflict, Invalid
 from goodword.programs.models import RewardRule
 from goodword.programs.rules import CouponSpec, OfferSpec, RewardSpec
+from goodword.rewards import fulfilment
 from goodword.rewards.models import CouponCode, CouponPool, Fulfilment, Reward
 
 POOL_CODES = "pool_codes"  # `Fulfilment.waiting_for` of a coupon waiting for its pool's codes
@@ -127,9 +128,7 @@ def revoke(reward: Reward, *, now: datetime) -> None:
     """A reversed coupon reward: its code must no longer be honoured (`coupon.revoked`, for
     the shops), and a pool code is never given out again (it keeps its reward). A coupon still
     waiting for its pool's codes stops waiting: its Fulfilment is cancelled."""
-    Fulfilment.objects.filter(
-        reward_id=reward.pk, status=Fulfilment.Status.PENDING, waiting_for=POOL_CODES
-    ).update(status=Fulfilment.Status.CANCELLED)
+    fulfilment.cancel(reward, now=now)
     code = Reward.objects.values_list("coupon_code", flat=True).get(pk=reward.pk)
     if not code:
         return
@@ -166,13 +165,9 @@ def _fulfil(
 
 def _wait(reward: Reward, *, pool_id: str, details: dict[str, Any], now: datetime) -> None:
     """No code left: the reward waits for the pool's next codes, and the business is told."""
-    Reward.objects.filter(pk=reward.pk, status=Reward.Status.APPROVED).update(
-        status=Reward.Status.PENDING_FULFILMENT, details=details
-    )
-    reward.status, reward.details = Reward.Status.PENDING_FULFILMENT, details
-    Fulfilment.objects.create(
-        workspace_id=reward.workspace_id, reward=reward, waiting_for=POOL_CODES, created_at=now
-    )
+    Reward.objects.filter(pk=reward.pk).update(details=details)
+    reward.details = details
+    fulfilment.queue(reward, now=now, waiting_for=POOL_CODES)
     events.record(
         "coupon_pool.empty",
         workspace_id=reward.workspace_id,
@@ -255,11 +250,11 @@ def fill_waiting(pool: CouponPool, *, now: datetime) -> int:
         "reward__rule", "reward__referral"
     )
     filled = 0
-    for fulfilment in waiting.order_by("created_at", "pk"):
+    for waiting_row in waiting.order_by("created_at", "pk"):
         code = _next_free(pool)
         if code is None:
             break
-        reward = fulfilment.reward
+        reward = waiting_row.reward
         spec, details = spec_of(reward), reward.details
         # The reward before its fulfilment row: the order a reversal takes them in. A reward
         # reversed meanwhile is not claimed, and the code stays free for the next one.
@@ -267,9 +262,7 @@ def fill_waiting(pool: CouponPool, *, now: datetime) -> int:
         if not _fulfil(reward, code=code.code, spec=spec, details=details, now=now, was=was):
             continue
         _give(code, reward, now=now)
-        Fulfilment.objects.filter(pk=fulfilment.pk, status=Fulfilment.Status.PENDING).update(
-            status=Fulfilment.Status.DONE, done_at=now
-        )
+        fulfilment.close(waiting_row, reward, reference=code.code, now=now)
         filled += 1
     if filled:
         _check_low(pool, now=now)

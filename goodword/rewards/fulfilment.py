@@ -53,6 +53,14 @@ def cancel(reward: Reward, *, now: datetime) -> None:
         _record("fulfilment.cancelled", fulfilment, reward, now)
 
 
+def close(fulfilment: Fulfilment, reward: Reward, *, reference: str, now: datetime) -> None:
+    """Close a pending fulfilment that what it waited for has closed (a pool's code came, the
+    `reference`); its reward was fulfilled by the caller."""
+    done = Fulfilment.objects.filter(pk=fulfilment.pk, status=Status.PENDING)
+    if done.update(status=Status.DONE, reference=reference, done_at=now):
+        _record("fulfilment.done", fulfilment, reward, now, reference=reference, actor=None)
+
+
 @transaction.atomic
 def complete(reward: Reward, *, reference: str, actor: str, now: datetime) -> bool:
     """Mark a reward fulfilled with the business's `reference`: an `approved` one (credit or
