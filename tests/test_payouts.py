@@ -23,6 +23,7 @@ from django.test import Client
 from goodword.accounts.models import ApiKey
 from goodword.events import catalogue
 from goodword.events.models import DomainEvent
+from goodword.lib import money
 from goodword.lib.money import MAX_AMOUNT
 from goodword.rewards import payout_exports
 from goodword.rewards.models import LedgerEntry, LedgerTransaction, Payout, PayoutBatch, Reward
@@ -659,15 +660,15 @@ def test_exports_in_a_currency_without_decimals(db: None) -> None:
 
 
 def test_major_units_follow_each_currencys_decimals() -> None:
-    assert [payout_exports.major(n, "USD") for n in (1, 10, 105, 100000)] == [
+    assert [money.major(n, "USD") for n in (1, 10, 105, 100000)] == [
         "0.01",
         "0.10",
         "1.05",
         "1000.00",
     ]
-    assert [payout_exports.major(n, "JPY") for n in (1, 1500)] == ["1", "1500"]
-    assert [payout_exports.major(n, "KWD") for n in (5, 1050)] == ["0.005", "1.050"]
-    assert payout_exports.major(MAX_AMOUNT, "EUR") == "10000000000.00"
+    assert [money.major(n, "JPY") for n in (1, 1500)] == ["1", "1500"]
+    assert [money.major(n, "KWD") for n in (5, 1050)] == ["0.005", "1.050"]
+    assert money.major(MAX_AMOUNT, "EUR") == "10000000000.00"
 
 
 def test_hostile_cells_are_neutralised_in_every_export(world: World) -> None:

@@ -20,34 +20,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from goodword.lib.errors import Conflict
+from goodword.lib.money import major
 from goodword.rewards.models import Payout, PayoutBatch
 
 Format = Literal["paypal", "wise", "csv"]
 
-# ISO 4217 minor-unit exponents that are not 2 (the currencies of goodword.lib.money).
-_NO_DECIMALS = frozenset(
-    ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
-     "XAF", "XOF", "XPF"]
-)  # fmt: skip
-_THREE_DECIMALS = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
-
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def decimals(currency: str) -> int:
-    """How many digits of an amount are after the decimal point in `currency`."""
-    if currency in _NO_DECIMALS:
-        return 0
-    return 3 if currency in _THREE_DECIMALS else 2
-
-
-def major(amount: int, currency: str) -> str:
-    """Minor units as a decimal string in major units: 1050 USD -> "10.50"."""
-    places = decimals(currency)
-    if places == 0:
-        return str(amount)
-    whole, part = divmod(amount, 10**places)
-    return f"{whole}.{part:0{places}d}"
 
 
 def cell(value: str) -> str:
