@@ -623,8 +623,9 @@ EVENTS: tuple[EventType, ...] = (
     EventType(
         "reward.clawed_back",
         subject="rwd",
-        description="Approved credit was taken back, all or a partial refund's share; what the "
-        "balance lacked became debt.",
+        description="An approved reward's credit, points or cash was taken back, all or a "
+        "partial refund's share; what the balance (or, for cash, what is still payable) lacked "
+        "became debt.",
         payload=RewardClawedBack,
         example={"referral": _REF, "debt": 300},
     ),
