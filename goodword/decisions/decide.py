@@ -154,6 +154,8 @@ def _purchase_rejection(
 
 
 def _noted(plan: ReferralPlan, notes: dict[str, str]) -> ReferralPlan:
+    if not notes:
+        return plan
     events = plan.events + tuple(e for e in notes if e not in plan.events)
     return replace(plan, events=events, notes={**plan.notes, **notes})
 
@@ -232,6 +234,8 @@ def _follow_ons(facts: FriendFacts, plan: ReferralPlan) -> ReferralPlan:
     of the rule's name. Each occasion is judged by the rule's conditions and caps on its own
     date, and a refund of a payment applies the rule's refund policy to its grant."""
     assert plan.converted_at is not None  # noqa: S101 - only converted plans come here
+    if not facts.occasions or not any(rule.follows for rule in facts.program.rules):
+        return plan
     start = plan.converted_at
     owners = {"advocate": plan.advocate.participant, "friend": facts.friend}
     grants, notes = list(plan.grants), dict[str, str]()
