@@ -463,3 +463,17 @@ def test_a_choice_racing_an_early_approval_is_one_or_the_other() -> None:
             ((409, 200), "approved", "credit", ["default"], 1, 0),
         ), outcome
         assert (reward.choices, reward.choose_by) == (None, None)
+
+
+def test_a_choice_made_survives_a_later_event_about_the_friend(db: None) -> None:
+    """Found in review: deciding the referral again (the friend's next purchase, a partial
+    refund) kept the hold and status in line, but put back the rule's default offer."""
+    w = make_world()
+    assert w.choose(w.alice, "gift_card").status_code == 200
+    with at(T1 + timedelta(hours=1)):
+        assert w.acme.event(purchase("p-bob-2", "bob", "order-2", 1000)).status_code == 201
+    with at(T1 + timedelta(hours=2)):
+        partial = {"id": "r-x", "type": "refund", "customer": {"external_id": "bob"},
+                   "order": {"id": "order-1", "amount": 100, "currency": "USD"}}  # fmt: skip
+        assert w.acme.event(partial).status_code == 201
+    assert offer(w.alice)[:5] == ("pending", "gift_card", 2000, None, "USD")

@@ -25,7 +25,7 @@ from goodword.events import catalogue
 from goodword.events.models import DomainEvent
 from goodword.lib import money
 from goodword.lib.money import MAX_AMOUNT
-from goodword.rewards import payout_exports
+from goodword.rewards import payout_exports, payouts
 from goodword.rewards.models import LedgerEntry, LedgerTransaction, Payout, PayoutBatch, Reward
 from goodword.rewards.services import approve_due_rewards
 from tests.conftest import postgres
@@ -947,3 +947,30 @@ def test_the_last_payouts_marked_at_once_close_the_batch_once() -> None:
     assert world.balance("alice") == [line(paid=7500)]
     assert world.balance("dave") == [line(payable=7500)]
     assert_no_drift()
+
+
+# Found in review: stale amounts and cash marked by hand.
+
+
+def test_a_payout_marked_paid_uses_what_its_approval_made_of_it(db: None) -> None:
+    w = make_world(COMMISSION)
+    w.earn("alice", 10000)
+    batch = w.create()
+    loaded = Payout.objects.select_related("batch", "participant").get()  # read while a draft
+    refund = {"id": "r1", "type": "refund", "customer": {"external_id": "friend-1"},
+              "order": {"id": "order-1", "amount": 5000, "currency": "USD"}}  # fmt: skip
+    assert w.acme.event(refund).status_code == 201
+    w.approve(batch["id"])
+    assert (Payout.objects.get().amount, loaded.amount) == (500, 1000)
+    payouts.mark_paid(payout=loaded, reference="x", actor="api_key:key_x", now=LATER)
+    [line] = w.balance("alice")
+    assert (line["payable"], line["paying"], line["paid"]) == (0, 0, 500)
+
+
+def test_cash_is_not_marked_fulfilled_by_hand(db: None) -> None:
+    w = make_world()
+    reward = w.earn("alice", 5000)
+    answer = w.acme.post(f"/rewards/{reward}/fulfil", {"reference": "paid-by-bank-123"})
+    assert (answer.status_code, answer.json()["error"]["code"]) == (409, "paid_through_payouts")
+    assert Reward.objects.get(public_id=reward).status == "approved"
+    assert [p["amount"] for p in w.create()["payouts"]] == [1500]

@@ -353,3 +353,85 @@ def make_program_body() -> dict[str, Any]:
     from tests.factories import PROGRAM
 
     return dict(PROGRAM)
+
+
+# Found in review: a settled referral's later rewards are changed only by what changed.
+
+
+def balance(api: Api, who: str) -> int:
+    lines = api.get(f"/participants/{who}/balance").json()["balances"]
+    return sum(line["available"] for line in lines if line["currency"] == "USD")
+
+
+def test_a_partial_refund_of_a_payment_is_taken_back_once(db: None) -> None:
+    acme, alice = subscription_world(hold_days=0)
+    rule = {**COMMISSION, "refund_policy": "proportional", "max_total": 5000}
+    acme.patch(f"/programs/{acme.get('/programs').json()['data'][0]['id']}",
+               {"rewards": [WELCOME, rule]})  # fmt: skip
+    send(acme, at(signup("s-bob", "bob", referral_code=alice["code"]), T0))
+    send(acme, at(purchase("p-bob", "bob", "order-1", 3000), T0))
+    send(acme, payment("pay-1", "bob", "inv-1", 2000, T0 + timedelta(days=10)))
+    approve_due_rewards(now=LATER)
+    half = {**purchase("r-1", "bob", "inv-1", 1000), "type": "refund"}
+    send(acme, at(half, T0 + timedelta(days=12)))
+    assert balance(acme, "alice") == 100
+    for n, days in ((2, 40), (3, 50)):
+        send(acme, payment(f"pay-{n}", "bob", f"inv-{n}", 2000, T0 + timedelta(days=days)))
+    assert balance(acme, "alice") == 100  # the later payments take nothing back
+    approve_due_rewards(now=LATER)
+    assert balance(acme, "alice") == 500
+    assert DomainEvent.objects.filter(name="reward.clawed_back").count() == 1
+
+
+def test_a_late_earlier_payment_gets_what_max_total_leaves_and_nothing_is_taken_back(
+    db: None,
+) -> None:
+    acme, alice = subscription_world(hold_days=0)
+    send(acme, at(signup("s-bob", "bob", referral_code=alice["code"]), T0))
+    send(acme, at(purchase("p-bob", "bob", "order-1", 3000), T0))
+    send(acme, payment("pay-2", "bob", "inv-2", 4000, T0 + timedelta(days=59)))
+    approve_due_rewards(now=LATER)
+    send(acme, payment("pay-1", "bob", "inv-1", 2000, T0 + timedelta(days=28)))
+    approve_due_rewards(now=LATER)
+    assert balance(acme, "alice") == 500
+    assert DomainEvent.objects.filter(name="reward.clawed_back").count() == 0
+
+
+def test_a_once_only_rule_pays_once_when_an_earlier_answer_arrives_late(db: None) -> None:
+    acme = make_api("Acme")
+    rules = [WELCOME, {"name": "Feedback", "beneficiary": "friend", "kind": "points",
+                       "amount": 50, "trigger": "nps"}]  # fmt: skip
+    prg = make_program(acme, rewards=rules, trigger={"event": "signup"}, hold_days=0)
+    alice = enrol(acme, prg["id"], "alice")
+    send(acme, at(signup("s-bob", "bob", referral_code=alice["code"]), T0))
+    approve_due_rewards(now=LATER)  # settled
+    nps = {"type": "nps", "score": 9, "customer": {"external_id": "bob"}}
+    send(acme, at({**nps, "id": "n-2"}, T0 + timedelta(days=3)))
+    send(acme, at({**nps, "id": "n-1"}, T0 + timedelta(days=2)))
+    assert rewards_of("bob", "Feedback") == [(50, "pending", "n-2")]
+
+
+def test_a_refunded_payment_is_taken_back_when_its_rule_is_at_its_cap(db: None) -> None:
+    acme = make_api("Acme")
+    capped = {**COMMISSION, "max_total": None,
+              "caps": [{"per": "advocate", "period": "lifetime", "count": 2}]}  # fmt: skip
+    prg = make_program(acme, rewards=[WELCOME, capped], hold_days=0)
+    alice = enrol(acme, prg["id"], "alice")
+    send(acme, at(signup("s-bob", "bob", referral_code=alice["code"]), T0))
+    send(acme, at(purchase("p-bob", "bob", "order-1", 3000), T0))
+    for n in (1, 2):
+        send(acme, payment(f"pay-{n}", "bob", f"inv-{n}", 2000, T0 + timedelta(days=10 * n)))
+    approve_due_rewards(now=LATER)
+    assert balance(acme, "alice") == 400
+    send(acme, at({**purchase("r-1", "bob", "inv-1", 2000), "type": "refund"},
+                  T0 + timedelta(days=30)))  # fmt: skip
+    assert rewards_of("alice") == [(200, "approved", "pay-2"), (200, "reversed", "pay-1")]
+    assert balance(acme, "alice") == 200
+
+
+def test_a_reversed_coupons_code_no_longer_attributes(db: None) -> None:
+    acme, _, code = coupon_world()
+    bob = Reward.objects.get(participant__external_id="bob").public_id
+    assert acme.post(f"/rewards/{bob}/reverse", {"reason": "fraud"}).status_code == 200
+    answer = send(acme, order_with("p-cat", "cat", code))
+    assert (answer["attribution"], answer["referrals"], answer["rewards"]) == ("none", [], [])

@@ -368,14 +368,7 @@ class Batch:
             if friend.history is None:
                 self._settled(group, item)
             elif group.settled:
-                # An occasion may still grant: the group's own rewards do not count against
-                # its caps. (A refund only takes back, through the rewards services.)
-                occasion = data.type in OCCASIONS
-                if occasion:
-                    self.changes.count_group(group, -1)
                 self._settled(group, item, self._facts(friend, program_id))
-                if occasion:
-                    self.changes.count_group(group, 1)
             else:
                 # The group's own rewards do not count against its caps: it is decided anew.
                 self.changes.count_group(group, -1)
@@ -515,9 +508,10 @@ class Batch:
     def _follow_ons_settled(
         self, group: Group, referral: Referral, item: Item, now: facts.FriendFacts
     ) -> None:
-        """A settled referral still earns from occasions after its conversion (the one
-        arriving adds its reward), and a refund of a payment takes back what that earned.
-        Rewards already granted are never re-decided otherwise."""
+        """A settled referral still earns from occasions after its conversion, and a refund of
+        a payment takes back what that payment earned. Its rewards are not re-decided
+        otherwise: the arriving occasion adds its own reward, if any (a once-only rule's if it
+        has none yet), and a refund changes what the decisions before and after it differ on."""
         event = item.event.public_id
         advocate = self.advocates[referral.advocate_id].facts
         assert referral.converted_at is not None  # noqa: S101 - only converted ones come here
@@ -531,47 +525,81 @@ class Batch:
             status="converted",
             converted_at=referral.converted_at,
         )
-        plan = decide_follow_ons(now, base)
         have = group.rewards.setdefault(referral.public_id, {})
+        # Its own rewards do not count against the caps of what it may still earn or keep.
+        self.changes.count_group(group, -1)
         rules = {rule.id: rule for rule in now.program.rules}
-        changed = False
-        for grant in plan.grants:
-            reward = have.get(grant.key)
-            if reward is None:
+        now = replace(now, usage=self.changes.usage_of(now.program.rules))
+        plan = decide_follow_ons(now, base)
+        if item.data.type == "refund":
+            changed = self._payment_refunded(have, now, base, plan, item)
+        else:
+            changed = False
+            for grant in plan.grants:
                 if grant.occasion != event or grant.reversed_at is not None:
                     continue  # only the arriving occasion adds a reward
-                kept = self._within_total(rules[grant.rule], have, grant)
+                kept = self._unspent(rules[grant.rule], have, grant)
                 if kept is not None:
                     self.changes.add_reward(group, referral, kept, item)
                     changed = True
-            elif reward.status not in (Reward.Status.REVERSED, Reward.Status.REJECTED):
-                was = reward.amount or 0
-                if grant.reversed_at is not None:
-                    self.changes.settlements.append((reward, 0, was, event))
-                    changed = True
-                elif (grant.amount or 0) < was:
-                    less = was - (grant.amount or 0)
-                    self.changes.settlements.append((reward, grant.amount or 0, less, event))
-                    changed = True
+        self.changes.count_group(group, 1)
         if changed or event in plan.events:
             item.touched.append((referral, plan.notes.get(event, "")))
 
+    def _payment_refunded(
+        self,
+        have: dict[tuple[int, str, str], Reward],
+        now: facts.FriendFacts,
+        base: facts.ReferralPlan,
+        after: facts.ReferralPlan,
+        item: Item,
+    ) -> bool:
+        """What a refund of a payment takes back of that payment's rewards: the difference
+        the refund makes to the decision (before it, and with it)."""
+        event = item.event.public_id
+        paid = {o.event for o in now.occasions if o.order_id == item.event.order_id}
+        if not paid:
+            return False
+        without = tuple(r for r in now.refunds if r.event != event)
+        earlier = {g.key: g for g in decide_follow_ons(replace(now, refunds=without), base).grants}
+        changed = False
+        for grant in after.grants:
+            reward, old = have.get(grant.key), earlier.get(grant.key)
+            if grant.occasion not in paid or reward is None or old is None or old.reversed_at:
+                continue
+            if reward.status in (Reward.Status.REVERSED, Reward.Status.REJECTED):
+                continue
+            less = (old.amount or 0) - (grant.amount or 0)
+            if grant.reversed_at is not None:
+                self.changes.settlements.append((reward, 0, reward.amount or 0, event))
+            elif less > 0:
+                left = max(0, (reward.amount or 0) - less)
+                self.changes.settlements.append((reward, left, less, event))
+            else:
+                continue
+            changed = True
+        return changed
+
     @staticmethod
-    def _within_total(
+    def _unspent(
         rule: facts.Rule, have: dict[tuple[int, str, str], Reward], grant: facts.Grant
     ) -> facts.Grant | None:
-        """A recurring grant shrunk to what the rule's `max_total` leaves for the referral
-        beside its rewards already granted (None when nothing is left)."""
-        if rule.max_total is None:
-            return grant
-        granted = sum(
-            r.amount or 0
-            for (rule_id, _, occasion), r in have.items()
+        """What a settled referral may still get for an occasion beside the rule's rewards it
+        already has: nothing more from a once-only rule (NPS, custom event) that paid, and for
+        a recurring one what its `max_total` leaves (None: nothing)."""
+        live = [
+            r
+            for (rule_id, beneficiary, occasion), r in have.items()
             if rule_id == rule.id
+            and beneficiary == grant.beneficiary
             and occasion
             and r.status not in (Reward.Status.REVERSED, Reward.Status.REJECTED)
-        )
-        left = rule.max_total - granted
+        ]
+        if rule.trigger != "subscription_payment":
+            return None if live else grant
+        if rule.max_total is None:
+            return grant
+        left = rule.max_total - sum(r.amount or 0 for r in live)
         return replace(grant, amount=min(grant.amount or 0, left)) if left > 0 else None
 
     # --- answer --------------------------------------------------------------------------

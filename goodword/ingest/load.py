@@ -156,7 +156,9 @@ def coupons(workspace_id: int, codes: Sequence[str]) -> dict[str, CouponRow]:
         "LEFT JOIN referrals_referral r ON r.id = w.referral_id "
         "LEFT JOIN participants_advocate a ON a.id = r.advocate_id "
         "LEFT JOIN participants_participant u ON u.id = a.participant_id "
-        f"WHERE w.workspace_id = %s AND w.coupon_code IN ({_in(codes)}) ORDER BY w.id",
+        # A reversed reward's code is revoked: it no longer attributes.
+        f"WHERE w.workspace_id = %s AND w.coupon_code IN ({_in(codes)}) "
+        "AND w.status <> 'reversed' ORDER BY w.id",
         [workspace_id, *codes],
     )
     return {
@@ -363,9 +365,11 @@ def programs(workspace_id: int, ids: Iterable[int]) -> dict[int, ProgramRow]:
         f"WHERE workspace_id = %s AND id IN ({_in(wanted)})",
         [workspace_id, *wanted],
     )
-    out = {
-        pk: _CACHE[(pk, public_id, v)] for pk, public_id, v in heads if (pk, public_id, v) in _CACHE
-    }
+    out = {}
+    for pk, public_id, version in heads:
+        # One lookup: another thread may evict the entry between a test and a read.
+        if (row := _CACHE.get((pk, public_id, version))) is not None:
+            out[pk] = row
     missing = [pk for pk, _, _ in heads if pk not in out]
     if missing:
         out.update(_load_programs(workspace_id, missing))

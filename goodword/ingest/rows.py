@@ -254,7 +254,11 @@ class Changes:
                 self.add_reward(group, referral, grant, item)
                 continue
             was, amount = reward.status, reward.amount
-            if _set_reward(reward, grant) and reward.pk is not None:
+            # A choice made (or closed) is the beneficiary's: a late event keeps the offer.
+            chosen = reward.choices is None and bool(
+                self.programs[group.program_id].rules[grant.rule].choices
+            )
+            if _set_reward(reward, grant, keep_offer=chosen) and reward.pk is not None:
                 self.changed_rewards[reward.pk] = reward
             if was != reward.status:
                 name = "reward.reversed" if grant.reversed_at else "reward.revised"
@@ -376,18 +380,23 @@ def _set_referral(
     )
 
 
-def _set_reward(reward: Reward, grant: facts.Grant) -> bool:
+def _set_reward(reward: Reward, grant: facts.Grant, *, keep_offer: bool = False) -> bool:
+    """Bring a reward in line with its grant; with `keep_offer`, all but what it gives (the
+    beneficiary chose it)."""
     gone = grant.reversed_at is not None
+    offer = {
+        "kind": grant.kind,
+        "amount": grant.amount,
+        "percent_off": grant.percent_off,
+        "currency": grant.currency,
+    }
     return _set(
         reward,
         {
             "rule_id": grant.rule,
             "beneficiary": grant.beneficiary,
             "participant_id": grant.participant,
-            "kind": grant.kind,
-            "amount": grant.amount,
-            "percent_off": grant.percent_off,
-            "currency": grant.currency,
+            **({} if keep_offer else offer),
             "hold_until": grant.hold_until,
             "status": Reward.Status.REVERSED if gone else Reward.Status.PENDING,
             "reversed_at": grant.reversed_at,

@@ -20,6 +20,7 @@ from goodword.lib import sql
 from goodword.participants.models import Participant
 from goodword.programs import counters
 from goodword.referrals.models import Referral
+from goodword.rewards import payouts
 from goodword.rewards import services as rewards
 from goodword.rewards.models import Reward
 
@@ -110,12 +111,15 @@ def flush(batch: Batch, items: list[Item], now: datetime) -> None:
         referral.status = changes.referral_status[referral.pk]
         rewards.reverse_referral_rewards(referral, now=now, reason="refund")
     _coupons_used(changes)
+    payouts.lock_payables(reward for reward, *_ in changes.settlements)
     for reward, amount, less, refund in changes.settlements:
         if amount == 0:
             rewards.reverse_reward(reward, now=now)
-        elif reward.status == Reward.Status.PENDING:
-            rewards.shrink_pending_reward(reward, amount=amount, refund=refund, now=now)
-        else:
+            continue
+        shrunk = reward.status == Reward.Status.PENDING and rewards.shrink_pending_reward(
+            reward, amount=amount, refund=refund, now=now
+        )
+        if not shrunk:  # approved, also when that happened after it was loaded
             rewards.claw_back_part(reward, amount=less, refund=refund, now=now)
 
 
@@ -179,11 +183,13 @@ def _coupons_used(changes: Changes) -> None:
     ]
     for row, code, item in used:
         event = item.event
-        sql.execute(
+        marked = sql.execute(
             "UPDATE rewards_reward SET coupon_used_at = %s "
             "WHERE id = %s AND coupon_used_at IS NULL",
             [event.occurred_at, row.reward],
         )
+        if not marked:
+            continue  # a concurrent batch marked it first
         events.record(
             "coupon.used",
             workspace_id=changes.workspace_id,

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from goodword.events import services as events
 from goodword.lib.errors import Conflict
+from goodword.programs.models import RewardRule
 from goodword.referrals.models import Referral
 from goodword.rewards.models import Fulfilment, Reward
 
@@ -63,13 +64,20 @@ def close(fulfilment: Fulfilment, reward: Reward, *, reference: str, now: dateti
 
 @transaction.atomic
 def complete(reward: Reward, *, reference: str, actor: str, now: datetime) -> bool:
-    """Mark a reward fulfilled with the business's `reference`: an `approved` one (credit or
-    cash delivered outside Goodword), or a `pending_fulfilment` one, whose pending Fulfilment
-    is closed with it.
+    """Mark a reward fulfilled with the business's `reference`: an `approved` one (credit
+    delivered outside Goodword, say), or a `pending_fulfilment` one, whose pending Fulfilment
+    is closed with it. Cash is refused: payout batches pay it.
 
     Returns False when the reward is in neither status (the caller says why). Raises Conflict,
     writing nothing, for a coupon that waits for its pool's codes: those arrive, not a reference.
     """
+    if reward.kind == RewardRule.Kind.CASH:
+        # Marking it here would leave it owed in `payable`, to be paid again by a batch.
+        raise Conflict(
+            f"reward {reward.public_id} is cash: it is paid through payout batches "
+            "(POST /payout-batches), whose payouts are marked paid",
+            code="paid_through_payouts",
+        )
     # The reward before its fulfilment row: the order a reversal takes them in.
     for previous in (Reward.Status.APPROVED, Reward.Status.PENDING_FULFILMENT):
         claimed = Reward.objects.filter(pk=reward.pk, status=previous).update(

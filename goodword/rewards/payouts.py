@@ -27,6 +27,7 @@ payout locks its batch first, so the payout that finishes a batch sees all the o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
@@ -35,6 +36,7 @@ from django.db.models import Count, Q, Sum
 from goodword.events import services as events
 from goodword.lib.errors import Conflict
 from goodword.participants.models import Participant
+from goodword.programs.models import RewardRule
 from goodword.rewards import ledger
 from goodword.rewards.models import (
     LedgerAccount,
@@ -98,6 +100,19 @@ def _clawed_back(reward: Reward) -> int:
         account__kind=Kind.REWARDS,
     ).aggregate(total=Sum("amount"))["total"]
     return int(total or 0)
+
+
+def lock_payables(rewards: Iterable[Reward]) -> None:
+    """Lock the payable accounts of these rewards' cash in account order, the order a batch
+    approval takes them in: a refund reversing two people's cash then cannot deadlock with it
+    by locking them one by one in reward order."""
+    accounts = {
+        _participant_account(r.participant, Kind.PAYABLE, r.currency).pk
+        for r in rewards
+        if r.kind == RewardRule.Kind.CASH
+    }
+    for pk in sorted(accounts):
+        LedgerAccount.objects.select_for_update(no_key=True).filter(pk=pk).exists()
 
 
 def claw_back(
@@ -303,6 +318,9 @@ def _claim_payout(payout: Payout, *, action: str, **fields: object) -> None:
     PayoutBatch.objects.select_for_update(no_key=True).filter(pk=payout.batch_id).exists()
     claimed = Payout.objects.filter(pk=payout.pk, status=PayoutStatus.APPROVED).update(**fields)
     if claimed:
+        # What its batch's approval made of it: that may have lowered it after a clawback,
+        # since this payout was loaded.
+        payout.amount = Payout.objects.values_list("amount", flat=True).get(pk=payout.pk)
         return
     status = Payout.objects.values_list("status", flat=True).get(pk=payout.pk)
     if status == action:

@@ -49,8 +49,9 @@ def approve_reward(reward: Reward, *, now: datetime, **event_data: object) -> bo
     # (`reverse_referral_rewards`); the other order deadlocks the two on PostgreSQL.
     if reward.referral_id is not None:
         Referral.objects.select_for_update(no_key=True).filter(pk=reward.referral_id).exists()
-    if reward.choices is not None:
-        _lock_offer(reward)
+    # What it gives as it is now: a choice or a partial refund may have changed it since it was
+    # loaded (the sweeper loads many at once).
+    _lock_offer(reward)
     # A choice still open when the reward is approved (its deadline passed, or approved early
     # by hand) closes with the default.
     closing = {"choices": None, "choose_by": None} if reward.choices is not None else {}
@@ -77,9 +78,9 @@ def approve_reward(reward: Reward, *, now: datetime, **event_data: object) -> bo
 
 
 def _lock_offer(reward: Reward) -> None:
-    """Lock a reward that offered a choice and read what it gives now: the beneficiary may have
-    chosen since it was loaded. A choice claims the row while pending, so once locked here it
-    cannot change before this approval claims it."""
+    """Lock a reward and read what it gives now: the beneficiary may have chosen, or a partial
+    refund shrunk it, since it was loaded. Both claim the row while pending, so once locked here
+    it cannot change before this approval claims it."""
     row = (
         Reward.objects.select_for_update(no_key=True)
         .filter(pk=reward.pk)
@@ -278,6 +279,7 @@ def reverse_referral_rewards(referral: Referral, *, now: datetime, reason: str) 
     )
     for reward in rewards:
         reward.referral = referral  # the caller's instance, not a copy loaded again
+    payouts.lock_payables(rewards)
     return sum(reverse_reward(reward, now=now) for reward in rewards)
 
 
