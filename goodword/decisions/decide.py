@@ -320,7 +320,8 @@ def _payment_refunded(facts: FriendFacts, grant: Grant, rule: Rule, payment: Pur
     """A grant for a payment after that payment's refunds, in business time."""
     refunded = 0
     for refund in sorted(
-        (r for r in facts.refunds if r.order_id == payment.order_id), key=lambda r: (r.at, r.event)
+        (r for r in facts.refunds if r.order_id == payment.order_id),
+        key=lambda r: (r.at, r.external_id, r.event),
     ):
         refunded = min(payment.amount, refunded + (refund.amount or payment.amount))
         if refunded >= payment.amount:
@@ -411,7 +412,8 @@ def _refunded(facts: FriendFacts, plan: ReferralPlan) -> ReferralPlan:
     order = plan.order
     assert order is not None  # noqa: S101 - only converted purchases come here
     refunds = sorted(
-        (r for r in facts.refunds if r.order_id == order.order_id), key=lambda r: (r.at, r.event)
+        (r for r in facts.refunds if r.order_id == order.order_id),
+        key=lambda r: (r.at, r.external_id, r.event),
     )
     rules = {rule.id: rule for rule in facts.program.rules}
     refunded = 0

@@ -163,6 +163,9 @@ class Refund:
     at: datetime
     order_id: str
     amount: int | None = None  # the part refunded; None: the whole order
+    # The business's own id for the event: refunds of one order at the same instant apply in
+    # its order (public ids are random), whatever order they arrived in.
+    external_id: str = ""
 
 
 @dataclass(frozen=True)

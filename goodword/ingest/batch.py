@@ -421,7 +421,7 @@ class Batch:
                     facts.Purchase(key, at, e.order_id, e.amount, e.currency, products, categories)
                 )
             elif e.type == Event.Type.REFUND:
-                refunds.append(facts.Refund(key, at, e.order_id, e.amount))
+                refunds.append(facts.Refund(key, at, e.order_id, e.amount, e.external_id))
             if e.type in OCCASIONS:
                 name = str(e.payload.get("name") or "")
                 occasions.append(

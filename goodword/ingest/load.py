@@ -223,6 +223,7 @@ def rewards(referral_ids: Sequence[int]) -> list[Reward]:
 # In the model's field order, which `Model.from_db` requires of a partial row.
 _HISTORY = (
     "public_id",
+    "external_id",
     "type",
     "customer_external_id",
     "order_id",

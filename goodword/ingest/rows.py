@@ -253,6 +253,8 @@ class Changes:
             if reward is None:
                 self.add_reward(group, referral, grant, item)
                 continue
+            if _by_hand(reward):
+                continue  # staff rejected or reversed it: a later event does not undo that
             was, amount = reward.status, reward.amount
             # A choice made (or closed) is the beneficiary's: a late event keeps the offer.
             chosen = reward.choices is None and bool(
@@ -377,6 +379,13 @@ def _set_referral(
             "rejected_at": plan.rejected_at,
             "reversed_at": plan.reversed_at,
         },
+    )
+
+
+def _by_hand(reward: Reward) -> bool:
+    """Rejected, or reversed with a reason, by staff (a refund's reversal has no reason)."""
+    return reward.status == Reward.Status.REJECTED or (
+        reward.status == Reward.Status.REVERSED and bool(reward.status_reason)
     )
 
 
