@@ -1,5 +1,9 @@
 """The ledger: LEDGER-1 (a stateful model over the real services), LEDGER-2 (concurrent
-redemptions), LEDGER-3 (`check_ledger` finds drift, and finds none after real work)."""
+redemptions), LEDGER-3 (`check_ledger` finds drift, and finds none after real work).
+
+LEDGER-1 has two machines: `LedgerMachine` here (credit, its lots and expiry in depth) and
+`KindsMachine` in tests/test_ledger_kinds.py (every reward kind: points, cash and payouts,
+partial refunds, products and coupons). Both run `check_ledger` after every step."""
 
 from __future__ import annotations
 
@@ -492,9 +496,12 @@ class LedgerMachine(RuleBasedStateMachine):
     def every_transaction_sums_to_zero(self) -> None:
         assert unbalanced_transactions(self.workspace.pk) == []
 
+    @invariant()
+    def check_ledger_finds_no_drift(self) -> None:
+        assert_no_drift()
 
-def test_ledger_state_machine(db: None) -> None:
-    """LEDGER-1."""
+
+def run_ledger_machine(max_examples: int, steps: int) -> None:
     rules = [
         {**rule, "expires_days": EXPIRES[rule["beneficiary"]].days} for rule in PROGRAM["rewards"]
     ]
@@ -502,13 +509,24 @@ def test_ledger_state_machine(db: None) -> None:
     run_state_machine_as_test(
         lambda: LedgerMachine(story),
         settings=settings(
-            max_examples=30,
-            stateful_step_count=20,
+            max_examples=max_examples,
+            stateful_step_count=steps,
             deadline=None,
             database=None,  # no example database written into the working tree
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+
+
+def test_ledger_state_machine(db: None) -> None:
+    """LEDGER-1."""
+    run_ledger_machine(max_examples=30, steps=20)
+
+
+@pytest.mark.long
+def test_ledger_state_machine_long(db: None) -> None:
+    """LEDGER-1, longer runs (make test-long)."""
+    run_ledger_machine(max_examples=300, steps=50)
 
 
 # LEDGER-2 -----------------------------------------------------------------------------------
