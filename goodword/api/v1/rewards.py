@@ -158,7 +158,8 @@ def reverse_reward(request: HttpRequest, reward_id: str, body: ReasonIn) -> dict
 
 @router.post("/rewards/{reward_id}/fulfil", response={200: RewardOut, **ERRORS})
 def fulfil_reward(request: HttpRequest, reward_id: str, body: FulfilIn) -> dict[str, Any]:
-    """Mark an approved reward fulfilled, with your reference (a payout or gift card id)."""
+    """Mark an approved reward fulfilled, with your reference (a gift card or shipment id).
+    Cash is refused (409 `paid_through_payouts`): payout batches pay it."""
     reward = actions.fulfil_reward(
         reward=get_reward(request, reward_id),
         reference=body.reference,
