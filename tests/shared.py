@@ -99,3 +99,15 @@ def post_events_at_once(key: str, bodies: list[dict[str, Any]]) -> list[int]:
 
     with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
         return list(pool.map(call, bodies))
+
+
+_ZERO_LINE = {"available": 0, "pending": 0, "debt": 0, "payable": 0, "paying": 0, "paid": 0}
+
+
+def balance_line(
+    currency: str = "USD", next_expiry: dict[str, Any] | None = None, **values: int
+) -> dict[str, Any]:
+    """A line of `GET /participants/{id}/balance`: the amounts given, the others 0."""
+    unknown = set(values) - set(_ZERO_LINE)
+    assert not unknown, unknown
+    return {"currency": currency, **_ZERO_LINE, "next_expiry": next_expiry, **values}

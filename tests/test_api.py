@@ -17,7 +17,7 @@ from goodword.referrals.clicklog import ingest_clicks
 from goodword.rewards.models import LedgerTransaction, Redemption
 from goodword.rewards.services import approve_due_rewards
 from tests.factories import PROGRAM, Api, Story, enrol, make_program, purchase, signup
-from tests.shared import row_counts
+from tests.shared import balance_line, row_counts
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
@@ -519,16 +519,7 @@ def test_rewards_list_filters_and_balances(story: Story) -> None:
         "earned_at": iso(T0 + timedelta(days=1)),
         "program_version": 1,
     }
-    line = {
-        "currency": "USD",
-        "available": 0,
-        "pending": 1000,
-        "debt": 0,
-        "next_expiry": None,
-        "payable": 0,
-        "paying": 0,
-        "paid": 0,
-    }
+    line = balance_line(pending=1000)
     assert acme.get("/participants/alice/balance").json() == {
         "participant": "alice",
         "balances": [line],
@@ -542,29 +533,9 @@ def test_rewards_list_filters_and_balances(story: Story) -> None:
     assert ids(acme.get("/rewards", status="approved")) == both
     assert ids(acme.get("/rewards", status="approved", participant="bob")) == {friend_reward}
     assert acme.get("/participants/alice/balance").json()["balances"] == [
-        {
-            "currency": "USD",
-            "available": 1000,
-            "pending": 0,
-            "debt": 0,
-            "next_expiry": None,
-            "payable": 0,
-            "paying": 0,
-            "paid": 0,
-        }
+        balance_line(available=1000)
     ]
-    assert acme.get("/participants/bob/balance").json()["balances"] == [
-        {
-            "currency": "USD",
-            "available": 500,
-            "pending": 0,
-            "debt": 0,
-            "next_expiry": None,
-            "payable": 0,
-            "paying": 0,
-            "paid": 0,
-        }
-    ]
+    assert acme.get("/participants/bob/balance").json()["balances"] == [balance_line(available=500)]
 
 
 # Redemptions

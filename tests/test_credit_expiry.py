@@ -32,6 +32,7 @@ from goodword.rewards.expiry import Lot, Movement
 from goodword.rewards.models import LedgerEntry, LedgerTransaction, Redemption, Reward
 from goodword.rewards.services import approve_due_rewards, redeem_credit
 from tests.factories import Api, enrol, make_program, make_story, purchase, refund
+from tests.shared import balance_line
 from tests.test_ledger import assert_no_drift
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # bob's converting purchase
@@ -118,18 +119,8 @@ def usd(
     pending: int = 0,
     expiring: tuple[int, datetime] | None = None,
 ) -> dict[str, Any]:
-    return {
-        "currency": "USD",
-        "available": available,
-        "pending": pending,
-        "debt": debt,
-        "next_expiry": (
-            {"amount": expiring[0], "at": iso(expiring[1])} if expiring is not None else None
-        ),
-        "payable": 0,
-        "paying": 0,
-        "paid": 0,
-    }
+    expiry = {"amount": expiring[0], "at": iso(expiring[1])} if expiring is not None else None
+    return balance_line(available=available, pending=pending, debt=debt, next_expiry=expiry)
 
 
 def iso(when: datetime) -> str:

@@ -30,7 +30,7 @@ from psycopg import sql
 
 from tests.conftest import postgres
 from tests.factories import PROGRAM, purchase, refund, signup
-from tests.shared import run_goodword
+from tests.shared import balance_line, run_goodword
 
 pytestmark = pytest.mark.e2e
 
@@ -251,26 +251,8 @@ def test_alice_refers_bob_through_a_real_server(server: Server) -> None:
             lambda s: s == [("advocate", "approved"), ("friend", "approved")],
             "both rewards approved",
         )
-        assert balance("alice") == {
-            "currency": "USD",
-            "available": 1000,
-            "pending": 0,
-            "debt": 0,
-            "next_expiry": None,
-            "payable": 0,
-            "paying": 0,
-            "paid": 0,
-        }
-        assert balance("bob") == {
-            "currency": "USD",
-            "available": 500,
-            "pending": 0,
-            "debt": 0,
-            "next_expiry": None,
-            "payable": 0,
-            "paying": 0,
-            "paid": 0,
-        }
+        assert balance("alice") == balance_line(available=1000)
+        assert balance("bob") == balance_line(available=500)
         r = api.get(f"/referrals/{referral['id']}")
         assert r.json()["status"] == "rewarded"
         assert r.json()["source"] == "token"
@@ -291,39 +273,12 @@ def test_alice_refers_bob_through_a_real_server(server: Server) -> None:
         assert r.status_code == 201, r.text
         assert r.json()["referrals"][0]["status"] == "reversed"
         assert statuses() == [("advocate", "reversed"), ("friend", "reversed")]
-        assert balance("alice") == {
-            "currency": "USD",
-            "available": 0,
-            "pending": 0,
-            "debt": 0,
-            "next_expiry": None,
-            "payable": 0,
-            "paying": 0,
-            "paid": 0,
-        }
-        assert balance("bob") == {
-            "currency": "USD",
-            "available": 0,
-            "pending": 0,
-            "debt": 0,
-            "next_expiry": None,
-            "payable": 0,
-            "paying": 0,
-            "paid": 0,
-        }
+        assert balance("alice") == balance_line()
+        assert balance("bob") == balance_line()
         assert api.get(f"/referrals/{referral['id']}").json()["status"] == "reversed"
 
         # Replaying the refund changes nothing.
         r = api.post("/events", json=refund("r-bob", "bob", "order-1"))
         assert r.status_code == 200
         assert r.headers["idempotent-replayed"] == "true"
-        assert balance("alice") == {
-            "currency": "USD",
-            "available": 0,
-            "pending": 0,
-            "debt": 0,
-            "next_expiry": None,
-            "payable": 0,
-            "paying": 0,
-            "paid": 0,
-        }
+        assert balance("alice") == balance_line()

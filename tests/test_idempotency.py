@@ -25,6 +25,7 @@ from goodword.referrals.models import Referral
 from goodword.rewards.models import LedgerTransaction, Reward
 from goodword.rewards.services import approve_due_rewards
 from tests.factories import Api, Story, make_story, purchase
+from tests.shared import balance_line
 
 CALLERS = 50
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -141,18 +142,7 @@ def test_concurrent_identical_purchases_record_one_event_and_one_reward_set(roun
         assert LedgerTransaction.objects.filter(reward=reward, kind="reward").count() == 1
     assert LedgerTransaction.objects.count() == 2 * rounds
     balance = story.acme.get("/participants/alice/balance").json()["balances"]
-    assert balance == [
-        {
-            "currency": "USD",
-            "available": 1000 * rounds,
-            "pending": 0,
-            "debt": 0,
-            "next_expiry": None,
-            "payable": 0,
-            "paying": 0,
-            "paid": 0,
-        }
-    ]
+    assert balance == [balance_line(available=1000 * rounds)]
     assert Referral.objects.filter(status=Referral.Status.REWARDED).count() == rounds
     assert_no_drift()
 
@@ -264,16 +254,5 @@ def test_event_replayed_weeks_later_returns_the_first_result_and_grants_nothing(
     assert LedgerTransaction.objects.filter(kind="reward").count() == 2
     assert DomainEvent.objects.filter(name="referral.converted").count() == 1
     balance = acme.get("/participants/alice/balance").json()["balances"]
-    assert balance == [
-        {
-            "currency": "USD",
-            "available": 600,
-            "pending": 0,
-            "debt": 0,
-            "next_expiry": None,
-            "payable": 0,
-            "paying": 0,
-            "paid": 0,
-        }
-    ]
+    assert balance == [balance_line(available=600)]
     assert_no_drift()

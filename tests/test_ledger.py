@@ -52,6 +52,7 @@ from goodword.rewards.models import (
 )
 from goodword.rewards.services import approve_due_rewards, approve_reward, redeem_credit
 from tests.factories import PROGRAM, Story, make_story, purchase, refund
+from tests.shared import balance_line
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOLD = timedelta(days=14)  # the story program's hold_days
@@ -613,18 +614,7 @@ def test_concurrent_redemptions_never_overdraw() -> None:
         assert running >= 0
     assert running == 0
     balance = story.acme.get("/participants/alice/balance").json()["balances"]
-    assert balance == [
-        {
-            "currency": "USD",
-            "available": 0,
-            "pending": 0,
-            "debt": 0,
-            "next_expiry": None,
-            "payable": 0,
-            "paying": 0,
-            "paid": 0,
-        }
-    ]
+    assert balance == [balance_line()]
     assert_no_drift()
 
 
@@ -697,42 +687,9 @@ def test_clawbacks_racing_approvals_for_one_advocate_never_fail() -> None:
     assert approvals == [True] * 20
     # Alice spent the 10 rewards later clawed back and earned 10 new ones: in whichever order
     # the two landed, debt was netted against credit and nothing is left either way.
-    assert balance_of(story, "alice") == [
-        {
-            "currency": "USD",
-            "available": 0,
-            "pending": 0,
-            "debt": 0,
-            "next_expiry": None,
-            "payable": 0,
-            "paying": 0,
-            "paid": 0,
-        }
-    ]
-    assert balance_of(story, "bob-0") == [
-        {
-            "currency": "USD",
-            "available": 0,
-            "pending": 0,
-            "debt": 0,
-            "next_expiry": None,
-            "payable": 0,
-            "paying": 0,
-            "paid": 0,
-        }
-    ]
-    assert balance_of(story, "carol-0") == [
-        {
-            "currency": "USD",
-            "available": 500,
-            "pending": 0,
-            "debt": 0,
-            "next_expiry": None,
-            "payable": 0,
-            "paying": 0,
-            "paid": 0,
-        }
-    ]
+    assert balance_of(story, "alice") == [balance_line()]
+    assert balance_of(story, "bob-0") == [balance_line()]
+    assert balance_of(story, "carol-0") == [balance_line(available=500)]
     assert LedgerTransaction.objects.filter(kind="clawback").count() == 20
     assert LedgerTransaction.objects.filter(kind="reward").count() == 40
     assert_no_drift()
@@ -766,18 +723,7 @@ def test_refund_racing_the_approval_of_its_own_rewards_never_fails() -> None:
         if approved
     }
     for who in ("alice", *(f"bob-{n}" for n in range(10))):
-        zero = [
-            {
-                "currency": "USD",
-                "available": 0,
-                "pending": 0,
-                "debt": 0,
-                "next_expiry": None,
-                "payable": 0,
-                "paying": 0,
-                "paid": 0,
-            }
-        ]
+        zero = [balance_line()]
         assert balance_of(story, who) == (zero if who in paid else [])
     assert approve_due_rewards(now=later) == 0
     assert_no_drift()

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from goodword.rewards.services import approve_due_rewards
 from tests.factories import Story, purchase, signup
+from tests.shared import balance_line
 
 GID = "gid://shopify/Customer/7"
 
@@ -21,18 +22,7 @@ def test_external_ids_with_slashes_reach_every_participant_route(story: Story) -
     balance = acme.get(f"/participants/{GID}/balance").json()
     assert balance == {
         "participant": GID,
-        "balances": [
-            {
-                "currency": "USD",
-                "available": 500,
-                "pending": 0,
-                "debt": 0,
-                "next_expiry": None,
-                "payable": 0,
-                "paying": 0,
-                "paid": 0,
-            }
-        ],
+        "balances": [balance_line(available=500)],
     }
     r = acme.post(
         f"/participants/{GID}/redemptions", {"order_id": "o-9", "amount": 200, "currency": "USD"}

@@ -30,7 +30,7 @@ from goodword.rewards.models import LedgerEntry, LedgerTransaction, Payout, Payo
 from goodword.rewards.services import approve_due_rewards
 from tests.conftest import postgres
 from tests.factories import Api, enrol, make_api, make_program, purchase, refund
-from tests.shared import row_counts
+from tests.shared import balance_line, row_counts
 
 LATER = datetime.now(UTC) + timedelta(days=40)  # past every hold
 
@@ -122,13 +122,6 @@ def world(db: None) -> World:
     return make_world()
 
 
-def line(currency: str = "USD", **values: int) -> dict[str, Any]:
-    zero = {"available": 0, "pending": 0, "debt": 0, "payable": 0, "paying": 0, "paid": 0}
-    unknown = set(values) - set(zero)
-    assert not unknown, unknown
-    return {"currency": currency, **zero, "next_expiry": None, **values}
-
-
 Entry = tuple[str, str, int]
 
 
@@ -190,7 +183,7 @@ def test_an_approved_cash_reward_is_payable_exactly(world: World) -> None:
     assert world.balance("alice") == []  # held: nothing owed yet
     assert approve_due_rewards(now=LATER) == 1
 
-    assert world.balance("alice") == [line(payable=1500)]
+    assert world.balance("alice") == [balance_line(payable=1500)]
     assert transactions() == [
         ("reward", f"reward:{pk_of(reward_id)}:approve",
          [("payable", "alice", 1500), ("rewards", "", -1500)]),
@@ -208,7 +201,7 @@ def test_a_percent_of_order_cash_reward_is_its_share_of_the_order(db: None) -> N
     world = make_world(COMMISSION)
     reward_id = world.earn("alice", 4250)
     assert Reward.objects.get(public_id=reward_id).amount == 425
-    assert world.balance("alice") == [line(payable=425)]
+    assert world.balance("alice") == [balance_line(payable=425)]
     assert transactions() == [
         ("reward", f"reward:{pk_of(reward_id)}:approve",
          [("payable", "alice", 425), ("rewards", "", -425)]),
@@ -219,7 +212,7 @@ def test_a_manual_approval_owes_the_cash_at_once(world: World) -> None:
     reward_id = world.buy("alice", 2500)
     response = world.acme.post(f"/rewards/{reward_id}/approve", {})
     assert response.status_code == 200, response.content
-    assert world.balance("alice") == [line(payable=1500)]
+    assert world.balance("alice") == [balance_line(payable=1500)]
 
 
 # Clawbacks ---------------------------------------------------------------------------------
@@ -232,7 +225,7 @@ def test_a_refund_after_approval_claws_back_from_payable(world: World) -> None:
     assert answer.status_code == 201, answer.content
 
     assert Reward.objects.get(public_id=reward_id).status == "reversed"
-    assert world.balance("alice") == [line(payable=1500)]
+    assert world.balance("alice") == [balance_line(payable=1500)]
     assert transactions("clawback") == [
         ("clawback", f"reward:{pk_of(reward_id)}:clawback",
          [("payable", "alice", -1500), ("rewards", "", 1500)]),
@@ -248,13 +241,13 @@ def test_partial_refunds_claw_back_their_share_each_in_its_own_transaction(db: N
     reward_id = world.earn("alice", 4000)  # 40.00: 4.00 owed
     partial = {**refund("r-1", "friend-1", "order-1"), "order": {"id": "order-1", "amount": 1000}}
     assert world.acme.event(partial).status_code == 201
-    assert world.balance("alice") == [line(payable=300)]
+    assert world.balance("alice") == [balance_line(payable=300)]
     [(kind, key, entries)] = transactions("clawback")
     assert key.startswith(f"reward:{pk_of(reward_id)}:clawback:ev_")
     assert entries == [("payable", "alice", -100), ("rewards", "", 100)]
     # The rest of the order: what is left of the reward goes.
     assert world.acme.event(refund("r-2", "friend-1", "order-1")).status_code == 201
-    assert world.balance("alice") == [line(payable=0)]
+    assert world.balance("alice") == [balance_line(payable=0)]
     assert [t[2] for t in transactions("clawback")] == [
         [("payable", "alice", -100), ("rewards", "", 100)],
         [("payable", "alice", -300), ("rewards", "", 300)],
@@ -270,11 +263,11 @@ def test_a_refund_after_payment_becomes_debt_that_the_next_reward_settles(world:
     assert (
         world.acme.post(f"/payouts/{payout['id']}/paid", {"reference": "PP-1"}).status_code == 200
     )
-    assert world.balance("alice") == [line(paid=1500)]
+    assert world.balance("alice") == [balance_line(paid=1500)]
 
     assert world.acme.event(refund("r-1", "friend-1", "order-1")).status_code == 201
     # Paid out already: nothing payable to take, all of it is owed back.
-    assert world.balance("alice") == [line(debt=1500, paid=1500)]
+    assert world.balance("alice") == [balance_line(debt=1500, paid=1500)]
     assert transactions("clawback") == [
         ("clawback", f"reward:{pk_of(first)}:clawback",
          [("debt", "alice", -1500), ("rewards", "", 1500)]),
@@ -282,9 +275,9 @@ def test_a_refund_after_payment_becomes_debt_that_the_next_reward_settles(world:
     assert events_named("reward.clawed_back")[0][2] == {"referral": _referral(first), "debt": 1500}
 
     second = world.earn("alice", 2500)  # settles the debt, nothing left to pay
-    assert world.balance("alice") == [line(paid=1500)]
+    assert world.balance("alice") == [balance_line(paid=1500)]
     third = world.earn("alice", 2500)
-    assert world.balance("alice") == [line(payable=1500, paid=1500)]
+    assert world.balance("alice") == [balance_line(payable=1500, paid=1500)]
     assert transactions("reward")[1:] == [
         ("reward", f"reward:{pk_of(second)}:approve",
          [("debt", "alice", 1500), ("rewards", "", -1500)]),
@@ -304,15 +297,15 @@ def test_a_refund_while_paying_becomes_debt_and_a_failed_payout_settles_it(world
     world.earn("alice", 2500)
     world.earn("alice", 2500)  # 30.00 owed
     batch = world.approve(world.create()["id"])
-    assert world.balance("alice") == [line(paying=3000)]
+    assert world.balance("alice") == [balance_line(paying=3000)]
     assert world.acme.event(refund("r-1", "friend-1", "order-1")).status_code == 201
-    assert world.balance("alice") == [line(debt=1500, paying=3000)]
+    assert world.balance("alice") == [balance_line(debt=1500, paying=3000)]
 
     [payout] = batch["payouts"]
     response = world.acme.post(f"/payouts/{payout['id']}/failed", {"reason": "no PayPal account"})
     assert response.status_code == 200, response.content
     # The cash is owed again, less what alice owes back.
-    assert world.balance("alice") == [line(payable=1500)]
+    assert world.balance("alice") == [balance_line(payable=1500)]
     assert transactions("payout")[-1] == (
         "payout",
         f"payout:{payout_pk(payout['id'])}:failed",
@@ -340,7 +333,7 @@ def test_a_batch_pays_those_owed_at_least_its_minimum_and_moves_nothing_yet(
         ("alice", 3000, "draft")
     ]
     assert transactions() == before
-    assert world.balance("alice") == [line(payable=3000)]
+    assert world.balance("alice") == [balance_line(payable=3000)]
     assert events_named("payout_batch.created") == [
         ("payout_batch.created", batch["id"],
          {"currency": "USD", "min_amount": 2000, "payouts": 1, "amount": 3000,
@@ -392,8 +385,8 @@ def test_approval_moves_each_payout_from_payable_to_paying(world: World) -> None
         ("payout", f"payout:{dave}:approve",
          [("payable", "dave", -3000), ("paying", "dave", 3000)]),
     ]  # fmt: skip
-    assert world.balance("alice") == [line(paying=1500)]
-    assert world.balance("dave") == [line(paying=3000)]
+    assert world.balance("alice") == [balance_line(paying=1500)]
+    assert world.balance("dave") == [balance_line(paying=3000)]
     assert events_named("payout_batch.approved") == [
         ("payout_batch.approved", draft["id"],
          {"payouts": 2, "amount": 4500, "dropped": [], "lowered": [], "actor": world.actor}),
@@ -411,7 +404,7 @@ def test_a_second_approval_is_409_and_pays_nothing(world: World) -> None:
     refused(response, 409, "invalid_state", f"payout batch {batch['id']} is already approved")
     assert response.json()["error"]["details"] == {"status": "approved"}
     assert (row_counts(), DomainEvent.objects.count()) == (before, events_before)
-    assert world.balance("alice") == [line(paying=1500)]
+    assert world.balance("alice") == [balance_line(paying=1500)]
 
 
 def test_approval_pays_what_a_clawback_left_and_drops_a_payout_left_with_nothing(
@@ -438,8 +431,8 @@ def test_approval_pays_what_a_clawback_left_and_drops_a_payout_left_with_nothing
         "lowered": [alice_payout["id"]],
         "actor": world.actor,
     }
-    assert world.balance("alice") == [line(paying=1500)]
-    assert world.balance("dave") == [line()]
+    assert world.balance("alice") == [balance_line(paying=1500)]
+    assert world.balance("dave") == [balance_line()]
     assert_no_drift()
 
 
@@ -452,7 +445,7 @@ def test_two_drafts_over_the_same_balance_pay_it_once(world: World) -> None:
 
     assert (later["status"], later["payouts"]) == ("closed", [])
     assert events_named("payout_batch.approved")[1][2]["dropped"] == [par("alice")]
-    assert world.balance("alice") == [line(paying=1500)]
+    assert world.balance("alice") == [balance_line(paying=1500)]
     assert len(transactions("payout")) == 1
 
 
@@ -496,8 +489,8 @@ def test_paid_and_failed_payouts_move_the_cash_and_close_the_batch(world: World)
         ("payout", f"payout:{payout_pk(dave['id'])}:failed",
          [("payable", "dave", 1500), ("paying", "dave", -1500)]),
     ]  # fmt: skip
-    assert world.balance("alice") == [line(paid=1500)]
-    assert world.balance("dave") == [line(payable=1500)]
+    assert world.balance("alice") == [balance_line(paid=1500)]
+    assert world.balance("dave") == [balance_line(payable=1500)]
     closed = world.acme.get(f"/payout-batches/{batch['id']}").json()
     assert closed["status"] == "closed"
     assert closed["closed_at"] is not None
@@ -563,7 +556,7 @@ def test_a_cancelled_draft_moves_nothing_and_frees_no_one(world: World) -> None:
         ("payout_batch.cancelled", draft["id"], {"actor": world.actor})
     ]
     assert transactions("payout") == []
-    assert world.balance("alice") == [line(payable=1500)]
+    assert world.balance("alice") == [balance_line(payable=1500)]
     assert world.create()["amount"] == 1500
 
 
@@ -645,7 +638,7 @@ def test_exports_in_a_currency_without_decimals(db: None) -> None:
     world.earn("alice", 5000)
     batch = world.approve(world.create()["id"])
     [payout] = batch["payouts"]
-    assert world.balance("alice") == [line("JPY", paying=1500)]
+    assert world.balance("alice") == [balance_line("JPY", paying=1500)]
     p = payout["id"]
     assert (
         world.export(batch["id"], "paypal").content
@@ -900,7 +893,7 @@ def test_concurrent_approvals_of_one_batch_pay_once() -> None:
                 (409, "invalid_state"),
             ]
             assert LedgerTransaction.objects.filter(kind="payout").count() == 2 * round_
-            assert world.balance("alice") == [line(paying=1500 * round_)]
+            assert world.balance("alice") == [balance_line(paying=1500 * round_)]
     assert PayoutBatch.objects.filter(status="approved").count() == 5
     assert DomainEvent.objects.filter(name="payout_batch.approved").count() == 5
     assert_no_drift()
@@ -944,8 +937,8 @@ def test_the_last_payouts_marked_at_once_close_the_batch_once() -> None:
             assert world.acme.get(f"/payout-batches/{batch['id']}").json()["status"] == "closed"
     assert DomainEvent.objects.filter(name="payout_batch.closed").count() == 5
     # dave's failed cash was owed again each time, taken into the next batch, failed again.
-    assert world.balance("alice") == [line(paid=7500)]
-    assert world.balance("dave") == [line(payable=7500)]
+    assert world.balance("alice") == [balance_line(paid=7500)]
+    assert world.balance("dave") == [balance_line(payable=7500)]
     assert_no_drift()
 
 

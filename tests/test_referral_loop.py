@@ -15,6 +15,7 @@ from goodword.referrals.models import Click
 from goodword.rewards.models import LedgerEntry, LedgerTransaction, Reward
 from goodword.rewards.services import approve_due_rewards
 from tests.factories import Story, purchase, refund, signup
+from tests.shared import balance_line
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1"
@@ -53,16 +54,7 @@ def test_alice_refers_bob_both_rewarded_after_hold_then_refund_claws_back(story:
             ("advocate", 1000, "pending"),
             ("friend", 500, "pending"),
         ]
-    assert balance(story, "alice") == {
-        "currency": "USD",
-        "available": 0,
-        "pending": 1000,
-        "debt": 0,
-        "next_expiry": None,
-        "payable": 0,
-        "paying": 0,
-        "paid": 0,
-    }
+    assert balance(story, "alice") == balance_line(pending=1000)
 
     # One day before the hold ends nothing is approved; after it, both rewards are.
     assert approve_due_rewards(now=T0 + timedelta(days=15)) == 0
@@ -89,26 +81,8 @@ def test_alice_refers_bob_both_rewarded_after_hold_then_refund_claws_back(story:
         r = acme.event(refund("r-bob", "bob", "order-1"))
     assert r.status_code == 201
     assert r.json()["referrals"][0]["status"] == "reversed"
-    assert balance(story, "alice") == {
-        "currency": "USD",
-        "available": 0,
-        "pending": 0,
-        "debt": 0,
-        "next_expiry": None,
-        "payable": 0,
-        "paying": 0,
-        "paid": 0,
-    }
-    assert balance(story, "bob") == {
-        "currency": "USD",
-        "available": 0,
-        "pending": 0,
-        "debt": 300,
-        "next_expiry": None,
-        "payable": 0,
-        "paying": 0,
-        "paid": 0,
-    }
+    assert balance(story, "alice") == balance_line()
+    assert balance(story, "bob") == balance_line(debt=300)
     assert set(Reward.objects.values_list("status", flat=True)) == {"reversed"}
     assert LedgerTransaction.objects.filter(kind="clawback").count() == 2
 
@@ -153,29 +127,11 @@ def test_debt_is_netted_against_the_next_reward(story: Story) -> None:
         "/participants/alice/redemptions", {"order_id": "a-1", "amount": 800, "currency": "USD"}
     )
     acme.event(refund("r-bob", "bob", "order-1"))
-    assert balance(story, "alice") == {
-        "currency": "USD",
-        "available": 0,
-        "pending": 0,
-        "debt": 800,
-        "next_expiry": None,
-        "payable": 0,
-        "paying": 0,
-        "paid": 0,
-    }
+    assert balance(story, "alice") == balance_line(debt=800)
     acme.event(signup("s-carol", "carol", referral_code=story.alice["code"]))
     acme.event(purchase("p-carol", "carol", "order-2", 3000))
     approve_due_rewards(now=datetime.now(UTC) + timedelta(days=15))
-    assert balance(story, "alice") == {
-        "currency": "USD",
-        "available": 200,
-        "pending": 0,
-        "debt": 0,
-        "next_expiry": None,
-        "payable": 0,
-        "paying": 0,
-        "paid": 0,
-    }
+    assert balance(story, "alice") == balance_line(available=200)
 
 
 def test_self_referral_and_existing_customer_do_not_qualify_and_say_why(story: Story) -> None:

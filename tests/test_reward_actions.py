@@ -31,7 +31,7 @@ from goodword.rewards.models import LedgerEntry, LedgerTransaction, Reward
 from goodword.rewards.services import approve_due_rewards
 from tests.conftest import postgres
 from tests.factories import Api, make_story, purchase
-from tests.shared import row_counts
+from tests.shared import balance_line, row_counts
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # bob's converting purchase
 T1 = T0 + timedelta(days=1)  # the first action, well inside the 14-day hold
@@ -77,18 +77,7 @@ class World:
 
 
 def usd(available: int = 0, pending: int = 0, debt: int = 0) -> list[dict[str, Any]]:
-    return [
-        {
-            "currency": "USD",
-            "available": available,
-            "pending": pending,
-            "debt": debt,
-            "next_expiry": None,
-            "payable": 0,
-            "paying": 0,
-            "paid": 0,
-        }
-    ]
+    return [balance_line(available=available, pending=pending, debt=debt)]
 
 
 def events_of(subject: str, *names: str) -> list[tuple[str, dict[str, Any]]]:
