@@ -53,3 +53,15 @@ def _immediate_tasks(settings: object) -> None:
     settings.TASKS = {  # type: ignore[attr-defined]
         "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
     }
+
+
+@pytest.fixture
+def rows_match_the_catalogue(db: None) -> Iterator[None]:
+    """After the test, each domain event written must match its name's schema (modules that
+    write many kinds use it: `pytestmark = pytest.mark.usefixtures(...)`)."""
+    from goodword.events import catalogue
+    from goodword.events.models import DomainEvent
+
+    yield
+    for event in DomainEvent.objects.order_by("pk"):
+        catalogue.validate(event.name, event.data, subject_id=event.subject_id)

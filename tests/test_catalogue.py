@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,12 +32,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LATE_EVENT_NAMES = {"referral.withdrawn", "reward.withdrawn", "referral.revised", "reward.revised"}
 
 
-@pytest.fixture(autouse=True)
-def _rows_match_the_catalogue(db: None) -> Iterator[None]:
-    """After every test here, each domain event written must match its name's schema."""
-    yield
-    for event in DomainEvent.objects.order_by("pk"):
-        catalogue.validate(event.name, event.data, subject_id=event.subject_id)
+# Every domain event written must match its name's schema.
+pytestmark = pytest.mark.usefixtures("rows_match_the_catalogue")
 
 
 def recorded(workspace_id: int, *names: str) -> list[tuple[str, str, dict[str, Any]]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,7 +21,6 @@ from django.db import connection
 from django.test import Client
 
 from goodword.accounts.models import ApiKey
-from goodword.events import catalogue
 from goodword.events.models import DomainEvent
 from goodword.lib.money import MAX_AMOUNT
 from goodword.rewards.models import Fulfilment, LedgerTransaction, Reward
@@ -39,12 +37,8 @@ MUG = {"beneficiary": "advocate", "kind": "product", "sku": "MUG-BLUE"}
 GIFT_CARD = {"beneficiary": "friend", "kind": "gift_card", "amount": 2000}
 
 
-@pytest.fixture(autouse=True)
-def _rows_match_the_catalogue(db: None) -> Iterator[None]:
-    """After every test here, each domain event written must match its name's schema."""
-    yield
-    for event in DomainEvent.objects.order_by("pk"):
-        catalogue.validate(event.name, event.data, subject_id=event.subject_id)
+# Every domain event written must match its name's schema.
+pytestmark = pytest.mark.usefixtures("rows_match_the_catalogue")
 
 
 def at(when: datetime) -> Any:
