@@ -111,3 +111,24 @@ def test_changing_the_rules_applies_to_later_conversions_only(db: None) -> None:
     cat = acme.event(purchase("p-cat", "cat", "order-3", 2500)).json()
     assert granted(cat) == [("advocate", "credit", 2000, None)]
     assert sorted(Reward.objects.values_list("amount", flat=True)) == [1000, 2000]
+
+
+def test_a_changed_program_is_decided_with_its_new_rules_at_once(db: None) -> None:
+    """Programs' rules are cached per process by version: the next event after a change must
+    see the change (a stale cache would grant the old amount)."""
+    from tests.factories import make_api
+
+    acme = make_api("Acme")
+    prg = make_program(
+        acme, rewards=[{"beneficiary": "advocate", "kind": "credit", "amount": 1000}]
+    )
+    code = enrol(acme, prg["id"], "alice")["code"]
+    first = acme.event(purchase("p-bob", "bob", "order-1", 2500, referral_code=code)).json()
+    assert granted(first) == [("advocate", "credit", 1000, None)]
+    new_rules = [{"beneficiary": "advocate", "kind": "credit", "amount": 700}]
+    assert acme.patch(f"/programs/{prg['id']}", {"rewards": new_rules}).status_code == 200
+    second = acme.event(purchase("p-cat", "cat", "order-2", 2500, referral_code=code)).json()
+    assert granted(second) == [("advocate", "credit", 700, None)]
+    assert acme.patch(f"/programs/{prg['id']}", {"status": "paused"}).status_code == 200
+    paused = acme.event(purchase("p-dan", "dan", "order-3", 2500, referral_code=code)).json()
+    assert (paused["attribution"], paused["rewards"]) == ("program_inactive", [])

@@ -435,3 +435,12 @@ def test_a_reversed_coupons_code_no_longer_attributes(db: None) -> None:
     assert acme.post(f"/rewards/{bob}/reverse", {"reason": "fraud"}).status_code == 200
     answer = send(acme, order_with("p-cat", "cat", code))
     assert (answer["attribution"], answer["referrals"], answer["rewards"]) == ("none", [], [])
+
+
+def test_another_workspaces_coupon_code_attributes_nothing(db: None) -> None:
+    acme, _, code = coupon_world()
+    globex = make_api("Globex")
+    make_program(globex, trigger={"event": "purchase"})
+    answer = send(globex, order_with("p-cat", "cat", code))
+    assert (answer["attribution"], answer["referrals"], answer["rewards"]) == ("none", [], [])
+    assert Reward.objects.get(participant__external_id="bob").coupon_used_at is None
