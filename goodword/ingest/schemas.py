@@ -5,6 +5,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from goodword.lib.schemas import Amount, Currency, Email, ExternalId, Name, Timestamp
+from goodword.programs.rules import EventName
 
 AttributeName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 CouponCode = Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]
@@ -52,10 +53,8 @@ class EventIn(BaseModel):
 
     id: ExternalId
     type: Literal["signup", "purchase", "refund", "nps", "subscription_payment", "custom"]
-    name: str | None = Field(
-        default=None,
-        pattern=r"^[a-z][a-z0-9_.]{0,63}$",
-        description="a `custom` event's name, e.g. `review_posted` (lower case)",
+    name: EventName | None = Field(
+        default=None, description="a `custom` event's name, e.g. `review_posted` (lower case)"
     )
     customer: CustomerIn
     referral_code: str | None = Field(default=None, min_length=1, max_length=40)

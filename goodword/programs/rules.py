@@ -198,8 +198,6 @@ class EligibilitySpec(BaseModel):
 Kind = Literal["credit", "coupon", "cash", "points", "product", "gift_card", "charity", "custom"]
 # The ledger's pseudo-currency for points: an integer count, redeemable like credit.
 POINTS = "PTS"
-# Kinds fulfilled outside Goodword, through the fulfilment queue (goodword/rewards/fulfilment.py).
-QUEUED_KINDS = ("product", "gift_card", "charity", "custom")
 EventName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{0,63}$")]
 
 
