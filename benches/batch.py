@@ -576,6 +576,31 @@ def _events_with_prefix(env: dict[str, str], prefix: str) -> int:
     return int(goodword_python(code, env))
 
 
+def _rows_written(env: dict[str, str], workspace: str) -> dict[str, int]:
+    """The rows the workspace's events wrote, by kind (setup rows, such as the program and the
+    pool's codes, are left out; a pool code drawn for a reward is a row updated)."""
+    code = f"""
+import json
+from goodword.events.models import DomainEvent
+from goodword.ingest.models import Event
+from goodword.participants.models import Participant
+from goodword.referrals.models import Referral
+from goodword.rewards.models import CouponCode, LedgerEntry, Reward
+mine = dict(workspace__name={workspace!r})
+entries = LedgerEntry.objects.filter(transaction__workspace__name={workspace!r})
+print(json.dumps({{
+    "events": Event.objects.filter(**mine).count(),
+    "participants": Participant.objects.filter(**mine).count(),
+    "referrals": Referral.objects.filter(**mine).count(),
+    "rewards": Reward.objects.filter(**mine).count(),
+    "domain events": DomainEvent.objects.filter(**mine).count(),
+    "pool codes drawn": CouponCode.objects.filter(**mine, reward__isnull=False).count(),
+    "ledger entries": entries.count(),
+}}))
+"""
+    return dict(json.loads(goodword_python(code, env)))
+
+
 def _add(into: dict[Any, int], more: dict[Any, int]) -> None:
     for k, v in more.items():
         into[k] = into.get(k, 0) + v
@@ -959,6 +984,13 @@ def main() -> None:
                 ),
             }
             en = engine[t.label]
+            written = {
+                v: _rows_written(t.env, ws)
+                for v, ws in (("simple", "Bench"), ("engine", "Bench engine"))
+            }
+            per_event = {v: sum(w.values()) / max(w["events"], 1) for v, w in written.items()}
+            en["rows_ratio"] = per_event["engine"] / per_event["simple"]
+            en["per_row_ratio"] = en["ratio"] * en["rows_ratio"]
             warm = ""
             if e.warmup_single and s.warmup_single and s.warmup_single.ok_rps(201):
                 warm = (
@@ -972,6 +1004,18 @@ def main() -> None:
                 f"**{en['ratio']:.2f}x** the simple program's in the same runs; single events "
                 f"{en['single']:,.0f}/s, **{en['single_ratio']:.3f}x** the floor "
                 f"({en['single_vs_simple']:.2f}x the simple program's).{warm} " + tally(t, e),
+                "",
+                "Rows the events wrote, per accepted event (each workspace's whole run, "
+                "single events included): "
+                + "; ".join(
+                    f"{v} {per_event[v]:.2f} ("
+                    + ", ".join(f"{k} {n / max(w['events'], 1):.2f}" for k, n in w.items() if n)
+                    + ")"
+                    for v, w in written.items()
+                )
+                + f". The engine writes **{en['rows_ratio']:.2f}x** the rows per event; per row "
+                f"written, its batches run at **{en['per_row_ratio']:.2f}x** the simple "
+                "program's speed.",
                 "",
             ]
 
@@ -1032,6 +1076,14 @@ def main() -> None:
                 "(same run)",
                 f"{en['ratio']:.2f}x ({en['eps']:,.0f} events/s)",
                 verdict(en["ratio"] >= TARGET_ENGINE),
+            )
+        )
+        verdict_rows.append(
+            (
+                f"(reported) {label}: the same per row written (the engine writes "
+                f"{en['rows_ratio']:.2f}x the rows per event)",
+                f"{en['per_row_ratio']:.2f}x",
+                "n/a",
             )
         )
     for label, en in engine.items():
