@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -90,6 +91,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    "django_htmx",
+    "axes",
     "django_tasks",
     "django_tasks_db",
     "goodword.accounts",
@@ -99,7 +102,9 @@ INSTALLED_APPS = [
     "goodword.referrals",
     "goodword.rewards",
     "goodword.ingest",
+    "goodword.analytics",
     "goodword.api",
+    "goodword.dashboard",
     "goodword.public",
     "goodword.ops",
 ]
@@ -115,6 +120,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers a locked-out sign-in with 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "goodword.urls"
@@ -130,6 +138,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "goodword.dashboard.context.frame",
             ],
         },
     },
@@ -163,6 +172,27 @@ def _databases() -> dict[str, Any]:
 
 DATABASES = _databases()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    # First: it refuses a locked-out sign-in before a password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "/dashboard/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+# Staff sessions end after SESSION_HOURS (default 12) without being renewed by use, and when
+# the browser closes.
+SESSION_COOKIE_AGE = int(_env_float("SESSION_HOURS", 12) * 3600)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Sign-in throttling (django-axes): LOGIN_FAILURE_LIMIT failed attempts for one email from one
+# address lock that pair out for LOGIN_LOCKOUT_MINUTES; the answer is 429 with Retry-After.
+AXES_FAILURE_LIMIT = int(_env_float("LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=_env_float("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "goodword.dashboard.account.locked_out"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

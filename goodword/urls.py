@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from goodword.api.v1.api import api
 from goodword.public import views as public
@@ -12,6 +12,7 @@ admin.site.site_title = "Goodword"
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("dashboard/", include("goodword.dashboard.urls")),
     path("s/<str:code>", public.share_page, name="share"),
     re_path(r"^r/(?P<code>[^/]+)/?$", public.redirect_view, name="redirect"),
     path("healthz", public.healthz),

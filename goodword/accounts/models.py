@@ -21,13 +21,17 @@ class Workspace(models.Model):
 
 
 class Membership(models.Model):
+    """A user's place in a workspace. What each role may do is `accounts.roles`."""
+
     class Role(models.TextChoices):
         OWNER = "owner"
-        MEMBER = "member"
+        ADMIN = "admin"
+        ANALYST = "analyst"  # reads everything, changes nothing
+        REVIEWER = "reviewer"  # reads; approves and rejects rewards; runs payouts and fulfilment
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANALYST)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()
@@ -61,3 +65,52 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name})"
+
+
+class Invitation(models.Model):
+    """An emailed invitation to join a workspace with a role. Only the token's SHA-256 is
+    stored; the link carries the token. Accepting it once uses it up."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, default=ids.new_tinv_id, editable=False
+    )
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Membership.Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.workspace}"
+
+
+class AuditEntry(models.Model):
+    """One staff action: who did what to which row, when, and from where. Append-only."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.CharField(max_length=254)  # the user's email when it was done (users go)
+    action = models.CharField(max_length=64)  # "reward.approve", "program.pause", ...
+    subject = models.CharField(max_length=64, blank=True)  # a public id
+    data = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="audit_by_time")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.subject}"

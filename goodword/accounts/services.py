@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.utils import timezone
 
-from goodword.accounts.models import ApiKey, Membership, Workspace
+from goodword.accounts.models import ApiKey, AuditEntry, Membership, Workspace
 from goodword.events import services as events
 
 KEY_PREFIX = "gw_sk_"
@@ -147,3 +147,29 @@ def create_workspace(
     )
     _, raw = create_api_key(workspace=workspace)
     return workspace, raw
+
+
+def record_audit(
+    *,
+    workspace_id: int,
+    user: Any,
+    action: str,
+    subject: str = "",
+    data: dict[str, Any] | None = None,
+    ip: str | None = None,
+    user_agent: str = "",
+    now: datetime | None = None,
+) -> AuditEntry:
+    """Note a staff action in the audit log. Call it inside the action's transaction, so the
+    entry exists exactly when the action happened."""
+    return AuditEntry.objects.create(
+        workspace_id=workspace_id,
+        user=user,
+        actor=user.get_username() if user is not None else "",
+        action=action,
+        subject=subject,
+        data=data or {},
+        ip=ip,
+        user_agent=user_agent[:300],
+        created_at=now or timezone.now(),
+    )

@@ -53,6 +53,10 @@ def new_inv_id() -> str:
     return new_id("inv")
 
 
+def new_tinv_id() -> str:  # an invitation to join a workspace's team
+    return new_id("tinv")
+
+
 def new_ref_id() -> str:
     return new_id("ref")
 

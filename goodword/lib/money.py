@@ -195,3 +195,39 @@ def major(amount: int, currency: str) -> str:
         return str(amount)
     whole, part = divmod(amount, 10**places)
     return f"{whole}.{part:0{places}d}"
+
+
+# Symbols shown before an amount; other currencies show their code after it ("10.00 CHF").
+_SYMBOLS = {
+    "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$",
+    "INR": "₹", "BRL": "R$", "MXN": "MX$", "KRW": "₩", "CNY": "CN¥", "ILS": "₪", "PTS": "",
+}  # fmt: skip
+
+
+def display(amount: int, currency: str) -> str:
+    """An amount as people read it: 1050 USD -> "$10.50", -300 EUR -> "-€3.00", 1050 CHF ->
+    "10.50 CHF", 120 PTS -> "120 points" (points are whole)."""
+    sign, value = ("-", -amount) if amount < 0 else ("", amount)
+    if currency == "PTS":
+        return f"{sign}{value:,} points"
+    whole, _, part = major(value, currency).partition(".")
+    text = f"{int(whole):,}" + (f".{part}" if part else "")
+    symbol = _SYMBOLS.get(currency)
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+
+
+def parse_major(text: str, currency: str) -> int:
+    """An amount typed in major units ("10", "10.5", "1,000.25") as minor units; ValueError
+    with a message for people when it is not one."""
+    cleaned = text.strip().replace(",", "").lstrip(_SYMBOLS.get(currency) or "\0")
+    places = decimals(currency)
+    whole, dot, part = cleaned.partition(".")
+    if not whole.isdigit() and not (dot and whole == "" and part.isdigit()):
+        raise ValueError(f"enter an amount such as {major(1050, currency)}")
+    if part and (not part.isdigit() or len(part) > places):
+        raise ValueError(f"{currency} amounts have at most {places} decimal places")
+    fraction = (part or "").ljust(places, "0")[:places]
+    amount: int = int(whole or "0") * 10**places + (int(fraction) if fraction else 0)
+    if amount > MAX_AMOUNT:
+        raise ValueError("that amount is too large")
+    return amount

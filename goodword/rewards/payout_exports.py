@@ -13,24 +13,16 @@ a tab or a carriage return gets a leading `'`, so a spreadsheet shows it as text
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from goodword.lib.errors import Conflict
 from goodword.lib.money import major
+from goodword.lib.sheets import to_csv
 from goodword.rewards.models import Payout, PayoutBatch
 
 Format = Literal["paypal", "wise", "csv"]
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell(value: str) -> str:
-    """A value as a spreadsheet will show it: formulas neutralised."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 @dataclass(frozen=True)
@@ -64,17 +56,10 @@ def lines_of(batch: PayoutBatch) -> list[Line]:
     ]
 
 
-def _csv(rows: Iterable[Sequence[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerows([cell(value) for value in row] for row in rows)
-    return out.getvalue()
-
-
 def paypal(lines: Sequence[Line], *, note: str) -> str:
     """PayPal Payouts' upload file: no header; recipient email, amount, currency, customer id
     (our payout id, to match PayPal's report back), note to recipient, wallet."""
-    return _csv(
+    return to_csv(
         [ln.email, major(ln.amount, ln.currency), ln.currency, ln.payout, note, "PAYPAL"]
         for ln in lines
     )
@@ -110,7 +95,7 @@ def wise(lines: Sequence[Line]) -> str:
         )
         for ln in lines
     ]
-    return _csv(rows)
+    return to_csv(rows)
 
 
 GENERIC_HEADER = (
@@ -142,7 +127,7 @@ def generic(lines: Sequence[Line]) -> str:
         )
         for ln in lines
     ]
-    return _csv(rows)
+    return to_csv(rows)
 
 
 def export(batch: PayoutBatch, fmt: Format) -> str:

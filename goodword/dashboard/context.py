@@ -1,0 +1,40 @@
+"""What every dashboard page's frame needs: the sections, the workspaces, what this role may do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from goodword.accounts.roles import Can, allows
+from goodword.dashboard.access import memberships
+
+# (label, URL name): the navigation, in order.
+SECTIONS = [
+    ("Overview", "dashboard:overview"),
+    ("Programs", "dashboard:programs"),
+    ("Referrals", "dashboard:referrals"),
+    ("Participants", "dashboard:participants"),
+    ("Advocates", "dashboard:advocates"),
+    ("Rewards", "dashboard:rewards"),
+    ("Fulfilment", "dashboard:fulfilments"),
+    ("Payouts", "dashboard:payouts"),
+    ("Coupon pools", "dashboard:coupon_pools"),
+    ("Team", "dashboard:team"),
+    ("API keys", "dashboard:api_keys"),
+    ("Settings", "dashboard:settings"),
+    ("Audit log", "dashboard:audit"),
+]
+
+
+def frame(request: HttpRequest) -> dict[str, Any]:
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        return {}
+    return {
+        "sections": SECTIONS,
+        "workspace": membership.workspace,
+        "membership": membership,
+        "workspaces": [m.workspace for m in memberships(request)],
+        "may": {p.value: allows(membership.role, p) for p in Can},
+    }

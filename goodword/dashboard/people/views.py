@@ -1,0 +1,19 @@
+"""Placeholder pages: this domain's owner replaces them."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from goodword.accounts.roles import Can
+from goodword.dashboard.access import staff
+
+
+@staff(Can.VIEW)
+def participants(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard/placeholder.html", {"title": "Participants"})
+
+
+@staff(Can.VIEW)
+def advocates(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard/placeholder.html", {"title": "Advocates"})
