@@ -15,6 +15,9 @@ from django.conf import settings  # noqa: E402
 from goodword.public import links  # noqa: E402
 from tests.factories import Api, Story, make_story  # noqa: E402
 
+# A real `goodword serve` for end-to-end and browser tests (`server` fixture).
+pytest_plugins = ["tests.servers"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

@@ -116,7 +116,7 @@ def test_createworkspace_bad_owner_from_the_shell(tmp_path: Path) -> None:
 
 DEMO_OUTPUT = re.compile(
     r"Goodword demo is ready\.\n"
-    r"  Dashboard \(staff area\): (?P<url>http://127\.0\.0\.1:8000/admin/)\n"
+    r"  Dashboard: (?P<url>http://127\.0\.0\.1:8000/dashboard/)\n"
     r"  Login:    (?P<login>\S+)\n"
     r"  Password: (?P<password>\S+)\n"
     r"  API key:  (?P<key>gw_sk_\S+)\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
@@ -85,15 +86,15 @@ def test_password_reset_by_email(alice_staff: str) -> None:
     message = mail.outbox[0]
     assert message.to == [alice_staff]
     assert message.subject == "Reset your Goodword password"
-    link = re.search(r"http://localhost:8000(/dashboard/password-reset/\S+/)", message.body)
+    link = re.search(
+        re.escape(settings.SITE_URL) + r"(/dashboard/password-reset/\S+/)", message.body
+    )
     assert link
     path = link.group(1)
     form = client.get(path, follow=True)
     assert form.status_code == 200
     new = "a brand new passphrase 42"
-    done = client.post(
-        form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new}
-    )
+    done = client.post(form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
     assert done.status_code == 302
     assert sign_in(Client(), alice_staff, new) == 302
     assert sign_in(Client(), alice_staff, PASSWORD) == 200
@@ -123,9 +124,7 @@ def test_switch_between_own_workspaces_only(story: Story) -> None:
     assert b"Analyst" in page.content
     # A workspace this user is not in: 404, and the choice stays.
     stranger = member(story.globex.workspace, "bob@globex.test", "owner")
-    answer = stranger.post(
-        "/dashboard/workspace/", {"workspace": story.acme.workspace.public_id}
-    )
+    answer = stranger.post("/dashboard/workspace/", {"workspace": story.acme.workspace.public_id})
     assert answer.status_code == 404
     assert b"Acme" not in stranger.get("/dashboard/").content
 

@@ -25,7 +25,7 @@ from goodword.events import catalogue
 from goodword.events.models import DomainEvent
 from goodword.lib import money, sheets
 from goodword.lib.money import MAX_AMOUNT
-from goodword.rewards import payout_exports, payouts
+from goodword.rewards import payouts
 from goodword.rewards.models import LedgerEntry, LedgerTransaction, Payout, PayoutBatch, Reward
 from goodword.rewards.services import approve_due_rewards
 from tests.conftest import postgres

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 
 from goodword.accounts.roles import Can, allows
 from goodword.dashboard.access import memberships
@@ -31,8 +32,12 @@ def frame(request: HttpRequest) -> dict[str, Any]:
     membership = getattr(request, "membership", None)
     if membership is None:
         return {}
+    links = [(label, reverse(name)) for label, name in SECTIONS]
+    # The section a page belongs to: the longest section path it starts with (a referral's
+    # page is under Referrals; everything is under Overview's "/dashboard/").
+    here = max((href for _, href in links if request.path.startswith(href)), key=len, default="")
     return {
-        "sections": SECTIONS,
+        "sections": [(label, href, href == here) for label, href in links],
         "workspace": membership.workspace,
         "membership": membership,
         "workspaces": [m.workspace for m in memberships(request)],

@@ -48,7 +48,7 @@ class Command(BaseCommand):
                 json.dump(creds, f)
         self.stdout.write(
             "\nGoodword demo is ready.\n"
-            f"  Dashboard (staff area): {url}/admin/\n"
+            f"  Dashboard: {url}/dashboard/\n"
             f"  Login:    {creds['login']}\n"
             f"  Password: {creds['password']}\n"
             f"  API key:  {creds['api_key']}\n"
