@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from goodword.accounts.models import Membership
+from goodword.accounts.models import AuditEntry, Membership
 from goodword.accounts.roles import GRANTS, Can, allows
 from tests.dashboard import PASSWORD, member, owner
 from tests.factories import Story
@@ -163,3 +167,74 @@ def test_roles_grant_exactly(role: str, allowed: set[Can]) -> None:
 
 def test_unknown_role_may_do_nothing() -> None:
     assert not any(allows("member", p) for p in Can)
+
+
+def _code(device: TOTPDevice) -> str:
+    from django_otp.oath import totp
+
+    return f"{totp(device.bin_key, t0=device.t0, step=device.step, digits=device.digits):06d}"
+
+
+def test_two_factor_on_then_needed_at_sign_in(alice_staff: str) -> None:
+    client = Client()
+    assert sign_in(client, alice_staff, PASSWORD) == 302
+    page = client.get("/dashboard/account/two-factor/")
+    assert page.status_code == 200
+    assert b"<svg" in page.content
+    device = TOTPDevice.objects.get(user__username=alice_staff)
+    assert not device.confirmed
+    assert base64.b32encode(device.bin_key).decode().encode() in page.content
+    # A wrong code turns nothing on.
+    wrong = client.post("/dashboard/account/two-factor/", {"code": "000000"})
+    assert wrong.status_code == 400
+    assert b"not right" in wrong.content
+    device.refresh_from_db()
+    assert not device.confirmed
+    device.throttling_failure_count = 0  # the test need not wait out the throttle
+    device.throttling_failure_timestamp = None
+    device.save()
+    turned_on = client.post("/dashboard/account/two-factor/", {"code": _code(device)})
+    assert turned_on.status_code == 302
+    device.refresh_from_db()
+    assert device.confirmed
+    entry = AuditEntry.objects.get(action="account.two_factor_on")
+    assert entry.actor == alice_staff
+
+    # Next sign-in: the password alone opens nothing.
+    fresh = Client()
+    answer = fresh.post(
+        "/dashboard/login/", {"username": alice_staff, "password": PASSWORD, "next": "/dashboard/"}
+    )
+    assert answer.status_code == 302
+    gated = fresh.get("/dashboard/referrals/")
+    assert gated.status_code == 302
+    assert gated["Location"] == "/dashboard/login/code/?next=/dashboard/referrals/"
+    bad = fresh.post("/dashboard/login/code/", {"code": "123456", "next": "/dashboard/referrals/"})
+    assert bad.status_code == 400
+    assert fresh.get("/dashboard/").status_code == 302
+    device.refresh_from_db()
+    device.throttling_failure_count = 0
+    device.throttling_failure_timestamp = None
+    device.save()
+    # The code used to turn it on cannot be replayed; the next step's code works.
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=31), tick=False):
+        good = fresh.post(
+            "/dashboard/login/code/", {"code": _code(device), "next": "/dashboard/referrals/"}
+        )
+        assert good.status_code == 302
+        assert good["Location"] == "/dashboard/referrals/"
+        assert fresh.get("/dashboard/referrals/").status_code == 200
+
+
+def test_wrong_codes_are_throttled(alice_staff: str) -> None:
+    user = get_user_model().objects.get(username=alice_staff)
+    device = TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    client = Client()
+    assert sign_in(client, alice_staff, PASSWORD) == 302
+    with time_machine.travel(datetime.now(UTC), tick=False):  # no time passes between tries
+        assert client.post("/dashboard/login/code/", {"code": "000001"}).status_code == 400
+        # Right away, even the right code waits out the throttle.
+        throttled = client.post("/dashboard/login/code/", {"code": _code(device)})
+        assert throttled.status_code == 400
+        assert b"Too many wrong codes" in throttled.content
+        assert client.get("/dashboard/").status_code == 302

@@ -16,6 +16,8 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django_otp import user_has_device
 
 from goodword.accounts.models import Membership
 from goodword.accounts.roles import Can, allows
@@ -49,6 +51,10 @@ def staff(permission: Can) -> Callable[[View], View]:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
+            if needs_second_factor(request):
+                return redirect_to_login(
+                    request.get_full_path(), login_url=reverse("dashboard:two_factor_verify")
+                )
             membership = current_membership(request)
             if membership is None:
                 return render(request, "dashboard/no_workspace.html", status=403)
@@ -63,6 +69,12 @@ def staff(permission: Can) -> Callable[[View], View]:
         return wrapper
 
     return decorate
+
+
+def needs_second_factor(request: HttpRequest) -> bool:
+    """Signed in with a password, but two-factor is on and no code was given yet."""
+    verified = getattr(request.user, "is_verified", lambda: False)()
+    return not verified and user_has_device(request.user, confirmed=True)
 
 
 def can(request: HttpRequest, permission: Can) -> bool:

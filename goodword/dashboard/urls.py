@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from goodword.dashboard import account
+from goodword.dashboard import account, two_factor
 
 app_name = "dashboard"
 
@@ -19,6 +19,8 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("password-reset/done/", account.password_reset_complete, name="password_reset_complete"),
+    path("login/code/", two_factor.verify, name="two_factor_verify"),
+    path("account/two-factor/", two_factor.setup, name="two_factor"),
     path("workspace/", account.switch_workspace, name="switch_workspace"),
     path("", include("goodword.dashboard.overview.urls")),
     path("", include("goodword.dashboard.programs.urls")),
