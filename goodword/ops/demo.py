@@ -1,4 +1,5 @@
-"""Seed a demo workspace: a live two-sided program and four weeks of sample history."""
+"""Seed a demo workspace: a live two-sided program and two months of sample history, enough
+for every chart of the dashboard to show something."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from goodword.rewards.services import approve_due_rewards
 
 DEMO_NAME = "Acme Coffee (demo)"
 ADVOCATES = ["Alice Archer", "Carmen Diaz", "Dev Patel", "Erin Walsh", "Farah Khan", "Gus Olsen"]
-FRIENDS = ["Bob", "Hana", "Ivo", "June", "Kofi", "Lena", "Milo", "Nora", "Omar", "Pia", "Quinn"]
+FRIEND_NAMES = ["Bob", "Hana", "Ivo", "June", "Kofi", "Lena", "Milo", "Nora", "Omar", "Pia"]
+FRIENDS = 72  # over DAYS days: a dozen each for the busiest advocates
+DAYS = 60
 
 
 def seed(owner_email: str, password: str, *, site_url: str = "") -> tuple[Workspace, str]:
@@ -56,9 +59,11 @@ def seed(owner_email: str, password: str, *, site_url: str = "") -> tuple[Worksp
             program=program, participant=participant, code=first.upper() if i == 0 else None
         )
         advocates.append(advocate)
-    for n, friend in enumerate(FRIENDS):
-        advocate = advocates[n % len(advocates)]
-        start = now - timedelta(days=28 - 2 * n, hours=rng.randint(0, 12))
+    for n in range(FRIENDS):
+        # Alice and Carmen refer most; the others now and then (as in real programs).
+        advocate = advocates[min(int(rng.expovariate(0.6)), len(advocates) - 1)]
+        friend = f"{FRIEND_NAMES[n % len(FRIEND_NAMES)]}{n // len(FRIEND_NAMES) or ''}"
+        start = now - timedelta(days=DAYS - 1 - n * (DAYS - 6) / FRIENDS, hours=rng.randint(0, 12))
         _history(workspace, advocate, friend, start, rng, n)
     _extra_clicks(advocates, now, rng)
     approve_due_rewards(now=now)
@@ -108,7 +113,7 @@ def _history(
         ),
         now=bought_at,
     )
-    if n == 2:  # one refund during the hold: its rewards are reversed before issue
+    if n % 25 == 2:  # a refund during the hold now and then: its rewards are reversed
         record_event(
             workspace=workspace,
             data=EventIn.model_validate(
@@ -130,10 +135,10 @@ def _extra_clicks(advocates: list[Advocate], now: datetime, rng: random.Random) 
             workspace_id=a.workspace_id,
             program_id=a.program_id,
             advocate=a,
-            created_at=now - timedelta(minutes=rng.randint(10, 60 * 24 * 28)),
+            created_at=now - timedelta(minutes=rng.randint(10, 60 * 24 * DAYS)),
             channel=rng.choice(["email", "whatsapp", "sms", "x", "facebook", "copy"]),
             ua_class=rng.choice(["mobile", "desktop", "tablet"]),
         )
         for a in advocates
-        for _ in range(rng.randint(3, 12))
+        for _ in range(rng.randint(10, 40))
     )
