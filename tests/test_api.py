@@ -666,11 +666,12 @@ def test_program_stats_for_a_small_story(story: Story) -> None:
         "reward_cost": [{"currency": "USD", "amount": 1500}],
         "avg_hours_to_convert": 48.0,
     }
-    assert stats.json() == expected
+    # v1's fields keep their values; the numbers added since are tested in test_analytics.py.
+    assert {k: stats.json()[k] for k in expected} == expected
 
     approve_due_rewards(now=T0 + timedelta(days=20))
     after = acme.get(f"/programs/{program}/stats").json()
-    assert after == {
+    assert {k: after[k] for k in expected} == {
         **expected,
         "referrals": {**expected["referrals"], "converted": 0, "rewarded": 1},
     }
@@ -689,10 +690,16 @@ def test_program_stats_for_a_small_story(story: Story) -> None:
     assert refunded["reward_cost"] == []
 
 
+V1_STATS = (
+    "program", "advocates", "clicks", "referrals", "conversions", "conversion_rate", "revenue",
+    "reward_cost", "avg_hours_to_convert",
+)  # fmt: skip
+
+
 def test_stats_of_a_new_program_are_zero(story: Story) -> None:
     program = make_program(story.acme, name="Empty")
     stats = story.acme.get(f"/programs/{program['id']}/stats").json()
-    assert stats == {
+    assert {k: stats[k] for k in V1_STATS} == {
         "program": program["id"],
         "advocates": 0,
         "clicks": 0,

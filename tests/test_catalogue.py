@@ -13,7 +13,8 @@ import pytest
 import time_machine
 from django.db import transaction
 
-from goodword.accounts.models import ApiKey
+from goodword.accounts import services as accounts
+from goodword.accounts.models import ApiKey, Membership
 from goodword.accounts.services import create_api_key, revoke_api_key, update_workspace
 from goodword.events import catalogue
 from goodword.events import services as events
@@ -52,7 +53,9 @@ _EVENT_LITERAL = re.compile(rf'"((?:{_NOUNS})\.[a-z_]+)"')
 def test_every_event_named_in_the_code_is_catalogued_and_the_reverse() -> None:
     names = set()
     for path in (ROOT / "goodword").rglob("*.py"):
-        if path.name != "catalogue.py":
+        # The dashboard records no domain events itself (its services do); its strings such as
+        # "reward.approve" name audit-log actions.
+        if path.name != "catalogue.py" and "dashboard" not in path.parts:
             text = path.read_text()
             names |= {m[1] for m in _RECORD_CALL.finditer(text)}
             names |= {m[1] for m in _EVENT_LITERAL.finditer(text)}
@@ -152,6 +155,17 @@ def test_workspace_update_is_recorded_by_the_service_only_when_something_changed
     assert len(recorded(ws.pk, "workspace.updated")) == 2
 
 
+def _team(acme: Api) -> None:
+    """An invitation accepted, its member promoted and removed; another invitation revoked."""
+    by = Membership.objects.get(workspace=acme.workspace, role="owner")
+    _, token = accounts.invite_member(email="ann@acme.test", role="analyst", by=by)
+    member, _, _ = accounts.accept_invitation(token=token, password="a long passphrase 42")
+    accounts.change_role(member=member, role="admin", by=by)
+    accounts.remove_member(member=member, by=by)
+    invitation, _ = accounts.invite_member(email="cy@acme.test", role="analyst", by=by)
+    accounts.revoke_invitation(invitation=invitation, by=by)
+
+
 def test_a_whole_referral_loop_writes_only_catalogued_payloads(db: None) -> None:
     """Signup with a code, purchase, approval, redemption, refund, and the paths around them.
 
@@ -188,6 +202,8 @@ def test_a_whole_referral_loop_writes_only_catalogued_payloads(db: None) -> None
     _fulfilment_and_choice(acme)
     _payouts(acme)
     _later_occasions(acme)
+    assert acme.patch(f"/programs/{program['id']}", {"status": "paused"}).status_code == 200
+    _team(acme)
     assert acme.patch("/workspace", {"name": "Acme Inc"}).status_code == 200
     revoke_api_key(key=ApiKey.objects.get(workspace=acme.workspace))
 

@@ -223,6 +223,8 @@ CASES = [
         {"rewards": [{"beneficiary": "advocate", "kind": "credit", "amount": 1}]},
     ),
     Case("GET", PRG + "/stats", "/programs/{acme_program}/stats"),
+    Case("GET", "/stats", "/stats", status=200, code=None, note="globex's own numbers only"),
+    Case("GET", "/stats", "/stats", query={"program": "{acme_program}"}),
     Case("GET", PRG + "/config", "/programs/{acme_program}/config"),
     Case("PUT", PRG + "/config", "/programs/{acme_program}/config", PROGRAM),
     Case("GET", PRG + "/versions", "/programs/{acme_program}/versions"),

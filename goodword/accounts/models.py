@@ -100,7 +100,7 @@ class AuditEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor = models.CharField(max_length=254)  # the user's email when it was done (users go)
-    action = models.CharField(max_length=64)  # "reward.approve", "program.pause", ...
+    action = models.CharField(max_length=64)  # such as reward.approve or program.pause
     subject = models.CharField(max_length=64, blank=True)  # a public id
     data = models.JSONField(default=dict, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)

@@ -71,13 +71,57 @@ class FieldsChanged(Payload):
     )
 
 
+class ProgramStatusChanged(Payload):
+    from_: str = Field(alias="from", description="the status it left")
+    to: str = Field(description="`draft`, `active`, `paused` or `ended`")
+    version: int = Field(description="its configuration's version after the change")
+    actor: Actor | None = Field(default=None, description="who changed it by hand")
+
+
 class WorkspaceCreated(Payload):
     name: str = Field(description="the workspace's name")
 
 
+_ROLES = '`"owner"`, `"admin"`, `"analyst"` or `"reviewer"`'
+
+
 class MemberAdded(Payload):
     user: str = Field(description="the member's login (their email address)")
-    role: str = Field(description='`"owner"` or `"member"`; more roles may come')
+    role: str = Field(description=_ROLES)
+
+
+class MemberRoleChanged(Payload):
+    user: str = Field(description="the member's login (their email address)")
+    role: str = Field(description="the role they have now: " + _ROLES)
+    was: str = Field(description="the role they had")
+    actor: Actor = Field(description="who changed it")
+
+
+class MemberRemoved(Payload):
+    user: str = Field(description="the former member's login (their email address)")
+    role: str = Field(description="the role they had")
+    actor: Actor = Field(description="who removed them")
+
+
+class InvitationCreated(Payload):
+    email: str = Field(description="the address invited, in lower case")
+    role: str = Field(description="the role it offers: " + _ROLES)
+    actor: Actor = Field(description="who invited")
+
+
+class InvitationAccepted(Payload):
+    user: str = Field(description="the login (email address) that accepted it")
+    role: str = Field(description="the role it offered")
+    joined: bool = Field(
+        description="false when they were a member already: their role is unchanged"
+    )
+
+
+class InvitationRevoked(Payload):
+    email: str = Field(description="the address it was for")
+    actor: Actor = Field(
+        description="who revoked it, or who sent the newer invitation that replaced it"
+    )
 
 
 class ApiKeyChanged(Payload):
@@ -415,6 +459,7 @@ SUBJECTS = {
     "pob": "payout batch",
     "pay": "payout",
     "cpl": "coupon pool",
+    "tinv": "team invitation",
 }
 
 
@@ -437,6 +482,7 @@ _PAR = "par_3n7b1z5t9k2m4q8x0c6v"
 _REF = "ref_7c0v9k3n6b1zt4xq8m2d"
 _RWD = "rwd_5t9k2m4q8x0c6v3n7b1z"
 _ACTOR = "api_key:key_2m4q8x0c6v3n7b1z5t9k"
+_USER = "user:42"
 _POB = "pob_8x0c6v3n7b1z5t9k2m4q"
 
 EVENTS: tuple[EventType, ...] = (
@@ -457,9 +503,48 @@ EVENTS: tuple[EventType, ...] = (
     EventType(
         "member.added",
         subject="ws",
-        description="A user became a member of the workspace.",
+        description="A user became a member of the workspace: its first owner, or someone who "
+        "accepted an invitation.",
         payload=MemberAdded,
         example={"user": "owner@acme.test", "role": "owner"},
+    ),
+    EventType(
+        "member.role_changed",
+        subject="ws",
+        description="A member was given another role; it applies from their next request.",
+        payload=MemberRoleChanged,
+        example={"user": "ann@acme.test", "role": "admin", "was": "analyst", "actor": _USER},
+    ),
+    EventType(
+        "member.removed",
+        subject="ws",
+        description="A member was taken out of the workspace; from their next request they see "
+        "nothing of it.",
+        payload=MemberRemoved,
+        example={"user": "ann@acme.test", "role": "analyst", "actor": _USER},
+    ),
+    EventType(
+        "invitation.created",
+        subject="tinv",
+        description="Someone was invited by email to join the team; the link works for "
+        "7 days, once.",
+        payload=InvitationCreated,
+        example={"email": "ann@acme.test", "role": "analyst", "actor": _USER},
+    ),
+    EventType(
+        "invitation.accepted",
+        subject="tinv",
+        description="An invitation was used: the invited person joined (or was a member already).",
+        payload=InvitationAccepted,
+        example={"user": "ann@acme.test", "role": "analyst", "joined": True},
+    ),
+    EventType(
+        "invitation.revoked",
+        subject="tinv",
+        description="An invitation's link was made to stop working, by hand or by a newer "
+        "invitation to the same address.",
+        payload=InvitationRevoked,
+        example={"email": "ann@acme.test", "actor": _USER},
     ),
     EventType(
         "api_key.created",
@@ -488,6 +573,14 @@ EVENTS: tuple[EventType, ...] = (
         description="A program's settings or reward rules changed.",
         payload=FieldsChanged,
         example={"fields": ["hold_days", "rewards"], "version": 2},
+    ),
+    EventType(
+        "program.status_changed",
+        subject="prg",
+        description="A program moved along its lifecycle (draft, active, paused, ended): only "
+        "an active program's links carry referrals and its events convert.",
+        payload=ProgramStatusChanged,
+        example={"from": "active", "to": "paused", "version": 3, "actor": _ACTOR},
     ),
     EventType(
         "participant.created",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import F
 from django.utils import timezone
 
 from goodword.programs.models import Program, ProgramVersion, RewardRule
@@ -52,9 +53,11 @@ def export(program: Program) -> dict[str, Any]:
 
 
 def snapshot(program: Program) -> ProgramVersion:
-    """Keep the program's configuration as its next version; call after each change."""
-    program.version += 1
-    Program.objects.filter(pk=program.pk).update(version=program.version)
+    """Keep the program's configuration as its next version; call after each change, inside
+    its transaction. The number comes from the row, not from `program` (which may have been
+    read before another change): the increment locks the row until the transaction ends."""
+    Program.objects.filter(pk=program.pk).update(version=F("version") + 1)
+    program.version = Program.objects.values_list("version", flat=True).get(pk=program.pk)
     return ProgramVersion.objects.create(
         workspace_id=program.workspace_id,
         program=program,

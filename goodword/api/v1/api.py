@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from goodword.api.v1 import (
+    analytics,
     coupons,
     events,
     fulfilments,
@@ -41,6 +42,7 @@ api = NinjaAPI(
 for module in (programs, participants, events, referrals, rewards, payouts, fulfilments, workspace):
     api.add_router("", module.router)
 api.add_router("", coupons.router)
+api.add_router("", analytics.router)
 
 
 def error(

@@ -1,21 +1,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from django.db.models import Avg, Count, F, Q, Sum
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import field_validator
 
+from goodword.analytics.summary import summary
+from goodword.api.v1.analytics import PeriodIn, StatsOut, render_stats, scope_of
 from goodword.api.v1.auth import workspace_of
 from goodword.api.v1.pagination import paginate
+from goodword.api.v1.rewards import actor_of
 from goodword.api.v1.schemas import ERRORS, PatchIn, Unset
-from goodword.lib.schemas import Currency
-from goodword.participants.models import Advocate
 from goodword.programs import config, services
-from goodword.programs.models import Program, ProgramVersion, RewardRule
+from goodword.programs.models import Program, ProgramVersion
 from goodword.programs.rules import (
     MAX_RULES,
     RULE_FIELDS,
@@ -26,32 +26,10 @@ from goodword.programs.rules import (
     TriggerSpec,
     check_rewards,
 )
-from goodword.referrals.models import Click, Referral
+from goodword.programs.schemas import ProgramIn, ProgramStatus
 from goodword.rewards import coupons
-from goodword.rewards.models import Reward
 
 router = Router(tags=["programs"])
-
-ProgramStatus = Literal["draft", "active", "paused", "ended"]
-
-
-class ProgramIn(Schema):
-    name: str = Field(min_length=1, max_length=200)
-    destination_url: str = Field(max_length=2000)
-    rewards: list[RewardSpec] = Field(min_length=1, max_length=MAX_RULES)
-    trigger: TriggerSpec = TriggerSpec()
-    hold_days: int = Field(default=30, ge=0, le=3650, strict=True)
-    attribution_days: int = Field(default=30, ge=1, le=3650, strict=True)
-    currency: Currency = "USD"
-    description: str = Field(default="", max_length=2000)
-    status: ProgramStatus = "active"
-    tiers: TiersSpec | None = None
-    experiment: ExperimentSpec | None = None
-    eligibility: EligibilitySpec | None = None
-
-    model_config = {"extra": "forbid"}
-
-    _rewards = field_validator("rewards")(check_rewards)
 
 
 class ProgramPatch(PatchIn):
@@ -128,23 +106,6 @@ class ProgramList(Schema):
     next_cursor: str | None
 
 
-class MoneyOut(Schema):
-    currency: str
-    amount: int
-
-
-class StatsOut(Schema):
-    program: str
-    advocates: int
-    clicks: int
-    referrals: dict[str, int]
-    conversions: int
-    conversion_rate: float | None
-    revenue: list[MoneyOut]
-    reward_cost: list[MoneyOut]
-    avg_hours_to_convert: float | None
-
-
 def render_program(program: Program) -> dict[str, Any]:
     rules = [r for r in program.rules.all() if r.is_active]
     return {
@@ -186,38 +147,11 @@ def get_program(request: HttpRequest, program_id: str) -> Program:
     return get_object_or_404(qs, public_id=program_id)
 
 
-def _with_currency(rewards: list[RewardSpec], currency: str) -> list[RewardSpec]:
-    """Rewards (and their choices) in the program's currency where they name none; points
-    keep theirs."""
-
-    def fill(offer: Any) -> Any:
-        if "currency" in offer.model_fields_set or offer.kind == "points":
-            return offer
-        return offer.model_copy(update={"currency": currency})
-
-    return [
-        fill(r).model_copy(update={"choices": [fill(c) for c in r.choices] if r.choices else None})
-        for r in rewards
-    ]
-
-
 @router.post("/programs", response={201: ProgramOut, **ERRORS})
 def create_program(request: HttpRequest, body: ProgramIn) -> Status[dict[str, Any]]:
     coupons.check_pools(workspace_id=workspace_of(request).pk, rewards=body.rewards)
     program = services.create_program(
-        workspace=workspace_of(request),
-        name=body.name,
-        destination_url=body.destination_url,
-        rewards=_with_currency(body.rewards, body.currency),
-        trigger=body.trigger,
-        hold_days=body.hold_days,
-        attribution_days=body.attribution_days,
-        currency=body.currency,
-        description=body.description,
-        status=body.status,
-        tiers=body.tiers,
-        experiment=body.experiment,
-        eligibility=body.eligibility,
+        workspace=workspace_of(request), status=body.status, **body.arguments()
     )
     return Status(201, render_program(get_program(request, program.public_id)))
 
@@ -247,15 +181,17 @@ def change_program(request: HttpRequest, program_id: str, body: ProgramPatch) ->
         coupons.check_pools(workspace_id=program.workspace_id, rewards=body.rewards)
     fields = body.model_dump(
         exclude_unset=True,
-        exclude={"rewards", "trigger", "tiers", "experiment", "eligibility"},
+        exclude={"rewards", "trigger", "tiers", "experiment", "eligibility", "status"},
     )
     services.update_program(
         program=program,
-        rewards=_with_currency(body.rewards, program.currency) if body.rewards else None,
+        rewards=body.rewards or None,
         trigger=body.trigger,
         tiers=body.tiers,
         experiment=body.experiment,
         eligibility=body.eligibility,
+        status=body.status,
+        actor=actor_of(request),
         **fields,
     )
     return render_program(get_program(request, program_id))
@@ -293,22 +229,10 @@ def replace_configuration(request: HttpRequest, program_id: str, body: ProgramIn
     coupons.check_pools(workspace_id=program.workspace_id, rewards=body.rewards)
     services.replace_configuration(
         program=program,
-        rewards=_with_currency(body.rewards, body.currency),
-        trigger=body.trigger,
-        tiers=body.tiers,
-        experiment=body.experiment,
-        eligibility=body.eligibility,
-        **body.model_dump(
-            include={
-                "name",
-                "destination_url",
-                "hold_days",
-                "attribution_days",
-                "currency",
-                "description",
-                "status",
-            }
-        ),
+        # Left out, the status stays; given, it moves along the lifecycle (409 if it may not).
+        status=body.status if "status" in body.model_fields_set else None,
+        actor=actor_of(request),
+        **body.arguments(),
     )
     return read_configuration(request, program_id)
 
@@ -332,34 +256,8 @@ def list_versions(request: HttpRequest, program_id: str) -> dict[str, Any]:
 
 
 @router.get("/programs/{program_id}/stats", response={200: StatsOut, **ERRORS})
-def program_stats(request: HttpRequest, program_id: str) -> dict[str, Any]:
+def program_stats(request: HttpRequest, program_id: str, period: Query[PeriodIn]) -> dict[str, Any]:
+    """The program's numbers (`goodword.analytics`, docs/analytics.md), for a period."""
     program = get_program(request, program_id)
-    referrals = Referral.objects.filter(program=program)
-    by_status = dict(referrals.values_list("status").annotate(n=Count("pk")).order_by())
-    converted = referrals.filter(converted_at__isnull=False)
-    clicks = Click.objects.filter(program=program).count()
-    conversions = converted.count()
-    revenue = converted.values("order_currency").annotate(total=Sum("order_amount")).order_by()
-    cost = (
-        Reward.objects.filter(program=program, kind=RewardRule.Kind.CREDIT)
-        .filter(Q(status__in=["pending", "approved", "fulfilled"]))
-        .values("currency")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-    avg = converted.aggregate(d=Avg(F("converted_at") - F("created_at")))["d"]
-    return {
-        "program": program.public_id,
-        "advocates": Advocate.objects.filter(program=program).count(),
-        "clicks": clicks,
-        "referrals": {s: by_status.get(s, 0) for s in Referral.Status.values},
-        "conversions": conversions,
-        "conversion_rate": round(conversions / clicks, 4) if clicks else None,
-        "revenue": [
-            {"currency": r["order_currency"], "amount": r["total"]}
-            for r in revenue
-            if r["order_currency"]
-        ],
-        "reward_cost": [{"currency": r["currency"], "amount": r["total"]} for r in cost],
-        "avg_hours_to_convert": round(avg.total_seconds() / 3600, 2) if avg is not None else None,
-    }
+    stats = render_stats(summary(scope_of(request, period, program)))
+    return {"program": program.public_id, **stats}

@@ -1,0 +1,246 @@
+"""The same numbers split: per advocate (the leaderboard), per channel, per experiment variant
+and per tier."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import (
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
+
+from goodword.analytics import queries
+from goodword.analytics.scope import Money, Scope, add_to, per_currency, rate
+from goodword.events.models import DomainEvent
+from goodword.participants.models import Advocate
+from goodword.programs.models import Program, RewardRule
+
+
+def _net(rows: list[dict[str, Any]], key: str) -> dict[Any, dict[str, int]]:
+    """Net revenue per `key` value and currency, from `queries.revenue_by` rows."""
+    out: dict[Any, dict[str, int]] = {}
+    for r in rows:
+        if r["order_currency"]:
+            totals = out.setdefault(r[key], {})
+            add_to(totals, [(r["order_currency"], int(r["gross"]) - int(r["refunded"]))])
+    return out
+
+
+def _cost(rows: list[dict[str, Any]], key: str) -> dict[Any, dict[str, int]]:
+    """Reward cost (pending, approved, fulfilled; money, not points) per `key` value."""
+    out: dict[Any, dict[str, int]] = {}
+    for r in rows:
+        group = queries.REWARD_GROUPS[r["status"]]
+        valued = r["count"] > r["unvalued"]
+        if group in queries.COST_GROUPS and r["currency"] != queries.POINTS and valued:
+            add_to(out.setdefault(r[key], {}), [(r["currency"], int(r["amount"]))])
+    return out
+
+
+def _counts(qs: QuerySet[Any], key: Any) -> dict[Any, int]:
+    return {
+        k: int(n) for k, n in qs.annotate(k=key).values_list("k").annotate(n=Count("pk")).order_by()
+    }
+
+
+@dataclass(frozen=True)
+class Leader:
+    advocate: str  # public id
+    participant: str  # the advocate's participant's public id
+    code: str
+    name: str
+    external_id: str
+    clicks: int
+    referrals: int
+    converted: int
+    revenue: tuple[Money, ...]  # net of refunds, of the friends converted in the period
+    rewards: tuple[Money, ...]  # what the advocate earned in the period (cost, not points)
+    points: int  # points the advocate earned in the period
+
+
+def leaderboard(scope: Scope, *, limit: int = 10) -> tuple[Leader, ...]:
+    """The advocates with the most friends converted in the period, then the most friends who
+    came, then the most clicks; ties by code. Advocates with none of the three are left out."""
+
+    def count(qs: QuerySet[Any]) -> Any:
+        sub = (
+            qs.filter(advocate_id=OuterRef("pk"))
+            .order_by()
+            .values("advocate_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
+
+    top = list(
+        scope.of(Advocate.objects.all())
+        .annotate(
+            n_converted=count(queries.converted(scope)),
+            n_referrals=count(queries.came(scope)),
+            n_clicks=count(queries.clicks(scope)),
+        )
+        .filter(Q(n_converted__gt=0) | Q(n_referrals__gt=0) | Q(n_clicks__gt=0))
+        .order_by("-n_converted", "-n_referrals", "-n_clicks", "code", "pk")
+        .values(
+            "pk", "public_id", "participant__public_id", "code", "participant__name",
+            "participant__external_id",
+            "n_converted", "n_referrals", "n_clicks",
+        )[:limit]
+    )  # fmt: skip
+    ids = [row["pk"] for row in top]
+    revenue = _net(
+        queries.revenue_by(queries.conversions(scope).filter(advocate_id__in=ids), "advocate_id"),
+        "advocate_id",
+    )
+    earned = queries.reward_value_by(
+        queries.rewards(scope).filter(
+            beneficiary=RewardRule.Beneficiary.ADVOCATE, referral__advocate_id__in=ids
+        ),
+        "referral__advocate_id",
+    )
+    cost = _cost(earned, "referral__advocate_id")
+    points: dict[int, int] = {}
+    for r in earned:
+        group = queries.REWARD_GROUPS[r["status"]]
+        if r["currency"] == queries.POINTS and group in queries.COST_GROUPS:
+            key = r["referral__advocate_id"]
+            points[key] = points.get(key, 0) + int(r["amount"])
+    return tuple(
+        Leader(
+            advocate=row["public_id"],
+            participant=row["participant__public_id"],
+            code=row["code"],
+            name=row["participant__name"],
+            external_id=row["participant__external_id"],
+            clicks=int(row["n_clicks"]),
+            referrals=int(row["n_referrals"]),
+            converted=int(row["n_converted"]),
+            revenue=per_currency(revenue.get(row["pk"], {})),
+            rewards=per_currency(cost.get(row["pk"], {})),
+            points=points.get(row["pk"], 0),
+        )
+        for row in top
+    )
+
+
+@dataclass(frozen=True)
+class Channel:
+    channel: str
+    clicks: int
+    referrals: int
+    converted: int
+    conversion_rate: float | None  # converted per referral
+    revenue: tuple[Money, ...]
+
+
+def channels(scope: Scope) -> tuple[Channel, ...]:
+    """Clicks by the channel on the link (`?via=`); friends, conversions and revenue by the
+    channel of the click that brought them, else by how they were attributed."""
+    clicks = _counts(queries.clicks(scope), queries.click_channel())
+    came = _counts(queries.came(scope), queries.channel())
+    converted = _counts(queries.converted(scope), queries.channel())
+    revenue = _net(
+        queries.revenue_by(queries.conversions(scope).annotate(ch=queries.channel()), "ch"), "ch"
+    )
+    names = clicks.keys() | came.keys() | converted.keys() | revenue.keys()
+    rows = [
+        Channel(
+            channel=name,
+            clicks=clicks.get(name, 0),
+            referrals=came.get(name, 0),
+            converted=converted.get(name, 0),
+            conversion_rate=rate(converted.get(name, 0), came.get(name, 0)),
+            revenue=per_currency(revenue.get(name, {})),
+        )
+        for name in names
+    ]
+    return tuple(sorted(rows, key=lambda c: (-c.converted, -c.referrals, -c.clicks, c.channel)))
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One experiment variant's, or one tier's, numbers."""
+
+    name: str
+    advocates: int
+    clicks: int
+    referrals: int
+    converted: int
+    conversion_rate: float | None  # converted per referral
+    revenue: tuple[Money, ...]
+    cost: tuple[Money, ...]
+
+
+def _segments(scope: Scope, key: Callable[[str], Any]) -> tuple[Segment, ...]:
+    """Numbers per value of `key(path to the advocate)`: "" for an Advocate row, "advocate__"
+    for a click or referral, "referral__advocate__" for a reward."""
+    advocates = _counts(queries.advocates(scope), key(""))
+    clicks = _counts(queries.clicks(scope), key("advocate__"))
+    came = _counts(queries.came(scope), key("advocate__"))
+    converted = _counts(queries.converted(scope), key("advocate__"))
+    revenue = _net(
+        queries.revenue_by(queries.conversions(scope).annotate(seg=key("advocate__")), "seg"),
+        "seg",
+    )
+    earned = queries.rewards(scope).filter(referral__isnull=False)
+    cost = _cost(
+        queries.reward_value_by(earned.annotate(seg=key("referral__advocate__")), "seg"), "seg"
+    )
+    names = advocates.keys() | clicks.keys() | came.keys() | converted.keys()
+    names |= revenue.keys() | cost.keys()
+    return tuple(
+        Segment(
+            name=name,
+            advocates=advocates.get(name, 0),
+            clicks=clicks.get(name, 0),
+            referrals=came.get(name, 0),
+            converted=converted.get(name, 0),
+            conversion_rate=rate(converted.get(name, 0), came.get(name, 0)),
+            revenue=per_currency(revenue.get(name, {})),
+            cost=per_currency(cost.get(name, {})),
+        )
+        for name in sorted(names)
+    )
+
+
+def variants(scope: Scope) -> tuple[Segment, ...]:
+    """Per experiment variant each advocate was assigned when enrolled ("holdout": the control
+    group, who get no program; "" for advocates enrolled before the experiment). Empty when no
+    advocate in scope has a variant. Manual rewards belong to no variant."""
+    if not scope.of(Advocate.objects.all()).exclude(variant="").exists():
+        return ()
+    return _segments(scope, lambda path: F(f"{path}variant"))
+
+
+def tiers(scope: Scope) -> tuple[Segment, ...]:
+    """Per tier each advocate has reached now (the latest `advocate.promoted`; "" below the
+    first), not the tier they had at each referral. Empty when no program in scope has tiers."""
+    programs = scope.of(Program.objects.all(), program="pk")
+    if not any(programs.values_list("tiers", flat=True)):
+        return ()
+
+    def tier(path: str) -> Any:
+        latest = (
+            DomainEvent.objects.filter(
+                workspace_id=scope.workspace_id,
+                name="advocate.promoted",
+                subject_id=OuterRef(f"{path}public_id"),
+            )
+            .order_by("-created_at", "-pk")
+            .values(t=KT("data__tier"))[:1]
+        )
+        return Coalesce(Subquery(latest, output_field=CharField()), Value(""))
+
+    return _segments(scope, tier)
