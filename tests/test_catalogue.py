@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.db import transaction
 
-from goodword.accounts import services as accounts
+from goodword.accounts import team
 from goodword.accounts.models import ApiKey, Membership
 from goodword.accounts.services import create_api_key, revoke_api_key, update_workspace
 from goodword.events import catalogue
@@ -158,12 +158,12 @@ def test_workspace_update_is_recorded_by_the_service_only_when_something_changed
 def _team(acme: Api) -> None:
     """An invitation accepted, its member promoted and removed; another invitation revoked."""
     by = Membership.objects.get(workspace=acme.workspace, role="owner")
-    _, token = accounts.invite_member(email="ann@acme.test", role="analyst", by=by)
-    member, _, _ = accounts.accept_invitation(token=token, password="a long passphrase 42")
-    accounts.change_role(member=member, role="admin", by=by)
-    accounts.remove_member(member=member, by=by)
-    invitation, _ = accounts.invite_member(email="cy@acme.test", role="analyst", by=by)
-    accounts.revoke_invitation(invitation=invitation, by=by)
+    _, token = team.invite_member(email="ann@acme.test", role="analyst", by=by)
+    member, _, _ = team.accept_invitation(token=token, password="a long passphrase 42")
+    team.change_role(member=member, role="admin", by=by)
+    team.remove_member(member=member, by=by)
+    invitation, _ = team.invite_member(email="cy@acme.test", role="analyst", by=by)
+    team.revoke_invitation(invitation=invitation, by=by)
 
 
 def test_a_whole_referral_loop_writes_only_catalogued_payloads(db: None) -> None:

@@ -25,15 +25,19 @@ from goodword.rewards.models import (
     PayoutBatch,
     Reward,
 )
-from tests.dashboard import member, owner
+from tests.dashboard import (
+    MANAGERS,
+    REVIEWERS,
+    ROLES,
+    audits,
+    counts_but_signing_in,
+    owner,
+    staff,
+)
+from tests.dashboard import markup as text
 from tests.factories import Api, make_story
-from tests.shared import row_counts
 
 pytestmark = pytest.mark.usefixtures("rows_match_the_catalogue")
-
-ROLES = ("owner", "admin", "reviewer", "analyst")
-REVIEWERS = ("owner", "admin", "reviewer")
-MANAGERS = ("owner", "admin")
 
 
 @dataclass
@@ -50,9 +54,7 @@ class World:
     globex_pool: str
 
     def client(self, role: str) -> Client:
-        if role == "owner":
-            return owner(self.acme.workspace)
-        return member(self.acme.workspace, f"{role}@acme.test", role)
+        return staff(self.acme.workspace, role)
 
     def stranger(self) -> Client:
         return owner(self.globex.workspace)
@@ -99,8 +101,7 @@ def world(db: None) -> World:
 
 def snapshot() -> dict[str, Any]:
     """Every row count (but what signing in writes) and the status of every row that has one."""
-    signing_in = ("sessions.Session", "axes.AccessLog", "auth.User", "accounts.Membership")
-    counts = {k: v for k, v in row_counts().items() if k not in signing_in}
+    counts = counts_but_signing_in()
     return {
         "counts": counts,
         "rewards": dict(Reward.objects.values_list("public_id", "status")),
@@ -110,16 +111,8 @@ def snapshot() -> dict[str, Any]:
     }
 
 
-def audits() -> list[tuple[str, str, str, dict[str, Any], str | None]]:
-    return [(a.actor, a.action, a.subject, a.data, a.ip) for a in AuditEntry.objects.order_by("pk")]
-
-
 def email(role: str) -> str:
     return f"{role}@acme.test"
-
-
-def text(answer: Any) -> str:
-    return str(answer.content.decode())
 
 
 def payout_txns() -> list[tuple[str, list[tuple[str, str, int]]]]:

@@ -8,9 +8,7 @@ a 404; nothing of globex shows in acme's lists or exports.
 from __future__ import annotations
 
 import csv
-import html
 import io
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +21,8 @@ from goodword.dashboard.people import urls as people_urls
 from goodword.dashboard.people import views
 from goodword.participants.models import Advocate, Participant
 from goodword.rewards.services import approve_due_rewards
-from tests.dashboard import member, owner
+from tests.dashboard import owner, staff
+from tests.dashboard import readable as text
 from tests.factories import (
     Api,
     History,
@@ -41,19 +40,12 @@ pytestmark = pytest.mark.usefixtures("rows_match_the_catalogue")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def text(answer: Any) -> str:
-    """A page as people read it: tags gone, entities decoded, white space squeezed."""
-    body = answer.content.decode()
-    body = body[body.index("<main") :]
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).strip()
-
-
 def rows_of(answer: Any) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(answer.content.decode())))
 
 
 def analyst(api: Api) -> Client:
-    return member(api.workspace, "analyst@acme.test", "analyst")
+    return staff(api.workspace, "analyst")
 
 
 def par(external_id: str, api: Api) -> str:

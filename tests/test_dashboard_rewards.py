@@ -18,19 +18,22 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern
 
-from goodword.accounts.models import AuditEntry
 from goodword.accounts.roles import Can
 from goodword.dashboard.rewards import urls as reward_urls
 from goodword.rewards.models import CreditAdjustment, LedgerTransaction, Reward
-from tests.dashboard import member, owner
+from tests.dashboard import (
+    MANAGERS,
+    REVIEWERS,
+    ROLES,
+    audits,
+    counts_but_signing_in,
+    owner,
+    staff,
+)
+from tests.dashboard import markup as text
 from tests.factories import Api, enrol, make_program, make_story, purchase, signup
-from tests.shared import row_counts
 
 pytestmark = pytest.mark.usefixtures("rows_match_the_catalogue")
-
-ROLES = ("owner", "admin", "reviewer", "analyst")
-REVIEWERS = ("owner", "admin", "reviewer")
-MANAGERS = ("owner", "admin")
 
 
 @dataclass
@@ -45,9 +48,7 @@ class World:
     globex_reward: str
 
     def client(self, role: str) -> Client:
-        if role == "owner":
-            return owner(self.acme.workspace)
-        return member(self.acme.workspace, f"{role}@acme.test", role)
+        return staff(self.acme.workspace, role)
 
     def stranger(self) -> Client:
         """globex's owner: every acme id is a 404 to them."""
@@ -87,13 +88,8 @@ def statuses() -> dict[str, str]:
 def snapshot() -> tuple[dict[str, int], dict[str, str]]:
     """Every row count (but what signing in writes: sessions, users, memberships, the sign-in
     log) and every reward's status."""
-    signing_in = ("sessions.Session", "axes.AccessLog", "auth.User", "accounts.Membership")
-    counts = {k: v for k, v in row_counts().items() if k not in signing_in}
+    counts = counts_but_signing_in()
     return counts, statuses()
-
-
-def audits() -> list[tuple[str, str, str, dict[str, Any], str | None]]:
-    return [(a.actor, a.action, a.subject, a.data, a.ip) for a in AuditEntry.objects.order_by("pk")]
 
 
 def ledger(reward_id: str) -> list[tuple[str, str, list[tuple[str, str, int]]]]:
@@ -111,10 +107,6 @@ def ledger(reward_id: str) -> list[tuple[str, str, list[tuple[str, str, int]]]]:
         ]
         out.append((txn.kind, txn.key.rpartition(":")[2], entries))
     return out
-
-
-def text(answer: Any) -> str:
-    return str(answer.content.decode())
 
 
 # Who may do what: every URL of this section names its permission.
@@ -646,6 +638,39 @@ def test_grant_errors_show_next_to_their_field(
     body = text(answer)
     start = body.index(f'id="id_{field}-error"')
     assert message in body[start : start + 300]
+    assert snapshot() == before
+    assert audits() == []
+
+
+@pytest.mark.parametrize(
+    ("api", "page", "field"),
+    [
+        ({"kind": "product"}, {"kind": "product", "amount": ""}, "sku"),
+        (
+            {"kind": "credit", "amount": 500, "percent_off": 10},
+            {"percent_off": "10"},
+            "percent_off",
+        ),
+        ({"kind": "coupon"}, {"kind": "coupon", "amount": ""}, "percent_off"),
+    ],
+)
+def test_grant_is_refused_as_the_api_refuses_it(
+    world: World, api: dict[str, Any], page: dict[str, str], field: str
+) -> None:
+    """One schema (`ManualRewardIn`) checks both: the same refusal in the same words (the
+    page drops the backticks)."""
+    before = snapshot()
+    refused = world.acme.post(
+        "/participants/alice/rewards", {"currency": "USD", "reason": "thanks", **api}
+    )
+    assert refused.status_code == 422
+    said = refused.json()["error"]["message"].replace("`", "")
+    answer = world.client("owner").post("/dashboard/rewards/new/", {**GRANT, **page})
+    assert answer.status_code == 400
+    body = text(answer)
+    start = body.index(f'id="id_{field}-error"')
+    shown = body[start : start + 300]
+    assert said.split(": ", 1)[-1] in shown.replace("&#x27;", "'")
     assert snapshot() == before
     assert audits() == []
 

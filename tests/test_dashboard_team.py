@@ -26,37 +26,31 @@ from django.db import connection
 from django.test import Client
 from django.urls import URLPattern
 
-from goodword.accounts import services
+from goodword.accounts import services, team
 from goodword.accounts.models import ApiKey, AuditEntry, Invitation, Membership, Workspace
 from goodword.accounts.roles import Can
 from goodword.dashboard.team import urls as team_urls
 from goodword.events.models import DomainEvent
 from goodword.lib.errors import DomainError
 from tests.conftest import postgres
-from tests.dashboard import PASSWORD, member, owner
+from tests.dashboard import PASSWORD, ROLES, audits, member, owner, staff
+from tests.dashboard import markup as text
 from tests.factories import Story, make_api
 
 pytestmark = pytest.mark.usefixtures("rows_match_the_catalogue")
 
-ROLES = ("owner", "admin", "reviewer", "analyst")
 NOT_TEAM = ("reviewer", "analyst")
 NOT_MANAGE = ("reviewer", "analyst")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def client_of(story: Story, role: str) -> Client:
-    if role == "owner":
-        return owner(story.acme.workspace)
-    return member(story.acme.workspace, f"{role}@acme.test", role)
+    return staff(story.acme.workspace, role)
 
 
 def roles(workspace: Workspace) -> dict[str, str]:
     rows = Membership.objects.for_workspace(workspace).values_list("user__username", "role")
     return dict(rows)
-
-
-def audits() -> list[tuple[str, str, str, dict[str, Any], str | None]]:
-    return [(a.actor, a.action, a.subject, a.data, a.ip) for a in AuditEntry.objects.order_by("pk")]
 
 
 def events(*names: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -89,10 +83,6 @@ def state() -> tuple[Any, ...]:
         DomainEvent.objects.count(),
         get_user_model().objects.count(),
     )
-
-
-def text(answer: Any) -> str:
-    return str(answer.content.decode())
 
 
 def user_pk(email: str) -> int:
@@ -291,13 +281,13 @@ def test_two_owners_demoting_each_other_leave_one_owner(story: Story) -> None:
     owner_member = Membership.objects.get(user__username="owner@acme.test")
     otto_member = Membership.objects.get(user__username="otto@acme.test")
     ann_member = Membership.objects.get(user__username="ann@acme.test")
-    assert services.change_role(member=otto_member, role="admin", by=owner_member)
+    assert team.change_role(member=otto_member, role="admin", by=owner_member)
     # otto's own copy still says owner; the service knows better.
     with pytest.raises(DomainError) as refused:
-        services.change_role(member=owner_member, role="admin", by=otto_member)
+        team.change_role(member=owner_member, role="admin", by=otto_member)
     assert refused.value.code == "last_owner"
     with pytest.raises(DomainError) as refused:
-        services.change_role(member=ann_member, role="owner", by=otto_member)
+        team.change_role(member=ann_member, role="owner", by=otto_member)
     assert refused.value.status == 403
     assert roles(story.acme.workspace) == {
         "owner@acme.test": "owner",
@@ -644,7 +634,7 @@ def test_a_signed_in_user_with_another_address_is_refused(story: Story) -> None:
     assert state() == before
     assert Invitation.objects.get().accepted_at is None
     with pytest.raises(DomainError) as refused:
-        services.accept_invitation(
+        team.accept_invitation(
             token=path.split("/")[-2],
             user=get_user_model().objects.get(username="owner@globex.test"),
         )
@@ -654,7 +644,7 @@ def test_a_signed_in_user_with_another_address_is_refused(story: Story) -> None:
 def test_joining_when_already_a_member_changes_nothing(story: Story) -> None:
     # Invited as an admin; a member (a reviewer) by another way before she opens the link.
     owner_member = Membership.objects.get(user__username="owner@acme.test")
-    invitation, token = services.invite_member(email="ann@acme.test", role="admin", by=owner_member)
+    invitation, token = team.invite_member(email="ann@acme.test", role="admin", by=owner_member)
     ann = member(story.acme.workspace, "ann@acme.test", "reviewer")
     answer = ann.post(f"/dashboard/invitations/{token}/")
     assert answer.status_code == 302
@@ -680,13 +670,13 @@ def test_two_acceptances_at_once_make_one_membership() -> None:
     acme = make_api("Acme")
     by = Membership.objects.get(workspace=acme.workspace)
     for round_ in range(5):
-        _, token = services.invite_member(email=f"racer{round_}@example.com", role="analyst", by=by)
+        _, token = team.invite_member(email=f"racer{round_}@example.com", role="analyst", by=by)
         barrier = threading.Barrier(4, timeout=60)
 
         def accept(token: str = token, barrier: threading.Barrier = barrier) -> str:
             try:
                 barrier.wait()
-                services.accept_invitation(token=token, password=PASSWORD)
+                team.accept_invitation(token=token, password=PASSWORD)
                 return "joined"
             except DomainError as error:
                 return error.code
@@ -790,7 +780,7 @@ def test_revoking_a_key_asks_then_stops_it(story: Story) -> None:
 def test_another_workspaces_keys_and_invitations_are_404(story: Story) -> None:
     theirs = ApiKey.objects.get(workspace=story.globex.workspace)
     globex_owner = Membership.objects.get(workspace=story.globex.workspace)
-    invitation, _ = services.invite_member(email="g@example.com", role="analyst", by=globex_owner)
+    invitation, _ = team.invite_member(email="g@example.com", role="analyst", by=globex_owner)
     client = client_of(story, "owner")
     before = state()
     assert client.get(f"/dashboard/api-keys/{theirs.public_id}/revoke/").status_code == 404
@@ -871,7 +861,7 @@ def test_bad_settings_are_shown_next_to_the_field_and_nothing_changes(story: Sto
     too_many = "\n".join(f"d{n}.test" for n in range(51))
     answer = client.post("/dashboard/settings/", {"name": "Acme", "allowed_domains": too_many})
     assert answer.status_code == 400
-    assert "At most 50 domains." in text(answer)
+    assert 'id="domains-error">at most 50 domains<' in text(answer)
     assert state() == before
 
 
@@ -895,6 +885,29 @@ def test_settings_check_domains_as_the_api_does(story: Story, domains: list[str]
     if api.status_code == 200:
         ws = Workspace.objects.get(pk=story.acme.workspace.pk)
         assert ws.allowed_domains == api.json()["allowed_domains"]
+
+
+@pytest.mark.parametrize(
+    ("domains", "message"),
+    [
+        (["ok.test", "not a domain", "-bad.test"], "not a domain name: not a domain, -bad.test"),
+        ([f"d{n}.test" for n in range(51)], "at most 50 domains"),
+    ],
+)
+def test_settings_and_api_refuse_domains_in_the_same_words(
+    story: Story, domains: list[str], message: str
+) -> None:
+    before = state()
+    api = story.acme.patch("/workspace", {"allowed_domains": domains})
+    assert api.status_code == 422
+    assert api.json()["error"]["code"] == "validation_error"
+    assert api.json()["error"]["message"] == f"allowed_domains: {message}"
+    page = client_of(story, "owner").post(
+        "/dashboard/settings/", {"name": "Acme", "allowed_domains": "\n".join(domains)}
+    )
+    assert page.status_code == 400
+    assert f'id="domains-error">{message}<' in text(page)
+    assert state() == before
 
 
 # The audit log.

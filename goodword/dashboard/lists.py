@@ -5,12 +5,12 @@ works without JavaScript (htmx only swaps the table in place)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 
 PER_PAGE = 50
@@ -25,14 +25,48 @@ class Filter:
     choices: Sequence[tuple[str, str]]
 
 
-@dataclass
 class Listing:
-    page: Page[Any]
-    query: str
-    sort: str
-    params: dict[str, str] = field(default_factory=dict)  # the list's state, minus the page
-    filters: dict[str, tuple[Filter, str]] = field(default_factory=dict)  # name -> (it, value)
-    sorts: Sequence[str] = ()
+    """A list's state and rows. Either give `page` (a page already cut, of any sequence) or
+    `ordered` (every row the search and filters keep, in the chosen order: what an export
+    writes), from which the page asked for is cut on first use: cutting it counts the rows,
+    which an export does not need."""
+
+    def __init__(
+        self,
+        page: Page[Any] | None = None,
+        query: str = "",
+        sort: str = "",
+        params: dict[str, str] | None = None,  # the list's state, minus the page
+        filters: dict[str, tuple[Filter, str]] | None = None,  # name -> (it, value)
+        sorts: Sequence[str] = (),
+        *,
+        ordered: QuerySet[Any] | None = None,
+        per_page: int = PER_PAGE,
+        page_number: str | None = None,
+    ) -> None:
+        if page is None and ordered is None:
+            raise ValueError("a Listing needs a page or its ordered rows")
+        self._page = page
+        self._ordered = ordered
+        self.query = query
+        self.sort = sort
+        self.params = params or {}
+        self.filters = filters or {}
+        self.sorts = sorts
+        self.per_page = per_page
+        self.page_number = page_number
+
+    @property
+    def ordered(self) -> QuerySet[Any]:
+        if self._ordered is None:
+            raise TypeError("this Listing was given a page, not its rows")
+        return self._ordered
+
+    @property
+    def page(self) -> Page[Any]:
+        if self._page is None:
+            self._page = Paginator(self.ordered, self.per_page).get_page(self.page_number)
+        return self._page
 
     @property
     def rows(self) -> list[Any]:
@@ -60,7 +94,7 @@ def listing(
 ) -> Listing:
     """Apply the request's `q` (a case-insensitive `contains` on each of `search`), filters
     (only the values offered), `sort` (one of `sorts`, `-` for descending; unknown ones fall
-    back to `default_sort`) and `page` to `rows`."""
+    back to `default_sort`; rows without a value come last either way) and `page` to `rows`."""
     params: dict[str, str] = {}
     query = request.GET.get("q", "").strip()[:200]
     if query and search:
@@ -81,6 +115,23 @@ def listing(
         sort = default_sort
     if sort != default_sort:
         params["sort"] = sort
-    rows = rows.order_by(sort, "-pk" if sort.startswith("-") else "pk")
-    page = Paginator(rows, per_page).get_page(request.GET.get("page"))
-    return Listing(page=page, query=query, sort=sort, params=params, filters=chosen, sorts=sorts)
+    rows = rows.order_by(*_order(sort))
+    return Listing(
+        ordered=rows,
+        query=query,
+        sort=sort,
+        params=params,
+        filters=chosen,
+        sorts=sorts,
+        per_page=per_page,
+        page_number=request.GET.get("page"),
+    )
+
+
+def _order(sort: str) -> tuple[Any, ...]:
+    """`sort` with empty (null) values last both ways (SQLite and PostgreSQL disagree on where
+    nulls go by default), then the primary key in the same direction, so pages are stable."""
+    key = sort.lstrip("-")
+    if sort.startswith("-"):
+        return F(key).desc(nulls_last=True), "-pk"
+    return F(key).asc(nulls_last=True), "pk"

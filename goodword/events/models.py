@@ -28,7 +28,11 @@ class DomainEvent(models.Model):
     objects = TenantQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["workspace", "name", "created_at"])]
+        indexes = [
+            models.Index(fields=["workspace", "name", "created_at"]),
+            # A row's history (a referral's timeline, a reward's events) reads by subject.
+            models.Index(fields=["workspace", "subject_id"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.subject_id}"

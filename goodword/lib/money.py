@@ -182,19 +182,23 @@ _THREE_DECIMALS = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
 
 
 def decimals(currency: str) -> int:
-    """How many digits of an amount are after the decimal point in `currency`."""
-    if currency in _NO_DECIMALS:
+    """How many digits of an amount are after the decimal point in `currency` (none in the
+    pseudo-currency PTS: points are whole)."""
+    if currency in _NO_DECIMALS or currency == "PTS":
         return 0
     return 3 if currency in _THREE_DECIMALS else 2
 
 
 def major(amount: int, currency: str) -> str:
-    """Minor units as a decimal string in major units: 1050 USD -> "10.50"."""
+    """Minor units as a decimal string in major units: 1050 USD -> "10.50", -5 USD -> "-0.05",
+    120 PTS -> "120" (points are whole)."""
     places = decimals(currency)
     if places == 0:
         return str(amount)
-    whole, part = divmod(amount, 10**places)
-    return f"{whole}.{part:0{places}d}"
+    # divmod of a negative amount floors (-5 -> -1 and 95): split the magnitude instead.
+    sign, value = ("-", -amount) if amount < 0 else ("", amount)
+    whole, part = divmod(value, 10**places)
+    return f"{sign}{whole}.{part:0{places}d}"
 
 
 # Symbols shown before an amount; other currencies show their code after it ("10.00 CHF").

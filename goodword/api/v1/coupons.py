@@ -3,7 +3,6 @@ whose `coupon.pool` names the pool."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -11,30 +10,19 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
-from pydantic import AfterValidator, StringConstraints
+from pydantic import StringConstraints
 
 from goodword.api.v1.auth import workspace_of
 from goodword.api.v1.pagination import paginate
 from goodword.api.v1.schemas import ERRORS, PatchIn, Unset
 from goodword.rewards import coupons
 from goodword.rewards.models import CouponCode, CouponPool
+from goodword.rewards.schemas import CodesIn
 
 router = Router(tags=["coupons"])
 
-MAX_CODES = 10_000  # per upload
-_CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-
 PoolName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Threshold = Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
-
-
-def _check_code(code: str) -> str:
-    if not _CODE.match(code):
-        raise ValueError("a code is 1 to 40 letters, digits, dashes or underscores")
-    return code
-
-
-Code = Annotated[str, AfterValidator(_check_code)]
 
 
 class PoolIn(Schema):
@@ -49,12 +37,6 @@ class PoolIn(Schema):
 class PoolPatch(PatchIn):
     name: PoolName | Unset = None
     low_threshold: Threshold | Unset = None
-
-
-class CodesIn(Schema):
-    codes: list[Code] = Field(min_length=1, max_length=MAX_CODES)
-
-    model_config = {"extra": "forbid"}
 
 
 class PoolOut(Schema):

@@ -2,37 +2,30 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
-from pydantic import (
-    AfterValidator,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import field_validator
 
 from goodword.api.v1.auth import workspace_of
 from goodword.api.v1.programs import get_program
-from goodword.api.v1.rewards import Reason, actor_of, render_reward
+from goodword.api.v1.rewards import actor_of, render_reward
 from goodword.api.v1.schemas import ERRORS, RewardOut
-from goodword.lib.money import MAX_AMOUNT, is_currency
-from goodword.lib.schemas import Currency, Email, ExternalId, Name, PositiveAmount
+from goodword.lib.schemas import Email, ExternalId, Name, PositiveAmount
 from goodword.participants import services
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program
-from goodword.programs.rules import POINTS, Id, Kind, OfferSpec
 from goodword.referrals import services as referrals
-from goodword.rewards import actions, expiry, ledger
+from goodword.rewards import actions
 from goodword.rewards import services as rewards
-from goodword.rewards.models import CreditAdjustment, Redemption, Reward
+from goodword.rewards.models import CreditAdjustment, Redemption
+from goodword.rewards.queries import balances
+from goodword.rewards.schemas import CreditAdjustmentIn, LedgerCurrency, ManualRewardIn
 
 router = Router(tags=["participants"])
 
@@ -70,101 +63,12 @@ class InviteIn(Schema):
     model_config = {"extra": "forbid"}
 
 
-def _ledger_currency(value: str) -> str:
-    if value != POINTS and not is_currency(value):
-        raise ValueError(
-            f"{value!r} is not an ISO 4217 currency code such as USD or EUR, nor PTS (points)"
-        )
-    return value
-
-
-# A currency the ledger keeps balances in: ISO 4217, or the pseudo-currency PTS for points.
-LedgerCurrency = Annotated[
-    str, StringConstraints(min_length=3, max_length=3), AfterValidator(_ledger_currency)
-]
-
-
 class RedemptionIn(Schema):
     order_id: ExternalId
     amount: PositiveAmount = Field(description="minor units, or points with currency PTS")
     currency: LedgerCurrency
 
     model_config = {"extra": "forbid"}
-
-
-class ManualRewardIn(Schema):
-    """A reward granted by hand: what it gives is an `OfferSpec`, as in a reward rule (without
-    `percent_of_order`: there is no order), and checked by it."""
-
-    kind: Kind
-    amount: PositiveAmount | None = None
-    percent_off: int | None = Field(default=None, ge=1, le=100, strict=True)
-    currency: LedgerCurrency | None = Field(
-        default=None,
-        description="the program's currency when left out, else USD; points are always PTS",
-    )
-    sku: Id | None = Field(default=None, description="product: the free product's SKU")
-    cause: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
-        default=None, description="charity: the cause the donation goes to"
-    )
-    description: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = Field(
-        default=None, description="custom: what the participant gets, in plain words"
-    )
-    reason: Reason
-    program: str | None = Field(
-        default=None, max_length=32, description="the program to book it to (its id)"
-    )
-
-    model_config = {"extra": "forbid"}
-
-    @model_validator(mode="after")
-    def _offer(self) -> Self:
-        self.offer(default_currency="USD")
-        return self
-
-    def offer(self, *, default_currency: str) -> OfferSpec:
-        """What the reward gives, in `default_currency` when no currency was given."""
-        data = self.model_dump(
-            include={"kind", "amount", "percent_off", "sku", "cause", "description"},
-            exclude_none=True,
-        )
-        if self.kind == "points":
-            # OfferSpec gives points PTS, and refuses any other currency, naming the field.
-            if self.currency not in (None, POINTS):
-                data["currency"] = self.currency
-        elif self.currency == POINTS:
-            raise ValueError(f"currency PTS is for points only, not for a {self.kind} reward")
-        else:
-            data["currency"] = self.currency or default_currency
-        try:
-            return OfferSpec.model_validate(data)
-        except ValidationError as exc:
-            # The spec's own words, which name the field (it checks what goes with each kind).
-            first = exc.errors()[0]
-            raise ValueError(str(first["msg"]).removeprefix("Value error, ")) from None
-
-
-class CreditAdjustmentIn(Schema):
-    amount: int = Field(
-        ge=-MAX_AMOUNT,
-        le=MAX_AMOUNT,
-        strict=True,
-        description="minor units: more than 0 adds credit, less than 0 takes it",
-    )
-    currency: Currency
-    reason: Reason
-    key: ExternalId | None = Field(
-        default=None, description="your idempotency key: a retry returns the first adjustment"
-    )
-
-    model_config = {"extra": "forbid"}
-
-    @field_validator("amount")
-    @classmethod
-    def _not_zero(cls, value: int) -> int:
-        if value == 0:
-            raise ValueError("must not be 0")
-        return value
 
 
 class AdvocateOut(Schema):
@@ -344,38 +248,24 @@ def invite_friend(request: HttpRequest, program_id: str, body: InviteIn) -> Stat
 @router.get("/participants/{path:external_id}/balance", response={200: BalanceOut, **ERRORS})
 def read_balance(request: HttpRequest, external_id: str) -> dict[str, Any]:
     participant = get_participant(request, external_id)
-    lines = ledger.participant_balances(participant)
-    pending = (
-        Reward.objects.filter(
-            participant=participant, status=Reward.Status.PENDING, kind__in=("credit", "points")
-        )
-        .values("currency")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-    for row in pending:
-        lines.setdefault(row["currency"], {"available": 0, "debt": 0})["pending"] = int(
-            row["total"]
-        )
-    expiring = expiry.next_expiries(participant)
     return {
         "participant": participant.external_id,
         "balances": [
             {
-                "currency": cur,
-                "available": v["available"],
-                "pending": v.get("pending", 0),
-                "debt": v["debt"],
+                "currency": line.currency,
+                "available": line.available,
+                "pending": line.pending,
+                "debt": line.debt,
                 "next_expiry": (
-                    {"amount": expiring[cur][0], "at": expiring[cur][1]}
-                    if cur in expiring
+                    {"amount": line.next_expiry[0], "at": line.next_expiry[1]}
+                    if line.next_expiry is not None
                     else None
                 ),
-                "payable": v.get("payable", 0),
-                "paying": v.get("paying", 0),
-                "paid": v.get("paid", 0),
+                "payable": line.payable,
+                "paying": line.paying,
+                "paid": line.paid,
             }
-            for cur, v in sorted(lines.items())
+            for line in balances(participant)
         ],
     }
 

@@ -14,29 +14,15 @@ from pydantic import StringConstraints
 
 from goodword.api.v1.auth import workspace_of
 from goodword.api.v1.pagination import paginate
-from goodword.api.v1.rewards import Reason, actor_of
+from goodword.api.v1.rewards import actor_of
 from goodword.api.v1.schemas import ERRORS
-from goodword.lib.money import MAX_AMOUNT
-from goodword.lib.schemas import Currency
 from goodword.rewards import payout_exports, payouts
 from goodword.rewards.models import Payout, PayoutBatch
+from goodword.rewards.schemas import PayoutBatchIn, Reason
 
 router = Router(tags=["payouts"])
 
 BatchStatus = Literal["draft", "approved", "closed", "cancelled"]
-
-
-class PayoutBatchIn(Schema):
-    currency: Currency
-    min_amount: int = Field(
-        default=0,
-        ge=0,
-        le=MAX_AMOUNT,
-        strict=True,
-        description="minor units: participants owed less are left for a later batch",
-    )
-
-    model_config = {"extra": "forbid"}
 
 
 class PaidIn(Schema):

@@ -15,14 +15,13 @@ from goodword.api.v1.schemas import ERRORS, RewardOut
 from goodword.programs.rules import Kind
 from goodword.rewards import actions, choice
 from goodword.rewards.models import Reward
+from goodword.rewards.schemas import Reason
 
 router = Router(tags=["rewards"])
 
 RewardStatus = Literal[
     "pending", "approved", "pending_fulfilment", "fulfilled", "rejected", "reversed", "expired"
 ]
-# Why a manual action was taken, in the actor's words.
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class RewardList(Schema):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from django.http import HttpRequest
@@ -8,13 +7,12 @@ from ninja import Field, Router, Schema
 from pydantic import field_validator
 
 from goodword.accounts.models import Workspace
-from goodword.accounts.services import update_workspace
+from goodword.accounts.services import MAX_DOMAINS, clean_domains, update_workspace
 from goodword.api.v1.auth import workspace_of
 from goodword.api.v1.schemas import ERRORS, PatchIn, Unset
+from goodword.lib.errors import DomainError
 
 router = Router(tags=["workspace"])
-
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class WorkspaceOut(Schema):
@@ -25,18 +23,21 @@ class WorkspaceOut(Schema):
 
 class WorkspacePatch(PatchIn):
     name: Annotated[str, Field(min_length=1, max_length=200)] | Unset = None
-    allowed_domains: Annotated[list[str], Field(max_length=50)] | Unset = None
+    # `clean_domains` counts them, so the API and the dashboard say the same; the schema
+    # still tells clients the limit.
+    allowed_domains: (
+        Annotated[list[str], Field(json_schema_extra={"maxItems": MAX_DOMAINS})] | Unset
+    ) = None
 
     @field_validator("allowed_domains")
     @classmethod
     def _domains(cls, value: list[str] | None) -> list[str] | None:
         if value is None:
             return None
-        cleaned = [d.strip().lower().rstrip(".") for d in value]
-        bad = [d for d in cleaned if not _DOMAIN.match(d) and d != "localhost"]
-        if bad:
-            raise ValueError(f"not a domain name: {', '.join(bad)}")
-        return sorted(set(cleaned))
+        try:
+            return clean_domains(value)
+        except DomainError as error:
+            raise ValueError(error.message) from None
 
 
 def render_workspace(ws: Workspace) -> dict[str, Any]:

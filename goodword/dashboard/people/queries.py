@@ -1,12 +1,10 @@
 """The reads of the participants and advocates pages: counts as annotations (one query per
-list, never one per row), rewards earned per currency for a page of advocates, and a
-participant's balances as the API's balance endpoint composes them."""
+list, never one per row) and rewards earned per currency for a page of advocates. A
+participant's balances are `goodword.rewards.queries.balances`, as the API shows them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
 
 from django.db.models import (
     Case,
@@ -16,7 +14,6 @@ from django.db.models import (
     OuterRef,
     QuerySet,
     Subquery,
-    Sum,
     Value,
     When,
 )
@@ -28,8 +25,6 @@ from goodword.analytics.scope import Scope
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import RewardRule
 from goodword.referrals.models import Referral
-from goodword.rewards import expiry, ledger
-from goodword.rewards.models import Reward
 
 
 def participant_rows(workspace: Workspace) -> QuerySet[Participant]:
@@ -100,56 +95,3 @@ def rewards_earned(
         advocate: [(amount, cur) for cur, amount in sorted(sums.items()) if amount]
         for advocate, sums in totals.items()
     }
-
-
-@dataclass(frozen=True)
-class BalanceLine:
-    """One currency of a participant's balance, in minor units (as `GET /participants/{id}/
-    balance` answers)."""
-
-    currency: str
-    available: int
-    pending: int
-    debt: int
-    payable: int
-    paying: int
-    paid: int
-    next_expiry: tuple[int, datetime] | None
-
-    @property
-    def cash_owed(self) -> int:
-        """Cash owed to them and not yet paid: outside a payout batch, or in one."""
-        return self.payable + self.paying
-
-
-def balances(participant: Participant) -> list[BalanceLine]:
-    """The participant's balances per currency: the ledger's sums (`ledger.participant_balances`),
-    credit and points still in their hold, and the credit that expires soonest. The same
-    composition as the API's balance endpoint (goodword/api/v1/participants.py), which the
-    dashboard may not import."""
-    lines = ledger.participant_balances(participant)
-    pending = (
-        Reward.objects.for_workspace(participant.workspace_id)
-        .filter(
-            participant=participant, status=Reward.Status.PENDING, kind__in=("credit", "points")
-        )
-        .values("currency")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-    held = {row["currency"]: int(row["total"] or 0) for row in pending}
-    expiring = expiry.next_expiries(participant)
-    currencies = sorted(set(lines) | set(held))
-    return [
-        BalanceLine(
-            currency=cur,
-            available=lines.get(cur, {}).get("available", 0),
-            pending=held.get(cur, 0),
-            debt=lines.get(cur, {}).get("debt", 0),
-            payable=lines.get(cur, {}).get("payable", 0),
-            paying=lines.get(cur, {}).get("paying", 0),
-            paid=lines.get(cur, {}).get("paid", 0),
-            next_expiry=expiring.get(cur),
-        )
-        for cur in currencies
-    ]

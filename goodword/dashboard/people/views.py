@@ -33,6 +33,7 @@ from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program
 from goodword.referrals.models import Referral
 from goodword.rewards.models import Reward
+from goodword.rewards.queries import balances
 
 # Rows per page: the lists' default, named here so that a test can make pages short.
 PER_PAGE = lists.PER_PAGE
@@ -56,12 +57,6 @@ def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
     it = iter(rows)
     while chunk := list(islice(it, size)):
         yield chunk
-
-
-def _major(amount: int, currency: str) -> str:
-    """An amount in major units for a spreadsheet; points are whole (`money.major` would
-    read 120 points as "1.20")."""
-    return str(amount) if currency == "PTS" else money.major(amount, currency)
 
 
 def _link(advocate: Advocate) -> str:
@@ -96,7 +91,7 @@ def participants(request: HttpRequest) -> HttpResponse:
 @staff(Can.VIEW)
 def participants_export(request: HttpRequest) -> HttpResponse:
     """The filtered list as CSV, up to MAX_EXPORT rows, formulas neutralised."""
-    rows: QuerySet[Participant] = _participants(request).page.paginator.object_list  # type: ignore[assignment]
+    rows: QuerySet[Participant] = _participants(request).ordered
     header = (
         "participant_id", "external_id", "name", "email", "advocate_in_programs",
         "purchase_count", "first_purchase_at", "created_at",
@@ -178,7 +173,7 @@ def participant(request: HttpRequest, participant_id: str) -> HttpResponse:
         "person": person,
         "phone": timeline.phone_of(person),
         "attributes": sorted(attributes.items()),
-        "balances": queries.balances(person),
+        "balances": balances(person),
         "advocacies": [
             Advocacy(a, _link(a), _share(a), [money.display(n, c) for n, c in earned.get(a.pk, [])])
             for a in advocacies
@@ -244,7 +239,7 @@ def advocates_export(request: HttpRequest) -> HttpResponse:
     """The filtered list as CSV, up to MAX_EXPORT rows; rewards earned as "10.00 USD" per
     currency, separated by "; "."""
     workspace = _workspace(request)
-    rows: QuerySet[Advocate] = _advocates(request).page.paginator.object_list  # type: ignore[assignment]
+    rows: QuerySet[Advocate] = _advocates(request).ordered
     header = (
         "advocate_id", "program_id", "program", "code", "participant_id", "external_id",
         "name", "email", "variant", "referrals", "conversions", "rewards_earned", "enrolled_at",
@@ -268,7 +263,7 @@ def advocates_export(request: HttpRequest) -> HttpResponse:
                     a.variant,
                     a.referrals_made,
                     a.conversions,
-                    "; ".join(f"{_major(n, cur)} {cur}" for n, cur in earned.get(a.pk, [])),
+                    "; ".join(f"{money.major(n, cur)} {cur}" for n, cur in earned.get(a.pk, [])),
                     _when(a.created_at),
                     _link(a),
                 )

@@ -116,7 +116,7 @@ def _when(value: datetime | None) -> str:
 def export(request: HttpRequest) -> HttpResponse:
     """The filtered, sorted list as CSV: every page, up to MAX_EXPORT rows; amounts in major
     units; formulas neutralised (`csv_response`)."""
-    rows: QuerySet[Referral] = _listing(request).page.paginator.object_list  # type: ignore[assignment]
+    rows: QuerySet[Referral] = _listing(request).ordered
     header = (
         "referral_id", "program_id", "program", "status", "reject_reason", "source", "channel",
         "advocate_external_id", "advocate_name", "advocate_email", "advocate_code",

@@ -4,6 +4,7 @@ PayPal, Wise or plain CSV file, and each payout marked paid or failed. The same 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -19,7 +21,7 @@ from goodword.accounts.roles import Can
 from goodword.dashboard.access import staff
 from goodword.dashboard.audit import audit
 from goodword.dashboard.lists import Filter, listing
-from goodword.dashboard.rewards.common import BADGES, actor, refused, who
+from goodword.dashboard.rewards.common import BADGES, act, actor, audited, who
 from goodword.dashboard.rewards.forms import BatchForm, ReasonForm, ReferenceForm
 from goodword.lib import money
 from goodword.lib.errors import DomainError
@@ -182,6 +184,11 @@ def _page(
     return render(request, "dashboard/rewards/batch.html", context, status=status)
 
 
+def _refused(request: HttpRequest, batch_id: str, **forms: Any) -> Callable[[int], HttpResponse]:
+    """The batch's page as it is now, with the form that was posted, for a refused action."""
+    return lambda status: _page(request, _get(request, batch_id), status=status, **forms)
+
+
 @staff(Can.VIEW)
 def batch(request: HttpRequest, batch_id: str) -> HttpResponse:
     return _page(request, _get(request, batch_id))
@@ -192,31 +199,36 @@ def batch(request: HttpRequest, batch_id: str) -> HttpResponse:
 def approve(request: HttpRequest, batch_id: str) -> HttpResponse:
     """Approve a draft: each payout's cash moves from payable to paying."""
     found = _get(request, batch_id)
-    try:
-        with transaction.atomic():
-            done = payouts.approve_batch(batch=found, actor=actor(request), now=timezone.now())
-            audit(request, "payout_batch.approve", found.public_id)
-    except DomainError as error:
-        return _page(request, _get(request, batch_id), status=refused(request, error))
-    text = "Approved: export the payment file, pay, then mark each payout."
-    if done.status == PayoutBatch.Status.CLOSED:
-        text = "Approved, and closed at once: nothing was left to pay."
-    messages.success(request, text)
-    return redirect("dashboard:payout_batch", batch_id=found.public_id)
+
+    def said(done: PayoutBatch) -> str:
+        if done.status == PayoutBatch.Status.CLOSED:
+            return "Approved, and closed at once: nothing was left to pay."
+        return "Approved: export the payment file, pay, then mark each payout."
+
+    return act(
+        request,
+        lambda: payouts.approve_batch(batch=found, actor=actor(request), now=timezone.now()),
+        action="payout_batch.approve",
+        subject=found.public_id,
+        success=said,
+        then=reverse("dashboard:payout_batch", args=[found.public_id]),
+        on_refusal=_refused(request, batch_id),
+    )
 
 
 @require_POST
 @staff(Can.REVIEW)
 def cancel(request: HttpRequest, batch_id: str) -> HttpResponse:
     found = _get(request, batch_id)
-    try:
-        with transaction.atomic():
-            payouts.cancel_batch(batch=found, actor=actor(request), now=timezone.now())
-            audit(request, "payout_batch.cancel", found.public_id)
-    except DomainError as error:
-        return _page(request, _get(request, batch_id), status=refused(request, error))
-    messages.success(request, "Cancelled: nothing was paid, and everyone is still owed.")
-    return redirect("dashboard:payout_batch", batch_id=found.public_id)
+    return act(
+        request,
+        lambda: payouts.cancel_batch(batch=found, actor=actor(request), now=timezone.now()),
+        action="payout_batch.cancel",
+        subject=found.public_id,
+        success="Cancelled: nothing was paid, and everyone is still owed.",
+        then=reverse("dashboard:payout_batch", args=[found.public_id]),
+        on_refusal=_refused(request, batch_id),
+    )
 
 
 @staff(Can.REVIEW)
@@ -227,9 +239,13 @@ def export(request: HttpRequest, batch_id: str, fmt: str) -> HttpResponse:
         raise Http404("no such format")
     found = _get(request, batch_id)
     try:
-        with transaction.atomic():
-            text = payout_exports.export(found, fmt)  # type: ignore[arg-type]
-            audit(request, "payout_batch.export", found.public_id, format=fmt)
+        text = audited(
+            request,
+            lambda: payout_exports.export(found, fmt),  # type: ignore[arg-type]
+            "payout_batch.export",
+            found.public_id,
+            {"format": fmt},
+        )
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("dashboard:payout_batch", batch_id=found.public_id)
@@ -250,23 +266,23 @@ def paid(request: HttpRequest, batch_id: str, payout_id: str) -> HttpResponse:
     """The business paid this payout: its reference (a PayPal or bank transaction id)."""
     payout = _payout(request, batch_id, payout_id)
     form = ReferenceForm(request.POST, prefix="paid")
-    status = 400
-    if form.is_valid():
-        reference = str(form.cleaned_data["reference"])
-        try:
-            with transaction.atomic():
-                payouts.mark_paid(
-                    payout=payout, reference=reference, actor=actor(request), now=timezone.now()
-                )
-                audit(request, "payout.paid", payout.public_id, reference=reference)
-        except DomainError as error:
-            status = refused(request, error)
-        else:
-            shown = money.display(payout.amount, payout.currency)
-            messages.success(request, f"Marked paid: {shown} to {payout.participant.external_id}.")
-            return redirect("dashboard:payout_batch", batch_id=batch_id)
-    found = _get(request, batch_id)
-    return _page(request, found, status=status, payout=payout.public_id, paid_form=form)
+    again = _refused(request, batch_id, payout=payout.public_id, paid_form=form)
+    if not form.is_valid():
+        return again(400)
+    reference = str(form.cleaned_data["reference"])
+    shown = money.display(payout.amount, payout.currency)
+    return act(
+        request,
+        lambda: payouts.mark_paid(
+            payout=payout, reference=reference, actor=actor(request), now=timezone.now()
+        ),
+        action="payout.paid",
+        subject=payout.public_id,
+        data={"reference": reference},
+        success=f"Marked paid: {shown} to {payout.participant.external_id}.",
+        then=reverse("dashboard:payout_batch", args=[batch_id]),
+        on_refusal=again,
+    )
 
 
 @require_POST
@@ -275,22 +291,19 @@ def failed(request: HttpRequest, batch_id: str, payout_id: str) -> HttpResponse:
     """The payment did not go through: the cash is owed again."""
     payout = _payout(request, batch_id, payout_id)
     form = ReasonForm(request.POST, prefix="failed")
-    status = 400
-    if form.is_valid():
-        reason = str(form.cleaned_data["reason"])
-        try:
-            with transaction.atomic():
-                payouts.mark_failed(
-                    payout=payout, reason=reason, actor=actor(request), now=timezone.now()
-                )
-                audit(request, "payout.failed", payout.public_id, reason=reason)
-        except DomainError as error:
-            status = refused(request, error)
-        else:
-            messages.success(
-                request,
-                f"Marked failed: {payout.participant.external_id} is owed the money again.",
-            )
-            return redirect("dashboard:payout_batch", batch_id=batch_id)
-    found = _get(request, batch_id)
-    return _page(request, found, status=status, payout=payout.public_id, failed_form=form)
+    again = _refused(request, batch_id, payout=payout.public_id, failed_form=form)
+    if not form.is_valid():
+        return again(400)
+    reason = str(form.cleaned_data["reason"])
+    return act(
+        request,
+        lambda: payouts.mark_failed(
+            payout=payout, reason=reason, actor=actor(request), now=timezone.now()
+        ),
+        action="payout.failed",
+        subject=payout.public_id,
+        data={"reason": reason},
+        success=f"Marked failed: {payout.participant.external_id} is owed the money again.",
+        then=reverse("dashboard:payout_batch", args=[batch_id]),
+        on_refusal=again,
+    )

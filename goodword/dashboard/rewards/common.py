@@ -1,17 +1,21 @@
 """What the rewards, fulfilment, payout and coupon pool pages share: who is acting, how a
-reward's value reads, where a "back" link may point, and how a refused action is shown."""
+reward's value reads, where a "back" link may point, how an action is audited and how a refused
+one is shown."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from django.contrib import messages
-from django.http import HttpRequest
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from goodword.accounts.models import Membership
+from goodword.dashboard.audit import audit
 from goodword.lib import money
 from goodword.lib.errors import DomainError
 from goodword.rewards.models import Reward
@@ -94,6 +98,46 @@ def refused(request: HttpRequest, error: DomainError) -> int:
     """Show why a service refused an action; the status to answer with (400, 409, 422)."""
     messages.error(request, error.message)
     return error.status if error.status in (400, 409, 422) else 409
+
+
+T = TypeVar("T")
+
+
+def audited(
+    request: HttpRequest,
+    work: Callable[[], T],
+    action: str,
+    subject: str,
+    data: Mapping[str, Any] | None = None,
+) -> T:
+    """Run `work` (one service call) and note it in the audit log as `action` on `subject`, in
+    one transaction: the entry exists exactly when the action happened. A DomainError from
+    the service propagates, with nothing written."""
+    with transaction.atomic():
+        result = work()
+        audit(request, action, subject, **(data or {}))
+    return result
+
+
+def act(
+    request: HttpRequest,
+    work: Callable[[], T],
+    *,
+    action: str,
+    subject: str,
+    data: Mapping[str, Any] | None = None,
+    success: str | Callable[[T], str],
+    then: str,
+    on_refusal: Callable[[int], HttpResponse],
+) -> HttpResponse:
+    """The shape of a page's action button: run it audited; on success say `success` and go to
+    `then`; when the service refuses, say why and answer `on_refusal(status)`."""
+    try:
+        result = audited(request, work, action, subject, data)
+    except DomainError as error:
+        return on_refusal(refused(request, error))
+    messages.success(request, success if isinstance(success, str) else success(result))
+    return redirect(then)
 
 
 def who(workspace_id: int, actor_name: str) -> str:

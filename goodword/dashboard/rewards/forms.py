@@ -1,23 +1,56 @@
-"""The forms of the rewards pages. Each checks what the API's schema for the same action
-checks (`goodword/api/v1/rewards.py`, `participants.py`, `payouts.py`, `coupons.py`), with
-money typed in major units, and puts every complaint next to its field."""
+"""The forms of the rewards pages. Money is typed in major units; each form converts it and
+validates the same schema as the API's endpoint for the action (`goodword.rewards.schemas`),
+and puts every complaint next to its field."""
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from goodword.lib.money import MAX_AMOUNT, is_currency, parse_major
 from goodword.participants.models import Participant
 from goodword.programs.models import Program, RewardRule
 from goodword.programs.rules import POINTS, OfferSpec
+from goodword.rewards.schemas import (
+    CODE_RULE,
+    MAX_CODES,
+    CodesIn,
+    CreditAdjustmentIn,
+    ManualRewardIn,
+    PayoutBatchIn,
+    error_message,
+    is_code,
+)
 
-MAX_CODES = 10_000  # per upload, as `POST /coupon-pools/{id}/codes`
-# As the API's `Code`: what shops accept as a coupon code.
-CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+Model = TypeVar("Model", bound=BaseModel)
+
+# Stands in for a reason the form refused already, so that the schema still checks the rest.
+_SOME_REASON = "-"
+
+
+def validated(
+    form: forms.Form,
+    schema: type[Model],
+    data: dict[str, Any],
+    *,
+    renamed: dict[str, str] | None = None,
+) -> Model | None:
+    """`data` checked by the API's schema for the action; None, with each complaint added next
+    to the field it names (`renamed` maps the schema's names to the form's), or else the first
+    field it mentions, when the schema refuses."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as error:
+        for problem in error.errors():
+            message = error_message(problem)
+            loc = problem["loc"]
+            name = (renamed or {}).get(str(loc[0]), str(loc[0])) if loc else ""
+            field = name if name in form.fields else _field_named(message)
+            if field not in form.errors:
+                form.add_error(field, message.replace("`", ""))
+        return None
 
 
 class ReasonForm(forms.Form):
@@ -93,30 +126,27 @@ class GrantForm(forms.Form):
         if kind is None:
             return data
         program = self.chosen_program()
-        offer: dict[str, Any] = {"kind": kind}
+        default_currency = program.currency if program else "USD"
+        body: dict[str, Any] = {"kind": kind, "reason": data.get("reason") or _SOME_REASON}
         if kind != "points":
             try:
-                offer["currency"] = _currency(
-                    data.get("currency") or (program.currency if program else "USD")
-                )
+                body["currency"] = _currency(data.get("currency") or default_currency)
             except forms.ValidationError as error:
                 self.add_error("currency", error)
                 return data
         amount = str(data.get("amount") or "").strip()
         if amount:
             try:
-                offer["amount"] = _amount(amount, offer.get("currency", POINTS))
+                body["amount"] = _amount(amount, body.get("currency", POINTS))
             except ValueError as error:
                 self.add_error("amount", str(error))
                 return data
         for name in ("percent_off", "sku", "cause", "description"):
             if data.get(name) not in (None, ""):
-                offer[name] = data[name]
-        try:
-            self.offer = OfferSpec.model_validate(offer)
-        except ValidationError as error:
-            message = str(error.errors()[0]["msg"]).removeprefix("Value error, ")
-            self.add_error(_field_named(message), message.replace("`", ""))
+                body[name] = data[name]
+        manual = validated(self, ManualRewardIn, body)
+        if manual is not None:
+            self.offer = manual.offer(default_currency=default_currency)
         return data
 
 
@@ -137,7 +167,8 @@ def _amount(text: str, currency: str) -> int:
 
 
 def _field_named(message: str) -> str | None:
-    """The field an `OfferSpec` complaint is about: the first one it names in backticks."""
+    """The field a complaint with no field of its own (an `OfferSpec` rule) is about: the
+    first one it names in backticks."""
     for name in ("sku", "cause", "description", "percent_off", "amount"):
         if f"`{name}`" in message:
             return name
@@ -182,7 +213,14 @@ class CreditForm(forms.Form):
             except ValueError as error:
                 self.add_error("amount", str(error))
                 return data
-            data["minor"] = -value if data.get("direction") == "take" else value
+            minor = -value if data.get("direction") == "take" else value
+            body = {
+                "amount": minor,
+                "currency": data["currency"],
+                "reason": data.get("reason") or _SOME_REASON,
+            }
+            if validated(self, CreditAdjustmentIn, body) is not None:
+                data["minor"] = minor
         return data
 
 
@@ -199,11 +237,16 @@ class BatchForm(forms.Form):
         data = super().clean() or {}
         text = str(data.get("minimum") or "").strip()
         data["min_amount"] = 0
-        if text and "currency" in data:
+        if "currency" not in data:
+            return data
+        if text:
             try:
                 data["min_amount"] = parse_major(text, data["currency"])
             except ValueError as error:
                 self.add_error("minimum", str(error))
+                return data
+        body = {"currency": data["currency"], "min_amount": data["min_amount"]}
+        validated(self, PayoutBatchIn, body, renamed={"min_amount": "minimum"})
         return data
 
 
@@ -233,10 +276,11 @@ class CodesForm(forms.Form):
             raise forms.ValidationError(
                 f"{len(codes):,} codes: upload at most {MAX_CODES:,} at a time."
             )
-        bad = [(n, line) for n, line in enumerate(lines, 1) if line and not CODE.match(line)]
+        bad = [(n, line) for n, line in enumerate(lines, 1) if line and not is_code(line)]
         if bad:
             shown = "; ".join(f"line {n}: {line[:50]!r}" for n, line in bad[:5])
             more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-            rule = "A code is 1 to 40 letters, digits, dashes or underscores."
-            raise forms.ValidationError(f"{rule} Not codes: {shown}{more}.")
-        return codes
+            rule = CODE_RULE[0].upper() + CODE_RULE[1:]
+            raise forms.ValidationError(f"{rule}. Not codes: {shown}{more}.")
+        # The API's schema, so both take the same uploads (the checks above say it per line).
+        return CodesIn(codes=codes).codes

@@ -7,12 +7,12 @@ the audit log in the same transaction: a refused action writes neither.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,16 +22,16 @@ from django.views.decorators.http import require_POST
 
 from goodword.accounts.roles import Can
 from goodword.dashboard.access import staff
-from goodword.dashboard.audit import audit
 from goodword.dashboard.lists import Filter, Listing, listing
 from goodword.dashboard.rewards.common import (
     BADGES,
+    act,
     actor,
+    audited,
     back,
     choice_value,
     participant_url,
     referral_url,
-    refused,
     value_of,
 )
 from goodword.dashboard.rewards.forms import ReasonForm, ReferenceForm
@@ -136,8 +136,7 @@ def rewards(request: HttpRequest) -> HttpResponse:
 @staff(Can.VIEW)
 def export(request: HttpRequest) -> HttpResponse:
     """The filtered list as CSV, every row (not one page), formulas neutralised."""
-    # The paginator holds the whole filtered, sorted queryset: export that, not one page.
-    rows: QuerySet[Reward] = _listing(request).page.paginator.object_list  # type: ignore[assignment]
+    rows: QuerySet[Reward] = _listing(request).ordered
     header = (
         "reward_id", "created_at", "participant_external_id", "participant_email", "program",
         "referral", "rule", "beneficiary", "source", "kind", "amount", "currency",
@@ -215,8 +214,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
         if reward is None:
             continue
         try:
-            with transaction.atomic():
-                _act(request, action, reward, reason)
+            _act(request, action, reward, reason)
         except DomainError as error:
             problems.append(error.message)
             continue
@@ -228,11 +226,22 @@ def bulk(request: HttpRequest) -> HttpResponse:
 def _act(request: HttpRequest, action: str, reward: Reward, reason: str) -> None:
     now = timezone.now()
     if action == "approve":
-        actions.approve_reward_early(reward=reward, actor=actor(request), now=now)
-        audit(request, "reward.approve", reward.public_id)
+        audited(
+            request,
+            lambda: actions.approve_reward_early(reward=reward, actor=actor(request), now=now),
+            "reward.approve",
+            reward.public_id,
+        )
     else:
-        actions.reject_reward(reward=reward, reason=reason, actor=actor(request), now=now)
-        audit(request, "reward.reject", reward.public_id, reason=reason)
+        audited(
+            request,
+            lambda: actions.reject_reward(
+                reward=reward, reason=reason, actor=actor(request), now=now
+            ),
+            "reward.reject",
+            reward.public_id,
+            {"reason": reason},
+        )
 
 
 def _report(
@@ -322,21 +331,26 @@ def reward(request: HttpRequest, reward_id: str) -> HttpResponse:
     return _page(request, _get(request, reward_id))
 
 
-def _done(request: HttpRequest, reward: Reward, text: str) -> HttpResponse:
-    messages.success(request, text)
-    return redirect("dashboard:reward", reward_id=reward.public_id)
+def _refused(request: HttpRequest, reward_id: str, **forms: Any) -> Callable[[int], HttpResponse]:
+    """The reward's page as it is now, with the form that was posted, for a refused action."""
+    return lambda status: _page(request, _get(request, reward_id), status=status, **forms)
 
 
 @require_POST
 @staff(Can.REVIEW)
 def approve(request: HttpRequest, reward_id: str) -> HttpResponse:
     found = _get(request, reward_id)
-    try:
-        with transaction.atomic():
-            _act(request, "approve", found, "")
-    except DomainError as error:
-        return _page(request, _get(request, reward_id), status=refused(request, error))
-    return _done(request, found, "Approved.")
+    return act(
+        request,
+        lambda: actions.approve_reward_early(
+            reward=found, actor=actor(request), now=timezone.now()
+        ),
+        action="reward.approve",
+        subject=found.public_id,
+        success="Approved.",
+        then=reverse("dashboard:reward", args=[found.public_id]),
+        on_refusal=_refused(request, reward_id),
+    )
 
 
 @require_POST
@@ -346,13 +360,19 @@ def reject(request: HttpRequest, reward_id: str) -> HttpResponse:
     form = ReasonForm(request.POST, prefix="reject")
     if not form.is_valid():
         return _page(request, found, status=400, reject_form=form)
-    try:
-        with transaction.atomic():
-            _act(request, "reject", found, str(form.cleaned_data["reason"]))
-    except DomainError as error:
-        status = refused(request, error)
-        return _page(request, _get(request, reward_id), status=status, reject_form=form)
-    return _done(request, found, "Rejected: it will not be paid.")
+    reason = str(form.cleaned_data["reason"])
+    return act(
+        request,
+        lambda: actions.reject_reward(
+            reward=found, reason=reason, actor=actor(request), now=timezone.now()
+        ),
+        action="reward.reject",
+        subject=found.public_id,
+        data={"reason": reason},
+        success="Rejected: it will not be paid.",
+        then=reverse("dashboard:reward", args=[found.public_id]),
+        on_refusal=_refused(request, reward_id, reject_form=form),
+    )
 
 
 @require_POST
@@ -363,16 +383,18 @@ def reverse_(request: HttpRequest, reward_id: str) -> HttpResponse:
     if not form.is_valid():
         return _page(request, found, status=400, reverse_form=form)
     reason = str(form.cleaned_data["reason"])
-    try:
-        with transaction.atomic():
-            actions.reverse_reward_by_hand(
-                reward=found, reason=reason, actor=actor(request), now=timezone.now()
-            )
-            audit(request, "reward.reverse", found.public_id, reason=reason)
-    except DomainError as error:
-        status = refused(request, error)
-        return _page(request, _get(request, reward_id), status=status, reverse_form=form)
-    return _done(request, found, "Reversed.")
+    return act(
+        request,
+        lambda: actions.reverse_reward_by_hand(
+            reward=found, reason=reason, actor=actor(request), now=timezone.now()
+        ),
+        action="reward.reverse",
+        subject=found.public_id,
+        data={"reason": reason},
+        success="Reversed.",
+        then=reverse("dashboard:reward", args=[found.public_id]),
+        on_refusal=_refused(request, reward_id, reverse_form=form),
+    )
 
 
 @require_POST
@@ -383,13 +405,15 @@ def fulfil(request: HttpRequest, reward_id: str) -> HttpResponse:
     if not form.is_valid():
         return _page(request, found, status=400, fulfil_form=form)
     reference = str(form.cleaned_data["reference"])
-    try:
-        with transaction.atomic():
-            actions.fulfil_reward(
-                reward=found, reference=reference, actor=actor(request), now=timezone.now()
-            )
-            audit(request, "reward.fulfil", found.public_id, reference=reference)
-    except DomainError as error:
-        status = refused(request, error)
-        return _page(request, _get(request, reward_id), status=status, fulfil_form=form)
-    return _done(request, found, "Marked fulfilled.")
+    return act(
+        request,
+        lambda: actions.fulfil_reward(
+            reward=found, reference=reference, actor=actor(request), now=timezone.now()
+        ),
+        action="reward.fulfil",
+        subject=found.public_id,
+        data={"reference": reference},
+        success="Marked fulfilled.",
+        then=reverse("dashboard:reward", args=[found.public_id]),
+        on_refusal=_refused(request, reward_id, fulfil_form=form),
+    )

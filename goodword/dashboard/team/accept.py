@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from goodword.accounts import services
+from goodword.accounts import services, team
 from goodword.accounts.models import Invitation
 from goodword.dashboard.access import SESSION_WORKSPACE, client_ip, needs_second_factor
 from goodword.lib.errors import Conflict, DomainError, NotFound
@@ -31,7 +31,7 @@ from goodword.lib.errors import Conflict, DomainError, NotFound
 GONE = {
     "accepted": "It has been used already: an invitation works once.",
     "revoked": "It was revoked, or replaced by a newer invitation.",
-    "expired": f"It was valid for {services.INVITATION_DAYS} days and has expired.",
+    "expired": f"It was valid for {team.INVITATION_DAYS} days and has expired.",
 }
 
 
@@ -47,7 +47,7 @@ def _mode(request: HttpRequest, invitation: Invitation) -> str:
     if request.user.is_authenticated:
         mine = request.user.get_username().lower() == invitation.email.lower()
         return "join" if mine else "wrong_user"
-    if services.user_with_email(invitation.email) is not None:
+    if team.user_with_email(invitation.email) is not None:
         return "sign_in"
     return "sign_up"
 
@@ -64,10 +64,10 @@ def _password_form(invitation: Invitation, data: Any = None) -> SetPasswordForm[
 
 @require_http_methods(["GET", "POST"])
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
-    found = services.find_invitation(token)
+    found = team.find_invitation(token)
     if found is None:
         return _gone(request, "unknown")
-    state = services.invitation_state(found, timezone.now())
+    state = team.invitation_state(found, timezone.now())
     if state != "pending":
         return _gone(request, state)
     if request.user.is_authenticated and needs_second_factor(request):
@@ -104,9 +104,7 @@ def _accept(
     password = None if form is None else str(form.cleaned_data["new_password1"])
     try:
         with transaction.atomic():
-            member, user, joined = services.accept_invitation(
-                token=token, user=user, password=password
-            )
+            member, user, joined = team.accept_invitation(token=token, user=user, password=password)
             services.record_audit(
                 workspace_id=found.workspace_id,
                 user=user,
@@ -118,9 +116,9 @@ def _accept(
             )
     except NotFound:
         return _gone(request, "unknown")
-    except services.Gone:  # used, revoked or expired a moment ago
+    except team.Gone:  # used, revoked or expired a moment ago
         found.refresh_from_db()
-        return _gone(request, services.invitation_state(found, timezone.now()))
+        return _gone(request, team.invitation_state(found, timezone.now()))
     except Conflict:  # an account with the address appeared meanwhile
         return redirect(_login_url(request))
     except DomainError as error:

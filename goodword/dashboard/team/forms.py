@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 
 from goodword.accounts.models import Membership
-from goodword.accounts.services import MAX_DOMAINS, clean_domains
+from goodword.accounts.services import clean_domains
 from goodword.lib.errors import DomainError
 
 Role = Membership.Role
@@ -71,8 +71,6 @@ class SettingsForm(forms.Form):
     def clean_allowed_domains(self) -> list[str]:
         text = str(self.cleaned_data["allowed_domains"])
         lines = [line for line in text.splitlines() if line.strip()]
-        if len(lines) > MAX_DOMAINS:
-            raise forms.ValidationError(f"At most {MAX_DOMAINS} domains.")
         try:
             return clean_domains(lines)
         except DomainError as error:

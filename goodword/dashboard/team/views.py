@@ -1,6 +1,6 @@
 """The team page: members and their roles, invitations by email, removal.
 
-Every change goes through `goodword.accounts.services`, which holds the rules (only owners
+Every change goes through `goodword.accounts.team`, which holds the rules (only owners
 make or unmake owners, nobody changes their own role, the last owner stays); the page offers
 only what the viewer may do, and shows the service's reason when it refuses.
 """
@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from goodword.accounts import services
+from goodword.accounts import team as team_rules
 from goodword.accounts.models import Invitation, Membership
 from goodword.accounts.roles import Can
 from goodword.dashboard.access import can, staff
@@ -81,7 +81,7 @@ def _page(
         "roles": role_choices(with_owner=may_own),
         "all_roles": role_choices(with_owner=True),
         "problem": problem,
-        "days": services.INVITATION_DAYS,
+        "days": team_rules.INVITATION_DAYS,
     }
     return render(request, "dashboard/team/team.html", context, status=status)
 
@@ -118,7 +118,7 @@ def invite(request: HttpRequest) -> HttpResponse:
     email, role = str(form.cleaned_data["email"]), str(form.cleaned_data["role"])
     try:
         with transaction.atomic():
-            invitation, token = services.invite_member(
+            invitation, token = team_rules.invite_member(
                 email=email,
                 role=role,
                 by=request.membership,  # type: ignore[attr-defined]
@@ -148,7 +148,7 @@ def _send_invitation(request: HttpRequest, invitation: Invitation, token: str) -
         "role": invitation.get_role_display(),
         # SITE_URL, never the request's Host header, which a visitor chooses.
         "link": conf.SITE_URL + reverse("dashboard:invitation", args=[token]),
-        "days": services.INVITATION_DAYS,
+        "days": team_rules.INVITATION_DAYS,
     }
     subject = render_to_string("dashboard/team/invitation_subject.txt", context)
     body = render_to_string("dashboard/team/invitation_email.txt", context)
@@ -169,7 +169,7 @@ def change_role(request: HttpRequest, member_id: int) -> HttpResponse:
     role, was = str(form.cleaned_data["role"]), member.role
     try:
         with transaction.atomic():
-            changed = services.change_role(
+            changed = team_rules.change_role(
                 member=member,
                 role=role,
                 by=request.membership,  # type: ignore[attr-defined]
@@ -205,7 +205,7 @@ def remove(request: HttpRequest, member_id: int) -> HttpResponse:
         return render(request, "dashboard/team/confirm.html", context)
     try:
         with transaction.atomic():
-            services.remove_member(member=member, by=request.membership)  # type: ignore[attr-defined]
+            team_rules.remove_member(member=member, by=request.membership)  # type: ignore[attr-defined]
             audit(request, "member.remove", email[:64], user=email, role=member.role)
     except DomainError as error:
         return _refused(request, error)
@@ -225,7 +225,7 @@ def revoke_invitation(request: HttpRequest, invitation_id: str) -> HttpResponse:
         raise Http404("no such invitation")
     try:
         with transaction.atomic():
-            revoked = services.revoke_invitation(
+            revoked = team_rules.revoke_invitation(
                 invitation=invitation,
                 by=request.membership,  # type: ignore[attr-defined]
             )
