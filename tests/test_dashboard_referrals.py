@@ -10,16 +10,16 @@ Every page is read-only (Can.VIEW): an analyst sees it all; another workspace's 
 from __future__ import annotations
 
 import csv
-import html
 import io
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern
 
 from goodword.accounts.models import ApiKey
@@ -31,7 +31,8 @@ from goodword.referrals.clicklog import ingest_clicks
 from goodword.referrals.models import Referral
 from goodword.rewards.models import Reward
 from goodword.rewards.services import approve_due_rewards
-from tests.dashboard import member, owner
+from tests.dashboard import owner, staff
+from tests.dashboard import readable as text
 from tests.factories import (
     Api,
     History,
@@ -50,19 +51,12 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1"
 
 
-def text(answer: Any) -> str:
-    """A page as people read it: tags gone, entities decoded, white space squeezed."""
-    body = answer.content.decode()
-    body = body[body.index("<main") :]
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).strip()
-
-
 def rows_of(answer: Any) -> list[list[str]]:
     return list(csv.reader(io.StringIO(answer.content.decode())))
 
 
 def analyst(api: Api) -> Client:
-    return member(api.workspace, "analyst@acme.test", "analyst")
+    return staff(api.workspace, "analyst")
 
 
 def at(when: datetime, body: dict[str, Any]) -> dict[str, Any]:
@@ -207,6 +201,37 @@ def test_list_sorts_by_created_converted_and_amount(story: Story) -> None:
     assert order("") == [middle, big, small]  # newest first by default
     page = client.get("/dashboard/referrals/", {"sort": "order_amount"}).content.decode()
     assert 'aria-sort="ascending"><a href="?sort=-order_amount">Order ▲' in page
+
+
+def test_rows_without_a_value_sort_last_both_ways(story: Story) -> None:
+    acme, code = story.acme, story.alice["code"]
+    acme.event(at(T0, signup("s-gil", "gil", referral_code=code)))  # never buys
+    waiting = str(Referral.objects.get(referee__external_id="gil").public_id)
+    cheap = converted(acme, "dan", code, 2100, when=T0 + timedelta(days=2))
+    dear = converted(acme, "erin", code, 9000, when=T0 + timedelta(days=1))
+    client = analyst(acme)
+
+    def order(sort: str) -> list[str]:
+        page = client.get("/dashboard/referrals/", {"sort": sort}).content.decode()
+        return sorted((waiting, cheap, dear), key=page.index)
+
+    assert order("order_amount") == [cheap, dear, waiting]
+    assert order("-order_amount") == [dear, cheap, waiting]
+    assert order("converted_at") == [dear, cheap, waiting]
+    assert order("-converted_at") == [cheap, dear, waiting]
+    _, *rows = rows_of(client.get("/dashboard/referrals/export.csv", {"sort": "-converted_at"}))
+    assert [r[0] for r in rows] == [cheap, dear, waiting]
+
+
+def test_export_does_not_count_the_rows(story: Story) -> None:
+    converted(story.acme, "dan", story.alice["code"], 2100)
+    client = analyst(story.acme)
+    client.get("/dashboard/referrals/")  # the session, warm
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.get("/dashboard/referrals/export.csv")
+    assert answer.status_code == 200
+    assert len(rows_of(answer)) == 1 + 1  # the header and dan's referral
+    assert not [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
 
 
 def test_list_pages(story: Story, monkeypatch: pytest.MonkeyPatch) -> None:

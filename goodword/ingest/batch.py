@@ -316,6 +316,7 @@ class Batch:
             nps_at=None,
             created_at=self.now,
             updated_at=self.now,
+            test=True,  # until a live event about them is applied (`_update_person`)
         )
         person.pk = None
         return person
@@ -357,6 +358,15 @@ class Batch:
         data, event = item.data, item.event
         friend = self.friends[data.customer.external_id]
         friend.applied = True
+        if event.test and not friend.person.test:
+            # A live customer's facts hold no test event: this one is recorded and answered,
+            # and touches no one (attribution models read the events' touches too).
+            item.ignored, item.attribution = True, "test_ignored"
+            event.advocate_id, event.touched_at, event.touch_source, event.click_id = (
+                None, None, "", ""
+            )  # fmt: skip
+            event.result = self._result(item, friend)
+            return
         self._update_person(friend, data, event)
         if friend.history is not None:
             friend.history.append(event)
@@ -373,7 +383,9 @@ class Batch:
                 # The group's own rewards do not count against its caps: it is decided anew.
                 self.changes.count_group(group, -1)
                 decision = decide_friend(self._facts(friend, program_id))
-                self.changes.align(group, decision.referrals, item, referee=friend.key)
+                self.changes.align(
+                    group, decision.referrals, item, referee=friend.key, test=friend.person.test
+                )
                 self.changes.count_group(group, 1)
                 if item.advocate is not None and item.advocate.facts.program == program_id:
                     item.attribution = decision.attribution.get(event.public_id, "attributed")
@@ -382,6 +394,8 @@ class Batch:
     def _update_person(self, friend: Friend, data: EventIn, event: Event) -> None:
         person, customer = friend.person, data.customer
         values: dict[str, Any] = {}
+        if person.test and not data.test:
+            values["test"] = False  # a live event: a real customer, for good
         if customer.email is not None:
             values["email"] = customer.email.strip()
             values["email_normalized"] = normalize_email(customer.email)
@@ -404,7 +418,10 @@ class Batch:
 
     def _facts(self, friend: Friend, program_id: int) -> facts.FriendFacts:
         touches, signups, purchases, refunds, occasions = [], [], [], [], []
+        live = not friend.person.test
         for e in friend.history or ():
+            if live and e.test:
+                continue  # see `apply`: a live customer is decided on live events only
             key, at = e.public_id, e.occurred_at
             advocate = self.advocates.get(e.advocate_id) if e.advocate_id else None
             if advocate is not None and advocate.facts.program == program_id and e.touched_at:
@@ -610,6 +627,7 @@ class Batch:
             "id": event.public_id,
             "event_id": event.external_id,
             "type": event.type,
+            "test": event.test,
             "participant": friend.person.external_id,
             "attribution": item.attribution,
             "referrals": [referral_summary(r, note) for r, note in item.touched],

@@ -235,6 +235,7 @@ _HISTORY = (
     "click_id",
     "payload",
     "occurred_at",
+    "test",
 )
 
 

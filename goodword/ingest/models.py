@@ -45,6 +45,9 @@ class Event(models.Model):
     result = models.JSONField(default=dict)
     occurred_at = models.DateTimeField()
     created_at = models.DateTimeField()
+    # Sent in test mode (the API's `test`, a shop's test order, Stripe's `livemode: false`):
+    # decided for a test customer, ignored for a live one, never counted (docs/analytics.md).
+    test = models.BooleanField(default=False, db_default=False)
 
     objects = TenantQuerySet.as_manager()
 

@@ -36,6 +36,7 @@ class Item:
     error: DomainError | None = None
     advocate: load.AdvocateRow | None = None
     attribution: str = "none"
+    ignored: bool = False  # a test event about a live customer: recorded, decides nothing
     granted: list[Reward] = field(default_factory=list)
     touched: list[tuple[Referral, str]] = field(default_factory=list)
 
@@ -91,8 +92,8 @@ class Changes:
         """Add (1) or take out (-1) what a friend's group counts toward caps, tiers and
         milestones: in memory for the batch's decisions, and as changes to the counters."""
         for referral in group.referrals.values():
-            if referral.converted_at is None:
-                continue
+            if referral.converted_at is None or referral.test:
+                continue  # a test referral counts toward no cap, tier or milestone
             day = counters.day_of(referral.converted_at)
             advocate = self.advocates[referral.advocate_id].facts.participant
             if referral.status in (Referral.Status.CONVERTED, Referral.Status.REWARDED):
@@ -150,9 +151,16 @@ class Changes:
         }
 
     def align(
-        self, group: Group, plans: tuple[facts.ReferralPlan, ...], item: Item, *, referee: int
+        self,
+        group: Group,
+        plans: tuple[facts.ReferralPlan, ...],
+        item: Item,
+        *,
+        referee: int,
+        test: bool = False,
     ) -> None:
-        """Bring the group's rows in line with the decision after `item`."""
+        """Bring the group's rows in line with the decision after `item`; `test`: the friend
+        is a test participant, so are the referrals."""
         wanted = {plan.advocate.id: plan for plan in plans}
         for advocate_id, gone in list(group.referrals.items()):
             if advocate_id not in wanted:
@@ -169,7 +177,7 @@ class Changes:
                     advocate=self.advocates[plan.advocate.id].public_id,
                     source=plan.source,
                 )
-            if _set_referral(referral, plan, referee, self._stopped(plan)) and referral.pk:
+            if _set_referral(referral, plan, referee, self._stopped(plan), test) and referral.pk:
                 self.changed_referrals[referral.pk] = referral
             self._record_transition(referral, was, plan)
             self._align_rewards(group, referral, plan, item)
@@ -208,7 +216,8 @@ class Changes:
             ("signed_up", "reversed"): ["referral.converted", "referral.reversed"],
             ("converted", "reversed"): ["referral.reversed"],
         }
-        if plan.promoted_to and now in ("converted", "reversed") and was in ("", "signed_up"):
+        promoted = plan.promoted_to and not referral.test  # a test conversion lifts no one
+        if promoted and now in ("converted", "reversed") and was in ("", "signed_up"):
             advocate = self.advocates[plan.advocate.id]
             events.record(
                 "advocate.promoted",
@@ -356,7 +365,11 @@ def _set(row: Any, values: dict[str, Any]) -> bool:
 
 
 def _set_referral(
-    referral: Referral, plan: facts.ReferralPlan, referee: int, stopped: list[dict[str, str]]
+    referral: Referral,
+    plan: facts.ReferralPlan,
+    referee: int,
+    stopped: list[dict[str, str]],
+    test: bool,
 ) -> bool:
     order = plan.order
     return _set(
@@ -378,6 +391,7 @@ def _set_referral(
             "converted_at": plan.converted_at,
             "rejected_at": plan.rejected_at,
             "reversed_at": plan.reversed_at,
+            "test": test,
         },
     )
 

@@ -64,6 +64,12 @@ class EventIn(BaseModel):
     score: int | None = Field(
         default=None, ge=0, le=10, strict=True, description="an `nps` event's score, 0 to 10"
     )
+    test: bool = Field(
+        default=False,
+        strict=True,
+        description="sent in test mode: decided for a test customer, ignored for a live one, "
+        "and never counted in analytics (`true` or `false`)",
+    )
 
     @model_validator(mode="after")
     def _order_rules(self) -> Self:

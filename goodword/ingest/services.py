@@ -34,6 +34,9 @@ SOURCE = "api"
 MAX_BATCH = 1000
 # How far ahead of our clock an event's `occurred_at` may be (the sender's clock may run fast).
 MAX_FUTURE_SKEW = timedelta(minutes=5)
+# A live event's body is stored and hashed without `test`, as before the field existed: an
+# Idempotency-Key retried across the upgrade still matches its first body.
+_LIVE_BODY = {"test"}
 # A batch whose rows changed under it (a concurrent batch about the same people, an approval)
 # is run again from a fresh load; more than this many times in a row is a real fault.
 MAX_ATTEMPTS = 5
@@ -102,7 +105,7 @@ def _ingest_once(
     key: str | None,
 ) -> list[Answer]:
     answers: list[Answer | None] = [None] * len(data)
-    payloads = [d.model_dump(mode="json") for d in data]
+    payloads = [d.model_dump(mode="json", exclude=None if d.test else _LIVE_BODY) for d in data]
     digests = [body_hash(p) for p in payloads]
     if key is not None:
         bound = load.by_key(workspace.pk, key)
@@ -177,6 +180,7 @@ def _event_row(
         result={},
         occurred_at=occurred,
         created_at=now,
+        test=data.test,
     )
 
 

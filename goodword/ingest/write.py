@@ -39,6 +39,7 @@ _PERSON_CHANGES = (
     "nps_score",
     "nps_at",
     "updated_at",
+    "test",
 )
 _REFERRAL_CHANGES = (
     "advocate_id",
@@ -56,6 +57,7 @@ _REFERRAL_CHANGES = (
     "converted_at",
     "rejected_at",
     "reversed_at",
+    "test",
 )
 _REWARD_CHANGES = (
     "rule_id",
@@ -179,7 +181,9 @@ def _delete(changes: Changes) -> None:
 def _coupons_used(changes: Changes) -> None:
     """Mark the issued coupons orders carried: the beneficiary used the offer."""
     used = [
-        (row, code, item) for row, code, item in changes.coupons_used.values() if not item.error
+        (row, code, item)
+        for row, code, item in changes.coupons_used.values()
+        if not item.error and not item.ignored
     ]
     for row, code, item in used:
         event = item.event

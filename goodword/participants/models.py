@@ -25,6 +25,9 @@ class Participant(models.Model):
     nps_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Known only from test events (docs/analytics.md, "Test data"): their events are decided
+    # as any others, and nothing about them is counted. A live event makes them live for good.
+    test = models.BooleanField(default=False, db_default=False)
 
     objects = TenantQuerySet.as_manager()
 
@@ -34,7 +37,11 @@ class Participant(models.Model):
                 fields=["workspace", "external_id"], name="one_participant_per_external_id"
             )
         ]
-        indexes = [models.Index(fields=["workspace", "email_normalized"])]
+        indexes = [
+            models.Index(fields=["workspace", "email_normalized"]),
+            # Participation counts who was known by a date: those created after it are few.
+            models.Index(fields=["workspace", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.external_id

@@ -126,6 +126,8 @@ class Referral(models.Model):
     rewarded_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
+    # Decided for a test participant: never counted, nor are its rewards (docs/analytics.md).
+    test = models.BooleanField(default=False, db_default=False)
 
     objects = TenantQuerySet.as_manager()
 

@@ -53,6 +53,7 @@ class EventOut(Schema):
     id: str
     event_id: str
     type: str
+    test: bool = False  # answers stored before the field existed lack it: those were live
     participant: str
     attribution: str
     referrals: list[EventReferralOut]
@@ -176,6 +177,8 @@ def _body(request: HttpRequest, schema: type[S]) -> S:
 
 def in_schema_order(result: dict[str, Any]) -> dict[str, Any]:
     # A replay's result comes back from the database, where PostgreSQL's jsonb reorders keys.
+    # An answer stored before `test` existed lacks it: that event was live.
+    result = {"test": False, **result}
     out = {name: result[name] for name in EventOut.model_fields}
     out["referrals"] = [
         {name: r[name] for name in EventReferralOut.model_fields} for r in result["referrals"]
