@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
+from typing import Any
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 from django.db.models.functions import Coalesce, TruncDate
 
-from goodword.analytics import queries
+from goodword.analytics import queries, rolled
+from goodword.analytics.buckets import BUCKETS
 from goodword.analytics.scope import Scope, rate
 from goodword.participants.models import Participant
 from goodword.referrals.models import Referral
@@ -32,14 +44,20 @@ class Funnel:
 
 
 def funnel(scope: Scope) -> Funnel:
-    advocates = queries.advocates(scope).count()
-    sharing = queries.sharing(scope).count()
-    clicks = queries.clicks(scope).count()
-    referrals = queries.came(scope).count()
-    stages = queries.converted(scope).aggregate(
-        converted=Count("pk"), rewarded=Count("pk", filter=Q(rewarded_at__isnull=False))
-    )
-    converted, rewarded = int(stages["converted"]), int(stages["rewarded"])
+    if scope.raw:
+        advocates = queries.advocates(scope).count()
+        sharing = queries.sharing(scope).count()
+        clicks = queries.clicks(scope).count()
+        referrals = queries.came(scope).count()
+        stages = queries.converted(scope).aggregate(
+            converted=Count("pk"), rewarded=Count("pk", filter=Q(rewarded_at__isnull=False))
+        )
+        converted, rewarded = int(stages["converted"]), int(stages["rewarded"])
+    else:
+        advocates, sharing = rolled.enrolled(scope).count(), rolled.sharing(scope)
+        totals = rolled.referral_totals(scope)
+        clicks, referrals = rolled.clicks(scope), totals["came"]
+        converted, rewarded = totals["converted"], totals["rewarded"]
     return Funnel(
         advocates=advocates,
         sharing=sharing,
@@ -57,6 +75,9 @@ def funnel(scope: Scope) -> Funnel:
 
 def statuses(scope: Scope) -> dict[str, int]:
     """Referrals that started in the period (every one, rejected too), by status now."""
+    if not scope.raw:
+        rolled_rows = rolled.statuses(scope)
+        return {s: rolled_rows.get(s, 0) for s in Referral.Status.values}
     rows = dict(
         queries.referrals(scope)
         .filter(scope.within("created_at"))
@@ -76,25 +97,51 @@ class Participation:
     referring_rate: float | None
 
 
-def participation(scope: Scope) -> Participation:
-    workspace = Participant.objects.for_workspace(scope.workspace_id)
-    enrolled = queries.advocates(scope)
-    came = queries.referrals(scope).filter(queries.COUNTED).filter(scope.by_end("created_at"))
-    referring = enrolled.filter(pk__in=came.values("advocate_id"))
-    known = workspace
-    if scope.until is not None:
-        # First seen by Goodword before the end, or active before it in business time.
-        known = workspace.filter(
-            Q(created_at__lt=scope.until)
-            | Q(first_purchase_at__lt=scope.until)
-            | Q(pk__in=enrolled.values("participant_id"))
-            | Q(
-                pk__in=Referral.objects.for_workspace(scope.workspace_id)
-                .filter(scope.by_end("created_at"))
-                .values("referee_id")
-            )
+def _known(
+    scope: Scope, workspace: QuerySet[Participant], enrolled: QuerySet[Any]
+) -> QuerySet[Participant]:
+    """Participants known by the end of the period: first seen by Goodword before the end, or
+    active before it in business time."""
+    if scope.until is None:
+        return workspace
+    return workspace.filter(
+        Q(created_at__lt=scope.until)
+        | Q(first_purchase_at__lt=scope.until)
+        | Q(pk__in=enrolled.values("participant_id"))
+        | Q(
+            pk__in=Referral.objects.for_workspace(scope.workspace_id)
+            .filter(scope.by_end("created_at"))
+            .values("referee_id")
         )
-    participants = known.count()
+    )
+
+
+def participation(scope: Scope) -> Participation:
+    workspace = Participant.objects.for_workspace(scope.workspace_id).filter(test=False)
+    if scope.raw:
+        enrolled: QuerySet[Any] = queries.advocates(scope)
+        came = queries.referrals(scope).filter(queries.COUNTED).filter(scope.by_end("created_at"))
+        referring = enrolled.filter(pk__in=came.values("advocate_id"))
+    else:
+        enrolled = rolled.enrolled(scope)
+        referring = enrolled.filter(came_on__isnull=False)
+        if scope.end is not None:
+            referring = referring.filter(came_on__lte=scope.end)
+    if scope.raw:
+        participants = _known(scope, workspace, enrolled).count()
+    elif scope.until is None:
+        participants = workspace.count()
+    else:
+        # Every participant but those not known by the end: created after it (few, when the
+        # period ends today; an index finds them) and not active before it.
+        late = workspace.filter(created_at__gte=scope.until).exclude(
+            first_purchase_at__lt=scope.until
+        )
+        referred = Referral.objects.filter(referee_id=OuterRef("pk"), created_at__lt=scope.until)
+        unknown = late.exclude(Exists(enrolled.filter(participant_id=OuterRef("pk")))).exclude(
+            Exists(referred)
+        )
+        participants = workspace.count() - unknown.count()
     advocates = enrolled.values("participant_id").distinct().count()
     referrers = referring.values("participant_id").distinct().count()
     return Participation(
@@ -104,17 +151,6 @@ def participation(scope: Scope) -> Participation:
         advocate_rate=rate(advocates, participants),
         referring_rate=rate(referrers, participants),
     )
-
-
-# (label, from, to): time from the first touch to the conversion; `to` excluded, None: open.
-BUCKETS: tuple[tuple[str, timedelta, timedelta | None], ...] = (
-    ("under 1 hour", timedelta(0), timedelta(hours=1)),
-    ("1 to 24 hours", timedelta(hours=1), timedelta(days=1)),
-    ("1 to 3 days", timedelta(days=1), timedelta(days=3)),
-    ("3 to 7 days", timedelta(days=3), timedelta(days=7)),
-    ("7 to 30 days", timedelta(days=7), timedelta(days=30)),
-    ("30 days or more", timedelta(days=30), None),
-)
 
 
 @dataclass(frozen=True)
@@ -138,6 +174,8 @@ def time_to_convert(scope: Scope) -> TimeToConvert:
         F("converted_at") - Coalesce("clicked_at", "created_at"), output_field=DurationField()
     )
     qs = queries.conversions(scope).annotate(took=took)
+    if not scope.raw:
+        return _time_to_convert_rolled(scope, qs)
     counts = qs.aggregate(
         n=Count("pk"),
         avg=Avg(
@@ -152,21 +190,37 @@ def time_to_convert(scope: Scope) -> TimeToConvert:
         },
     )
     n = int(counts["n"])
-    median = None
-    if n:
-        # The middle one (or two) in order: no median aggregate on SQLite.
-        middle = list(
-            qs.order_by("took", "pk").values_list("took", flat=True)[(n - 1) // 2 : n // 2 + 1]
-        )
-        seconds = sum(t.total_seconds() for t in middle) / len(middle)
-        median = round(seconds / 3600, 2)
     avg = counts["avg"]
     return TimeToConvert(
         conversions=n,
-        median_hours=median,
+        median_hours=_median_hours(qs, n),
         buckets=tuple(Bucket(label, int(counts[f"b{i}"])) for i, (label, *_) in enumerate(BUCKETS)),
         avg_hours=round(avg.total_seconds() / 3600, 2) if avg is not None else None,
     )
+
+
+def _time_to_convert_rolled(scope: Scope, qs: QuerySet[Any]) -> TimeToConvert:
+    totals = rolled.referral_totals(scope)
+    n = totals["conversions"]
+    # The average of whole microseconds, as the database averages the intervals.
+    avg = timedelta(microseconds=totals["started_us"] / n) if n else None
+    return TimeToConvert(
+        conversions=n,
+        median_hours=_median_hours(qs, n),  # a median does not add up from days: from rows
+        buckets=tuple(Bucket(label, totals[f"took_{i}"]) for i, (label, *_) in enumerate(BUCKETS)),
+        avg_hours=round(avg.total_seconds() / 3600, 2) if avg is not None else None,
+    )
+
+
+def _median_hours(qs: QuerySet[Any], n: int) -> float | None:
+    if not n:
+        return None
+    # The middle one (or two) in order: no median aggregate on SQLite.
+    middle = list(
+        qs.order_by("took", "pk").values_list("took", flat=True)[(n - 1) // 2 : n // 2 + 1]
+    )
+    seconds = sum(t.total_seconds() for t in middle) / len(middle)
+    return round(float(seconds) / 3600, 2)
 
 
 @dataclass(frozen=True)
@@ -181,7 +235,7 @@ def growth(scope: Scope, funnel_: Funnel | None = None) -> Growth:
     f = funnel_ or funnel(scope)
     new = (
         Participant.objects.for_workspace(scope.workspace_id)
-        .filter(first_purchase_at__isnull=False)
+        .filter(first_purchase_at__isnull=False, test=False)
         .filter(scope.within("first_purchase_at"))
     )
     counts = new.aggregate(
@@ -208,22 +262,27 @@ class Day:
     conversions: int  # converted and not reversed since (the funnel's `converted`)
 
 
-def daily(scope: Scope) -> tuple[Day, ...]:
-    """Clicks, friends who came and conversions per UTC day of the period, every day listed
-    (zeros too). Without a start or an end, from the first to the last day with any."""
-    series: dict[str, dict[date, int]] = {}
-    for name, qs, field in (
-        ("clicks", queries.clicks(scope), "created_at"),
-        ("referrals", queries.came(scope), "created_at"),
-        ("conversions", queries.converted(scope), "converted_at"),
-    ):
-        series[name] = {
+def _daily_raw(scope: Scope) -> dict[str, dict[date, int]]:
+    return {
+        name: {
             day: int(n)
             for day, n in qs.annotate(day=TruncDate(field, tzinfo=UTC))
             .values_list("day")
             .annotate(n=Count("pk"))
             .order_by()
         }
+        for name, qs, field in (
+            ("clicks", queries.clicks(scope), "created_at"),
+            ("referrals", queries.came(scope), "created_at"),
+            ("conversions", queries.converted(scope), "converted_at"),
+        )
+    }
+
+
+def daily(scope: Scope) -> tuple[Day, ...]:
+    """Clicks, friends who came and conversions per UTC day of the period, every day listed
+    (zeros too). Without a start or an end, from the first to the last day with any."""
+    series = _daily_raw(scope) if scope.raw else rolled.daily(scope)
     seen = [d for counts in series.values() for d in counts]
     first = scope.start or (min(seen) if seen else None)
     last = scope.end or (max(seen) if seen else None)

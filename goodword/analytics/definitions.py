@@ -115,7 +115,7 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Not counted yet",
-        "Test-mode data has no flag yet, so everything is counted; payback, cohorts, lifetime "
-        "value beyond the period and attribution models are still to come.",
+        "Payback (how long until net revenue covers the reward cost) is still to come; test "
+        "data is never counted.",
     ),
 )

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import BigIntegerField, Count, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from goodword.analytics import queries
+from goodword.analytics import queries, rolled
 from goodword.analytics.scope import Money, Scope, add_to, per, per_currency
 from goodword.ingest.models import Event
 from goodword.referrals.models import Referral
@@ -28,7 +28,7 @@ class Revenue:
 
 
 def revenue(scope: Scope) -> Revenue:
-    rows = queries.revenue_by(queries.conversions(scope))
+    rows = queries.revenue_by(queries.conversions(scope)) if scope.raw else rolled.revenue_by(scope)
     gross = add_to({}, ((r["order_currency"], r["gross"]) for r in rows if r["order_currency"]))
     back = add_to({}, ((r["order_currency"], r["refunded"]) for r in rows if r["order_currency"]))
     return Revenue(
@@ -59,7 +59,11 @@ class Costs:
 
 
 def costs(scope: Scope) -> Costs:
-    rows = queries.reward_value_by(queries.rewards(scope))
+    rows = (
+        queries.reward_value_by(queries.rewards(scope))
+        if scope.raw
+        else rolled.reward_value_by(scope)
+    )
     merged: dict[tuple[str, str, str], list[int]] = {}
     for r in rows:
         key = (queries.REWARD_GROUPS[r["status"]], r["kind"], r["currency"])
@@ -140,15 +144,18 @@ class CustomerValue:
 
 
 def customer_value(scope: Scope) -> CustomerValue:
+    if not scope.raw:
+        referred, other = rolled.orders(scope)
+        return CustomerValue(referred=_orders_of(referred), other=_orders_of(other))
     purchases = (
         Event.objects.for_workspace(scope.workspace_id)
-        .filter(type=Event.Type.PURCHASE, amount__isnull=False)
+        .filter(type=Event.Type.PURCHASE, amount__isnull=False, test=False)
         .filter(scope.within("occurred_at"))
     )
     friends = queries.referrals(scope).filter(queries.LIVE).values("referee__external_id")
     every_friend = (
         Referral.objects.for_workspace(scope.workspace_id)
-        .filter(queries.LIVE)
+        .filter(queries.LIVE, test=False)
         .values("referee__external_id")
     )
     return CustomerValue(
@@ -170,10 +177,14 @@ def _orders(qs: QuerySet[Event]) -> tuple[Orders, ...]:
         )
         .order_by("currency")
     )
+    return _orders_of(rows)
+
+
+def _orders_of(rows: list[dict[str, Any]]) -> tuple[Orders, ...]:
     out = []
     for r in rows:
         gross, refunded, orders, customers = (
-            int(r["gross"]), int(r["refunded"]), int(r["orders"]), int(r["customers"])
+            int(r["gross"]), int(r["refunded"] or 0), int(r["orders"]), int(r["customers"])
         )  # fmt: skip
         out.append(
             Orders(

@@ -58,7 +58,7 @@ POINTS = "PTS"
 
 
 def referrals(scope: Scope) -> QuerySet[Referral]:
-    return scope.of(Referral.objects.all())
+    return scope.of(Referral.objects.all()).filter(test=False)  # test data is never counted
 
 
 def clicks(scope: Scope) -> QuerySet[Click]:
@@ -111,6 +111,7 @@ def refunded(*, order: str, customer: str, amount: str) -> Any:
     total = (
         Event.objects.filter(
             workspace_id=OuterRef("workspace_id"),
+            test=False,
             type=Event.Type.REFUND,
             order_id=OuterRef(order),
             customer_external_id=OuterRef(customer),
@@ -173,6 +174,7 @@ def rewards(scope: Scope) -> QuerySet[Reward]:
     """Rewards earned in the period (business time; a manual reward when it was granted),
     of the program (a manual reward booked to it included) or of the whole workspace."""
     qs: QuerySet[Reward] = scope.of(Reward.objects.all())
+    qs = qs.filter(Q(referral__isnull=True) | Q(referral__test=False))  # a test referral's: none
     return qs.annotate(on=Coalesce("earned_at", "created_at")).filter(scope.within("on"))
 
 
@@ -180,6 +182,23 @@ def reward_value_by(qs: QuerySet[Reward], *keys: str) -> list[dict[str, Any]]:
     """Rewards of `qs` grouped by `keys`, status, kind and currency: `count`, `unvalued` (no
     amount: a percent-off coupon, a product or custom reward without one) and `amount`, net of
     what partial refunds clawed back of approved ones (a pending one is shrunk in place)."""
+    return list(
+        qs.annotate(back=clawed_back())
+        .values(*keys, "status", "kind", "currency")
+        .annotate(
+            count=Count("pk"),
+            unvalued=Count("pk", filter=Q(amount__isnull=True)),
+            amount=Coalesce(Sum("amount"), Value(0), output_field=BigIntegerField())
+            - Coalesce(Sum("back"), Value(0), output_field=BigIntegerField()),
+        )
+        .order_by()
+    )
+
+
+def clawed_back() -> Any:
+    """What partial refunds clawed back of a live reward (a pending one is shrunk in place). A
+    reversed reward counts at its face value in `reversed`: what its clawbacks took is part of
+    that, not a saving on a live reward."""
     clawed = (
         LedgerEntry.objects.filter(
             transaction__reward_id=OuterRef("pk"),
@@ -191,21 +210,8 @@ def reward_value_by(qs: QuerySet[Reward], *keys: str) -> list[dict[str, Any]]:
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    # A reversed reward counts at its face value in `reversed`: what its clawbacks took is
-    # part of that, not a saving on a live reward.
-    back = Case(
+    return Case(
         When(status__in=LIVE_REWARDS, then=Coalesce(Subquery(clawed), Value(0))),
         default=Value(0),
         output_field=BigIntegerField(),
-    )
-    return list(
-        qs.annotate(back=back)
-        .values(*keys, "status", "kind", "currency")
-        .annotate(
-            count=Count("pk"),
-            unvalued=Count("pk", filter=Q(amount__isnull=True)),
-            amount=Coalesce(Sum("amount"), Value(0), output_field=BigIntegerField())
-            - Coalesce(Sum("back"), Value(0), output_field=BigIntegerField()),
-        )
-        .order_by()
     )

@@ -31,6 +31,9 @@ class Scope:
     program_id: int | None = None
     start: date | None = None
     end: date | None = None
+    # Compute every number from the rows, not the rollups: the reference the rollups are
+    # tested against (and benchmarked against).
+    raw: bool = False
 
     @property
     def since(self) -> datetime | None:

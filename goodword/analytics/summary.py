@@ -27,6 +27,7 @@ class Summary:
     channels: tuple[breakdowns.Channel, ...]
     variants: tuple[breakdowns.Segment, ...]
     tiers: tuple[breakdowns.Segment, ...]
+    segments: tuple[breakdowns.Segment, ...]
     daily: tuple[activity.Day, ...]
 
     @property
@@ -58,5 +59,6 @@ def summary(scope: Scope, *, top: int = 10) -> Summary:
         channels=breakdowns.channels(scope),
         variants=breakdowns.variants(scope),
         tiers=breakdowns.tiers(scope),
+        segments=breakdowns.segments(scope),
         daily=activity.daily(scope),
     )

@@ -2,7 +2,8 @@
 
 State lives in rows, so a lost task or a killed worker is a delay, never a loss: every few
 seconds the loop approves rewards whose hold has ended, announces and expires credit whose
-dates have passed, and moves buffered clicks into the database. Each sweeper is idempotent and
+dates have passed, moves buffered clicks into the database, and rolls up what changed for the
+dashboard's numbers. Each sweeper is idempotent and
 safe to run in several processes at once.
 """
 
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from goodword.analytics import rollups
 from goodword.referrals import clicklog
 from goodword.rewards import expiry
 from goodword.rewards import services as rewards
@@ -30,7 +32,14 @@ def sweep_once() -> dict[str, int]:
     announced = expiry.announce_expiring_credit(now=timezone.now())
     expired = expiry.expire_due_credit(now=timezone.now())
     clicks = clicklog.ingest_clicks()
-    return {"approved": approved, "expiry_notices": announced, "expired": expired, "clicks": clicks}
+    rolled = rollups.refresh()  # after the clicks: they are in the numbers within a sweep
+    return {
+        "approved": approved,
+        "expiry_notices": announced,
+        "expired": expired,
+        "clicks": clicks,
+        "rolled_up": rolled["referrals"] + rolled["rewards"],
+    }
 
 
 def run_forever() -> None:

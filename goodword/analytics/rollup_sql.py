@@ -1,0 +1,243 @@
+"""The SQL that computes rollup facts and days, set-wise, on SQLite and PostgreSQL. Each
+statement is the definition in `queries` written once more in SQL (the tests compare both on
+random histories): Django's ORM cannot write INSERT ... SELECT, and computing facts row by row
+in Python took 100 µs a referral."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from goodword.analytics.buckets import BUCKETS
+from goodword.analytics.models import (
+    AdvocateDay,
+    AdvocateFact,
+    ClickDay,
+    PurchaseFact,
+    ReferralDay,
+    ReferralFact,
+    RewardDay,
+    RewardFact,
+    StatusDay,
+)
+from goodword.events.models import DomainEvent
+from goodword.ingest.models import Event
+from goodword.participants.models import Advocate, Participant
+from goodword.referrals.models import Click, Referral
+from goodword.rewards.models import LedgerAccount, LedgerEntry, LedgerTransaction, Reward
+
+T = {
+    model.__name__: model._meta.db_table
+    for model in (
+        AdvocateDay, AdvocateFact, ClickDay, PurchaseFact, ReferralDay, ReferralFact, RewardDay,
+        RewardFact, StatusDay, DomainEvent, Event, Advocate, Participant, Click, Referral,
+        LedgerAccount, LedgerEntry, LedgerTransaction, Reward,
+    )
+}  # fmt: skip
+LIVE_REWARDS = "('pending', 'approved', 'pending_fulfilment', 'fulfilled')"
+
+
+def day(column: str) -> str:
+    """The UTC day of a datetime column."""
+    if connection.vendor == "postgresql":
+        return f"(({column}) AT TIME ZONE 'UTC')::date"
+    return f"date({column})"  # stored as UTC text
+
+
+def micros(later: str, earlier: str) -> str:
+    """`later - earlier` in whole microseconds, exactly."""
+    if connection.vendor == "postgresql":
+        return f"CAST(EXTRACT(EPOCH FROM ({later}) - ({earlier})) * 1000000 AS BIGINT)"
+    return f"django_timestamp_diff({later}, {earlier})"
+
+
+def least(a: str, b: str) -> str:
+    return f"LEAST({a}, {b})" if connection.vendor == "postgresql" else f"MIN({a}, {b})"
+
+
+def took_bucket(us: str) -> str:
+    """`buckets.BUCKETS` index of a time to convert in microseconds (the first is open below)."""
+    whens = [
+        f"WHEN {us} < {int(high.total_seconds()) * 1_000_000} THEN {index}"
+        for index, (_, _, high) in enumerate(BUCKETS)
+        if high is not None
+    ]
+    return f"CASE {' '.join(whens)} ELSE {len(BUCKETS) - 1} END"
+
+
+def referral_facts(where: str) -> str:
+    """INSERT the facts of the referrals matching `where` (on `r`); test ones have none."""
+    converted, created = "r.converted_at", "r.created_at"
+    refunds = (
+        f"(SELECT SUM(COALESCE(e.amount, r.order_amount)) FROM {T['Event']} e"
+        " WHERE e.workspace_id = r.workspace_id AND e.type = 'refund' AND NOT e.test"
+        " AND e.order_id = r.order_id AND e.customer_external_id = f.external_id)"
+    )
+    return f"""
+INSERT INTO {T["ReferralFact"]} (referral_id, workspace_id, program_id, advocate_id, customer,
+  created_on, status, came,
+  converted_on, live, rewarded, channel, variant, currency, amount, refunded, took_bucket,
+  started_us)
+SELECT r.id, r.workspace_id, r.program_id, r.advocate_id, f.external_id, {day(created)},
+  r.status,
+  (r.status <> 'rejected' OR r.reject_reason = 'expired'),
+  {day(converted)},
+  r.status IN ('converted', 'rewarded'),
+  r.rewarded_at IS NOT NULL,
+  CASE WHEN r.click_id <> '' THEN COALESCE(NULLIF(c.channel, ''), 'link')
+    WHEN r.source = 'code' THEN 'code' WHEN r.source = 'email' THEN 'invite'
+    WHEN r.source = 'coupon' THEN 'coupon' ELSE 'link' END,
+  a.variant,
+  CASE WHEN r.order_amount IS NULL THEN '' ELSE r.order_currency END,
+  r.order_amount,
+  CASE WHEN r.order_amount IS NULL THEN 0
+    ELSE {least(f"COALESCE({refunds}, 0)", "r.order_amount")} END,
+  CASE WHEN {converted} IS NULL THEN NULL
+    ELSE {took_bucket(micros(converted, f"COALESCE(r.clicked_at, {created})"))} END,
+  CASE WHEN {converted} IS NULL THEN NULL ELSE {micros(converted, created)} END
+FROM {T["Referral"]} r
+JOIN {T["Participant"]} f ON f.id = r.referee_id
+JOIN {T["Advocate"]} a ON a.id = r.advocate_id
+LEFT JOIN {T["Click"]} c ON r.click_id <> '' AND c.click_id = r.click_id
+  AND c.workspace_id = r.workspace_id
+WHERE NOT r.test AND ({where})
+"""
+
+
+def reward_facts(where: str) -> str:
+    """INSERT the facts of the rewards matching `where` (on `w`); a test referral's have none."""
+    clawed = (
+        f"(SELECT SUM(le.amount) FROM {T['LedgerEntry']} le"
+        f" JOIN {T['LedgerTransaction']} lt ON lt.id = le.transaction_id"
+        f" JOIN {T['LedgerAccount']} la ON la.id = le.account_id"
+        f" WHERE lt.reward_id = w.id AND lt.kind = '{LedgerTransaction.Kind.CLAWBACK}'"
+        f" AND la.kind = '{LedgerAccount.Kind.REWARDS}')"
+    )
+    return f"""
+INSERT INTO {T["RewardFact"]} (reward_id, workspace_id, program_id, day, status, kind, currency,
+  variant, valued, amount)
+SELECT w.id, w.workspace_id, w.program_id, {day("COALESCE(w.earned_at, w.created_at)")},
+  w.status, w.kind, w.currency, a.variant, w.amount IS NOT NULL,
+  COALESCE(w.amount, 0)
+    - CASE WHEN w.status IN {LIVE_REWARDS} THEN COALESCE({clawed}, 0) ELSE 0 END
+FROM {T["Reward"]} w
+LEFT JOIN {T["Referral"]} r ON r.id = w.referral_id
+LEFT JOIN {T["Advocate"]} a ON a.id = r.advocate_id
+WHERE (w.referral_id IS NULL OR NOT r.test) AND ({where})
+"""
+
+
+_TOOK = ", ".join(f"took_{i}" for i in range(len(BUCKETS)))
+_TOOK_SUMS = ", ".join(
+    f"SUM(CASE WHEN took_bucket = {i} THEN 1 ELSE 0 END)" for i in range(len(BUCKETS))
+)
+_ZEROS = ", ".join("0" for _ in BUCKETS)
+
+
+def referral_days(where_came: str, where_converted: str) -> list[str]:
+    """INSERT the daily sums of the facts matching the conditions (on the facts' columns):
+    one row set for the friends who came, one for the conversions (a key may have both)."""
+    days, facts = T["ReferralDay"], T["ReferralFact"]
+    columns = (
+        "workspace_id, program_id, day, channel, variant, currency, came, conversions,"
+        f" converted, rewarded, orders, gross, refunded, started_us, {_TOOK}"
+    )
+    return [
+        f"""INSERT INTO {days} ({columns})
+SELECT workspace_id, program_id, created_on, channel, variant, '', COUNT(*), 0, 0, 0, 0, 0, 0, 0,
+  {_ZEROS}
+FROM {facts} WHERE came AND ({where_came})
+GROUP BY workspace_id, program_id, created_on, channel, variant""",
+        f"""INSERT INTO {days} ({columns})
+SELECT workspace_id, program_id, converted_on, channel, variant, currency, 0, COUNT(*),
+  SUM(CASE WHEN live THEN 1 ELSE 0 END), SUM(CASE WHEN live AND rewarded THEN 1 ELSE 0 END),
+  SUM(CASE WHEN amount IS NULL THEN 0 ELSE 1 END), COALESCE(SUM(amount), 0),
+  COALESCE(SUM(refunded), 0), COALESCE(SUM(started_us), 0), {_TOOK_SUMS}
+FROM {facts} WHERE converted_on IS NOT NULL AND ({where_converted})
+GROUP BY workspace_id, program_id, converted_on, channel, variant, currency""",
+    ]
+
+
+def status_days(where: str) -> str:
+    return f"""INSERT INTO {T["StatusDay"]} (workspace_id, program_id, day, status, count)
+SELECT workspace_id, program_id, created_on, status, COUNT(*) FROM {T["ReferralFact"]}
+WHERE {where} GROUP BY workspace_id, program_id, created_on, status"""
+
+
+def reward_days(where: str) -> str:
+    return f"""INSERT INTO {T["RewardDay"]} (workspace_id, program_id, day, status, kind,
+  currency, variant, count, unvalued, amount)
+SELECT workspace_id, program_id, day, status, kind, currency, variant, COUNT(*),
+  SUM(CASE WHEN valued THEN 0 ELSE 1 END), COALESCE(SUM(amount), 0)
+FROM {T["RewardFact"]} WHERE {where}
+GROUP BY workspace_id, program_id, day, status, kind, currency, variant"""
+
+
+def click_days(where: str) -> str:
+    """INSERT the daily clicks of the clicks matching `where` (on `c`)."""
+    return f"""INSERT INTO {T["ClickDay"]} (workspace_id, program_id, day, channel, variant, clicks)
+SELECT c.workspace_id, c.program_id, {day("c.created_at")},
+  CASE WHEN c.channel = '' THEN 'link' ELSE c.channel END, a.variant, COUNT(*)
+FROM {T["Click"]} c JOIN {T["Advocate"]} a ON a.id = c.advocate_id
+WHERE {where}
+GROUP BY c.workspace_id, c.program_id, {day("c.created_at")},
+  CASE WHEN c.channel = '' THEN 'link' ELSE c.channel END, a.variant"""
+
+
+def advocate_days(where_clicks: str, where_came: str, where_converted: str) -> str:
+    """INSERT each advocate's days from the clicks (on `c`) and the referral facts."""
+    return f"""INSERT INTO {T["AdvocateDay"]} (workspace_id, program_id, advocate_id, day, clicks,
+  came, converted)
+SELECT workspace_id, program_id, advocate_id, day, SUM(clicks), SUM(came), SUM(converted) FROM (
+  SELECT c.workspace_id, c.program_id, c.advocate_id, {day("c.created_at")} AS day,
+    1 AS clicks, 0 AS came, 0 AS converted
+  FROM {T["Click"]} c WHERE {where_clicks}
+  UNION ALL
+  SELECT workspace_id, program_id, advocate_id, created_on, 0, 1, 0 FROM {T["ReferralFact"]}
+  WHERE came AND ({where_came})
+  UNION ALL
+  SELECT workspace_id, program_id, advocate_id, converted_on, 0, 0, 1 FROM {T["ReferralFact"]}
+  WHERE live AND ({where_converted})
+) x GROUP BY workspace_id, program_id, advocate_id, day"""
+
+
+def advocate_facts(where: str) -> str:
+    """INSERT the facts of the advocates matching `where` (on `a`), from their days."""
+    days, enrolled = T["AdvocateDay"], day("a.created_at")
+    active = (
+        f"(SELECT MIN(d.day) FROM {days} d"
+        " WHERE d.advocate_id = a.id AND (d.clicks > 0 OR d.came > 0))"
+    )
+    return f"""INSERT INTO {T["AdvocateFact"]} (advocate_id, workspace_id, program_id,
+  participant_id, variant, first_on, came_on)
+SELECT a.id, a.workspace_id, a.program_id, a.participant_id, a.variant,
+  {least(enrolled, f"COALESCE({active}, {enrolled})")},
+  (SELECT MIN(d.day) FROM {days} d WHERE d.advocate_id = a.id AND d.came > 0)
+FROM {T["Advocate"]} a WHERE {where}"""
+
+
+def purchase_facts(where: str) -> str:
+    """INSERT the facts of the purchase events matching `where` (on `e`): `queries.refunded`
+    of each, the refunds of its order and customer (one without an amount: all of it)."""
+    refunds = (
+        f"(SELECT SUM(COALESCE(x.amount, e.amount)) FROM {T['Event']} x"
+        " WHERE x.workspace_id = e.workspace_id AND x.type = 'refund' AND NOT x.test"
+        " AND x.order_id = e.order_id AND x.customer_external_id = e.customer_external_id)"
+    )
+    return f"""INSERT INTO {T["PurchaseFact"]} (event_id, workspace_id, customer, day, currency,
+  amount, refunded)
+SELECT e.id, e.workspace_id, e.customer_external_id, {day("e.occurred_at")}, e.currency,
+  e.amount, {least(f"COALESCE({refunds}, 0)", "e.amount")}
+FROM {T["Event"]} e
+WHERE e.type = 'purchase' AND e.amount IS NOT NULL AND NOT e.test AND ({where})"""
+
+
+def purchases_changed(since: int, top: int) -> str:
+    """The ids of the purchase events new in (since, top], and of those whose order got a
+    refund there."""
+    event = T["Event"]
+    since, top = int(since), int(top)
+    return f"""SELECT e.id FROM {event} e
+WHERE e.type = 'purchase' AND e.id > {since} AND e.id <= {top}
+UNION SELECT e.id FROM {event} e JOIN {event} r ON r.workspace_id = e.workspace_id
+  AND r.order_id = e.order_id AND r.customer_external_id = e.customer_external_id
+WHERE r.type = 'refund' AND r.id > {since} AND r.id <= {top} AND e.type = 'purchase'"""
