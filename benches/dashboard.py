@@ -78,6 +78,7 @@ def measure(label: str, env: dict[str, str], args: argparse.Namespace) -> dict[s
             "BENCH_WORKSPACE": workspace[1],
             "BENCH_KEY": key[1],
             "BENCH_RUNS": str(args.runs),
+            "BENCH_SKIP": args.skip,
         },
     )
     result: dict[str, Any] = json.loads(probe.splitlines()[-1])
@@ -150,6 +151,7 @@ def main() -> None:
     )
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--skip", default="", help="navigation labels not to time, comma-separated")
     args = parser.parse_args()
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="goodword-bench-dashboard-") as tmp:

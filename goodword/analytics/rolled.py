@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from goodword.analytics import rollups
 from goodword.analytics.buckets import BUCKETS
@@ -170,7 +170,10 @@ def orders(scope: Scope) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         purchases = purchases.filter(day__gte=scope.start)
     if scope.end is not None:
         purchases = purchases.filter(day__lte=scope.end)
-    every_friend = ReferralFact.objects.filter(workspace_id=scope.workspace_id, live=True)
+    # EXISTS, not IN: PostgreSQL runs NOT IN over a large subquery row by row (minutes).
+    every_friend = ReferralFact.objects.filter(
+        workspace_id=scope.workspace_id, live=True, customer=OuterRef("customer")
+    )
     friends = every_friend
     if scope.program_id is not None:
         friends = friends.filter(program_id=scope.program_id)
@@ -189,6 +192,6 @@ def orders(scope: Scope) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         ]
 
     return (
-        rows(purchases.filter(customer__in=friends.values("customer"))),
-        rows(purchases.exclude(customer__in=every_friend.values("customer"))),
+        rows(purchases.filter(Exists(friends))),
+        rows(purchases.exclude(Exists(every_friend))),
     )
