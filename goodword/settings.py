@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "goodword.rewards",
     "goodword.ingest",
     "goodword.analytics",
+    "goodword.goals",
     "goodword.api",
     "goodword.dashboard",
     "goodword.public",

@@ -147,6 +147,10 @@ def test_marketer_session(server: Server, tmp_path: Path) -> None:
         assert page.url == f"{server.url}/dashboard/", page.url
         for path, name, text in [
             ("/dashboard/", "overview", "Overview"),
+            ("/dashboard/experiments/", "experiments", "Experiments"),
+            ("/dashboard/cohorts/", "cohorts", "Cohorts"),
+            ("/dashboard/goals/", "goals", "Goals"),
+            ("/dashboard/attribution/", "attribution", "Attribution"),
             ("/dashboard/programs/", "programs", "Programs"),
             ("/dashboard/referrals/", "referrals", "Referrals"),
             ("/dashboard/participants/", "participants", "Participants"),

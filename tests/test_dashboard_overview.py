@@ -17,7 +17,7 @@ import time_machine
 from django.test import Client
 
 from goodword.analytics.definitions import DEFINITIONS
-from goodword.participants.models import Advocate
+from goodword.participants.models import Advocate, Participant
 from goodword.referrals.clicklog import ingest_clicks
 from tests.dashboard import member, owner
 from tests.factories import make_api, make_program
@@ -39,6 +39,11 @@ def built(django_db_setup: None, django_db_blocker: Any) -> Iterator[Shop]:
         with time_machine.travel(T0 + timedelta(days=9), tick=False):
             click(hostile.code)
         assert ingest_clicks() == 1
+        # Segments, as the business sends them in `customer.attributes` (a boolean too).
+        for external_id, segment in (("alice", "vip"), ("gina", "vip"), ("dan", True)):
+            person = Participant.objects.get(workspace=shop.acme.workspace, external_id=external_id)
+            person.attributes = {**person.attributes, "segment": segment}
+            person.save()
         yield shop
 
 
@@ -279,3 +284,37 @@ def test_a_single_day_draws_dots_not_lines(shop: Shop) -> None:
     assert svg.count("<polyline") == 0
     assert svg.count("<circle") == 3
     assert date(2026, 3, 2).strftime("%-d %b") in svg
+
+
+def test_segments_table_by_the_advocates_segment(shop: Shop) -> None:
+    page = owner(shop.acme.workspace).get("/dashboard/", MARCH)
+    shown = text(page)
+    segments = shown.split("Segments Segment")[1].split("How these are computed")[0]
+    # zed has no segment; dan's is a boolean; alice and gina are "vip".
+    assert segments.strip() == (
+        "Advocates Clicks Friends Converted Conversion rate Revenue, net Reward cost "
+        "(none) 1 1 0 0 — — — "
+        "true 1 1 1 0 0.0 % — — "
+        "vip 2 3 4 2 50.0 % €100.00, $35.00 €20.00, $18.50"
+    )
+
+
+def test_stats_answer_segments(shop: Shop) -> None:
+    body = shop.acme.get("/stats", **MARCH).json()
+    assert body["segments"] == [
+        {"name": "", "advocates": 1, "clicks": 1, "referrals": 0, "converted": 0,
+         "conversion_rate": None, "revenue": [], "cost": []},
+        {"name": "true", "advocates": 1, "clicks": 1, "referrals": 1, "converted": 0,
+         "conversion_rate": 0.0, "revenue": [], "cost": []},
+        {"name": "vip", "advocates": 2, "clicks": 3, "referrals": 4, "converted": 2,
+         "conversion_rate": 0.5,
+         "revenue": [{"currency": "EUR", "amount": 10000}, {"currency": "USD", "amount": 3500}],
+         "cost": [{"currency": "EUR", "amount": 2000}, {"currency": "USD", "amount": 1850}]},
+    ]  # fmt: skip
+    # One program: only its advocates' segments.
+    euros = shop.acme.get(f"/programs/{shop.eur.public_id}/stats", **MARCH).json()
+    assert [(s["name"], s["advocates"], s["converted"]) for s in euros["segments"]] == [
+        ("vip", 1, 1)
+    ]
+    # globex has no segment: none listed, and nothing of acme's.
+    assert shop.globex.get("/stats", **MARCH).json()["segments"] == []

@@ -51,6 +51,7 @@ IDS = {
     "key_id": "acme_key",
     "member_id": "acme_member",
     "invitation_id": "acme_invitation",
+    "goal_id": "acme_goal",
 }
 # Parameters that name no row: a value that would be valid for acme's row.
 PLAIN = {"fmt": "csv", "number": "1"}
@@ -170,3 +171,27 @@ def test_acme_sees_its_own_pages(world: World) -> None:
         answer = acme.get(_path(route, world.ids))
         assert answer.status_code in (200, 302, 405), (name, answer.status_code)
         assert answer.status_code != 404, name
+
+
+@pytest.mark.parametrize(
+    "path", ["/dashboard/attribution/", "/dashboard/attribution/advocates.csv"]
+)
+def test_attribution_with_acmes_program_is_404(world: World, path: str) -> None:
+    """The Attribution page takes its program from the query string, which the walk above does
+    not fill: acme's program there is a 404 for globex, with none of acme's canaries."""
+    globex = owner(world.globex.workspace)
+    for model in ("first_touch", "linear"):
+        answer = globex.get(path, {"program": world.ids["acme_program"], "model": model})
+        assert answer.status_code == 404, (path, model)
+        body = answer.content.decode(errors="replace")
+        assert [c for c in world.canaries if c in body] == []
+    assert acme_reads(world) == world.baseline
+
+
+@pytest.mark.parametrize("path", ["/dashboard/cohorts/", "/dashboard/cohorts/cohorts.csv"])
+def test_globex_cannot_choose_acmes_program_for_cohorts(world: World, path: str) -> None:
+    answer = owner(world.globex.workspace).get(path, {"program": world.ids["acme_program"]})
+    assert answer.status_code == 404, path
+    body = answer.content.decode(errors="replace")
+    assert [c for c in world.canaries if c in body] == []
+    assert acme_reads(world) == world.baseline

@@ -108,7 +108,10 @@ def later_kinds(acme: Api) -> dict[str, list[str]]:
     assert acme.post("/participants/bob/rewards", cash).status_code == 201
     batch = acme.post("/payout-batches", {"currency": "USD", "min_amount": 0}).json()
     assert acme.post(f"/payout-batches/{batch['id']}/approve", {}).status_code == 200
+    goal = {"name": "Fuzz goal", "metric": "referrals", "target": 10, "period": "this_year"}
+    goal_id = acme.post("/goals", goal).json()["id"]
     return {
+        "goal_id": [goal_id],
         "pool_id": [pool],
         "fulfilment_id": [fulfilment],
         "batch_id": [batch["id"]],

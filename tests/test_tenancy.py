@@ -56,6 +56,7 @@ def build_world() -> World:
         **acme_coupon_pool(acme),
         **acme_payout_batch(acme),
         **acme_fulfilment(acme),
+        **acme_goal(acme, program["id"]),
     }
     canaries = [
         program["id"],
@@ -77,6 +78,8 @@ def build_world() -> World:
         ids["acme_mug"],
         ids["acme_fulfilment"],
         "MUG-ACME-7",
+        ids["acme_goal"],
+        "Acme canary goal",
     ]
     world = World(acme=acme, globex=globex, ids=ids, canaries=canaries)
     world.baseline = acme_reads(world)
@@ -104,6 +107,20 @@ def acme_fulfilment(acme: Api) -> dict[str, str]:
     mug = acme.post("/participants/alice/rewards", grant).json()
     [fulfilment] = acme.get("/fulfilments").json()["data"]
     return {"acme_mug": mug["id"], "acme_fulfilment": fulfilment["id"]}
+
+
+def acme_goal(acme: Api, program_id: str) -> dict[str, str]:
+    """A goal of acme's for its program: 200 friends this quarter."""
+    body = {
+        "name": "Acme canary goal",
+        "metric": "referrals",
+        "target": 200,
+        "period": "this_quarter",
+        "program": program_id,
+    }
+    response = acme.post("/goals", body)
+    assert response.status_code == 201, response.content
+    return {"acme_goal": response.json()["id"]}
 
 
 def acme_coupon_pool(acme: Api) -> dict[str, str]:
@@ -146,6 +163,8 @@ def acme_reads(world: World) -> dict[str, Any]:
         f"/fulfilments/{world.ids['acme_fulfilment']}",
         "/payout-batches",
         f"/payout-batches/{world.ids['acme_batch']}",
+        "/goals",
+        f"/goals/{world.ids['acme_goal']}",
     ]
     out = {}
     for path in paths:
@@ -201,6 +220,8 @@ FUL = "/fulfilments/{fulfilment_id}"
 POB = "/payout-batches/{batch_id}"
 PAY = "/payouts/{payout_id}"
 CPL = "/coupon-pools/{pool_id}"
+GOAL = "/goals/{goal_id}"
+GOAL_IN = {"name": "Pwned", "metric": "clicks", "target": 10, "period": "this_month"}
 ACME_POOL_RULE = {
     "beneficiary": "friend",
     "kind": "coupon",
@@ -223,8 +244,14 @@ CASES = [
         {"rewards": [{"beneficiary": "advocate", "kind": "credit", "amount": 1}]},
     ),
     Case("GET", PRG + "/stats", "/programs/{acme_program}/stats"),
+    Case("GET", PRG + "/experiment", "/programs/{acme_program}/experiment"),
     Case("GET", "/stats", "/stats", status=200, code=None, note="globex's own numbers only"),
     Case("GET", "/stats", "/stats", query={"program": "{acme_program}"}),
+    Case("GET", PRG + "/cohorts", "/programs/{acme_program}/cohorts"),
+    Case("GET", "/cohorts", "/cohorts", status=200, code=None, note="globex's own cohorts only"),
+    Case("GET", "/cohorts", "/cohorts", query={"program": "{acme_program}"}),
+    Case("GET", "/attribution", "/attribution", status=200, code=None, note="globex's own"),
+    Case("GET", "/attribution", "/attribution", query={"program": "{acme_program}"}),
     Case("GET", PRG + "/config", "/programs/{acme_program}/config"),
     Case("PUT", PRG + "/config", "/programs/{acme_program}/config", PROGRAM),
     Case("GET", PRG + "/versions", "/programs/{acme_program}/versions"),
@@ -560,6 +587,32 @@ CASES = [
         code=None,
         note="each event is answered on its own, as POST /events would answer it in globex",
     ),  # fmt: skip
+    # Goals: acme's goal id names nothing for globex, nor does acme's program in a goal.
+    Case("GET", GOAL, "/goals/{acme_goal}"),
+    Case("PATCH", GOAL, "/goals/{acme_goal}", {"target": 1}),
+    Case("PATCH", GOAL, "/goals/{acme_goal}", {"program": "{globex_program}"}),
+    Case("DELETE", GOAL, "/goals/{acme_goal}"),
+    Case("GET", "/goals", "/goals", status=200, code=None),
+    Case("GET", "/goals", "/goals", query={"program": "{acme_program}"}),
+    Case(
+        "GET",
+        "/goals",
+        "/goals",
+        query={"cursor": "{acme_goal}"},
+        status=400,
+        code="invalid_cursor",
+        note="acme's goal id is not a cursor for globex",
+    ),
+    Case("POST", "/goals", "/goals", {**GOAL_IN, "program": "{acme_program}"}),
+    Case(
+        "POST",
+        "/goals",
+        "/goals",
+        GOAL_IN,
+        status=201,
+        code=None,
+        note="globex gets a goal of its own, counting globex's clicks only",
+    ),
     # Workspace: always the caller's own.
     Case("GET", "/workspace", "/workspace", status=200, code=None),
     Case(
@@ -609,6 +662,9 @@ def test_other_workspace_gets_404_and_acme_is_unchanged(world: World, case: Case
         response = globex.patch(path, fill(case.body, world.ids))
     elif case.method == "PUT":
         response = globex.put(path, fill(case.body, world.ids))
+    elif case.method == "DELETE":
+        auth = f"Bearer {globex.key}"
+        response = globex.client.delete(f"/api/v1{path}", HTTP_AUTHORIZATION=auth)
     else:
         raise AssertionError(f"no client method for {case.method}")
 
@@ -688,6 +744,7 @@ def _call(client: Client, method: str, path: str, **headers: str) -> Any:
         .replace("{batch_id}", "pob_x")
         .replace("{payout_id}", "pay_x")
         .replace("{pool_id}", "cpl_x")
+        .replace("{goal_id}", "goal_x")
     )
     assert "{" not in concrete, f"fill in the path parameter of {path}"
     body = json.dumps({"name": "x"})

@@ -135,6 +135,10 @@ def rebuild() -> dict[str, int]:
             **{f"{s}_{mark}": n for s, n in top.items() for mark in ("done", "seen", "read")},
             seen_at=timezone.now(),
         )
+        # The planner's statistics of tables just refilled: stale ones chose plans that ran
+        # for minutes on a seeded history.
+        for model in ROLLUPS:
+            _run(f"ANALYZE {model._meta.db_table}")
     return counts
 
 

@@ -13,6 +13,10 @@ from goodword.dashboard.access import memberships
 # (label, URL name): the navigation, in order.
 SECTIONS = [
     ("Overview", "dashboard:overview"),
+    ("Experiments", "dashboard:experiments"),
+    ("Cohorts", "dashboard:cohorts"),
+    ("Goals", "dashboard:goals"),
+    ("Attribution", "dashboard:attribution"),
     ("Programs", "dashboard:programs"),
     ("Referrals", "dashboard:referrals"),
     ("Participants", "dashboard:participants"),

@@ -1,5 +1,6 @@
 """The numbers: `GET /stats` for the workspace (or one program), and the schema and rendering
-`GET /programs/{id}/stats` shares. Every number comes from `goodword.analytics`; this module
+`GET /programs/{id}/stats` shares; cohorts and lifetime value (`GET /cohorts`,
+`GET /programs/{id}/cohorts`). Every number comes from `goodword.analytics`; this module
 only shapes it (docs/analytics.md has the definitions)."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
+from goodword.analytics.cohorts import Cohort, Cohorts, cohorts
 from goodword.analytics.scope import Money, Scope, parse_period
 from goodword.analytics.summary import Summary, summary
 from goodword.api.v1.auth import workspace_of
@@ -186,6 +188,7 @@ class KpisOut(Schema):
     channels: list[ChannelOut]
     variants: list[SegmentOut]
     tiers: list[SegmentOut]
+    segments: list[SegmentOut] = Field(description="by the advocate's `segment` attribute")
     daily: list[DayOut]
 
 
@@ -263,6 +266,7 @@ def render_stats(s: Summary) -> dict[str, Any]:
         "channels": [{**asdict(c), "revenue": _money(c.revenue)} for c in s.channels],
         "variants": [_segment(v) for v in s.variants],
         "tiers": [_segment(t) for t in s.tiers],
+        "segments": [_segment(g) for g in s.segments],
         "daily": [
             {
                 "date": d.day,
@@ -294,3 +298,76 @@ def workspace_stats(request: HttpRequest, query: Query[WorkspaceStatsIn]) -> dic
         chosen = get_object_or_404(qs, public_id=program)
     s = summary(scope_of(request, query, chosen))
     return {"program": chosen.public_id if chosen else None, **render_stats(s)}
+
+
+class CohortOut(Schema):
+    month: date | None = Field(description="the cohort's first day; null for the total")
+    customers: int
+    orders: int = Field(description="from their start to the end of the period")
+    gross: int
+    refunded: int = Field(description="of those orders, whenever refunded")
+    net: int
+    average_order: int | None = Field(description="gross / orders")
+    orders_per_customer: float | None
+    lifetime_value: int | None = Field(description="net / customers, to date")
+    cumulative: list[int] = Field(
+        description="net per customer by the end of month 0 (the start month), 1, 2, ..."
+    )
+
+
+class CohortGroupOut(Schema):
+    cohorts: list[CohortOut]
+    total: CohortOut
+
+
+class CurrencyCohortsOut(Schema):
+    currency: str
+    referred: CohortGroupOut = Field(description="friends converted, from their conversion")
+    other: CohortGroupOut = Field(description="customers never converted through a program")
+
+
+class CohortsOut(Schema):
+    program: str | None
+    period: PeriodOut
+    through: date | None = Field(description="the last month counted (its first day)")
+    currencies: list[CurrencyCohortsOut]
+
+
+def render_cohorts(report: Cohorts, program: Program | None) -> dict[str, Any]:
+    def group(cohorts: tuple[Cohort, ...], total: Cohort) -> dict[str, Any]:
+        return {"cohorts": [asdict(c) for c in cohorts], "total": asdict(total)}
+
+    return {
+        "program": program.public_id if program else None,
+        "period": {"start": report.scope.start, "end": report.scope.end},
+        "through": report.through,
+        "currencies": [
+            {
+                "currency": c.currency,
+                "referred": group(c.referred.cohorts, c.referred.total),
+                "other": group(c.other.cohorts, c.other.total),
+            }
+            for c in report.currencies
+        ],
+    }
+
+
+@router.get("/cohorts", response={200: CohortsOut, **ERRORS})
+def workspace_cohorts(request: HttpRequest, query: Query[WorkspaceStatsIn]) -> dict[str, Any]:
+    """Referred and other customers by the month they started, with their value month by
+    month (of the workspace, or of one program's referred customers)."""
+    chosen = None
+    if query.program:
+        qs = Program.objects.for_workspace(workspace_of(request))
+        chosen = get_object_or_404(qs, public_id=query.program)
+    return render_cohorts(cohorts(scope_of(request, query, chosen)), chosen)
+
+
+@router.get("/programs/{program_id}/cohorts", response={200: CohortsOut, **ERRORS})
+def program_cohorts(
+    request: HttpRequest, program_id: str, period: Query[PeriodIn]
+) -> dict[str, Any]:
+    """The program's referred customers, and the other customers, by month of their start."""
+    qs = Program.objects.for_workspace(workspace_of(request))
+    program = get_object_or_404(qs, public_id=program_id)
+    return render_cohorts(cohorts(scope_of(request, period, program)), program)

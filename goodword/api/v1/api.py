@@ -11,9 +11,12 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from goodword.api.v1 import (
     analytics,
+    attribution,
     coupons,
     events,
+    experiments,
     fulfilments,
+    goals,
     participants,
     payouts,
     programs,
@@ -43,6 +46,9 @@ for module in (programs, participants, events, referrals, rewards, payouts, fulf
     api.add_router("", module.router)
 api.add_router("", coupons.router)
 api.add_router("", analytics.router)
+api.add_router("", goals.router)
+api.add_router("", attribution.router)
+api.add_router("", experiments.router)
 
 
 def error(

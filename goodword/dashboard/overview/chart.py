@@ -99,3 +99,14 @@ def busiest(days: Sequence[Day]) -> Day | None:
     if best is None or not (best.clicks + best.referrals + best.conversions):
         return None
     return best
+
+
+SHADES = 4  # cohort cells: levels 1 to 4 above the empty 0
+
+
+def shade(value: int, top: int) -> int:
+    """A cohort cell's shading level, 0 (nothing) to `SHADES` (the table's largest value):
+    only a hint, the cell shows its amount as text."""
+    if value <= 0 or top <= 0:
+        return 0
+    return max(1, min(SHADES, -(-value * SHADES // top)))

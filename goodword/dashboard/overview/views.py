@@ -4,7 +4,7 @@ CSV. The views only choose and format: no number is computed here."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -46,9 +46,14 @@ class Filters:
         return urlencode({k: v for k, v in self.text.items() if v})
 
 
-def filters(request: HttpRequest) -> Filters:
-    """The program and period asked for: all programs and the last 30 days (UTC) by default.
-    Another workspace's program, or no program at all by that id, is a 404."""
+def last_30_days(today: date) -> date:
+    return today - timedelta(days=DEFAULT_DAYS - 1)
+
+
+def filters(request: HttpRequest, *, first_day: Callable[[date], date] = last_30_days) -> Filters:
+    """The program and period asked for: all programs, and from `first_day(today)` (the last
+    30 days by default, UTC) to today. Another workspace's program, or no program at all by
+    that id, is a 404."""
     workspace = request.workspace  # type: ignore[attr-defined]
     programs = list(Program.objects.for_workspace(workspace).order_by("name", "pk"))
     chosen = request.GET.get("program", "").strip()
@@ -58,8 +63,7 @@ def filters(request: HttpRequest) -> Filters:
     today = datetime.now(UTC).date()
     text = {
         "program": chosen,
-        "from": request.GET.get("from", "").strip()
-        or str(today - timedelta(days=DEFAULT_DAYS - 1)),
+        "from": request.GET.get("from", "").strip() or str(first_day(today)),
         "to": request.GET.get("to", "").strip() or str(today),
     }
     errors: dict[str, str] = {}
@@ -99,7 +103,7 @@ def _cards(s: Summary) -> list[dict[str, Any]]:
 
     return [
         {"label": "Referred customers", "values": plain([f"{s.funnel.converted:,}"]),
-         "note": f"{s.funnel.referrals:,} friends came"},
+         "note": f"{s.funnel.referrals:,} friend{'' if s.funnel.referrals == 1 else 's'} came"},
         {"label": "Conversion rate", "values": plain([percent(s.funnel.conversion_rate)]),
          "note": "converted / friends who came"},
         {"label": "Revenue, net of refunds", "values": plain(amounts(s.revenue.net)),
@@ -193,7 +197,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         ),
         segment_tables=[
             (title, rows[key])
-            for title, key in (("Variants", "variants"), ("Tiers", "tiers"))
+            for title, key in (
+                ("Variants", "variants"),
+                ("Tiers", "tiers"),
+                ("Segments", "segments"),
+            )
             if rows[key]
         ],
     )
@@ -214,6 +222,7 @@ def _rows(s: Summary) -> dict[str, list[dict[str, Any]]]:
         ],
         "variants": [_segment(v) for v in s.variants],
         "tiers": [_segment(t) for t in s.tiers],
+        "segments": [_segment(g) for g in s.segments],
         "buckets": [
             {"label": b.label, "count": b.count,
              "width": round(100 * b.count / max(1, s.time_to_convert.conversions), 1)}
