@@ -695,6 +695,29 @@ def test_import_naming_another_workspaces_pool_creates_nothing(
 # The builder
 
 
+def test_builder_marks_the_fields_each_reward_kind_takes(story: Story, manager: Client) -> None:
+    """builder.js hides, and stops sending, the fields the chosen kind does not take; the
+    marks come from the rules the API validates with (rules.KIND_FIELDS)."""
+    html = manager.get("/dashboard/programs/new/").content.decode()
+    assert '<script src="/static/dashboard/builder.js" defer></script>' in html
+    for field, kinds in (
+        ("f-rewards-0-percent_off", "coupon"),
+        ("f-rewards-0-percent_of_order", "credit cash"),
+        ("f-rewards-0-sku", "product"),
+        ("f-rewards-0-cause", "charity"),
+        ("f-rewards-0-description", "custom"),
+        ("g-rewards-0-coupon", "coupon"),
+    ):
+        tag = re.search(rf'<[^>]*id="{field}"[^>]*>', html)
+        wrapper = tag[0] if tag else ""
+        if field.startswith("f-"):  # the input's wrapper carries the mark
+            at = html.index(f'id="{field}"')
+            wrapper = html[html.rindex('<div class="field', 0, at) : at]
+        assert f'data-kinds="{kinds}"' in wrapper, field
+    at = html.index('id="f-rewards-0-amount"')
+    assert "data-kinds" not in html[html.rindex('<div class="field', 0, at) : at]  # every kind
+
+
 def test_builder_form_is_generated_from_the_api_schema(story: Story, manager: Client) -> None:
     page = manager.get("/dashboard/programs/new/")
     assert page.status_code == 200

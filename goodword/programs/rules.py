@@ -255,6 +255,20 @@ class CouponSpec(BaseModel):
         return self
 
 
+# The fields of an offer that only some kinds take (every kind takes `amount`): what the
+# validation below enforces, and what the dashboard's builder shows for the kind chosen.
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "percent_off": ("coupon",),
+    "percent_of_order": ("credit", "cash"),
+    "coupon": ("coupon",),
+    "sku": ("product",),
+    "cause": ("charity",),
+    "description": ("custom",),
+    "expires_days": ("credit", "points"),
+    "expiry_notice_days": ("credit", "points"),
+}
+
+
 class OfferSpec(BaseModel):
     """What a reward gives. Every kind but `coupon` and `points` is money in `currency`.
 
@@ -292,16 +306,7 @@ class OfferSpec(BaseModel):
     def _value(self) -> Self:
         kind, given = self.kind, self.model_fields_set
         value = ("amount", "percent_off", "percent_of_order")
-        allowed = {
-            "credit": ("amount", "percent_of_order"),
-            "cash": ("amount", "percent_of_order"),
-            "coupon": ("amount", "percent_off"),
-            "points": ("amount",),
-            "gift_card": ("amount",),
-            "charity": ("amount",),
-            "product": ("amount",),
-            "custom": ("amount",),
-        }[kind]
+        allowed = ("amount", *(n for n in value[1:] if kind in KIND_FIELDS[n]))
         have = [name for name in value if getattr(self, name) is not None]
         for name in have:
             if name not in allowed:
@@ -312,12 +317,8 @@ class OfferSpec(BaseModel):
             raise ValueError(f"a {kind} reward takes only one of {both}")
         if not have and kind not in ("product", "custom"):
             raise ValueError(f"a {kind} reward needs " + " or ".join(f"`{a}`" for a in allowed))
-        for name, owner in (
-            ("coupon", "coupon"),
-            ("sku", "product"),
-            ("cause", "charity"),
-            ("description", "custom"),
-        ):
+        for name in ("coupon", "sku", "cause", "description"):
+            (owner,) = KIND_FIELDS[name]
             if getattr(self, name) is not None and kind != owner:
                 raise ValueError(f"`{name}` is for {owner} rewards only")
         for name, owner in (("sku", "product"), ("cause", "charity"), ("description", "custom")):
@@ -405,7 +406,8 @@ class RewardSpec(OfferSpec):
     def _rule(self) -> Self:
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
-        if self.kind not in ("credit", "points") and (self.expires_days or self.expiry_notice_days):
+        expiring = KIND_FIELDS["expires_days"]
+        if self.kind not in expiring and (self.expires_days or self.expiry_notice_days):
             raise ValueError("only credit and points expire: `expires_days` is for those")
         if self.expiry_notice_days and not self.expires_days:
             raise ValueError("`expiry_notice_days` needs `expires_days`")

@@ -51,6 +51,8 @@ class Layout:
     # "Def.prop" -> label of the empty choice of a select that may be left empty.
     empty: Mapping[str, str] = field(default_factory=dict)
     item_labels: Mapping[str, str] = field(default_factory=dict)  # list prop -> "Reward"
+    # "Def.prop" -> the values of its sibling `kind` it is for (the others hide it).
+    kinds: Mapping[str, Sequence[str]] = field(default_factory=dict)
     add_labels: Mapping[str, str] = field(default_factory=dict)  # prop -> "Add a reward"
     # "Def.prop" or prop -> the (value, label) choices of a select.
     choices: Mapping[str, Sequence[tuple[str, str]]] = field(default_factory=dict)
@@ -67,6 +69,7 @@ class Node:
     label: str
     help: str = ""
     errors: list[str] = field(default_factory=list)
+    kinds: str = ""  # the reward kinds it is for, space-separated; "" for every kind
 
     @property
     def id(self) -> str:
@@ -254,6 +257,7 @@ class SchemaForm:
                 name, prop, schema["properties"][prop], join(path, prop), values.get(prop),
                 stack, raw, required=prop in required,
             )  # fmt: skip
+            node.kinds = " ".join(self.layout.kinds.get(f"{name}.{prop}", ()))
             if f"{name}.{prop}" in self.layout.advanced:
                 group.more.append(node)
             else:

@@ -7,6 +7,7 @@ from typing import Any
 
 from goodword.dashboard.programs.form import Layout, SchemaForm, Stack
 from goodword.lib.money import CURRENCIES
+from goodword.programs.rules import KIND_FIELDS
 from goodword.programs.schemas import ProgramIn
 
 _OFFERS = ("RewardSpec", "OfferSpec")
@@ -200,6 +201,11 @@ LAYOUT = Layout(
         "OfferSpec.currency": "the program's",
         "ConditionsSpec.currency": "any",
         "ConditionsSpec.purchase_number": "any",
+    },
+    kinds={
+        f"{owner}.{prop}": kinds
+        for owner in ("RewardSpec", "OfferSpec")
+        for prop, kinds in KIND_FIELDS.items()
     },
     item_labels={
         "rewards": "Reward",
