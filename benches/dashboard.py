@@ -115,12 +115,18 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
         for period in ("30 days", "365 days")
     ]
     seeded = ", ".join(f"{db} {r['seeded_s']:,} s" for db, r in results.items())
+    # The target is per million new events: a smaller burst is scaled up to a million.
+    per_million = {
+        db: r["refresh"]["seconds"] * 1_000_000 / max(1, sum(r["refresh"]["events"].values()))
+        for db, r in results.items()
+    }
     refreshes = [
         [db, f"{sum(r['refresh']['events'].values()):,}", f"{r['refresh']['referrals']:,}",
-         f"{r['refresh']['rewards']:,}", f"{r['refresh']['seconds']:,.1f}"]
+         f"{r['refresh']['rewards']:,}", f"{r['refresh']['seconds']:,.1f}",
+         f"{per_million[db]:,.0f}"]
         for db, r in results.items()
     ]  # fmt: skip
-    ok_refresh = all(r["refresh"]["seconds"] <= TARGET_REFRESH_S for r in results.values())
+    ok_refresh = all(s <= TARGET_REFRESH_S for s in per_million.values())
     return "\n\n".join(
         [
             "## 6. Dashboard and stats at scale",
@@ -133,9 +139,12 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
             table(["query", *results], refs),
             "Refreshing the rollups after a burst of domain events (every advocate enrolled, "
             "every referral and reward created, recorded at once; `benches/_rollup_probe.py`):",
-            table(["database", "domain events", "referrals", "rewards", "seconds"], refreshes),
+            table(
+                ["database", "domain events", "referrals", "rewards", "seconds", "s per million"],
+                refreshes,
+            ),
             f"### Verdict\n\nEvery page p95 <= {TARGET_MS} ms and <= {TARGET_RATIO}x the "
-            f"reference: {verdict(ok)}. Refresh after the burst <= {TARGET_REFRESH_S} s: "
+            f"reference: {verdict(ok)}. Refresh <= {TARGET_REFRESH_S} s per million events: "
             f"{verdict(ok_refresh)}.",
         ]
     )
