@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 # (label, from, to): time from the first touch to the conversion; `to` excluded, None: open.
+# The first has no lower bound: a conversion recorded before its touch (business times sent
+# out of order) took "under 1 hour" (rollup_sql.took_bucket writes the same in SQL).
 BUCKETS: tuple[tuple[str, timedelta, timedelta | None], ...] = (
     ("under 1 hour", timedelta(0), timedelta(hours=1)),
     ("1 to 24 hours", timedelta(hours=1), timedelta(days=1)),
@@ -13,12 +15,3 @@ BUCKETS: tuple[tuple[str, timedelta, timedelta | None], ...] = (
     ("7 to 30 days", timedelta(days=7), timedelta(days=30)),
     ("30 days or more", timedelta(days=30), None),
 )
-
-
-def bucket(took: timedelta) -> int:
-    """The index of the bucket `took` falls in. The first has no lower bound: a conversion
-    recorded before its touch (business times sent out of order) took "under 1 hour"."""
-    for index, (_, _, high) in enumerate(BUCKETS):
-        if high is None or took < high:
-            return index
-    raise AssertionError("the last bucket is open")
