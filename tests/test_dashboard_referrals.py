@@ -25,6 +25,7 @@ from django.urls import URLPattern
 from goodword.accounts.models import ApiKey
 from goodword.accounts.roles import Can
 from goodword.dashboard.referrals import urls as referral_urls
+from goodword.dashboard import lists
 from goodword.dashboard.referrals import views
 from goodword.participants.models import Participant
 from goodword.referrals.clicklog import ingest_clicks
@@ -569,3 +570,36 @@ def test_an_invite_and_a_rejection_by_hand_are_steps_with_who_and_why(story: Sto
         f"reason: duplicate account; by API key {key} "
     ), timeline
     assert "Came by an email invite Channel invite" in body
+
+
+def test_a_long_list_counts_only_so_far(story: Story, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the cap the count stops ("more than"): counting a million rows took longer than
+    the page; a page past the cap still counts far enough to know there is a next one."""
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    monkeypatch.setattr(lists, "COUNT_CAP", 3)
+    made = [converted(story.acme, f"f{n}", story.alice["code"], 2000 + n) for n in range(5)]
+    client = analyst(story.acme)
+    first = client.get("/dashboard/referrals/", {"sort": "order_amount"})
+    assert "Page 1 of many · more than 4 in all" in text(first)
+    assert 'href="?sort=order_amount&amp;page=2" rel="next"' in first.content.decode()
+    last = client.get("/dashboard/referrals/", {"sort": "order_amount", "page": "3"})
+    assert "Page 3 of 3 · 5 in all" in text(last)
+    assert [i for i in made if i in last.content.decode()] == made[4:]
+    assert 'rel="next"' not in last.content.decode()
+
+
+def test_list_orders_a_column_without_nulls_plainly(story: Story) -> None:
+    """`NULLS LAST` only where a column can be null: on the newest-first default it kept
+    PostgreSQL from reading the (workspace, created_at, id) index backwards."""
+    converted(story.acme, "dan", story.alice["code"], 2100)
+    client = analyst(story.acme)
+    client.get("/dashboard/referrals/")  # the session, warm
+    for params, nulls_last in (({}, False), ({"sort": "order_amount"}, True)):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/dashboard/referrals/", params).status_code == 200
+        (page,) = [
+            q["sql"]
+            for q in queries.captured_queries
+            if "ORDER BY" in q["sql"] and "referrals_referral" in q["sql"]
+        ]
+        assert ("NULLS LAST" in page) is nulls_last

@@ -39,8 +39,9 @@ class Participant(models.Model):
         ]
         indexes = [
             models.Index(fields=["workspace", "email_normalized"]),
-            # Participation counts who was known by a date: those created after it are few.
-            models.Index(fields=["workspace", "created_at"]),
+            # Participation counts who was known by a date (those created after it are few); the
+            # dashboard lists people newest first, by id among equal times.
+            models.Index(fields=["workspace", "created_at", "id"]),
         ]
 
     def __str__(self) -> str:

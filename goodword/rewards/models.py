@@ -133,6 +133,8 @@ class Reward(models.Model):
                 name="reward_coupon_code",
             ),
             models.Index(fields=["workspace", "participant", "status"]),
+            # The dashboard's list, newest first: a page of it reads 50 index entries.
+            models.Index(fields=["workspace", "created_at", "id"]),
             # The expiry sweeps' queues: only rewards still to settle or announce.
             models.Index(
                 fields=["expires_at"],

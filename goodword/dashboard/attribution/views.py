@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -28,7 +27,7 @@ from goodword.analytics.attribution import (
 )
 from goodword.analytics.scope import Money
 from goodword.dashboard.access import staff
-from goodword.dashboard.lists import PER_PAGE, Listing
+from goodword.dashboard.lists import COUNT_CAP, PER_PAGE, CappedPaginator, Listing
 from goodword.dashboard.overview.views import Filters, amounts, filters
 from goodword.lib import money, sheets
 
@@ -104,7 +103,10 @@ def attribution_page(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboard/attribution/attribution.html", context, status=400)
     a = attribution(chosen.scope(request.workspace.pk), model)  # type: ignore[attr-defined]
     params = _query(chosen, model)
-    page = Paginator([_row(c) for c in a.credits], PER_PAGE).get_page(request.GET.get("page"))
+    number = request.GET.get("page")
+    page = CappedPaginator([_row(c) for c in a.credits], PER_PAGE, number, COUNT_CAP).get_page(
+        number
+    )
     context.update(
         a=a,
         total_revenue=amounts(a.revenue),
