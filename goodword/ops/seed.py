@@ -12,9 +12,10 @@ learn of changes from domain events, which this does not write: run `goodword ro
 
 from __future__ import annotations
 
+import itertools
 import random
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +39,28 @@ CHUNK = 20_000  # referrals written per transaction
 CHANNELS = ["", "", "email", "whatsapp", "sms", "facebook", "x", "qr"]
 VARIANTS = ["A", "B", "holdout"]
 Status = Referral.Status
+HOLD = timedelta(days=14)  # the program's hold period
+EXPIRY = timedelta(days=30)  # a referral that never converted is rejected as expired after it
+
+# The columns the writer gives, in the order of its row tuples; every other column is the same
+# in all rows (`_Writer.fixed`) or the model's default.
+PARTICIPANT = ("id", "external_id", "email", "email_normalized", "name", "purchase_count")
+ADVOCATE = ("id", "participant_id", "code", "code_normalized", "variant")
+CLICK = ("id", "click_id", "advocate_id", "created_at", "channel")
+REFERRAL = (
+    "id", "advocate_id", "referee_id", "source", "click_id", "created_at", "clicked_at",
+    "status", "reject_reason", "order_id", "order_amount", "order_currency", "signed_up_at",
+    "converted_at", "rewarded_at", "rejected_at", "reversed_at",
+)  # fmt: skip
+EVENT = (
+    "id", "type", "external_id", "customer_external_id", "order_id", "amount", "currency",
+    "occurred_at", "created_at",
+)  # fmt: skip
+REWARD = (
+    "id", "referral_id", "rule_id", "beneficiary", "participant_id", "kind", "status",
+    "hold_until", "created_at", "earned_at", "approved_at", "reversed_at",
+)  # fmt: skip
+Row = tuple[Any, ...]
 
 
 @dataclass
@@ -99,7 +122,41 @@ def seed(
     return Seeded(workspace, program, api_key, writer.rows)
 
 
+@dataclass(slots=True)
+class _Referral:
+    """A referral being made up; `row()` gives it in the order of `REFERRAL`."""
+
+    id: int
+    advocate: int
+    referee: int
+    click_id: str
+    came: datetime
+    status: str = Status.CLICKED
+    reject_reason: str = ""
+    order_id: str = ""
+    order_amount: int | None = None
+    signed_up_at: datetime | None = None
+    converted_at: datetime | None = None
+    rewarded_at: datetime | None = None
+    rejected_at: datetime | None = None
+    reversed_at: datetime | None = None
+
+    def row(self) -> Row:
+        clicked = bool(self.click_id)
+        return (
+            self.id, self.advocate, self.referee,
+            Referral.Source.TOKEN if clicked else Referral.Source.CODE, self.click_id,
+            self.came, self.came if clicked else None, self.status, self.reject_reason,
+            self.order_id, self.order_amount, "USD" if self.order_id else "",
+            self.signed_up_at, self.converted_at, self.rewarded_at, self.rejected_at,
+            self.reversed_at,
+        )  # fmt: skip
+
+
 class _Writer:
+    """Makes the rows as plain tuples (a model instance per row cost more than the database's
+    work to store it) and gives them their ids, which the children need."""
+
     def __init__(
         self,
         workspace: Workspace,
@@ -109,8 +166,6 @@ class _Writer:
         days: int,
         progress: Callable[[str], None],
     ) -> None:
-        self.workspace = workspace
-        self.program = program
         self.rng = rng
         self.tag = tag
         self.now = timezone.now().replace(microsecond=0)
@@ -119,67 +174,57 @@ class _Writer:
         self.progress = progress
         self.advocate_ids: list[int] = []
         self.people: dict[int, int] = {}
-        self.rules = {r.beneficiary: r for r in RewardRule.objects.filter(program=program)}
+        self.rules = {r.beneficiary: r.pk for r in RewardRule.objects.filter(program=program)}
         self.rows: dict[str, int] = {}
-        self.next_ids: dict[str, int] = {}
-        self.written: set[type[models.Model]] = set()
+        self.ids: dict[type[models.Model], itertools.count[int]] = {}
+        ours = {"workspace_id": workspace.pk, "program_id": program.pk}
+        stamped = {"created_at": self.now, "updated_at": self.now}  # what auto_now would set
+        self.fixed: dict[type[models.Model], dict[str, Any]] = {
+            Participant: {"workspace_id": workspace.pk, **stamped},
+            Advocate: {**ours, "created_at": self.now},
+            Click: ours,
+            Referral: ours,
+            Event: {"workspace_id": workspace.pk, "source": "seed", "body_hash": "seed"},
+            Reward: {**ours, "amount": 1000, "currency": "USD", "trigger_event": "purchase"},
+        }
 
-    def _write(self, model: type[models.Model], objs: list[Any]) -> list[Any]:
-        """INSERT `objs` with ids given here (the children need them; no RETURNING)."""
-        if not objs:
-            return objs
-        table = model._meta.db_table
-        if table not in self.next_ids:
+    def _ids(self, model: type[models.Model]) -> itertools.count[int]:
+        """The ids for `model`'s rows, given here: COPY returns none."""
+        if model not in self.ids:
             top = model._default_manager.aggregate(top=models.Max("pk"))["top"]
-            self.next_ids[table] = (top or 0) + 1
-        first = self.next_ids[table]
-        self.next_ids[table] += len(objs)
-        for at, obj in enumerate(objs):
-            obj.pk = first + at
-            for f in model._meta.concrete_fields:  # what auto_now(_add) would set when saved
-                automatic = getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)
-                if automatic and getattr(obj, f.attname) is None:
-                    setattr(obj, f.attname, self.now)
-        bulk.insert(model, objs)
-        self.rows[table] = self.rows.get(table, 0) + len(objs)
-        self.written.add(model)
-        return objs
+            self.ids[model] = itertools.count((top or 0) + 1)
+        return self.ids[model]
+
+    def _write(self, model: type[models.Model], columns: Sequence[str], rows: list[Row]) -> None:
+        bulk.write_rows(model, columns, rows, fixed=self.fixed[model])
+        table = model._meta.db_table
+        self.rows[table] = self.rows.get(table, 0) + len(rows)
 
     def _when(self) -> datetime:
         return self.start + timedelta(seconds=self.rng.randrange(self.span))
 
     def advocates(self, count: int) -> None:
+        people, ids = self._ids(Participant), self._ids(Advocate)
+        persons = [
+            (next(people), f"adv-{n}", f"advocate{n}@example.com", f"Advocate {n}")
+            for n in range(count)
+        ]
+        advocates = [
+            (
+                next(ids),
+                person,
+                f"S{self.tag}{n}".upper(),
+                f"s{self.tag}{n}",
+                self.rng.choices(VARIANTS, weights=(45, 45, 10))[0],
+            )
+            for n, (person, *_) in enumerate(persons)
+        ]
         with transaction.atomic():
-            people = self._write(
-                Participant,
-                [
-                    Participant(
-                        workspace=self.workspace,
-                        external_id=f"adv-{n}",
-                        email=f"advocate{n}@example.com",
-                        email_normalized=f"advocate{n}@example.com",
-                        name=f"Advocate {n}",
-                        purchase_count=1,
-                    )
-                    for n in range(count)
-                ],
-            )
-            rows = self._write(
-                Advocate,
-                [
-                    Advocate(
-                        workspace=self.workspace,
-                        program=self.program,
-                        participant=person,
-                        code=f"S{self.tag}{n}".upper(),
-                        code_normalized=f"s{self.tag}{n}",
-                        variant=self.rng.choices(VARIANTS, weights=(45, 45, 10))[0],
-                    )
-                    for n, person in enumerate(people)
-                ],
-            )
-        self.advocate_ids = [a.pk for a in rows]
-        self.people = {a.pk: a.participant_id for a in rows}  # advocate -> their participant
+            rows = [(pk, ext, email, email, name, 1) for pk, ext, email, name in persons]
+            self._write(Participant, PARTICIPANT, rows)
+            self._write(Advocate, ADVOCATE, advocates)
+        self.advocate_ids = [a[0] for a in advocates]
+        self.people = {a[0]: a[1] for a in advocates}  # advocate -> their participant
 
     def _advocate(self) -> int:
         # A few advocates bring most friends, as in real programs.
@@ -189,204 +234,130 @@ class _Writer:
         """Write `count` friends with their clicks, referrals, events and rewards; returns the
         number of events written."""
         rng = self.rng
-        clicks: list[Click] = []
-        friends: list[Participant] = []
-        plans: list[dict[str, Any]] = []
+        click_ids, people, referral_ids = (
+            self._ids(Click), self._ids(Participant), self._ids(Referral)
+        )  # fmt: skip
+        clicks: list[Row] = []
+        friends: list[Row] = []
+        refs: list[_Referral] = []
         for n in range(first, first + count):
             advocate = self._advocate()
             came = self._when()
             click_id = f"c{self.tag}{n}" if rng.random() < 0.85 else ""
             channel = rng.choice(CHANNELS)
             if click_id:
-                clicks.append(self._click(click_id, advocate, came, channel))
+                clicks.append((next(click_ids), click_id, advocate, came, channel))
             if rng.random() < 0.5:  # a click of someone who never signed up
-                clicks.append(self._click(f"x{self.tag}{n}", advocate, self._when(), channel))
-            friends.append(
-                Participant(
-                    workspace=self.workspace,
-                    external_id=f"friend-{n}",
-                    email=f"friend{n}@example.com",
-                    email_normalized=f"friend{n}@example.com",
-                )
-            )
-            plans.append({"advocate": advocate, "came": came, "click": click_id, "n": n})
+                at = self._when()
+                clicks.append((next(click_ids), f"x{self.tag}{n}", advocate, at, channel))
+            friend = next(people)
+            email = f"friend{n}@example.com"
+            friends.append((friend, f"friend-{n}", email, email, "", 0))
+            refs.append(_Referral(next(referral_ids), advocate, friend, click_id, came))
+        for model in (Event, Reward):  # the counters `_event` and `_reward` take ids from
+            self._ids(model)
+        events: list[Row] = []
+        rewards: list[Row] = []
+        for n, ref in enumerate(refs, start=first):
+            if self._referral(ref, f"friend-{n}", f"o{self.tag}{n}", events):
+                rewards.append(self._reward(ref, "advocate", "credit"))
+                rewards.append(self._reward(ref, "friend", "coupon"))
         with transaction.atomic():
-            self._write(Click, clicks)
-            self._write(Participant, friends)
-            made = [
-                self._referral(plan, friend) for plan, friend in zip(plans, friends, strict=True)
-            ]
-            self._write(Referral, [ref for ref, _, _ in made])
-            evs = [e for _, events, _ in made for e in events]
-            self._write(Event, evs)
-            self._write(Reward, [r for ref, _, rewards in made for r in rewards(ref)])
-        return len(evs)
+            self._write(Click, CLICK, clicks)
+            self._write(Participant, PARTICIPANT, friends)
+            self._write(Referral, REFERRAL, [ref.row() for ref in refs])
+            self._write(Event, EVENT, events)
+            self._write(Reward, REWARD, rewards)
+        return len(events)
 
-    def _click(self, click_id: str, advocate: int, at: datetime, channel: str) -> Click:
-        return Click(
-            click_id=click_id,
-            workspace=self.workspace,
-            program=self.program,
-            advocate_id=advocate,
-            created_at=at,
-            channel=channel,
-        )
+    def _event(
+        self, kind: str, customer: str, at: datetime, order: str = "", amount: int | None = None
+    ) -> Row:
+        currency = "" if amount is None else "USD"
+        external = f"{kind}-{customer}-{order}"
+        return (next(self.ids[Event]), kind, external, customer, order, amount, currency, at, at)
 
-    def _event(self, kind: str, customer: str, at: datetime, **fields: Any) -> Event:
-        external = fields.pop("external_id", f"{kind}-{customer}-{fields.get('order_id', '')}")
-        return Event(
-            workspace=self.workspace,
-            source="seed",
-            external_id=external,
-            body_hash="seed",
-            type=kind,
-            customer_external_id=customer,
-            occurred_at=at,
-            created_at=at,
-            **fields,
-        )
-
-    def _referral(
-        self, plan: dict[str, Any], friend: Participant
-    ) -> tuple[Referral, list[Event], Callable[[Referral], list[Reward]]]:
+    def _referral(self, ref: _Referral, customer: str, order: str, events: list[Row]) -> bool:
+        """Decide what became of `ref`, appending the friend's events; returns whether it
+        converted (and so earned rewards)."""
         rng = self.rng
-        came: datetime = plan["came"]
-        customer = friend.external_id
-        ref = Referral(
-            workspace=self.workspace,
-            program=self.program,
-            advocate_id=plan["advocate"],
-            referee=friend,
-            source=Referral.Source.TOKEN if plan["click"] else Referral.Source.CODE,
-            click_id=plan["click"],
-            created_at=came,
-            clicked_at=came if plan["click"] else None,
-            status=Status.CLICKED,
-        )
-        events: list[Event] = []
+        came = ref.came
         roll = rng.random()
         if roll < 0.04:
             ref.status, ref.rejected_at = Status.REJECTED, came
             ref.reject_reason = rng.choice(
                 [Referral.RejectReason.SELF_REFERRAL, Referral.RejectReason.EXISTING_CUSTOMER]
             )
-            return ref, events, lambda _: []
+            return False
         signed = came + timedelta(minutes=rng.randrange(1, 600))
         if roll < 0.75 and signed < self.now:
             ref.status, ref.signed_up_at = Status.SIGNED_UP, signed
             events.append(self._event("signup", customer, signed))
         converted = signed + timedelta(minutes=int(rng.expovariate(1 / 3000)))
         if roll >= 0.45 or converted >= self.now or ref.signed_up_at is None:
-            if roll >= 0.93 and came < self.now - timedelta(days=30):
-                ref.status, ref.rejected_at = Status.REJECTED, came + timedelta(days=30)
+            if roll >= 0.93 and came < self.now - EXPIRY:
+                ref.status, ref.rejected_at = Status.REJECTED, came + EXPIRY
                 ref.reject_reason = Referral.RejectReason.EXPIRED
-            return ref, events, lambda _: []
+            return False
         amount = rng.randrange(2000, 15_000, 50)
-        order = f"o{self.tag}{plan['n']}"
-        ref.order_id, ref.order_amount, ref.order_currency = order, amount, "USD"
+        ref.order_id, ref.order_amount = order, amount
         ref.converted_at = converted
         ref.status = Status.CONVERTED
-        events.append(
-            self._event(
-                "purchase", customer, converted, order_id=order, amount=amount, currency="USD"
-            )
-        )
+        events.append(self._event("purchase", customer, converted, order, amount))
         for k in range(rng.choice((0, 0, 0, 1, 2, 3))):  # repeat orders
             at = converted + timedelta(days=rng.randrange(1, 120))
             if at < self.now:
-                events.append(
-                    self._event(
-                        "purchase",
-                        customer,
-                        at,
-                        order_id=f"{order}-{k}",
-                        amount=rng.randrange(1000, 12_000, 50),
-                        currency="USD",
-                    )  # fmt: skip
-                )
+                price = rng.randrange(1000, 12_000, 50)
+                events.append(self._event("purchase", customer, at, f"{order}-{k}", price))
         refund = rng.random()
         refunded_at = converted + timedelta(days=rng.randrange(1, 10))
         if refund < 0.03 and refunded_at < self.now:  # the whole order: the referral reversed
             ref.status, ref.reversed_at = Status.REVERSED, refunded_at
-            events.append(self._event("refund", customer, refunded_at, order_id=order))
+            events.append(self._event("refund", customer, refunded_at, order))
         elif refund < 0.08 and refunded_at < self.now:  # part of it
-            events.append(
-                self._event(
-                    "refund",
-                    customer,
-                    refunded_at,
-                    order_id=order,
-                    amount=amount // 4,
-                    currency="USD",
-                )  # fmt: skip
-            )
-        if ref.status == Status.CONVERTED and converted < self.now - timedelta(days=14):
-            ref.status, ref.rewarded_at = Status.REWARDED, converted + timedelta(days=14)
+            events.append(self._event("refund", customer, refunded_at, order, amount // 4))
+        if ref.status == Status.CONVERTED and converted < self.now - HOLD:
+            ref.status, ref.rewarded_at = Status.REWARDED, converted + HOLD
+        return True
 
-        def rewards(saved: Referral) -> list[Reward]:
-            return [
-                self._reward(saved, who, kind)
-                for who, kind in (("advocate", "credit"), ("friend", "coupon"))
-            ]
-
-        return ref, events, rewards
-
-    def _reward(self, ref: Referral, beneficiary: str, kind: str) -> Reward:
+    def _reward(self, ref: _Referral, beneficiary: str, kind: str) -> Row:
         earned = ref.converted_at or self.now
-        hold_until = earned + timedelta(days=14)
+        hold_until = earned + HOLD
         status = Reward.Status.PENDING
         if ref.status == Status.REVERSED:
             status = Reward.Status.REVERSED
         elif hold_until <= self.now:
             status = Reward.Status.FULFILLED if kind == "coupon" else Reward.Status.APPROVED
-        return Reward(
-            workspace=self.workspace,
-            program=self.program,
-            referral=ref,
-            rule=self.rules[beneficiary],
-            beneficiary=beneficiary,
-            participant_id=ref.referee_id
-            if beneficiary == "friend"
-            else self.people[ref.advocate_id],
-            kind=kind,
-            amount=1000,
-            currency="USD",
-            status=status,
-            hold_until=hold_until,
-            created_at=earned,
-            earned_at=earned,
-            trigger_event="purchase",
-            approved_at=hold_until if status != Reward.Status.PENDING else None,
-            reversed_at=ref.reversed_at,
-        )
+        return (
+            next(self.ids[Reward]), ref.id, self.rules[beneficiary], beneficiary,
+            ref.referee if beneficiary == "friend" else self.people[ref.advocate], kind, status,
+            hold_until, earned, earned, hold_until if status != Reward.Status.PENDING else None,
+            ref.reversed_at,
+        )  # fmt: skip
 
     def reset_sequences(self) -> None:
         """Move the id sequences past the ids given here (PostgreSQL; SQLite needs nothing)."""
-        statements = connection.ops.sequence_reset_sql(no_style(), list(self.written))
+        statements = connection.ops.sequence_reset_sql(no_style(), list(self.ids))
         with connection.cursor() as cursor:
             for sql in statements:
                 cursor.execute(sql)
 
     def other_customers(self, events: int) -> None:
         """`events` purchases of customers who came by no referral, about three each."""
+        rng = self.rng
+        self._ids(Event)
         written = 0
         n = 0
         while written < events:
-            batch: list[Event] = []
+            batch: list[Row] = []
             for _ in range(min(CHUNK * 3, events - written)):
-                customer = f"cust-{n // 3}"
+                at = self._when()
+                price = rng.randrange(1000, 12_000, 50)
                 batch.append(
-                    self._event(
-                        "purchase",
-                        customer,
-                        self._when(),
-                        order_id=f"p{self.tag}{n}",
-                        amount=self.rng.randrange(1000, 12_000, 50),
-                        currency="USD",
-                    )  # fmt: skip
+                    self._event("purchase", f"cust-{n // 3}", at, f"p{self.tag}{n}", price)
                 )
                 n += 1
             with transaction.atomic():
-                self._write(Event, batch)
+                self._write(Event, EVENT, batch)
             written += len(batch)
             self.progress(f"{written:,} other purchases")
