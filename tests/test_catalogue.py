@@ -19,6 +19,7 @@ from goodword.accounts.services import create_api_key, revoke_api_key, update_wo
 from goodword.events import catalogue
 from goodword.events import services as events
 from goodword.events.models import DomainEvent
+from goodword.participants.models import Participant
 from goodword.rewards import expiry
 from goodword.rewards.models import Reward
 from goodword.rewards.services import approve_due_rewards
@@ -174,6 +175,8 @@ def test_a_whole_referral_loop_writes_only_catalogued_payloads(db: None) -> None
     acme = make_api("Acme")
     program = make_program(acme)
     alice = enrol(acme, program["id"], "alice", name="Alice")
+    segment = {"external_id": "alice", "attributes": {"segment": "vip"}}
+    assert acme.post("/participants", segment).status_code == 200
     acme.event(signup("s-bob", "bob", referral_code=alice["code"]))
     acme.event(purchase("p-bob", "bob", "order-1", 2500))
     assert approve_due_rewards(now=datetime.now(UTC) + timedelta(days=15)) == 2
@@ -458,3 +461,31 @@ def test_docs_events_md_is_generated_from_the_catalogue() -> None:
     )
     for name in catalogue.CATALOGUE:
         assert f"### `{name}`" in text
+
+
+def test_participant_update_is_recorded_only_when_something_changed(db: None) -> None:
+    acme = make_api("Acme")
+    ws = acme.workspace
+    body = {"external_id": "alice", "email": "alice@example.net", "name": "Alice"}
+    first = {**body, "attributes": {"segment": "vip", "plan": "pro"}}
+    assert acme.post("/participants", first).status_code == 201
+    assert acme.post("/participants", first).status_code == 200  # nothing changed
+    assert acme.post("/participants", {**body, "attributes": {"segment": True}}).status_code == 200
+    # JSON true is not 1, though Python's True == 1.
+    assert acme.post("/participants", {**body, "attributes": {"segment": 1}}).status_code == 200
+    renamed = {
+        **body,
+        "email": "ALICE@example.net",
+        "name": "Alice B",
+        "attributes": {"plan": "pro"},
+    }
+    assert acme.post("/participants", renamed).status_code == 200
+    alice = Participant.objects.get(workspace=ws, external_id="alice")
+    assert alice.attributes == {"segment": 1, "plan": "pro"}
+    attributes = {"fields": ["attributes"], "attributes": ["segment"]}
+    assert recorded(ws.pk, "participant.created", "participant.updated") == [
+        ("participant.created", alice.public_id, {}),
+        ("participant.updated", alice.public_id, attributes),
+        ("participant.updated", alice.public_id, attributes),
+        ("participant.updated", alice.public_id, {"fields": ["email", "name"], "attributes": []}),
+    ]

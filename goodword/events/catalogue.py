@@ -78,6 +78,15 @@ class ProgramStatusChanged(Payload):
     actor: Actor | None = Field(default=None, description="who changed it by hand")
 
 
+class ParticipantUpdated(Payload):
+    fields: list[str] = Field(
+        description="names of the fields that changed, sorted: `attributes`, `email`, `name`"
+    )
+    attributes: list[str] = Field(
+        description="names (not values) of the attributes that changed, sorted; empty when none did"
+    )
+
+
 class WorkspaceCreated(Payload):
     name: str = Field(description="the workspace's name")
 
@@ -587,6 +596,15 @@ EVENTS: tuple[EventType, ...] = (
         subject="par",
         description="A customer became known to the workspace (API or event).",
         payload=NoData,
+    ),
+    EventType(
+        "participant.updated",
+        subject="par",
+        description="A participant's email, name or attributes changed through the API (events "
+        "that carry customer fields are the record of their changes); the values are not "
+        "repeated here.",
+        payload=ParticipantUpdated,
+        example={"fields": ["attributes", "name"], "attributes": ["segment"]},
     ),
     EventType(
         "advocate.enrolled",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,11 +49,22 @@ def upsert_participant(
         changed = [k for k, v in values.items() if getattr(participant, k) != v]
         for key in changed:
             setattr(participant, key, values[key])
-        if attributes:
-            participant.attributes = {**participant.attributes, **attributes}
+        given = attributes or {}
+        keys = _changed_keys(participant.attributes, given)
+        if keys:
+            participant.attributes = {**participant.attributes, **given}
             changed.append("attributes")
         if changed:
             participant.save(update_fields=[*changed, "updated_at"])
+            # Names only: the values are personal data the event log need not copy. The
+            # rollups read this to recompute the advocates' segments.
+            fields = sorted(k for k in changed if k != "email_normalized")
+            events.record(
+                "participant.updated",
+                workspace_id=workspace_id,
+                subject_id=participant.public_id,
+                data={"fields": fields, "attributes": keys},
+            )
     elif attributes:
         participant.attributes = attributes
         participant.save(update_fields=["attributes"])
@@ -61,6 +73,16 @@ def upsert_participant(
             "participant.created", workspace_id=workspace_id, subject_id=participant.public_id
         )
     return participant, created
+
+
+def _changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The keys of `new` whose values differ from `old`'s, sorted. Compared as JSON: in
+    Python `True == 1`, but the attribute `true` is not `1` to a rule or a segment."""
+
+    def text(value: Any) -> str:
+        return json.dumps(value, sort_keys=True)
+
+    return sorted(k for k, v in new.items() if k not in old or text(old[k]) != text(v))
 
 
 _FIELDS = (
