@@ -8,7 +8,7 @@ import random
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from goodword.accounts.models import Workspace
 from goodword.analytics import activity, breakdowns, money, queries, rollups
 from goodword.analytics.activity import Bucket, Day, Funnel
 from goodword.analytics.buckets import BUCKETS
+from goodword.analytics.cohorts import cohorts
 from goodword.analytics.money import CostLine, Orders, Return
 from goodword.analytics.scope import Money, Scope, per, per_currency, rate
 from goodword.analytics.summary import summary
@@ -368,22 +369,24 @@ def test_cac_and_roi_per_currency(shop: Shop) -> None:
     )
 
 
-def test_orders_of_referred_customers_against_the_others(shop: Shop) -> None:
+def test_referred_and_other_customers_who_started_in_the_period(shop: Shop) -> None:
     value = money.customer_value(march(shop))
     assert value.referred == (
         Orders("EUR", customers=1, orders=1, gross=10000, refunded=0, net=10000,
                average_order=10000, net_per_customer=10000),
-        # bob's two orders; the first refunded by 15.00.
-        Orders("USD", customers=1, orders=2, gross=7000, refunded=1500, net=5500,
-               average_order=3500, net_per_customer=5500),
+        # bob's two orders (the first refunded by 15.00) and carol's, refunded in full: her
+        # referral was reversed, and she still counts.
+        Orders("USD", customers=2, orders=3, gross=10000, refunded=4500, net=5500,
+               average_order=3333, net_per_customer=2750),
     )  # fmt: skip
     assert value.other == (
         Orders("EUR", customers=1, orders=1, gross=2000, refunded=500, net=1500,
                average_order=2000, net_per_customer=1500),
-        # carol (her referral reversed), erin (never converted), olga: 85.00 / 3 orders.
-        Orders("USD", customers=3, orders=3, gross=8500, refunded=3000, net=5500,
-               average_order=2833, net_per_customer=1833),
+        # erin (never converted) and olga: 55.00 / 2 orders.
+        Orders("USD", customers=2, orders=2, gross=5500, refunded=0, net=5500,
+               average_order=2750, net_per_customer=2750),
     )  # fmt: skip
+    assert value == money.customer_value(replace(march(shop), raw=True))
 
 
 # Breakdowns
@@ -869,13 +872,31 @@ class Plain:
         )  # fmt: skip
 
     def customer_value(self) -> money.CustomerValue:
-        by_pk = {p.pk: p.external_id for p in self.people}
-        friends = {by_pk[r.referee_id] for r in self.referrals_in if self.live(r)}
-        everyone = {by_pk[r.referee_id] for r in self.all_referrals if self.live(r)}
+        """Customers who started in the period, and what they bought from their start to its
+        end (docs/analytics.md, "Cohorts and lifetime value")."""
         buys = [
-            e for e in self.events
-            if e.type == "purchase" and e.amount is not None and self.within(e.occurred_at)
+            e for e in self.events if e.type == "purchase" and e.amount is not None and not e.test
         ]  # fmt: skip
+        converted = [r for r in self.all_referrals if r.converted_at is not None and not r.test]
+        referred: dict[str, datetime] = {}
+        for r in converted:
+            if self.scope.program_id is None or r.program_id == self.scope.program_id:
+                name, at = r.referee.external_id, r.converted_at
+                assert at is not None
+                referred[name] = min(referred.get(name, at), at)
+        everyone = {r.referee.external_id for r in converted}
+        other: dict[str, datetime] = {}
+        for e in buys:
+            if e.customer_external_id not in everyone:
+                name = e.customer_external_id
+                other[name] = min(other.get(name, e.occurred_at), e.occurred_at)
+
+        def counted(starts: dict[str, datetime]) -> list[Event]:
+            return [
+                e for e in buys
+                if (start := starts.get(e.customer_external_id)) is not None
+                and self.within(start) and e.occurred_at >= start and self.by_end(e.occurred_at)
+            ]  # fmt: skip
 
         def orders(events: list[Event]) -> tuple[Orders, ...]:
             out = []
@@ -894,10 +915,7 @@ class Plain:
                 )  # fmt: skip
             return tuple(out)
 
-        return money.CustomerValue(
-            orders([e for e in buys if e.customer_external_id in friends]),
-            orders([e for e in buys if e.customer_external_id not in everyone]),
-        )
+        return money.CustomerValue(orders(counted(referred)), orders(counted(other)))
 
     def leaderboard(self) -> tuple[breakdowns.Leader, ...]:
         rows = []
@@ -1040,7 +1058,9 @@ def announce(ws: Workspace) -> None:
         [
             DomainEvent(workspace=ws, name=name, subject_id=subject, created_at=now)
             for name, model in (
+                ("participant.created", Participant),
                 ("advocate.enrolled", Advocate),
+                ("participant.created", Participant),
                 ("referral.created", Referral),
                 ("reward.created", Reward),
             )
@@ -1087,6 +1107,8 @@ def test_numbers_equal_the_plain_computation_on_random_histories(
         assert money.revenue(scope) == plain.revenue(), scope
         assert money.costs(scope) == plain.costs(), scope
         assert money.customer_value(scope) == plain.customer_value(), scope
+        rows = cohorts(replace(scope, raw=True))
+        assert cohorts(scope).currencies == rows.currencies, scope
         assert breakdowns.leaderboard(scope, limit=100) == plain.leaderboard(), scope
         assert breakdowns.channels(scope) == plain.channels(), scope
         assert breakdowns.variants(scope) == plain.variants(), scope
@@ -1214,14 +1236,14 @@ def test_program_stats_answer_every_number_for_a_period(shop: Shop) -> None:
         ],
         "customers": {
             "referred": [
-                {"currency": "USD", "customers": 1, "orders": 2, "gross": 7000, "refunded": 1500,
-                 "net": 5500, "average_order": 3500, "net_per_customer": 5500},
+                {"currency": "USD", "customers": 2, "orders": 3, "gross": 10000, "refunded": 4500,
+                 "net": 5500, "average_order": 3333, "net_per_customer": 2750},
             ],
             "other": [
                 {"currency": "EUR", "customers": 1, "orders": 1, "gross": 2000, "refunded": 500,
                  "net": 1500, "average_order": 2000, "net_per_customer": 1500},
-                {"currency": "USD", "customers": 3, "orders": 3, "gross": 8500, "refunded": 3000,
-                 "net": 5500, "average_order": 2833, "net_per_customer": 1833},
+                {"currency": "USD", "customers": 2, "orders": 2, "gross": 5500, "refunded": 0,
+                 "net": 5500, "average_order": 2750, "net_per_customer": 2750},
             ],
         },
         "leaderboard": [

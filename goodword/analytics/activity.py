@@ -11,10 +11,8 @@ from django.db.models import (
     Avg,
     Count,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
-    OuterRef,
     Q,
     QuerySet,
 )
@@ -54,7 +52,7 @@ def funnel(scope: Scope) -> Funnel:
         )
         converted, rewarded = int(stages["converted"]), int(stages["rewarded"])
     else:
-        advocates, sharing = rolled.enrolled(scope).count(), rolled.sharing(scope)
+        advocates, sharing = rolled.enrolled_count(scope), rolled.sharing(scope)
         totals = rolled.referral_totals(scope)
         clicks, referrals = rolled.clicks(scope), totals["came"]
         converted, rewarded = totals["converted"], totals["rewarded"]
@@ -117,33 +115,16 @@ def _known(
 
 
 def participation(scope: Scope) -> Participation:
-    workspace = Participant.objects.for_workspace(scope.workspace_id).filter(test=False)
     if scope.raw:
+        workspace = Participant.objects.for_workspace(scope.workspace_id).filter(test=False)
         enrolled: QuerySet[Any] = queries.advocates(scope)
         came = queries.referrals(scope).filter(queries.COUNTED).filter(scope.by_end("created_at"))
         referring = enrolled.filter(pk__in=came.values("advocate_id"))
-    else:
-        enrolled = rolled.enrolled(scope)
-        referring = enrolled.filter(came_on__isnull=False)
-        if scope.end is not None:
-            referring = referring.filter(came_on__lte=scope.end)
-    if scope.raw:
         participants = _known(scope, workspace, enrolled).count()
-    elif scope.until is None:
-        participants = workspace.count()
+        advocates = enrolled.values("participant_id").distinct().count()
+        referrers = referring.values("participant_id").distinct().count()
     else:
-        # Every participant but those not known by the end: created after it (few, when the
-        # period ends today; an index finds them) and not active before it.
-        late = workspace.filter(created_at__gte=scope.until).exclude(
-            first_purchase_at__lt=scope.until
-        )
-        referred = Referral.objects.filter(referee_id=OuterRef("pk"), created_at__lt=scope.until)
-        unknown = late.exclude(Exists(enrolled.filter(participant_id=OuterRef("pk")))).exclude(
-            Exists(referred)
-        )
-        participants = workspace.count() - unknown.count()
-    advocates = enrolled.values("participant_id").distinct().count()
-    referrers = referring.values("participant_id").distinct().count()
+        participants, advocates, referrers = rolled.participation(scope)
     return Participation(
         participants=participants,
         advocates=advocates,
@@ -173,9 +154,9 @@ def time_to_convert(scope: Scope) -> TimeToConvert:
     took = ExpressionWrapper(
         F("converted_at") - Coalesce("clicked_at", "created_at"), output_field=DurationField()
     )
-    qs = queries.conversions(scope).annotate(took=took)
     if not scope.raw:
-        return _time_to_convert_rolled(scope, qs)
+        return _time_to_convert_rolled(scope)
+    qs = queries.conversions(scope).annotate(took=took)
     counts = qs.aggregate(
         n=Count("pk"),
         avg=Avg(
@@ -199,14 +180,14 @@ def time_to_convert(scope: Scope) -> TimeToConvert:
     )
 
 
-def _time_to_convert_rolled(scope: Scope, qs: QuerySet[Any]) -> TimeToConvert:
+def _time_to_convert_rolled(scope: Scope) -> TimeToConvert:
     totals = rolled.referral_totals(scope)
     n = totals["conversions"]
     # The average of whole microseconds, as the database averages the intervals.
     avg = timedelta(microseconds=totals["started_us"] / n) if n else None
     return TimeToConvert(
         conversions=n,
-        median_hours=_median_hours(qs, n),  # a median does not add up from days: from rows
+        median_hours=_hours([timedelta(microseconds=us) for us in rolled.middle_took(scope)]),
         buckets=tuple(Bucket(label, totals[f"took_{i}"]) for i, (label, *_) in enumerate(BUCKETS)),
         avg_hours=round(avg.total_seconds() / 3600, 2) if avg is not None else None,
     )
@@ -219,6 +200,13 @@ def _median_hours(qs: QuerySet[Any], n: int) -> float | None:
     middle = list(
         qs.order_by("took", "pk").values_list("took", flat=True)[(n - 1) // 2 : n // 2 + 1]
     )
+    return _hours(middle)
+
+
+def _hours(middle: list[timedelta]) -> float | None:
+    """The median in hours of the middle one or two times."""
+    if not middle:
+        return None
     seconds = sum(t.total_seconds() for t in middle) / len(middle)
     return round(float(seconds) / 3600, 2)
 
@@ -233,6 +221,16 @@ class Growth:
 
 def growth(scope: Scope, funnel_: Funnel | None = None) -> Growth:
     f = funnel_ or funnel(scope)
+    n, referred = _new_customers(scope) if scope.raw else rolled.new_customers(scope)
+    return Growth(
+        k_factor=rate(f.converted, f.advocates),
+        new_customers=n,
+        referred_customers=referred,
+        referred_share=rate(referred, n),
+    )
+
+
+def _new_customers(scope: Scope) -> tuple[int, int]:
     new = (
         Participant.objects.for_workspace(scope.workspace_id)
         .filter(first_purchase_at__isnull=False, test=False)
@@ -245,13 +243,7 @@ def growth(scope: Scope, funnel_: Funnel | None = None) -> Growth:
             filter=Q(pk__in=queries.referrals(scope).filter(queries.LIVE).values("referee_id")),
         ),
     )
-    n, referred = int(counts["n"]), int(counts["referred"])
-    return Growth(
-        k_factor=rate(f.converted, f.advocates),
-        new_customers=n,
-        referred_customers=referred,
-        referred_share=rate(referred, n),
-    )
+    return int(counts["n"]), int(counts["referred"])
 
 
 @dataclass(frozen=True)

@@ -27,95 +27,38 @@ as fractions (floats).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TypeVar
+from itertools import accumulate, groupby
+from typing import Any, overload
 
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q
+from django.db import connection
+from django.db.models import BigIntegerField, Count, QuerySet, Sum
+from django.db.models.functions import Cast
 
-from goodword.analytics import queries
+from goodword.analytics import queries, rollups, touches
+from goodword.analytics.models import AttributionDay, AttributionFact
 from goodword.analytics.scope import Money, Scope, add_to, per_currency
-from goodword.ingest.models import Event
-from goodword.lib.errors import Invalid
+from goodword.analytics.touches import (
+    FIRST_TOUCH,
+    HALF_LIFE,
+    LAST_TOUCH,
+    LINEAR,
+    MODELS,
+    TIME_DECAY,
+    Touch,
+    UnknownModel,
+    parse_model,
+    shares,
+    split,
+)
 from goodword.participants.models import Advocate
 
-T = TypeVar("T")
-
-FIRST_TOUCH, LAST_TOUCH, LINEAR, TIME_DECAY = "first_touch", "last_touch", "linear", "time_decay"
-MODELS = (FIRST_TOUCH, LAST_TOUCH, LINEAR, TIME_DECAY)
-# Time-decay: a touch's weight halves for every 7 days it lies before the conversion.
-HALF_LIFE = timedelta(days=7)
-
-
-class UnknownModel(Invalid):
-    """An attribution model Goodword does not know (422)."""
-
-    code = "unknown_attribution_model"
-
-    def __init__(self, model: str) -> None:
-        super().__init__(
-            f"model {model!r} is not an attribution model; use one of {', '.join(MODELS)}",
-            details=[{"loc": ["query", "model"], "msg": "unknown model", "type": "model"}],
-        )
-
-
-def parse_model(text: str | None) -> str:
-    """The model asked for (first-touch when none); `UnknownModel` for any other word."""
-    model = (text or "").strip() or FIRST_TOUCH
-    if model not in MODELS:
-        raise UnknownModel(model)
-    return model
-
-
-@dataclass(frozen=True)
-class Touch:
-    advocate: int  # an advocate's id
-    at: datetime
-    order: int = 0  # ties at the same instant: the later event wins (the lock's own is 0)
-
-
-def shares(
-    model: str, *, locked: int, touches: Sequence[Touch], converted_at: datetime
-) -> dict[int, float]:
-    """Each advocate's share of one converted friend, summing to 1. Pure.
-
-    `locked` is the referral's advocate (first-touch gives it everything); `touches` are the
-    friend's counted touches, the locked advocate's among them or not.
-    """
-    latest: dict[int, Touch] = {}
-    for touch in touches:
-        held = latest.get(touch.advocate)
-        if held is None or (touch.at, touch.order) > (held.at, held.order):
-            latest[touch.advocate] = touch
-    if model == FIRST_TOUCH or not latest:
-        return {locked: 1.0}
-    if model == LAST_TOUCH:
-        last = max(latest.values(), key=lambda t: (t.at, t.order))
-        return {last.advocate: 1.0}
-    if model == LINEAR:
-        return {advocate: 1.0 / len(latest) for advocate in latest}
-    if model == TIME_DECAY:
-        half_life = HALF_LIFE.total_seconds()
-        weights = {
-            a: 0.5 ** (max(0.0, (converted_at - t.at).total_seconds()) / half_life)
-            for a, t in latest.items()
-        }
-        total = sum(weights.values())
-        return {a: w / total for a, w in weights.items()}
-    raise UnknownModel(model)
-
-
-def split(amount: int, parts: dict[int, float]) -> dict[int, int]:
-    """`amount` (minor units) shared by `parts` in whole units that add up to it exactly: the
-    largest remainders get the leftover units, ties to the lower key. Pure."""
-    exact = {key: amount * share for key, share in parts.items()}
-    whole = {key: int(value // 1) for key, value in exact.items()}
-    left = amount - sum(whole.values())
-    by_remainder = sorted(parts, key=lambda key: (-(exact[key] - whole[key]), key))
-    for key in by_remainder[: max(0, left)]:
-        whole[key] += 1
-    return whole
+__all__ = [
+    "FIRST_TOUCH", "LAST_TOUCH", "LINEAR", "MODELS", "TIME_DECAY", "Attribution", "Credit",
+    "Credits", "Touch", "UnknownModel", "attribution", "parse_model", "shares", "split",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -139,74 +82,162 @@ class Attribution:
     friends: int  # converted friends in the period (the funnel's `converted`)
     revenue: tuple[Money, ...]  # their net revenue (the stats' `revenue`)
     multi_touch: int  # of the conversions, those touched by more than one advocate
-    credits: tuple[Credit, ...]  # most credited friends first
+    credits: Sequence[Credit]  # most credited friends first (`Credits`)
 
 
 @dataclass(frozen=True)
-class _Conversion:
-    pk: int
-    advocate: int
-    live: bool  # counts as a converted friend (not reversed)
-    customer: str
-    program: int
-    converted_at: datetime
-    first_touch_at: datetime
-    window: timedelta
+class _Move:
+    """What one conversion several advocates touched moves from its referral advocate."""
+
+    live: bool
+    locked: int  # the referral's advocate
+    others: tuple[int, ...]  # the other advocates whose touches count
+    shares: dict[int, float]  # under the model
+    currency: str  # of its net revenue, "" without
+    revenue: dict[int, int]  # credited, the locked advocate's less the net; keys: shown
 
 
 def attribution(scope: Scope, model: str) -> Attribution:
     """Credit per advocate of the period's conversions under `model` (see the module).
 
     Most friends were reached by one advocate, who gets them whole under every model: those
-    are counted in SQL as first-touch. Only the conversions where an event named another
-    advocate of the program by then are loaded, and their credit moved by the model's shares.
+    are counted as first-touch (in SQL, or from the daily sums of the rollups). Only the
+    conversions where an event named another advocate of the program by then move credit by
+    the model's shares (computed here, or read from the rollups' facts, which hold the same
+    floats); they are applied in referral order, so the sums are the same floats both ways.
     """
     model = parse_model(model)
-    first_friends = _first_touch_friends(scope)
-    first_revenue = _first_touch_revenue(scope)
+    if scope.raw:
+        first_friends, first_revenue = _first_touch_friends(scope), _first_touch_revenue(scope)
+        moves = _moves(scope, model)
+    else:
+        with rollups.caught_up():
+            first_friends, first_revenue = _rolled_first_touch(scope)
+            moves = _rolled_moves(scope, model)
     friends = {a: float(n) for a, n in first_friends.items()}
-    revenue = {a: dict(totals) for a, totals in first_revenue.items()}
+    revenue = dict(first_revenue)  # an advocate's totals are copied when a move changes them
+    moved: set[int] = set()
     touched = dict(first_friends)
-    multi = 0
-    candidates = _candidates(scope)
-    net = _net_by_referral(scope, [c.pk for c in candidates])
-    touches = _touches(scope, candidates)
-    for c in candidates:
-        counted = [
-            t
-            for t in touches.get((c.customer, c.program), ())
-            if c.converted_at - c.window <= t.at <= c.converted_at
-        ]
-        others = {t.advocate for t in counted} - {c.advocate}
-        if not others:
-            continue  # the other advocate's touch was outside the window: one advocate
-        multi += 1
-        if c.live:
-            for advocate in others:
+    for m in moves:
+        if m.live:
+            for advocate in m.others:
                 touched[advocate] = touched.get(advocate, 0) + 1
-        own = Touch(c.advocate, c.first_touch_at, 0)
-        mine = shares(
-            model, locked=c.advocate, touches=[own, *counted], converted_at=c.converted_at
-        )
-        if c.live:
-            friends[c.advocate] -= 1.0
-            for advocate, share in mine.items():
+            friends[m.locked] -= 1.0
+            for advocate, share in m.shares.items():
                 friends[advocate] = friends.get(advocate, 0.0) + share
-        for currency, amount in net.get(c.pk, {}).items():
-            add_to(revenue.setdefault(c.advocate, {}), [(currency, -amount)])
-            for advocate, part in split(amount, mine).items():
-                add_to(revenue.setdefault(advocate, {}), [(currency, part)])
+        for advocate, amount in m.revenue.items():
+            if advocate not in moved:
+                moved.add(advocate)
+                revenue[advocate] = dict(revenue.get(advocate, {}))
+            add_to(revenue[advocate], [(m.currency, amount)])
     totals: dict[str, int] = {}
     for per_advocate in first_revenue.values():
-        add_to(totals, per_advocate.items())
+        for currency, amount in per_advocate.items():
+            totals[currency] = totals.get(currency, 0) + amount
     return Attribution(
         model=model,
         half_life_days=HALF_LIFE.days,
         friends=sum(first_friends.values()),
         revenue=per_currency(totals),
-        multi_touch=multi,
+        multi_touch=len(moves),
         credits=_credits(scope, friends, first_friends, revenue, first_revenue, touched),
     )
+
+
+def _moves(scope: Scope, model: str) -> list[_Move]:
+    """The period's multi-touch conversions, computed from the rows, in referral order."""
+    conversions = queries.conversions(scope)
+    candidates = touches.candidates(conversions)
+    net = touches.net_by_referral(conversions, [c.pk for c in candidates])
+    seen = touches.touches_of(scope.workspace_id, candidates)
+    out = []
+    for c in candidates:
+        counted = touches.others(c, seen)
+        if not counted:
+            continue
+        mine = touches.shares_of(model, c, counted)
+        moved: dict[int, int] = {}
+        (currency, amount), *_ = [*net.get(c.pk, {}).items(), ("", 0)]  # one order each
+        if currency:
+            moved[c.advocate] = -amount
+            for advocate, part in split(amount, mine).items():
+                moved[advocate] = moved.get(advocate, 0) + part
+        others = tuple(sorted({t.advocate for t in counted} - {c.advocate}))
+        out.append(_Move(c.live, c.advocate, others, mine, currency, moved))
+    return out
+
+
+def _of(scope: Scope, qs: QuerySet[Any]) -> QuerySet[Any]:
+    qs = qs.filter(workspace_id=scope.workspace_id)
+    if scope.program_id is not None:
+        qs = qs.filter(program_id=scope.program_id)
+    if scope.start is not None:
+        qs = qs.filter(day__gte=scope.start)
+    if scope.end is not None:
+        qs = qs.filter(day__lte=scope.end)
+    return qs
+
+
+_FIRST_TOUCH_SUMS = (("n", "converted"), ("orders", "orders"), ("net", "revenue"))
+
+
+def _rolled_first_touch(scope: Scope) -> tuple[dict[int, int], dict[int, dict[str, int]]]:
+    """`_first_touch_friends` and `_first_touch_revenue` from the daily sums."""
+    rollups.catch_up()
+    rows = (
+        _of(scope, AttributionDay.objects.all())
+        .values_list("advocate_id", "currency")
+        # As bigint: PostgreSQL sums bigints as numeric, which arrive as slow Decimals.
+        .annotate(**{k: Cast(Sum(f), BigIntegerField()) for k, f in _FIRST_TOUCH_SUMS})
+        .order_by()
+    )
+    friends: dict[int, int] = {}
+    revenue: dict[int, dict[str, int]] = {}
+    for advocate, currency, n, orders, net in _fetch(rows):
+        if n:
+            friends[advocate] = friends.get(advocate, 0) + int(n)
+        if currency and orders:
+            totals = revenue.setdefault(advocate, {})
+            totals[currency] = totals.get(currency, 0) + int(net)
+    return friends, revenue
+
+
+def _fetch(rows: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of `rows` as the database driver gives them: thousands of rows, without the
+    ORM's converters per value (booleans may come as 0 and 1)."""
+    statement, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return list(cursor.fetchall())
+
+
+def _rolled_moves(scope: Scope, model: str) -> list[_Move]:
+    """`_moves` from the facts."""
+    rollups.catch_up()
+    rows = (
+        _of(scope, AttributionFact.objects.filter(model=model))
+        .values_list("referral_id", "advocate_id", "live", "locked", "share", "currency",
+                     "revenue")
+        .order_by("referral_id", "advocate_id")
+    )  # fmt: skip
+    out = []
+    for _, group in groupby(_fetch(rows), key=lambda row: row[0]):
+        facts = list(group)
+        live, currency = bool(facts[0][2]), facts[0][5]
+        locked = next(row[1] for row in facts if row[3])
+        out.append(
+            _Move(
+                live=live,
+                locked=locked,
+                others=tuple(row[1] for row in facts if not row[3]),
+                shares={row[1]: row[4] for row in facts if row[4] is not None},
+                currency=currency,
+                revenue={
+                    row[1]: row[6] for row in facts if currency and (row[3] or row[4] is not None)
+                },
+            )
+        )
+    return out
 
 
 def _first_touch_friends(scope: Scope) -> dict[int, int]:
@@ -224,74 +255,74 @@ def _first_touch_revenue(scope: Scope) -> dict[int, dict[str, int]]:
     return out
 
 
-def _candidates(scope: Scope) -> list[_Conversion]:
-    """The period's conversions where an event of the friend named another advocate of the
-    program by the conversion (the window is checked in Python, per program)."""
-    other = Event.objects.filter(
-        ~Q(advocate_id=OuterRef("advocate_id")),
-        workspace_id=OuterRef("workspace_id"),
-        customer_external_id=OuterRef("referee__external_id"),
-        advocate__program_id=OuterRef("program_id"),
-        occurred_at__lte=OuterRef("converted_at"),
-        touched_at__lte=OuterRef("converted_at"),
-    )
-    rows = (
-        queries.conversions(scope)
-        .filter(Exists(other))
-        .annotate(live=ExpressionWrapper(queries.LIVE, output_field=BooleanField()))
-        .values_list(
-            "pk", "advocate_id", "live", "referee__external_id", "program_id", "converted_at",
-            "clicked_at", "created_at", "program__attribution_days",
-        )
-        .order_by("pk")
-    )  # fmt: skip
-    out = []
-    for pk, adv, live, customer, program, converted, clicked, created, days in rows:
-        assert converted is not None  # noqa: S101 - `conversions` are those with a conversion
-        out.append(
-            _Conversion(pk, adv, bool(live), customer, program, converted, clicked or created,
-                        timedelta(days=days))
-        )  # fmt: skip
-    return out
+class Credits(Sequence[Credit]):
+    """The credits, most credited friends first: groups of advocates tied on their friends,
+    best first, each ordered by code and public id when it is first read. A page shows fifty
+    of thousands of advocates: only the groups it cuts through are looked up."""
 
+    def __init__(
+        self, groups: list[list[int]], look_up: Callable[[Sequence[int]], dict[int, Credit]]
+    ) -> None:
+        self._groups = groups
+        self._starts = list(accumulate((len(g) for g in groups), initial=0))
+        self._look_up = look_up
+        self._ordered: dict[int, list[Credit]] = {}
 
-def _net_by_referral(scope: Scope, pks: Sequence[int]) -> dict[int, dict[str, int]]:
-    """Net revenue (gross less what was refunded so far) of these referrals' orders."""
-    out: dict[int, dict[str, int]] = {}
-    for chunk in _chunks(pks):
-        for r in queries.revenue_by(queries.conversions(scope).filter(pk__in=chunk), "pk"):
-            if r["order_currency"]:
-                net = int(r["gross"]) - int(r["refunded"])
-                add_to(out.setdefault(r["pk"], {}), [(r["order_currency"], net)])
-    return out
+    @classmethod
+    def of(cls, credits: list[Credit]) -> Credits:
+        """Credits already in their order."""
+        done = cls([[i] for i in range(len(credits))], lambda _: {})
+        done._ordered = {i: [c] for i, c in enumerate(credits)}
+        return done
 
+    def __len__(self) -> int:
+        return self._starts[-1]
 
-def _touches(scope: Scope, conversions: list[_Conversion]) -> dict[tuple[str, int], list[Touch]]:
-    """The friends' touches from their events that happened by the conversion, by (customer,
-    program): a friend converts at most once per program (one live referral each)."""
-    converted_at = {(c.customer, c.program): c.converted_at for c in conversions}
-    out: dict[tuple[str, int], list[Touch]] = {}
-    for chunk in _chunks(sorted({c.customer for c in conversions})):
-        rows = (
-            Event.objects.for_workspace(scope.workspace_id)
-            .filter(
-                advocate__isnull=False, touched_at__isnull=False, customer_external_id__in=chunk
-            )
-            .values_list("pk", "customer_external_id", "advocate_id", "advocate__program_id",
-                         "touched_at", "occurred_at")
-            .order_by()
-        )  # fmt: skip
-        for pk, customer, advocate, program, touched_at, occurred_at in rows:
-            until = converted_at.get((customer, program))
-            if until is not None and touched_at is not None and occurred_at <= until:
-                out.setdefault((customer, program), []).append(Touch(advocate, touched_at, pk))
-    return out
+    @overload
+    def __getitem__(self, index: int) -> Credit: ...
 
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Credit, ...]: ...
 
-def _chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
-    """`items` in slices small enough for one `IN (...)` on every database."""
-    for first in range(0, len(items), size):
-        yield items[first : first + size]
+    def __getitem__(self, index: int | slice) -> Credit | tuple[Credit, ...]:
+        if isinstance(index, slice):
+            if index.step not in (None, 1):
+                return tuple(self)[index]
+            return tuple(self._range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._range(index, index + 1, 1)[0]
+
+    def __iter__(self) -> Iterator[Credit]:
+        for first in range(0, len(self), 500):
+            yield from self._range(first, min(first + 500, len(self)), 1)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Credits({tuple(self)!r})"
+
+    def _range(self, start: int, stop: int, step: int) -> list[Credit]:
+        """The credits at positions start, start + step, ... before stop (step > 0)."""
+        if start >= stop:
+            return []
+        first = bisect_right(self._starts, start) - 1
+        last = bisect_right(self._starts, stop - 1) - 1
+        wanted = [i for i in range(first, last + 1) if i not in self._ordered]
+        found = self._look_up([pk for i in wanted for pk in self._groups[i]])
+        for i in wanted:
+            group = [found[pk] for pk in self._groups[i]]
+            self._ordered[i] = sorted(group, key=lambda c: (c.code, c.advocate))
+        rows = [c for i in range(first, last + 1) for c in self._ordered[i]]
+        offset = self._starts[first]
+        return rows[start - offset : stop - offset : step]
 
 
 def _credits(
@@ -301,30 +332,37 @@ def _credits(
     revenue: dict[int, dict[str, int]],
     first_revenue: dict[int, dict[str, int]],
     touched: dict[int, int],
-) -> tuple[Credit, ...]:
-    ids = sorted(touched.keys() | revenue.keys() | first_revenue.keys())
-    people = {
-        row["pk"]: row
-        for row in scope.of(Advocate.objects.all(), program="program_id")
-        .filter(pk__in=ids)
-        .values("pk", "public_id", "code", "participant__public_id", "participant__name",
-                "participant__external_id")
-    }  # fmt: skip
-    credits = [
-        Credit(
-            advocate=people[pk]["public_id"],
-            participant=people[pk]["participant__public_id"],
-            code=people[pk]["code"],
-            name=people[pk]["participant__name"],
-            external_id=people[pk]["participant__external_id"],
-            touched=touched.get(pk, 0),
-            friends=friends.get(pk, 0.0),
-            revenue=per_currency(revenue.get(pk, {})),
-            first_touch_friends=first_friends.get(pk, 0),
-            first_touch_revenue=per_currency(first_revenue.get(pk, {})),
-        )
-        for pk in ids
-        if pk in people
-    ]
-    credits.sort(key=lambda c: (-c.friends, -c.first_touch_friends, c.code, c.advocate))
-    return tuple(credits)
+) -> Credits:
+    ids = touched.keys() | revenue.keys() | first_revenue.keys()
+
+    def look_up(pks: Sequence[int]) -> dict[int, Credit]:
+        people = scope.of(Advocate.objects.all(), program="program_id").filter(pk__in=pks)
+        return {
+            pk: Credit(
+                advocate=public_id,
+                participant=participant,
+                code=code,
+                name=name,
+                external_id=external_id,
+                touched=touched.get(pk, 0),
+                friends=friends.get(pk, 0.0),
+                revenue=per_currency(revenue.get(pk, {})),
+                first_touch_friends=first_friends.get(pk, 0),
+                first_touch_revenue=per_currency(first_revenue.get(pk, {})),
+            )
+            for pk, public_id, code, participant, name, external_id in people.values_list(
+                "pk", "public_id", "code", "participant__public_id", "participant__name",
+                "participant__external_id",
+            )
+        }  # fmt: skip
+
+    if scope.raw:
+        credits = list(look_up(sorted(ids)).values())
+        credits.sort(key=lambda c: (-c.friends, -c.first_touch_friends, c.code, c.advocate))
+        return Credits.of(credits)
+    # Every advocate credited is of the scope: of a referral of it, or touching its friends
+    # for its programs. The order is decided on the numbers; the names only break ties.
+    ranked: dict[tuple[float, int], list[int]] = {}
+    for pk in ids:
+        ranked.setdefault((-friends.get(pk, 0.0), -first_friends.get(pk, 0)), []).append(pk)
+    return Credits([ranked[key] for key in sorted(ranked)], look_up)

@@ -22,6 +22,7 @@ from django.db.models.fields.json import KT, KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 
 from goodword.analytics import queries, rolled
+from goodword.analytics import rollup_sql as sql
 from goodword.analytics.scope import Money, Scope, add_to, per_currency, rate
 from goodword.events.models import DomainEvent
 from goodword.participants.models import Advocate
@@ -103,23 +104,29 @@ def leaderboard(scope: Scope, *, limit: int = 10) -> tuple[Leader, ...]:
         key=lambda row: (rank(row["pk"]), row["code"], row["pk"]),
     )[:limit]  # fmt: skip
     ids = [row["pk"] for row in top]
-    revenue = _net(
-        queries.revenue_by(queries.conversions(scope).filter(advocate_id__in=ids), "advocate_id"),
-        "advocate_id",
-    )
-    earned = queries.reward_value_by(
-        queries.rewards(scope).filter(
-            beneficiary=RewardRule.Beneficiary.ADVOCATE, referral__advocate_id__in=ids
-        ),
-        "referral__advocate_id",
-    )
-    cost = _cost(earned, "referral__advocate_id")
+    if scope.raw:
+        revenue = _net(
+            queries.revenue_by(
+                queries.conversions(scope).filter(advocate_id__in=ids), "advocate_id"
+            ),
+            "advocate_id",
+        )
+        earned = queries.reward_value_by(
+            queries.rewards(scope).filter(
+                beneficiary=RewardRule.Beneficiary.ADVOCATE, referral__advocate_id__in=ids
+            ),
+            "referral__advocate_id",
+        )
+        key = "referral__advocate_id"
+    else:
+        revenue = _net(rolled.advocate_revenue(scope, ids), "advocate_id")
+        earned, key = rolled.advocate_rewards(scope, ids), "advocate_id"
+    cost = _cost(earned, key)
     points: dict[int, int] = {}
     for r in earned:
         group = queries.REWARD_GROUPS[r["status"]]
         if r["currency"] == queries.POINTS and group in queries.COST_GROUPS:
-            key = r["referral__advocate_id"]
-            points[key] = points.get(key, 0) + int(r["amount"])
+            points[r[key]] = points.get(r[key], 0) + int(r["amount"])
     return tuple(
         Leader(
             advocate=row["public_id"],
@@ -210,6 +217,19 @@ def _segments(scope: Scope, key: Callable[[str], Any]) -> tuple[Segment, ...]:
     return _segment_rows(advocates, clicks, came, converted, revenue, cost)
 
 
+def _by_advocate(scope: Scope, key: str) -> tuple[Segment, ...]:
+    """`_segments` from the rollups, by the advocates' fact `key` (tier or segment)."""
+    numbers = rolled.by_advocate(scope, key)
+    return _segment_rows(
+        numbers["advocates"],
+        numbers["clicks"],
+        numbers["came"],
+        numbers["converted"],
+        _net(numbers["revenue"], "seg"),
+        _cost(numbers["cost"], "seg"),
+    )
+
+
 def _segment_rows(
     advocates: dict[Any, int],
     clicks: dict[Any, int],
@@ -239,15 +259,15 @@ def variants(scope: Scope) -> tuple[Segment, ...]:
     """Per experiment variant each advocate was assigned when enrolled ("holdout": the control
     group, who get no program; "" for advocates enrolled before the experiment). Empty when no
     advocate in scope has a variant. Manual rewards belong to no variant."""
-    if not scope.of(Advocate.objects.all()).exclude(variant="").exists():
-        return ()
     if scope.raw:
+        if not scope.of(Advocate.objects.all()).exclude(variant="").exists():
+            return ()
         return _segments(scope, lambda path: F(f"{path}variant"))
+    if not rolled.has_variants(scope):
+        return ()
     counts = rolled.counts_by(scope, "variant")
     return _segment_rows(
-        advocates=dict(
-            rolled.enrolled(scope).values_list("variant").annotate(n=Count("pk")).order_by()
-        ),
+        advocates=rolled.enrolled_by_variant(scope),
         clicks=counts["clicks"],
         came=counts["came"],
         converted=counts["converted"],
@@ -262,6 +282,8 @@ def tiers(scope: Scope) -> tuple[Segment, ...]:
     programs = scope.of(Program.objects.all(), program="pk")
     if not any(programs.values_list("tiers", flat=True)):
         return ()
+    if not scope.raw:
+        return _by_advocate(scope, "tier")
 
     def tier(path: str) -> Any:
         latest = (
@@ -280,7 +302,7 @@ def tiers(scope: Scope) -> tuple[Segment, ...]:
 
 # The advocate attribute that names their segment, as rule conditions match it
 # (`{"advocate": {"segment": ["vip"]}}`).
-SEGMENT = "segment"
+SEGMENT = sql.SEGMENT
 
 
 def segments(scope: Scope) -> tuple[Segment, ...]:
@@ -289,6 +311,8 @@ def segments(scope: Scope) -> tuple[Segment, ...]:
     for advocates without one. Values are compared as text, true/false for booleans, as rule
     conditions compare them. Empty when no advocate in scope has a segment. Manual rewards
     belong to no segment."""
+    if not scope.raw:
+        return _by_advocate(scope, "segment") if rolled.has_segments(scope) else ()
     advocates = scope.of(Advocate.objects.all())
     if not advocates.filter(participant__attributes__has_key=SEGMENT).exists():
         return ()

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Count,
@@ -26,7 +25,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncMonth
 
-from goodword.analytics import queries, rollup_sql, rollups
+from goodword.analytics import queries, rolled
 from goodword.analytics.scope import Scope, per
 from goodword.ingest.models import Event
 from goodword.referrals.models import Referral
@@ -91,9 +90,7 @@ def cohorts(scope: Scope) -> Cohorts:
         referred = _sums(scope, _referred(scope))
         other = _sums(scope, _other(scope))
     else:
-        rollups.catch_up()
-        referred = _rolled(scope, _REFERRED)
-        other = _rolled(scope, _OTHER)
+        referred, other = _rolled(scope)
     seen = [m for sums in (referred, other) for cohort in sums.values() for m in cohort.months]
     through = _month(scope.end) if scope.end else _latest(seen)
     currencies = sorted({c for c, _ in referred} | {c for c, _ in other})
@@ -111,84 +108,26 @@ def cohorts(scope: Scope) -> Cohorts:
     )
 
 
-# From the rollups: each customer's start day in one grouped query, then their purchase facts
-# summed per currency, start month and month, in one statement per group.
-_PURCHASES = """
-SELECT pf.customer, pf.currency, s.start, pf.day, pf.amount, pf.refunded
-FROM {PurchaseFact} pf JOIN s ON s.customer = pf.customer
-WHERE pf.workspace_id = %(ws)s AND pf.day >= s.start AND {by_end}"""
-# A referred customer's start: their first conversion (in the program, when one is chosen).
-# Purchases on its day count from its time on: the time of just those purchases is read from
-# their events (a purchase earlier that day was not brought by the referral).
-_REFERRED = """
-WITH s AS (
-  SELECT x.customer, MIN(x.converted_on) AS start, MIN(r.converted_at) AS start_at
-  FROM {ReferralFact} x JOIN {Referral} r ON r.id = x.referral_id
-  WHERE x.workspace_id = %(ws)s AND x.converted_on IS NOT NULL AND {x_program}
-  GROUP BY x.customer HAVING {within}
-), p AS ({purchases}
-  AND (pf.day > s.start
-    OR (SELECT e.occurred_at FROM {Event} e WHERE e.id = pf.event_id) >= s.start_at)
-)"""
-# Another customer's start: their first purchase, when never converted in any program.
-_OTHER = """
-WITH s AS (
-  SELECT customer, MIN(day) AS start FROM {PurchaseFact} o
-  WHERE workspace_id = %(ws)s AND NOT EXISTS (
-    SELECT 1 FROM {ReferralFact} x WHERE x.workspace_id = %(ws)s AND x.customer = o.customer
-      AND x.converted_on IS NOT NULL)
-  GROUP BY customer HAVING {within}
-), p AS ({purchases}
-)"""
-# One row per (currency, start month, month): orders, gross, refunded; and one per (currency,
-# start month) with the month null: its customers.
-_SUMS = """
-SELECT currency, {cohort}, {month}, COUNT(*), SUM(amount), SUM(refunded) FROM p
-GROUP BY currency, {cohort}, {month}
-UNION ALL
-SELECT currency, cohort, NULL, COUNT(*), 0, 0
-FROM (SELECT DISTINCT currency, {cohort} AS cohort, customer FROM p) c GROUP BY currency, cohort
-"""
-
-
-def _rolled(scope: Scope, group: str) -> dict[tuple[str, date], _Sums]:
-    """`_sums` of a group (`_REFERRED` or `_OTHER`), from the rollups."""
-    sql = (group.replace("{purchases}", _PURCHASES) + _SUMS).format(
-        **rollup_sql.T,
-        x_program="x.program_id = %(program)s" if scope.program_id is not None else "1 = 1",
-        within=" AND ".join(
-            ["MIN({}) >= %(start)s"] * (scope.start is not None)
-            + ["MIN({}) <= %(end)s"] * (scope.end is not None)
-            or ["1 = 1"]
-        ).format(*["x.converted_on" if group == _REFERRED else "day"] * 2),
-        by_end="pf.day <= %(end)s" if scope.end is not None else "1 = 1",
-        cohort=_month_sql("start"),
-        month=_month_sql("day"),
-    )
-    params = {
-        "ws": scope.workspace_id,
-        "program": scope.program_id,
-        "start": scope.start,
-        "end": scope.end,
-    }
-    out: dict[tuple[str, date], _Sums] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    for currency, cohort, month, n, gross, refunded in rows:
-        sums = out.setdefault((currency, _day(cohort)), _Sums())
-        if month is None:
-            sums.customers = int(n)
-        else:
-            sums.months[_day(month)] = (int(n), int(gross), int(refunded))
-    return out
-
-
-def _month_sql(column: str) -> str:
-    """The first day of the month of a date column."""
-    if connection.vendor == "postgresql":
-        return f"CAST(DATE_TRUNC('month', CAST({column} AS TIMESTAMP)) AS DATE)"
-    return f"strftime('%%Y-%%m-01', {column})"
+def _rolled(scope: Scope) -> tuple[dict[tuple[str, date], _Sums], dict[tuple[str, date], _Sums]]:
+    """`_sums` of the referred and of the other customers, from the rollups' start days."""
+    referred: dict[tuple[str, date], _Sums] = {}
+    other: dict[tuple[str, date], _Sums] = {}
+    for is_referred, currency, cohort, month, customers, orders, gross, back in rolled.cohort_sums(
+        scope
+    ):
+        sums = (referred if is_referred else other).setdefault((currency, _day(cohort)), _Sums())
+        sums.customers += int(customers)
+        before = sums.months.get(_day(month), (0, 0, 0))
+        sums.months[_day(month)] = (
+            before[0] + int(orders), before[1] + int(gross), before[2] + int(back)
+        )  # fmt: skip
+    # What the end took out leaves nothing of a month, or of a customer, that had no purchase.
+    for group in (referred, other):
+        for key, sums in list(group.items()):
+            sums.months = {m: v for m, v in sums.months.items() if v[0]}
+            if not sums.customers:
+                del group[key]
+    return referred, other
 
 
 def _purchases(scope: Scope) -> QuerySet[Event]:

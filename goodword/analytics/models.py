@@ -37,11 +37,20 @@ class ReferralFact(_Rollup):
     refunded = models.BigIntegerField(default=0)
     took_bucket = models.SmallIntegerField(null=True)  # activity.BUCKETS index, from first touch
     started_us = models.BigIntegerField(null=True)  # microseconds from start to conversion
+    took_us = models.BigIntegerField(null=True)  # microseconds from first touch to conversion
+    took_step = models.SmallIntegerField(null=True)  # of took_us, buckets.STEPS
 
     class Meta:
         indexes = [
             models.Index(fields=["workspace_id", "program_id", "converted_on"]),
             models.Index(fields=["workspace_id", "customer"]),
+            # The median reads one step's conversions of a period, in order (index only).
+            models.Index(
+                fields=["workspace_id", "took_step", "converted_on", "program_id", "took_us"],
+                name="referral_fact_took",
+            ),
+            # The leaderboard's revenue of its top advocates.
+            models.Index(fields=["advocate_id", "converted_on"], name="referral_fact_advocate"),
         ]
 
 
@@ -115,6 +124,20 @@ class AdvocateDay(_Rollup):
         indexes = [
             models.Index(fields=["workspace_id", "day"]),
             models.Index(fields=["advocate_id", "day"]),
+            # Who shared in a period (a distinct count, which days cannot sum): read from
+            # this index alone, over the days that had a click or a friend who came.
+            models.Index(
+                fields=["workspace_id", "day", "advocate_id", "program_id"],
+                condition=models.Q(clicks__gt=0) | models.Q(came__gt=0),
+                name="analytics_advocateday_shared",
+            ),
+            # The leaderboard's ranking: every advocate's sums over a period, from the index
+            # alone (PostgreSQL; SQLite has no INCLUDE and reads the rows).
+            models.Index(
+                fields=["workspace_id", "day"],
+                include=["program_id", "advocate_id", "clicks", "came", "converted"],
+                name="analytics_advocateday_ranked",
+            ),
         ]
 
 
@@ -129,11 +152,24 @@ class AdvocateFact(_Rollup):
     variant = models.CharField(max_length=100)
     first_on = models.DateField()
     came_on = models.DateField(null=True)
+    tier = models.TextField(default="")  # the latest `advocate.promoted`'s, "" below the first
+    # The participant's `segment` attribute as breakdowns.segments reads it; None: no such key.
+    segment = models.TextField(null=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["workspace_id", "program_id", "first_on"]),
             models.Index(fields=["participant_id"]),
+            # "Does any advocate have a segment": few rows, when any.
+            models.Index(
+                fields=["workspace_id", "program_id"],
+                condition=models.Q(segment__isnull=False),
+                name="advocate_fact_segmented",
+            ),
+            # The advocates who first had a friend on a day (rollup_people.enrolled_days).
+            models.Index(
+                fields=["workspace_id", "program_id", "came_on"], name="advocate_fact_came"
+            ),
         ]
 
 
@@ -148,6 +184,30 @@ class RewardFact(_Rollup):
     variant = models.CharField(max_length=100, null=True)  # None: a manual reward
     valued = models.BooleanField()
     amount = models.BigIntegerField()  # net of partial-refund clawbacks while live
+    # The referral's advocate (None: a manual reward) and whom the reward is for: the
+    # leaderboard's rewards of its top advocates.
+    advocate_id = models.BigIntegerField(null=True)
+    beneficiary = models.CharField(max_length=16, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["advocate_id", "day"]),
+            models.Index(fields=["workspace_id", "day"]),  # tiers' and segments' cost
+        ]
+
+
+class TookDay(_Rollup):
+    """Conversions of `day` per step of their time from the first touch (buckets.STEPS): the
+    median's histogram."""
+
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField()
+    day = models.DateField()
+    step = models.SmallIntegerField()
+    count = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace_id", "day"])]
 
 
 class RewardDay(_Rollup):
@@ -178,7 +238,10 @@ class PurchaseFact(_Rollup):
     refunded = models.BigIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["workspace_id", "day"])]
+        indexes = [
+            models.Index(fields=["workspace_id", "day"]),
+            models.Index(fields=["workspace_id", "customer"]),  # a customer's, for cohorts
+        ]
 
 
 class RollupState(_Rollup):
@@ -197,3 +260,170 @@ class RollupState(_Rollup):
     domain_events_read = models.BigIntegerField(default=0)
     events_read = models.BigIntegerField(default=0)
     clicks_read = models.BigIntegerField(default=0)
+
+
+class ParticipantFact(_Rollup):
+    """One participant: the first day Goodword knew them without their enrolment (`base_on`:
+    created, first purchase, or first referred as a friend; docs/analytics.md,
+    "Participation"), with it (`known_on`), and the first day one of their advocates (in any
+    program) was enrolled or active (`advocate_on`) and had a friend who came (`referring_on`)."""
+
+    participant_id = models.BigIntegerField(primary_key=True)
+    workspace_id = models.BigIntegerField()
+    test = models.BooleanField()  # known only from test events: not counted as a participant
+    base_on = models.DateField()
+    known_on = models.DateField()
+    advocate_on = models.DateField(null=True)
+    referring_on = models.DateField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace_id", "base_on"]),
+            models.Index(fields=["workspace_id", "known_on"]),
+            models.Index(fields=["workspace_id", "advocate_on"]),
+            models.Index(fields=["workspace_id", "referring_on"]),
+        ]
+
+
+class ParticipantDay(_Rollup):
+    """Participant facts per day of the workspace: participants (not test) known, and known
+    without enrolment, from `day`; people who first advocated, and first referred, on `day`."""
+
+    workspace_id = models.BigIntegerField()
+    day = models.DateField()
+    known = models.BigIntegerField()
+    based = models.BigIntegerField()
+    advocates = models.BigIntegerField()
+    referring = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace_id", "day"])]
+
+
+class EnrolledDay(_Rollup):
+    """Advocate facts per program, day and variant: enrolled (or active) from `day`, with a
+    friend who came from `day`; and `early`, how the program's participants known by `day`
+    differ from those known without enrolment: +1 on the day an advocate was enrolled before
+    their participant was otherwise known, -1 on the day they became known."""
+
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField()
+    day = models.DateField()
+    variant = models.CharField(max_length=100)
+    enrolled = models.BigIntegerField()
+    referring = models.BigIntegerField()
+    early = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace_id", "program_id", "day"])]
+
+
+class CustomerFact(_Rollup):
+    """One customer's counted purchases in one currency and month, in one group: referred
+    (`program_id`: converted in that program; None: in any) from their first conversion, or
+    other (never converted, `program_id` None) from their first purchase (docs/analytics.md,
+    "Cohorts and lifetime value"). `customers` is 1 on the row of the month of `first_on`."""
+
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField(null=True)
+    referred = models.BooleanField()
+    customer = models.CharField(max_length=255)
+    currency = models.CharField(max_length=3)
+    start_on = models.DateField()
+    first_on = models.DateField()  # the first counted purchase in the currency
+    month = models.DateField()  # of the purchases, its first day
+    customers = models.BigIntegerField()
+    orders = models.BigIntegerField()
+    gross = models.BigIntegerField()
+    refunded = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace_id", "customer"])]
+
+
+class CohortDay(_Rollup):
+    """Customer facts summed per group, currency, start day, first purchase day and month:
+    a period's cohorts are its start days (docs/analytics.md, "How the numbers stay fast")."""
+
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField(null=True)
+    referred = models.BooleanField()
+    currency = models.CharField(max_length=3)
+    start_on = models.DateField()
+    first_on = models.DateField()
+    month = models.DateField()
+    customers = models.BigIntegerField()
+    orders = models.BigIntegerField()
+    gross = models.BigIntegerField()
+    refunded = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace_id", "program_id", "start_on"])]
+
+
+class NewCustomerFact(_Rollup):
+    """A live participant's first purchase day, once as a new customer (`referred` false,
+    `program_id` None) and once per group they count as referred in: a standing referral of
+    the program, or (`program_id` None) of any."""
+
+    participant_id = models.BigIntegerField()
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField(null=True)
+    referred = models.BooleanField()
+    day = models.DateField()
+
+    class Meta:
+        indexes = [models.Index(fields=["participant_id"])]
+
+
+class NewCustomerDay(_Rollup):
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField(null=True)
+    referred = models.BooleanField()
+    day = models.DateField()
+    customers = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace_id", "day"])]
+
+
+class AttributionFact(_Rollup):
+    """One advocate's part of one conversion that several advocates touched, under one model
+    (`goodword.analytics.touches`): the share as the raw computation's float, and the revenue
+    moved from or to them in whole minor units. Conversions one advocate reached have none:
+    they are their referral advocate's whole under every model (AttributionDay)."""
+
+    referral_id = models.BigIntegerField()
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField()
+    advocate_id = models.BigIntegerField()
+    model = models.CharField(max_length=16)
+    day = models.DateField()  # of the conversion
+    live = models.BooleanField()
+    locked = models.BooleanField()  # the referral's own advocate
+    share = models.FloatField(null=True)  # None: no share under this model
+    currency = models.CharField(max_length=3)  # of the order's net revenue, "" without one
+    revenue = models.BigIntegerField()  # credited less, for the locked advocate, the net
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["referral_id"]),
+            models.Index(fields=["workspace_id", "model", "day"]),
+        ]
+
+
+class AttributionDay(_Rollup):
+    """First-touch credit per advocate, day of conversion and order currency ("" without an
+    order): live conversions, conversions with an order, and their net revenue."""
+
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField()
+    advocate_id = models.BigIntegerField()
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    converted = models.BigIntegerField()
+    orders = models.BigIntegerField()
+    revenue = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace_id", "day"])]

@@ -5,15 +5,9 @@ units: two currencies are never added, and nothing is converted."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from django.db.models import BigIntegerField, Count, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
-
-from goodword.analytics import queries, rolled
+from goodword.analytics import cohorts, queries, rolled
 from goodword.analytics.scope import Money, Scope, add_to, per, per_currency
-from goodword.ingest.models import Event
-from goodword.referrals.models import Referral
 
 
 @dataclass(frozen=True)
@@ -125,7 +119,8 @@ def returns(revenue_: Revenue, costs_: Costs, converted: int) -> tuple[Return, .
 
 @dataclass(frozen=True)
 class Orders:
-    """Purchases in the period of one group of customers, in one currency."""
+    """One group of customers who became customers in the period, in one currency, and what
+    they bought from their start to the end of the period (the cohorts' total)."""
 
     currency: str
     customers: int
@@ -134,68 +129,36 @@ class Orders:
     refunded: int
     net: int
     average_order: int | None  # gross / orders
-    net_per_customer: int | None  # net / customers
+    net_per_customer: int | None  # net / customers: the lifetime value to date
 
 
 @dataclass(frozen=True)
 class CustomerValue:
-    referred: tuple[Orders, ...]  # friends converted through the program(s), any time
+    referred: tuple[Orders, ...]  # friends converted through the program(s), from then on
     other: tuple[Orders, ...]  # customers never converted through any program
 
 
 def customer_value(scope: Scope) -> CustomerValue:
-    if not scope.raw:
-        referred, other = rolled.orders(scope)
-        return CustomerValue(referred=_orders_of(referred), other=_orders_of(other))
-    purchases = (
-        Event.objects.for_workspace(scope.workspace_id)
-        .filter(type=Event.Type.PURCHASE, amount__isnull=False, test=False)
-        .filter(scope.within("occurred_at"))
-    )
-    friends = queries.referrals(scope).filter(queries.LIVE).values("referee__external_id")
-    every_friend = (
-        Referral.objects.for_workspace(scope.workspace_id)
-        .filter(queries.LIVE, test=False)
-        .values("referee__external_id")
-    )
+    """Referred against other customers, as the Cohorts page counts them (docs/analytics.md,
+    "Cohorts and lifetime value"): a count of distinct customers over a period adds up from
+    their start days, where one of who bought in the period would not."""
+    report = cohorts.cohorts(scope)
     return CustomerValue(
-        referred=_orders(purchases.filter(customer_external_id__in=friends)),
-        other=_orders(purchases.exclude(customer_external_id__in=every_friend)),
+        referred=tuple(_orders(c.currency, c.referred.total) for c in report.currencies
+                       if c.referred.total.customers),
+        other=tuple(_orders(c.currency, c.other.total) for c in report.currencies
+                    if c.other.total.customers),
+    )  # fmt: skip
+
+
+def _orders(currency: str, total: cohorts.Cohort) -> Orders:
+    return Orders(
+        currency=currency,
+        customers=total.customers,
+        orders=total.orders,
+        gross=total.gross,
+        refunded=total.refunded,
+        net=total.net,
+        average_order=total.average_order,
+        net_per_customer=total.lifetime_value,
     )
-
-
-def _orders(qs: QuerySet[Event]) -> tuple[Orders, ...]:
-    back = queries.refunded(order="order_id", customer="customer_external_id", amount="amount")
-    rows: list[dict[str, Any]] = list(
-        qs.annotate(back=back)  # type: ignore[arg-type]
-        .values("currency")
-        .annotate(
-            customers=Count("customer_external_id", distinct=True),
-            orders=Count("pk"),
-            gross=Sum("amount"),
-            refunded=Coalesce(Sum("back"), Value(0), output_field=BigIntegerField()),
-        )
-        .order_by("currency")
-    )
-    return _orders_of(rows)
-
-
-def _orders_of(rows: list[dict[str, Any]]) -> tuple[Orders, ...]:
-    out = []
-    for r in rows:
-        gross, refunded, orders, customers = (
-            int(r["gross"]), int(r["refunded"] or 0), int(r["orders"]), int(r["customers"])
-        )  # fmt: skip
-        out.append(
-            Orders(
-                currency=r["currency"],
-                customers=customers,
-                orders=orders,
-                gross=gross,
-                refunded=refunded,
-                net=gross - refunded,
-                average_order=per(gross, orders),
-                net_per_customer=per(gross - refunded, customers),
-            )
-        )
-    return tuple(out)

@@ -4,22 +4,39 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    TextField,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce
 
-from goodword.analytics import rollups
+from goodword.analytics import rollup_sql, rollups
 from goodword.analytics.buckets import BUCKETS
 from goodword.analytics.models import (
     AdvocateDay,
     AdvocateFact,
     ClickDay,
+    EnrolledDay,
+    ParticipantDay,
     PurchaseFact,
     ReferralDay,
     ReferralFact,
     RewardDay,
+    RewardFact,
     StatusDay,
+    TookDay,
 )
 from goodword.analytics.scope import Scope
 
@@ -145,14 +162,20 @@ def top_advocates(scope: Scope, limit: int) -> dict[int, dict[str, int]]:
     clicks in the period, and of those tied with the last of them; ranked by the database."""
     if limit <= 0:
         return {}
+    # Sums of integers: PostgreSQL sums bigints as numerics, twice as slow over a year.
     grouped = (
         _of(scope, AdvocateDay.objects.all())
         .values("advocate_id")
-        .annotate(clicks=Sum("clicks"), came=Sum("came"), converted=Sum("converted"))
+        .annotate(**{k: Sum(Cast(k, IntegerField())) for k in ("clicks", "came", "converted")})
         .order_by()
     )
-    top = list(grouped.order_by("-converted", "-came", "-clicks", "advocate_id")[:limit])
-    if len(top) == limit:
+    # One more than asked: ties with the last place are looked for only when there are some.
+    top = list(grouped.order_by("-converted", "-came", "-clicks", "advocate_id")[: limit + 1])
+    rank = ("converted", "came", "clicks")
+    if len(top) > limit and [top[-1][k] for k in rank] != [top[-2][k] for k in rank]:
+        top = top[:limit]
+    elif len(top) > limit:
+        top = top[:limit]
         last = top[-1]
         top += grouped.filter(
             converted=last["converted"], came=last["came"], clicks=last["clicks"]
@@ -195,3 +218,282 @@ def orders(scope: Scope) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         rows(purchases.filter(Exists(friends))),
         rows(purchases.exclude(Exists(every_friend))),
     )
+
+
+def _by_end(scope: Scope, qs: QuerySet[Any]) -> QuerySet[Any]:
+    """Days of the scope's workspace up to the end of the period (from the first day)."""
+    rollups.catch_up()
+    qs = qs.filter(workspace_id=scope.workspace_id)
+    return qs.filter(day__lte=scope.end) if scope.end is not None else qs
+
+
+def _enrolled_days(scope: Scope) -> QuerySet[EnrolledDay]:
+    qs = _by_end(scope, EnrolledDay.objects.all())
+    return qs.filter(program_id=scope.program_id) if scope.program_id is not None else qs
+
+
+def participation(scope: Scope) -> tuple[int, int, int]:
+    """`activity.participation`'s participants known, advocates (people) and referring
+    advocates (people) by the end of the period, from the days (`rollup_people` says how)."""
+    people = _by_end(scope, ParticipantDay.objects.all())
+    if scope.program_id is None:
+        sums = people.aggregate(n=Sum("known"), a=Sum("advocates"), r=Sum("referring"))
+        return _int(sums["n"]), _int(sums["a"]), _int(sums["r"])
+    # One advocate per program and participant: advocates are people.
+    based = _int(people.aggregate(n=Sum("based"))["n"])
+    sums = _enrolled_days(scope).aggregate(e=Sum("early"), a=Sum("enrolled"), r=Sum("referring"))
+    return based + _int(sums["e"]), _int(sums["a"]), _int(sums["r"])
+
+
+def enrolled_count(scope: Scope) -> int:
+    """`queries.advocates(scope).count()`."""
+    return _int(_enrolled_days(scope).aggregate(n=Sum("enrolled"))["n"])
+
+
+def enrolled_by_variant(scope: Scope) -> dict[str, int]:
+    """`queries.advocates(scope)` counted per variant (variants with some only)."""
+    rows = _enrolled_days(scope).values_list("variant").annotate(n=Sum("enrolled")).order_by()
+    return {variant: _int(n) for variant, n in rows if n}
+
+
+def has_variants(scope: Scope) -> bool:
+    """Does any advocate of the scope, enrolled whenever, have an experiment variant?"""
+    rollups.catch_up()
+    qs = EnrolledDay.objects.filter(workspace_id=scope.workspace_id).exclude(variant="")
+    return (qs.filter(program_id=scope.program_id) if scope.program_id is not None else qs).exists()
+
+
+def middle_took(scope: Scope) -> list[int]:
+    """The middle time from first touch (or the two middle ones, for an even count) of the
+    scope's conversions, in microseconds: the step holding each middle rank from the daily
+    histogram, then that step's conversions of the period, in order, from the index."""
+    steps = (
+        _of(scope, TookDay.objects.all())
+        .values_list("step")
+        .annotate(n=Sum("count"))
+        .order_by("step")
+    )
+    n = sum(_int(count) for _, count in steps)
+    wanted = sorted({(n - 1) // 2, n // 2}) if n else []
+    found: dict[int, tuple[int, int]] = {}  # rank: step, offset in the step
+    below = 0
+    for step, count in steps:
+        for rank in wanted:
+            if below <= rank < below + _int(count):
+                found[rank] = (step, rank - below)
+        below += _int(count)
+    facts = ReferralFact.objects.filter(workspace_id=scope.workspace_id)
+    if scope.program_id is not None:
+        facts = facts.filter(program_id=scope.program_id)
+    if scope.start is not None:
+        facts = facts.filter(converted_on__gte=scope.start)
+    if scope.end is not None:
+        facts = facts.filter(converted_on__lte=scope.end)
+    middle: list[int] = []
+    for step in sorted({step for step, _ in found.values()}):
+        offsets = [offset for s, offset in found.values() if s == step]
+        ordered = facts.filter(took_step=step).order_by("took_us").values_list("took_us", flat=True)
+        middle += [_int(us) for us in ordered[min(offsets) : max(offsets) + 1]]
+    return middle
+
+
+def by_advocate(scope: Scope, key: str) -> dict[str, Any]:
+    """`breakdowns._segments`' numbers per value of the advocates' fact `key` (tier or
+    segment, "" for none): advocates, clicks, came, converted, and the rows of revenue and
+    reward cost, from the facts and days joined to the advocates' facts."""
+    assert key in ("tier", "segment")  # noqa: S101 - a column name, never input
+    advocates = dict(
+        enrolled(scope)
+        .annotate(k=Coalesce(key, Value(""), output_field=TextField()))
+        .values_list("k")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    of, params = _advocate_scope(scope)
+    value = f"COALESCE(f.{key}, '')"
+    join = f"JOIN {AdvocateFact._meta.db_table} f ON f.advocate_id = x.advocate_id"
+    counts: dict[str, dict[str, int]] = {"clicks": {}, "came": {}, "converted": {}}
+    for name, clicks, came, converted in _advocate_rows(
+        f"""SELECT {value}, SUM(x.clicks), SUM(x.came), SUM(x.converted)
+        FROM {AdvocateDay._meta.db_table} x {join} WHERE {of("day")} GROUP BY {value}""",  # noqa: S608 - tables, columns, fixed conditions
+        params,
+    ):
+        for measure, n in (("clicks", clicks), ("came", came), ("converted", converted)):
+            if n:
+                counts[measure][name] = int(n)
+    revenue = [
+        {"seg": name, "order_currency": currency, "gross": int(gross),
+         "refunded": int(refunded), "orders": int(orders)}
+        for name, currency, gross, refunded, orders in _advocate_rows(
+            f"""SELECT {value}, x.currency, SUM(x.amount), SUM(x.refunded), COUNT(*)
+            FROM {ReferralFact._meta.db_table} x {join}
+            WHERE {of("converted_on")} AND x.amount IS NOT NULL GROUP BY {value}, x.currency""",  # noqa: S608 - tables, columns, fixed conditions
+            params,
+        )
+    ]  # fmt: skip
+    cost = [
+        {"seg": name, "status": status, "kind": kind, "currency": currency, "count": int(count),
+         "unvalued": int(unvalued), "amount": int(amount)}
+        for name, status, kind, currency, count, unvalued, amount in _advocate_rows(
+            f"""SELECT {value}, x.status, x.kind, x.currency, COUNT(*),
+              SUM(CASE WHEN x.valued THEN 0 ELSE 1 END), SUM(x.amount)
+            FROM {RewardFact._meta.db_table} x {join}
+            WHERE {of("day")} AND x.advocate_id IS NOT NULL
+            GROUP BY {value}, x.status, x.kind, x.currency""",  # noqa: S608 - tables, columns, fixed conditions
+            params,
+        )
+    ]  # fmt: skip
+    return {"advocates": advocates, **counts, "revenue": revenue, "cost": cost}
+
+
+def has_segments(scope: Scope) -> bool:
+    """Does any advocate of the scope, enrolled whenever, have a `segment` attribute?"""
+    rollups.catch_up()
+    qs = AdvocateFact.objects.filter(workspace_id=scope.workspace_id, segment__isnull=False)
+    return (qs.filter(program_id=scope.program_id) if scope.program_id is not None else qs).exists()
+
+
+def _advocate_scope(scope: Scope) -> tuple[Any, list[Any]]:
+    """A condition on the scope's rows of `x` by a day column, and its parameters."""
+    rollups.catch_up()
+    adapt = connection.ops.adapt_datefield_value
+    where, params = ["x.workspace_id = %s"], [scope.workspace_id]
+    if scope.program_id is not None:
+        where.append("x.program_id = %s")
+        params.append(scope.program_id)
+    bounds = [(">=", scope.start), ("<=", scope.end)]
+
+    def of(column: str) -> str:
+        return " AND ".join(
+            where + [f"x.{column} {op} %s" for op, bound in bounds if bound is not None]
+        )
+
+    return of, params + [adapt(bound) for _, bound in bounds if bound is not None]
+
+
+def _advocate_rows(statement: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return list(cursor.fetchall())
+
+
+def _group(scope: Scope, prefix: str = "") -> str:
+    """The customer groups of the scope: referred of its program (of any, without one), and
+    the others (never converted, whatever program is chosen)."""
+    if scope.program_id is None:
+        return f"{prefix}program_id IS NULL"
+    return (
+        f"({prefix}program_id = %(program)s"
+        f" OR ({prefix}program_id IS NULL AND NOT {prefix}referred))"
+    )
+
+
+def _fetch(statement: str, scope: Scope, **params: Any) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement,
+            {"ws": scope.workspace_id, "program": scope.program_id, "start": scope.start,
+             "end": scope.end, **params},
+        )  # fmt: skip
+        return list(cursor.fetchall())
+
+
+def cohort_sums(scope: Scope) -> list[tuple[Any, ...]]:
+    """`cohorts`' sums: (referred, currency, start month, month, customers, orders, gross,
+    refunded) of the customers who started in the period, what they bought up to its end."""
+    rollups.catch_up()
+    t, month = rollup_sql.T, rollup_sql.month
+    since = " AND {p}start_on >= %(start)s" if scope.start is not None else ""
+    until = " AND {p}start_on <= %(end)s" if scope.end is not None else ""
+    # A customer counts from their first purchase in the currency, when it is by the end.
+    customers = "CASE WHEN first_on <= %(end)s THEN customers ELSE 0 END"
+    rows = _fetch(
+        f"""SELECT referred, currency, {month("start_on")}, month,
+  SUM({customers if scope.end is not None else "customers"}), SUM(orders), SUM(gross),
+  SUM(refunded)
+FROM {t["CohortDay"]} WHERE workspace_id = %(ws)s AND {_group(scope)}
+  {(since + until).format(p="")} {"AND month <= %(end)s" if scope.end is not None else ""}
+GROUP BY referred, currency, {month("start_on")}, month""",  # noqa: S608 - tables, fixed conditions
+        scope,
+    )
+    if scope.end is None:
+        return rows
+    # The month of the end is summed whole: take out its purchases after the end (none when
+    # the period ends today), read from the purchase facts of those few days.
+    first = scope.end.replace(day=1)
+    following = (first + timedelta(days=31)).replace(day=1)
+    later = _fetch(
+        f"""SELECT c.referred, c.currency, {month("c.start_on")}, c.month, 0, -COUNT(*),
+  -SUM(p.amount), -SUM(p.refunded)
+FROM {t["PurchaseFact"]} p JOIN {t["CustomerFact"]} c ON c.workspace_id = p.workspace_id
+  AND c.customer = p.customer AND c.currency = p.currency AND c.month = %(first)s
+WHERE p.workspace_id = %(ws)s AND p.day > %(end)s AND p.day < %(following)s
+  AND {_group(scope, "c.")} {(since + until).format(p="c.")}
+GROUP BY c.referred, c.currency, {month("c.start_on")}, c.month""",  # noqa: S608 - tables, fixed conditions
+        scope,
+        first=first,
+        following=following,
+    )
+    return rows + later
+
+
+def new_customers(scope: Scope) -> tuple[int, int]:
+    """`activity.growth`'s new customers of the period, and of them the referred ones."""
+    rollups.catch_up()
+    period = "".join(
+        [" AND day >= %(start)s"] * (scope.start is not None)
+        + [" AND day <= %(end)s"] * (scope.end is not None)
+    )
+    referred = "program_id IS NULL" if scope.program_id is None else "program_id = %(program)s"
+    ((new, friends),) = _fetch(
+        f"""SELECT SUM(CASE WHEN referred THEN 0 ELSE customers END),
+  SUM(CASE WHEN referred THEN customers ELSE 0 END)
+FROM {rollup_sql.T["NewCustomerDay"]} WHERE workspace_id = %(ws)s{period}
+  AND ((program_id IS NULL AND NOT referred) OR (referred AND {referred}))""",  # noqa: S608 - tables, fixed conditions
+        scope,
+    )
+    return _int(new), _int(friends)
+
+
+def advocate_revenue(scope: Scope, advocates: list[int]) -> list[dict[str, Any]]:
+    """`queries.revenue_by` of these advocates' conversions in the period, by `advocate_id`."""
+    rollups.catch_up()
+    qs = ReferralFact.objects.filter(
+        workspace_id=scope.workspace_id, advocate_id__in=advocates, amount__isnull=False
+    )
+    if scope.program_id is not None:
+        qs = qs.filter(program_id=scope.program_id)
+    qs = qs.filter(converted_on__isnull=False)
+    if scope.start is not None:
+        qs = qs.filter(converted_on__gte=scope.start)
+    if scope.end is not None:
+        qs = qs.filter(converted_on__lte=scope.end)
+    return [
+        {**r, "gross": _int(r["gross"]), "refunded": _int(r["refunded"])}
+        for r in qs.values("advocate_id", order_currency=F("currency"))
+        .annotate(gross=Sum("amount"), refunded=Sum("refunded"), orders=Count("pk"))
+        .order_by()
+    ]
+
+
+def advocate_rewards(scope: Scope, advocates: list[int]) -> list[dict[str, Any]]:
+    """`queries.reward_value_by` of the rewards these advocates earned as advocates in the
+    period, by `advocate_id`."""
+    rollups.catch_up()
+    qs = RewardFact.objects.filter(
+        workspace_id=scope.workspace_id, advocate_id__in=advocates, beneficiary="advocate"
+    )
+    if scope.program_id is not None:
+        qs = qs.filter(program_id=scope.program_id)
+    if scope.start is not None:
+        qs = qs.filter(day__gte=scope.start)
+    if scope.end is not None:
+        qs = qs.filter(day__lte=scope.end)
+    return [
+        {**r, "amount": _int(r["amount"])}
+        for r in qs.values("advocate_id", "status", "kind", "currency")
+        .annotate(
+            count=Count("pk"), unvalued=Count("pk", filter=Q(valued=False)), amount=Sum("amount")
+        )
+        .order_by()
+    ]

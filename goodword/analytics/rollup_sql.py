@@ -7,17 +7,22 @@ from __future__ import annotations
 
 from django.db import connection
 
-from goodword.analytics.buckets import BUCKETS
+from goodword.analytics.buckets import BUCKETS, STEPS
 from goodword.analytics.models import (
     AdvocateDay,
     AdvocateFact,
     ClickDay,
+    CohortDay,
+    CustomerFact,
+    NewCustomerDay,
+    NewCustomerFact,
     PurchaseFact,
     ReferralDay,
     ReferralFact,
     RewardDay,
     RewardFact,
     StatusDay,
+    TookDay,
 )
 from goodword.events.models import DomainEvent
 from goodword.ingest.models import Event
@@ -31,6 +36,7 @@ T = {
         AdvocateDay, AdvocateFact, ClickDay, PurchaseFact, ReferralDay, ReferralFact, RewardDay,
         RewardFact, StatusDay, DomainEvent, Event, Advocate, Participant, Click, Referral,
         LedgerAccount, LedgerEntry, LedgerTransaction, Reward,
+        CohortDay, CustomerFact, NewCustomerDay, NewCustomerFact,
     )
 }  # fmt: skip
 LIVE_REWARDS = "('pending', 'approved', 'pending_fulfilment', 'fulfilled')"
@@ -67,6 +73,7 @@ def took_bucket(us: str) -> str:
 def referral_facts(where: str) -> str:
     """INSERT the facts of the referrals matching `where` (on `r`); test ones have none."""
     converted, created = "r.converted_at", "r.created_at"
+    took = micros(converted, f"COALESCE(r.clicked_at, {created})")
     refunds = (
         f"(SELECT SUM(COALESCE(e.amount, r.order_amount)) FROM {T['Event']} e"
         " WHERE e.workspace_id = r.workspace_id AND e.type = 'refund' AND NOT e.test"
@@ -76,7 +83,7 @@ def referral_facts(where: str) -> str:
 INSERT INTO {T["ReferralFact"]} (referral_id, workspace_id, program_id, advocate_id, customer,
   created_on, status, came,
   converted_on, live, rewarded, channel, variant, currency, amount, refunded, took_bucket,
-  started_us)
+  started_us, took_us, took_step)
 SELECT r.id, r.workspace_id, r.program_id, r.advocate_id, f.external_id, {day(created)},
   r.status,
   (r.status <> 'rejected' OR r.reject_reason = 'expired'),
@@ -93,7 +100,9 @@ SELECT r.id, r.workspace_id, r.program_id, r.advocate_id, f.external_id, {day(cr
     ELSE {least(f"COALESCE({refunds}, 0)", "r.order_amount")} END,
   CASE WHEN {converted} IS NULL THEN NULL
     ELSE {took_bucket(micros(converted, f"COALESCE(r.clicked_at, {created})"))} END,
-  CASE WHEN {converted} IS NULL THEN NULL ELSE {micros(converted, created)} END
+  CASE WHEN {converted} IS NULL THEN NULL ELSE {micros(converted, created)} END,
+  CASE WHEN {converted} IS NULL THEN NULL ELSE {took} END,
+  CASE WHEN {converted} IS NULL THEN NULL ELSE {took_step(took)} END
 FROM {T["Referral"]} r
 JOIN {T["Participant"]} f ON f.id = r.referee_id
 JOIN {T["Advocate"]} a ON a.id = r.advocate_id
@@ -114,11 +123,12 @@ def reward_facts(where: str) -> str:
     )
     return f"""
 INSERT INTO {T["RewardFact"]} (reward_id, workspace_id, program_id, day, status, kind, currency,
-  variant, valued, amount)
+  variant, valued, amount, advocate_id, beneficiary)
 SELECT w.id, w.workspace_id, w.program_id, {day("COALESCE(w.earned_at, w.created_at)")},
   w.status, w.kind, w.currency, a.variant, w.amount IS NOT NULL,
   COALESCE(w.amount, 0)
-    - CASE WHEN w.status IN {LIVE_REWARDS} THEN COALESCE({clawed}, 0) ELSE 0 END
+    - CASE WHEN w.status IN {LIVE_REWARDS} THEN COALESCE({clawed}, 0) ELSE 0 END,
+  r.advocate_id, w.beneficiary
 FROM {T["Reward"]} w
 LEFT JOIN {T["Referral"]} r ON r.id = w.referral_id
 LEFT JOIN {T["Advocate"]} a ON a.id = r.advocate_id
@@ -208,11 +218,77 @@ def advocate_facts(where: str) -> str:
         " WHERE d.advocate_id = a.id AND (d.clicks > 0 OR d.came > 0))"
     )
     return f"""INSERT INTO {T["AdvocateFact"]} (advocate_id, workspace_id, program_id,
-  participant_id, variant, first_on, came_on)
+  participant_id, variant, first_on, came_on, tier, segment)
 SELECT a.id, a.workspace_id, a.program_id, a.participant_id, a.variant,
   {least(enrolled, f"COALESCE({active}, {enrolled})")},
-  (SELECT MIN(d.day) FROM {days} d WHERE d.advocate_id = a.id AND d.came > 0)
-FROM {T["Advocate"]} a WHERE {where}"""
+  (SELECT MIN(d.day) FROM {days} d WHERE d.advocate_id = a.id AND d.came > 0),
+  {_tier()}, {_segment("p.attributes")}
+FROM {T["Advocate"]} a JOIN {T["Participant"]} p ON p.id = a.participant_id WHERE {where}"""
+
+
+# The advocate attribute that names their segment, as rule conditions match it
+# (`{"advocate": {"segment": ["vip"]}}`): breakdowns.segments.
+SEGMENT = "segment"
+
+
+def _tier() -> str:
+    """The tier of advocate `a` now: its latest `advocate.promoted`'s, "" below the first."""
+    tier = (
+        "e.data ->> 'tier'"
+        if connection.vendor == "postgresql"
+        else ("""JSON_EXTRACT(e.data, '$."tier"')""")
+    )
+    return f"""COALESCE((SELECT {tier} FROM {T["DomainEvent"]} e
+    WHERE e.workspace_id = a.workspace_id AND e.subject_id = a.public_id
+    AND e.name = 'advocate.promoted' ORDER BY e.created_at DESC, e.id DESC LIMIT 1), '')"""
+
+
+def _segment(attributes: str) -> str:
+    """The `segment` attribute in `attributes` as text, as Django's expression in
+    breakdowns.segments reads it on each database (JSON true and false named; on SQLite a JSON
+    null reads "null", on PostgreSQL ""); NULL without the key."""
+    if connection.vendor == "postgresql":
+        value = f"({attributes} -> '{SEGMENT}')"
+        return f"""CASE WHEN NOT ({attributes} ? '{SEGMENT}') THEN NULL
+    WHEN {value} = 'true'::jsonb THEN 'true' WHEN {value} = 'false'::jsonb THEN 'false'
+    ELSE COALESCE(({attributes} ->> '{SEGMENT}')::varchar, '') END"""
+    kind = f"""JSON_TYPE({attributes}, '$."{SEGMENT}"')"""
+    value = (
+        f"(CASE WHEN {kind} IN ('false', 'null', 'true') THEN {kind}"
+        f""" ELSE JSON_EXTRACT({attributes}, '$."{SEGMENT}"') END)"""
+    )
+    return f"""CASE WHEN {kind} IS NULL THEN NULL
+    WHEN {value} = 'true' THEN 'true' WHEN {value} = 'false' THEN 'false'
+    ELSE COALESCE(CAST({value} AS text), '') END"""
+
+
+def took_step(us: str) -> str:
+    """`bisect_right(buckets.STEPS, us)`: the median's step of a time in microseconds."""
+    whens = " ".join(f"WHEN {us} < {high} THEN {index}" for index, high in enumerate(STEPS))
+    return f"CASE {whens} ELSE {len(STEPS)} END"
+
+
+def took_days(where: str) -> str:
+    """INSERT the median's histogram of the conversions matching `where` (on the facts)."""
+    return f"""INSERT INTO {TookDay._meta.db_table} (workspace_id, program_id, day, step, count)
+SELECT workspace_id, program_id, converted_on, took_step, COUNT(*) FROM {T["ReferralFact"]}
+WHERE converted_on IS NOT NULL AND ({where})
+GROUP BY workspace_id, program_id, converted_on, took_step"""
+
+
+def advocates_attributed(since: int, top: int) -> str:
+    """The ids of the advocates whose participant the events in (since, top] sent a `segment`
+    attribute for: an attribute change writes no domain event."""
+    event, since, top = T["Event"], int(since), int(top)
+    if connection.vendor == "postgresql":
+        has = f"(e.payload -> 'customer' -> 'attributes') ? '{SEGMENT}'"
+    else:
+        has = f"""JSON_TYPE(e.payload, '$.customer.attributes."{SEGMENT}"') IS NOT NULL"""
+    return f"""SELECT a.id FROM {event} e
+JOIN {T["Participant"]} p ON p.workspace_id = e.workspace_id
+  AND p.external_id = e.customer_external_id
+JOIN {T["Advocate"]} a ON a.participant_id = p.id
+WHERE e.id > {since} AND e.id <= {top} AND {has}"""
 
 
 def purchase_facts(where: str) -> str:
@@ -241,3 +317,91 @@ WHERE e.type = 'purchase' AND e.id > {since} AND e.id <= {top}
 UNION SELECT e.id FROM {event} e JOIN {event} r ON r.workspace_id = e.workspace_id
   AND r.order_id = e.order_id AND r.customer_external_id = e.customer_external_id
 WHERE r.type = 'refund' AND r.id > {since} AND r.id <= {top} AND e.type = 'purchase'"""
+
+
+def month(column: str) -> str:
+    """The first day of the month of a date column (`%%`: run with parameters)."""
+    if connection.vendor == "postgresql":
+        return f"CAST(DATE_TRUNC('month', CAST({column} AS TIMESTAMP)) AS DATE)"
+    return f"strftime('%%Y-%%m-01', {column})"
+
+
+def customer_facts(chosen: str) -> str:
+    """INSERT the customer facts of the customers with a purchase fact matching `chosen` (on
+    its columns): in each group their start and, per currency and month, the purchases
+    counted from it (`cohorts`: on the start day, from the time of the conversion on)."""
+    pf, e, start_on = T["PurchaseFact"], T["Event"], day("s.start_at")
+    return f"""INSERT INTO {T["CustomerFact"]} (workspace_id, program_id, referred, customer,
+  currency, start_on, first_on, month, customers, orders, gross, refunded)
+WITH c AS (SELECT DISTINCT workspace_id, customer FROM {pf} WHERE {chosen}),
+conv AS (
+  SELECT x.workspace_id, x.program_id, x.customer, MIN(r.converted_at) AS start_at
+  FROM c JOIN {T["ReferralFact"]} x ON x.workspace_id = c.workspace_id AND x.customer = c.customer
+  JOIN {T["Referral"]} r ON r.id = x.referral_id
+  WHERE x.converted_on IS NOT NULL
+  GROUP BY x.workspace_id, x.program_id, x.customer
+),
+s AS (
+  SELECT workspace_id, program_id, TRUE AS referred, customer, start_at FROM conv
+  UNION ALL
+  SELECT workspace_id, CAST(NULL AS BIGINT), TRUE, customer, MIN(start_at) FROM conv
+  GROUP BY workspace_id, customer
+  UNION ALL
+  SELECT c.workspace_id, CAST(NULL AS BIGINT), FALSE, c.customer, MIN(e.occurred_at)
+  FROM c JOIN {pf} pf ON pf.workspace_id = c.workspace_id AND pf.customer = c.customer
+  JOIN {e} e ON e.id = pf.event_id
+  WHERE NOT EXISTS (SELECT 1 FROM conv
+    WHERE conv.workspace_id = c.workspace_id AND conv.customer = c.customer)
+  GROUP BY c.workspace_id, c.customer
+),
+m AS (
+  SELECT s.workspace_id, s.program_id, s.referred, s.customer, pf.currency,
+    {start_on} AS start_on, {month("pf.day")} AS month, MIN(pf.day) AS first_day,
+    COUNT(*) AS orders, SUM(pf.amount) AS gross, SUM(pf.refunded) AS refunded
+  FROM s JOIN {pf} pf ON pf.workspace_id = s.workspace_id AND pf.customer = s.customer
+  JOIN {e} e ON e.id = pf.event_id
+  WHERE e.occurred_at >= s.start_at
+  GROUP BY s.workspace_id, s.program_id, s.referred, s.customer, pf.currency, {start_on},
+    {month("pf.day")}
+)
+SELECT workspace_id, program_id, referred, customer, currency, start_on, first_on, month,
+  CASE WHEN first_day = first_on THEN 1 ELSE 0 END, orders, gross, refunded
+FROM (SELECT m.*, MIN(first_day) OVER (
+  PARTITION BY workspace_id, program_id, referred, customer, currency) AS first_on FROM m) y"""
+
+
+def cohort_days(where: str) -> str:
+    """INSERT the sums of the customer facts matching `where` (on their columns)."""
+    keys = "workspace_id, program_id, referred, currency, start_on, first_on, month"
+    return f"""INSERT INTO {T["CohortDay"]} ({keys}, customers, orders, gross, refunded)
+SELECT {keys}, SUM(customers), SUM(orders), SUM(gross), SUM(refunded)
+FROM {T["CustomerFact"]} WHERE {where} GROUP BY {keys}"""
+
+
+def new_customer_facts(where: str) -> str:
+    """INSERT the new-customer facts of the participants matching `where` (on `p`): live
+    ones with a first purchase, and the groups they were referred in by a standing referral."""
+    first = day("p.first_purchase_at")
+    people = f"{T['Participant']} p"
+    live = "p.first_purchase_at IS NOT NULL AND NOT p.test"
+    referred = (
+        f"JOIN {T['Referral']} r ON r.referee_id = p.id"
+        " AND r.status IN ('converted', 'rewarded') AND NOT r.test"
+    )
+    return f"""INSERT INTO {T["NewCustomerFact"]} (participant_id, workspace_id, program_id,
+  referred, day)
+SELECT p.id, p.workspace_id, CAST(NULL AS BIGINT), FALSE, {first} FROM {people}
+WHERE {live} AND ({where})
+UNION ALL
+SELECT DISTINCT p.id, p.workspace_id, r.program_id, TRUE, {first} FROM {people} {referred}
+WHERE {live} AND ({where})
+UNION ALL
+SELECT DISTINCT p.id, p.workspace_id, CAST(NULL AS BIGINT), TRUE, {first} FROM {people}
+  {referred}
+WHERE {live} AND ({where})"""
+
+
+def new_customer_days(where: str) -> str:
+    keys = "workspace_id, program_id, referred, day"
+    return f"""INSERT INTO {T["NewCustomerDay"]} ({keys}, customers)
+SELECT {keys}, COUNT(*) FROM {T["NewCustomerFact"]} WHERE {where} GROUP BY {keys}"""

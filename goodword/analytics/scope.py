@@ -4,8 +4,10 @@ types every analytics function returns (money per currency, rates)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -13,6 +15,8 @@ from django.db.models import Q, QuerySet
 
 from goodword.lib.errors import Invalid
 
+# Scopes made while it is set compute from the rows (`computed_raw`).
+_RAW: ContextVar[bool] = ContextVar("analytics_raw", default=False)
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # A period longer than this is refused: the daily series would be too long to draw or send.
 MAX_DAYS = 3660
@@ -33,7 +37,7 @@ class Scope:
     end: date | None = None
     # Compute every number from the rows, not the rollups: the reference the rollups are
     # tested against (and benchmarked against).
-    raw: bool = False
+    raw: bool = field(default_factory=_RAW.get)
 
     @property
     def since(self) -> datetime | None:
@@ -65,6 +69,17 @@ class Scope:
         if self.program_id is not None:
             qs = qs.filter(**{program: self.program_id})
         return qs
+
+
+@contextmanager
+def computed_raw() -> Iterator[None]:
+    """Every scope made inside computes from the rows: the benchmark renders the same page or
+    stats call this way as its reference."""
+    token = _RAW.set(True)
+    try:
+        yield
+    finally:
+        _RAW.reset(token)
 
 
 class BadPeriod(Invalid):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from goodword.analytics import activity, breakdowns, money
+from goodword.analytics import activity, breakdowns, money, rollups
 from goodword.analytics.scope import Scope, rate
 
 
@@ -38,6 +38,11 @@ class Summary:
 
 
 def summary(scope: Scope, *, top: int = 10) -> Summary:
+    with rollups.caught_up():
+        return _summary(scope, top)
+
+
+def _summary(scope: Scope, top: int) -> Summary:
     funnel = activity.funnel(scope)
     time_to_convert = activity.time_to_convert(scope)
     revenue = money.revenue(scope)

@@ -150,6 +150,9 @@ class Referral(models.Model):
             models.Index(fields=["workspace", "status"]),
             # The dashboard's list, newest first: a page of it reads 50 index entries.
             models.Index(fields=["workspace", "created_at", "id"]),
+            # The raw computation's conversions of a period (attribution, the funnel): without it,
+            # every converted referral of the workspace is read through (workspace, status).
+            models.Index(fields=["workspace", "converted_at"], name="referral_conversions"),
         ]
 
     def __str__(self) -> str:

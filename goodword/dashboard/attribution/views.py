@@ -104,9 +104,8 @@ def attribution_page(request: HttpRequest) -> HttpResponse:
     a = attribution(chosen.scope(request.workspace.pk), model)  # type: ignore[attr-defined]
     params = _query(chosen, model)
     number = request.GET.get("page")
-    page = CappedPaginator([_row(c) for c in a.credits], PER_PAGE, number, COUNT_CAP).get_page(
-        number
-    )
+    page = CappedPaginator(a.credits, PER_PAGE, number, COUNT_CAP).get_page(number)
+    page.object_list = [_row(c) for c in page.object_list]  # the page's rows only
     context.update(
         a=a,
         total_revenue=amounts(a.revenue),
