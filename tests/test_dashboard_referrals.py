@@ -24,8 +24,8 @@ from django.urls import URLPattern
 
 from goodword.accounts.models import ApiKey
 from goodword.accounts.roles import Can
-from goodword.dashboard.referrals import urls as referral_urls
 from goodword.dashboard import lists
+from goodword.dashboard.referrals import urls as referral_urls
 from goodword.dashboard.referrals import views
 from goodword.participants.models import Participant
 from goodword.referrals.clicklog import ingest_clicks

@@ -10,26 +10,49 @@ from django.urls import reverse
 from goodword.accounts.roles import Can, allows
 from goodword.dashboard.access import memberships
 
-# (label, URL name): the navigation, in order.
-SECTIONS = [
-    ("Overview", "dashboard:overview"),
-    ("Experiments", "dashboard:experiments"),
-    ("Cohorts", "dashboard:cohorts"),
-    ("Goals", "dashboard:goals"),
-    ("Attribution", "dashboard:attribution"),
-    ("Programs", "dashboard:programs"),
-    ("Referrals", "dashboard:referrals"),
-    ("Participants", "dashboard:participants"),
-    ("Advocates", "dashboard:advocates"),
-    ("Rewards", "dashboard:rewards"),
-    ("Fulfilment", "dashboard:fulfilments"),
-    ("Payouts", "dashboard:payouts"),
-    ("Coupon pools", "dashboard:coupon_pools"),
-    ("Team", "dashboard:team"),
-    ("API keys", "dashboard:api_keys"),
-    ("Settings", "dashboard:settings"),
-    ("Audit log", "dashboard:audit"),
+# The navigation, in groups: (group, [(label, URL name), ...]). Seventeen links in one column
+# were a wall; four groups read as what a marketer does: look, run, pay, administer.
+NAVIGATION = [
+    (
+        "Numbers",
+        [
+            ("Overview", "dashboard:overview"),
+            ("Experiments", "dashboard:experiments"),
+            ("Cohorts", "dashboard:cohorts"),
+            ("Goals", "dashboard:goals"),
+            ("Attribution", "dashboard:attribution"),
+        ],
+    ),
+    (
+        "Programs",
+        [
+            ("Programs", "dashboard:programs"),
+            ("Referrals", "dashboard:referrals"),
+            ("Participants", "dashboard:participants"),
+            ("Advocates", "dashboard:advocates"),
+        ],
+    ),
+    (
+        "Rewards",
+        [
+            ("Rewards", "dashboard:rewards"),
+            ("Fulfilment", "dashboard:fulfilments"),
+            ("Payouts", "dashboard:payouts"),
+            ("Coupon pools", "dashboard:coupon_pools"),
+        ],
+    ),
+    (
+        "Workspace",
+        [
+            ("Team", "dashboard:team"),
+            ("API keys", "dashboard:api_keys"),
+            ("Settings", "dashboard:settings"),
+            ("Audit log", "dashboard:audit"),
+        ],
+    ),
 ]
+# (label, URL name) of every section, in order.
+SECTIONS = [section for _, sections in NAVIGATION for section in sections]
 
 
 def frame(request: HttpRequest) -> dict[str, Any]:
@@ -40,8 +63,13 @@ def frame(request: HttpRequest) -> dict[str, Any]:
     # The section a page belongs to: the longest section path it starts with (a referral's
     # page is under Referrals; everything is under Overview's "/dashboard/").
     here = max((href for _, href in links if request.path.startswith(href)), key=len, default="")
+    current = {href: href == here for _, href in links}
     return {
-        "sections": [(label, href, href == here) for label, href in links],
+        "sections": [(label, href, current[href]) for label, href in links],
+        "navigation": [
+            (group, [(label, reverse(name), current[reverse(name)]) for label, name in sections])
+            for group, sections in NAVIGATION
+        ],
         "workspace": membership.workspace,
         "membership": membership,
         "workspaces": [m.workspace for m in memberships(request)],
