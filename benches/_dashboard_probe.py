@@ -1,26 +1,35 @@
 """Runs inside `goodword shell` for benches/dashboard.py: times every dashboard section page, a
 program's page, a referral's page and `GET /api/v1/programs/{id}/stats` against a seeded
-workspace, and the same headline numbers computed with straightforward SQL. Prints JSON."""
+workspace; and, as each one's reference, the same page or call with every number computed from
+the rows (`analytics.scope.computed_raw`: the straightforward queries the rollups are tested
+against), plus the headline numbers by hand-written SQL. Prints JSON."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, OperationalError, connection
 from django.test import Client
 from django.urls import reverse
 
 from goodword.accounts.models import Membership, Workspace
+from goodword.accounts.services import create_api_key
+from goodword.analytics.scope import computed_raw
 from goodword.dashboard.context import SECTIONS
 from goodword.programs.models import Program
 from goodword.referrals.models import Referral
 
 RUNS = int(os.environ.get("BENCH_RUNS", "10"))
+# The raw references take seconds each at a million referrals: fewer runs of them, and none
+# of their statements longer than this.
+REFERENCE_RUNS = max(3, RUNS // 3)
+BUDGET_S = float(os.environ.get("BENCH_BUDGET_S", "60"))
 
 
 def p95(samples: list[float]) -> float:
@@ -28,10 +37,52 @@ def p95(samples: list[float]) -> float:
     return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]  # nearest rank
 
 
-def timed(call: Callable[[], Any]) -> dict[str, float]:
+@contextmanager
+def budget(seconds: float) -> Iterator[None]:
+    """Stop any one statement that runs longer than `seconds`: some raw references take many
+    minutes at a million referrals (PostgreSQL: statement_timeout; SQLite: a progress handler
+    that interrupts the statement)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {int(seconds * 1000)}")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET statement_timeout = 0")
+        return
+    connection.ensure_connection()
+    deadline = [0.0]
+
+    def late() -> int:
+        return int(time.perf_counter() > deadline[0])
+
+    def executing(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        deadline[0] = time.perf_counter() + seconds
+        return execute(sql, params, many, context)
+
+    connection.connection.set_progress_handler(late, 10_000)
+    try:
+        with connection.execute_wrapper(executing):
+            yield
+    finally:
+        connection.connection.set_progress_handler(None, 0)
+
+
+def reference(call: Callable[[], Any]) -> dict[str, Any]:
+    """`timed(call)` from the rows, each statement stopped after BUDGET_S: then the reference
+    is at least the budget (`stopped`), and the page's ratio to it an upper bound."""
+    try:
+        with computed_raw(), budget(BUDGET_S):
+            return timed(call, REFERENCE_RUNS)
+    except (OperationalError, DatabaseError):
+        return {"p95_ms": BUDGET_S * 1000, "median_ms": BUDGET_S * 1000, "stopped": True}
+
+
+def timed(call: Callable[[], Any], runs: int = RUNS) -> dict[str, float]:
     call()  # warm: the first request compiles templates and fills caches
     samples = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         started = time.perf_counter()
         call()
         samples.append((time.perf_counter() - started) * 1000)
@@ -78,8 +129,16 @@ def raw(params: dict[str, Any]) -> None:
             cursor.fetchall()
 
 
+def seeded_workspace() -> Workspace:
+    """BENCH_WORKSPACE, or the first workspace `goodword seed` made (a rerun on a database
+    seeded before)."""
+    if os.environ.get("BENCH_WORKSPACE"):
+        return Workspace.objects.get(public_id=os.environ["BENCH_WORKSPACE"])
+    return Workspace.objects.filter(name__startswith="Seeded").order_by("pk")[0]
+
+
 def main() -> None:
-    workspace = Workspace.objects.get(public_id=os.environ["BENCH_WORKSPACE"])
+    workspace = seeded_workspace()
     program = Program.objects.get(workspace=workspace)
     user = Membership.objects.filter(workspace=workspace).first().user  # type: ignore[union-attr]
     browser = Client()
@@ -92,6 +151,7 @@ def main() -> None:
     pages = {reverse(name): label for label, name in SECTIONS if label not in skip}
     pages[f"{reverse('dashboard:overview')}?{year}"] = "Overview, the last 365 days"
     pages[reverse("dashboard:program", args=[program.public_id])] = "A program"
+    pages[reverse("dashboard:experiment", args=[program.public_id])] = "A program's experiment"
     pages[reverse("dashboard:referral", args=[referral.public_id])] = "A referral"
     out: dict[str, Any] = {"pages": {}, "vendor": connection.vendor}
     for path, label in pages.items():
@@ -99,15 +159,18 @@ def main() -> None:
         if response.status_code != 200:
             raise SystemExit(f"{path}: {response.status_code}")
         out["pages"][label] = {"path": path, **timed(lambda path=path: browser.get(path))}
-    key = os.environ["BENCH_KEY"]
+        out["pages"][label]["raw"] = reference(lambda path=path: browser.get(path))
+    key = os.environ.get("BENCH_KEY") or create_api_key(workspace=workspace, name="bench")[1]
     api = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
-    for label, query in (("30 days", ""), ("365 days", f"?{year}")):
+    month = f"from={today - timedelta(days=29)}&to={today}"
+    for label, query in (("30 days", f"?{month}"), ("all time (no period)", "")):
         path = f"/api/v1/programs/{program.public_id}/stats{query}"
         assert api.get(path).status_code == 200, path
         out["pages"][f"Stats API, {label}"] = {
             "path": path,
             **timed(lambda path=path: api.get(path)),
         }
+        out["pages"][f"Stats API, {label}"]["raw"] = reference(lambda path=path: api.get(path))
     now = datetime.now(UTC)
     for label, days in (("30 days", 30), ("365 days", 365)):
         since = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), UTC)
