@@ -37,45 +37,65 @@ def p95(samples: list[float]) -> float:
     return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]  # nearest rank
 
 
+class OverBudget(Exception):
+    """A raw reference ran past its budget."""
+
+
 @contextmanager
-def budget(seconds: float) -> Iterator[None]:
-    """Stop any one statement that runs longer than `seconds`: some raw references take many
-    minutes at a million referrals (PostgreSQL: statement_timeout; SQLite: a progress handler
-    that interrupts the statement)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET statement_timeout = {int(seconds * 1000)}")
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SET statement_timeout = 0")
-        return
-    connection.ensure_connection()
+def budget(seconds: float) -> Iterator[Callable[[], None]]:
+    """Stop a raw reference once it has run `seconds`: some take many minutes at a million
+    referrals. Yields `start()`, to call when a request begins. A statement begun in time is
+    stopped when the budget runs out (PostgreSQL: statement_timeout, set to what is left;
+    SQLite: a progress handler); the next one is not begun (`OverBudget`)."""
     deadline = [0.0]
 
-    def late() -> int:
-        return int(time.perf_counter() > deadline[0])
+    def start() -> None:
+        deadline[0] = time.perf_counter() + seconds
+
+    def left_ms() -> int:
+        left = deadline[0] - time.perf_counter()
+        if left <= 0:
+            raise OverBudget
+        return max(1, int(left * 1000))
 
     def executing(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        deadline[0] = time.perf_counter() + seconds
+        if connection.vendor == "postgresql":
+            # The driver's own cursor: Django's would run this wrapper again.
+            context["cursor"].cursor.execute(f"SET statement_timeout = {left_ms()}")
+        else:
+            left_ms()
         return execute(sql, params, many, context)
 
-    connection.connection.set_progress_handler(late, 10_000)
+    connection.ensure_connection()
+    sqlite = connection.vendor == "sqlite"
+    if sqlite:
+        connection.connection.set_progress_handler(
+            lambda: int(time.perf_counter() > deadline[0]), 10_000
+        )
     try:
         with connection.execute_wrapper(executing):
-            yield
+            yield start
     finally:
-        connection.connection.set_progress_handler(None, 0)
+        if sqlite:
+            connection.connection.set_progress_handler(None, 0)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute("SET statement_timeout = 0")
 
 
 def reference(call: Callable[[], Any]) -> dict[str, Any]:
-    """`timed(call)` from the rows, each statement stopped after BUDGET_S: then the reference
-    is at least the budget (`stopped`), and the page's ratio to it an upper bound."""
+    """`timed(call)` computed from the rows, each request stopped after BUDGET_S: then the
+    reference is at least the budget (`stopped`), and the page's ratio to it an upper
+    bound."""
     try:
-        with computed_raw(), budget(BUDGET_S):
-            return timed(call, REFERENCE_RUNS)
-    except (OperationalError, DatabaseError):
+        with computed_raw(), budget(BUDGET_S) as start:
+
+            def call_in_budget() -> None:
+                start()
+                call()
+
+            return timed(call_in_budget, REFERENCE_RUNS)
+    except (OverBudget, OperationalError, DatabaseError):
         return {"p95_ms": BUDGET_S * 1000, "median_ms": BUDGET_S * 1000, "stopped": True}
 
 
