@@ -37,7 +37,7 @@ from django.db import connection
 from django.db.models import BigIntegerField, Count, QuerySet, Sum
 from django.db.models.functions import Cast
 
-from goodword.analytics import queries, rollups, touches
+from goodword.analytics import queries, rolled, rollups, touches
 from goodword.analytics.models import AttributionDay, AttributionFact
 from goodword.analytics.scope import Money, Scope, add_to, per_currency
 from goodword.analytics.touches import (
@@ -167,17 +167,6 @@ def _moves(scope: Scope, model: str) -> list[_Move]:
     return out
 
 
-def _of(scope: Scope, qs: QuerySet[Any]) -> QuerySet[Any]:
-    qs = qs.filter(workspace_id=scope.workspace_id)
-    if scope.program_id is not None:
-        qs = qs.filter(program_id=scope.program_id)
-    if scope.start is not None:
-        qs = qs.filter(day__gte=scope.start)
-    if scope.end is not None:
-        qs = qs.filter(day__lte=scope.end)
-    return qs
-
-
 _FIRST_TOUCH_SUMS = (("n", "converted"), ("orders", "orders"), ("net", "revenue"))
 
 
@@ -185,7 +174,7 @@ def _rolled_first_touch(scope: Scope) -> tuple[dict[int, int], dict[int, dict[st
     """`_first_touch_friends` and `_first_touch_revenue` from the daily sums."""
     rollups.catch_up()
     rows = (
-        _of(scope, AttributionDay.objects.all())
+        rolled.of_period(scope, AttributionDay.objects.all())
         .values_list("advocate_id", "currency")
         # As bigint: PostgreSQL sums bigints as numeric, which arrive as slow Decimals.
         .annotate(**{k: Cast(Sum(f), BigIntegerField()) for k, f in _FIRST_TOUCH_SUMS})
@@ -215,7 +204,7 @@ def _rolled_moves(scope: Scope, model: str) -> list[_Move]:
     """`_moves` from the facts."""
     rollups.catch_up()
     rows = (
-        _of(scope, AttributionFact.objects.filter(model=model))
+        rolled.of_period(scope, AttributionFact.objects.filter(model=model))
         .values_list("referral_id", "advocate_id", "live", "locked", "share", "currency",
                      "revenue")
         .order_by("referral_id", "advocate_id")

@@ -41,7 +41,8 @@ from goodword.analytics.models import (
 from goodword.analytics.scope import Scope
 
 
-def _of(scope: Scope, qs: QuerySet[Any]) -> QuerySet[Any]:
+def of_period(scope: Scope, qs: QuerySet[Any]) -> QuerySet[Any]:
+    """The daily rows of `qs` in the scope (its workspace, program and days), caught up."""
     rollups.catch_up()
     qs = qs.filter(workspace_id=scope.workspace_id)
     if scope.program_id is not None:
@@ -61,27 +62,27 @@ def referral_totals(scope: Scope) -> dict[str, int]:
     """came, conversions, converted, rewarded, started_us and took_0.. over the scope."""
     measures = ["came", "conversions", "converted", "rewarded", "started_us"]
     measures += [f"took_{i}" for i in range(len(BUCKETS))]
-    sums = _of(scope, ReferralDay.objects.all()).aggregate(**{m: Sum(m) for m in measures})
+    sums = of_period(scope, ReferralDay.objects.all()).aggregate(**{m: Sum(m) for m in measures})
     return {m: _int(v) for m, v in sums.items()}
 
 
 def clicks(scope: Scope) -> int:
-    return _int(_of(scope, ClickDay.objects.all()).aggregate(n=Sum("clicks"))["n"])
+    return _int(of_period(scope, ClickDay.objects.all()).aggregate(n=Sum("clicks"))["n"])
 
 
 def statuses(scope: Scope) -> dict[str, int]:
-    rows = _of(scope, StatusDay.objects.all()).values_list("status").annotate(n=Sum("count"))
+    rows = of_period(scope, StatusDay.objects.all()).values_list("status").annotate(n=Sum("count"))
     return {status: _int(n) for status, n in rows.order_by()}
 
 
 def daily(scope: Scope) -> dict[str, dict[date, int]]:
     """clicks, referrals (came) and conversions (converted) per day with any."""
-    refs = _of(scope, ReferralDay.objects.all()).values("day").order_by()
+    refs = of_period(scope, ReferralDay.objects.all()).values("day").order_by()
     came = refs.annotate(n=Sum("came"), c=Sum("converted"))
     return {
         "clicks": {
             d: _int(n)
-            for d, n in _of(scope, ClickDay.objects.all())
+            for d, n in of_period(scope, ClickDay.objects.all())
             .values_list("day")
             .annotate(n=Sum("clicks"))
             .order_by()
@@ -95,7 +96,7 @@ def revenue_by(scope: Scope, *keys: str) -> list[dict[str, Any]]:
     """Like `queries.revenue_by` over the scope's conversions: `keys` among channel and
     variant, and `order_currency`, `gross`, `refunded`, `orders`."""
     rows = (
-        _of(scope, ReferralDay.objects.exclude(currency=""))
+        of_period(scope, ReferralDay.objects.exclude(currency=""))
         .values(*keys, "currency")
         .annotate(gross=Sum("gross"), refunded=Sum("refunded"), orders=Sum("orders"))
         .order_by()
@@ -111,12 +112,11 @@ def revenue_by(scope: Scope, *keys: str) -> list[dict[str, Any]]:
 def counts_by(scope: Scope, key: str) -> dict[str, dict[str, int]]:
     """clicks, came and converted per value of `key` (channel or variant)."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
-    for value, n in (
-        _of(scope, ClickDay.objects.all()).values_list(key).annotate(n=Sum("clicks")).order_by()
-    ):
+    clicks = of_period(scope, ClickDay.objects.all()).values_list(key)
+    for value, n in clicks.annotate(n=Sum("clicks")).order_by():
         out["clicks"][value] = _int(n)
     for row in (
-        _of(scope, ReferralDay.objects.all())
+        of_period(scope, ReferralDay.objects.all())
         .values(key)
         .annotate(came=Sum("came"), converted=Sum("converted"))
         .order_by()
@@ -130,7 +130,7 @@ def counts_by(scope: Scope, key: str) -> dict[str, dict[str, int]]:
 
 def reward_value_by(scope: Scope, *keys: str, referral_only: bool = False) -> list[dict[str, Any]]:
     """Like `queries.reward_value_by` over the scope's rewards, grouped by `keys` (variant)."""
-    qs = _of(scope, RewardDay.objects.all())
+    qs = of_period(scope, RewardDay.objects.all())
     if referral_only:
         qs = qs.filter(variant__isnull=False)
     return [
@@ -153,7 +153,7 @@ def enrolled(scope: Scope) -> QuerySet[AdvocateFact]:
 
 def sharing(scope: Scope) -> int:
     """`queries.sharing(scope).count()`."""
-    active = _of(scope, AdvocateDay.objects.filter(Q(clicks__gt=0) | Q(came__gt=0)))
+    active = of_period(scope, AdvocateDay.objects.filter(Q(clicks__gt=0) | Q(came__gt=0)))
     return active.values("advocate_id").distinct().count()
 
 
@@ -164,7 +164,7 @@ def top_advocates(scope: Scope, limit: int) -> dict[int, dict[str, int]]:
         return {}
     # Sums of integers: PostgreSQL sums bigints as numerics, twice as slow over a year.
     grouped = (
-        _of(scope, AdvocateDay.objects.all())
+        of_period(scope, AdvocateDay.objects.all())
         .values("advocate_id")
         .annotate(**{k: Sum(Cast(k, IntegerField())) for k in ("clicks", "came", "converted")})
         .order_by()
@@ -268,7 +268,7 @@ def middle_took(scope: Scope) -> list[int]:
     scope's conversions, in microseconds: the step holding each middle rank from the daily
     histogram, then that step's conversions of the period, in order, from the index."""
     steps = (
-        _of(scope, TookDay.objects.all())
+        of_period(scope, TookDay.objects.all())
         .values_list("step")
         .annotate(n=Sum("count"))
         .order_by("step")
