@@ -165,5 +165,25 @@ def test_marketer_session(server: Server, tmp_path: Path) -> None:
             ("/dashboard/audit/", "audit", "Audit"),
         ]:
             visitor.see(path, name, text)
+        _current_section_in_view(visitor, server.url + "/dashboard/audit/")
         visitor.see("/dashboard/password-reset/", "password-reset", "Reset your password")
         assert visitor.problems == []
+
+
+def _current_section_in_view(visitor: Visitor, url: str) -> None:
+    """On a phone the sections scroll sideways: the last one, when current, is shown whole
+    without the person scrolling (nav.js), and the page itself has not moved."""
+    page = visitor.context.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    nav = page.locator("nav.side").bounding_box()
+    link = page.locator("nav.side [aria-current=page]").bounding_box()
+    assert nav is not None
+    assert link is not None
+    # (within a pixel: the row scrolled to its end may overhang by a fraction of one)
+    left, right = nav["x"] - 1, nav["x"] + nav["width"] + 1
+    assert left <= link["x"], (nav, link)
+    assert link["x"] + link["width"] <= right, (nav, link)
+    assert page.evaluate("window.scrollY") == 0
+    page.close()
