@@ -2,6 +2,7 @@
 
     .venv/bin/python benches/dashboard.py [--referrals 1000000] [--events 5000000] [--runs 10]
         [--database-url URL] [--no-sqlite] [--no-postgres]
+        [--seeded-seconds S [--sqlite-data-dir DIR]]  # measure databases seeded before
 
 - Each database is fresh (PostgreSQL: `goodword_bench_dashboard` dropped and created; SQLite:
   a temporary GOODWORD_DATA_DIR), migrated, then seeded by `goodword seed` (docs/analytics.md,
@@ -211,6 +212,11 @@ def main() -> None:
         help="PostgreSQL: measure the database as it is, seeded before in this many seconds",
     )
     parser.add_argument(
+        "--sqlite-data-dir",
+        type=Path,
+        help="SQLite: measure the GOODWORD_DATA_DIR given, seeded before (--seeded-seconds)",
+    )
+    parser.add_argument(
         "--results", action="append", default=[], help="a saved run's JSON to report with"
     )
     args = parser.parse_args()
@@ -225,8 +231,10 @@ def main() -> None:
                 "PostgreSQL", goodword_env(Path(tmp) / "pg", args.database_url), args
             )
         if not args.no_sqlite:
-            args.seeded_seconds = None  # SQLite's database lives in `tmp`: always seeded here
-            results["SQLite"] = measure("SQLite", goodword_env(Path(tmp) / "sqlite"), args)
+            if args.sqlite_data_dir is None:
+                args.seeded_seconds = None  # a database in `tmp`, seeded here
+            data_dir = args.sqlite_data_dir or Path(tmp) / "sqlite"
+            results["SQLite"] = measure("SQLite", goodword_env(data_dir), args)
     markdown = report(results, args)
     print(markdown)
     place_section("dashboard")
