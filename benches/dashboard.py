@@ -149,6 +149,8 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
     per_million: dict[str, float] = {}
     for db, r in results.items():
         for case, label in (("day", "a day of new activity"), ("burst", "every row announced")):
+            if case not in r["refresh"]:
+                continue  # BENCH_BURST=0
             run = r["refresh"][case]
             scaled = run["seconds"] * 1_000_000 / max(1, new_events(run))
             if case == "day":
