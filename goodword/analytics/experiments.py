@@ -6,6 +6,9 @@ The definitions, interval methods and verdict rules are in docs/analytics.md ("E
 the interval arithmetic is `intervals`. Unlike the Overview's variants table, conversion here
 follows a cohort: of the friends who came in the period, how many converted (by now, and not
 reversed), so that it is a proportion with an interval.
+
+The counts and sums the intervals are made of come from the rows when the scope asks for the
+raw computation (the reference), else from the rollups (`rolled_experiments`), equal to them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 
 from goodword.analytics import queries
+from goodword.analytics import rolled_experiments as rolled
 from goodword.analytics.intervals import Interval, Sample, difference_of_means, mean, newcombe
 from goodword.analytics.intervals import wilson as wilson_interval
 from goodword.analytics.scope import Money, Scope, add_to, per, per_currency
@@ -116,18 +120,27 @@ def experiment(scope: Scope, program: Program) -> Experiment:
     """`program`'s experiment over the scope's period (`scope` is of that program)."""
     spec: dict[str, Any] = program.experiment or {}
     weights = {v["name"]: int(v["weight"]) for v in spec.get("variants", [])}
-    assigned = set(
-        scope.of(Advocate.objects.all()).exclude(variant="").values_list("variant", flat=True)
+    assigned = (
+        set(scope.of(Advocate.objects.all()).exclude(variant="").values_list("variant", flat=True))
+        if _raw(scope, program)
+        else rolled.assigned(scope)
     )
     names = list(weights) + sorted(assigned - set(weights) - {HOLDOUT})
     if not names:
         text = "This program has no experiment: set one on the program to compare offers."
         return Experiment(scope, "", "", (), None, NO_EXPERIMENT, text)
-    variants = _variants(scope, names, weights)
+    counts = _counts(scope) if _raw(scope, program) else rolled.counts(scope)
+    variants = _variants(counts, names, weights)
     held = spec.get("holdout_percent", 0) or HOLDOUT in assigned
     lift = _lift(scope, program) if held else None
     verdict, text = _overall(variants, lift)
     return Experiment(scope, str(spec.get("name", "")), names[0], variants, lift, verdict, text)
+
+
+def _raw(scope: Scope, program: Program) -> bool:
+    """Compute from the rows: when asked to, or for a scope of another program or of the
+    whole workspace (the facts are each program's, with its own window)."""
+    return scope.raw or scope.program_id != program.pk
 
 
 def _by_variant(qs: QuerySet[Any], field: str) -> dict[str, int]:
@@ -135,23 +148,34 @@ def _by_variant(qs: QuerySet[Any], field: str) -> dict[str, int]:
     return {name: int(n) for name, n in rows}
 
 
-def _variants(scope: Scope, names: list[str], weights: dict[str, int]) -> tuple[Variant, ...]:
+def _counts(scope: Scope) -> rolled.Counts:
+    """The variants' counts from the rows (`rolled.counts` reads them from the rollups)."""
     came = queries.came(scope).exclude(advocate__variant="")
     live = came.filter(queries.LIVE)
-    advocates = _by_variant(queries.advocates(scope), "variant")
-    friends = _by_variant(came, "advocate__variant")
-    converted = _by_variant(live, "advocate__variant")
     per_advocate: dict[str, list[int]] = defaultdict(list)
     rows = live.values_list("advocate_id", "advocate__variant").annotate(n=Count("pk"))
     for _, name, n in rows.order_by():
         per_advocate[name].append(int(n))
-    revenue = _net(queries.revenue_by(live, "advocate__variant"), "advocate__variant")
-    cost = _cost(scope, came)
+    return rolled.Counts(
+        advocates=_by_variant(queries.advocates(scope), "variant"),
+        friends=_by_variant(came, "advocate__variant"),
+        converted=_by_variant(live, "advocate__variant"),
+        per_advocate={name: rolled.sums(values) for name, values in per_advocate.items()},
+        revenue=_net(queries.revenue_by(live, "advocate__variant"), "advocate__variant"),
+        cost=_cost(scope, came),
+    )
+
+
+def _variants(
+    counts: rolled.Counts, names: list[str], weights: dict[str, int]
+) -> tuple[Variant, ...]:
     out: list[Variant] = []
     for name in names:
-        n_friends, n_converted = friends.get(name, 0), converted.get(name, 0)
-        sample = Sample.of(per_advocate[name], max(advocates.get(name, 0), len(per_advocate[name])))
-        spent = cost.get(name, {})
+        n_friends, n_converted = counts.friends.get(name, 0), counts.converted.get(name, 0)
+        # Advocates with a converted friend, their converted and its squares: the rest of the
+        # variant's advocates (enrolled by the end) have none.
+        sample = _sample(counts.per_advocate.get(name), counts.advocates.get(name, 0))
+        spent = counts.cost.get(name, {})
         out.append(
             Variant(
                 name=name,
@@ -161,7 +185,7 @@ def _variants(scope: Scope, names: list[str], weights: dict[str, int]) -> tuple[
                 converted=n_converted,
                 conversion=wilson_interval(n_converted, n_friends),
                 per_advocate=mean(sample, floor=0.0),
-                revenue=per_currency(revenue.get(name, {})),
+                revenue=per_currency(counts.revenue.get(name, {})),
                 cost=per_currency(spent),
                 cost_per_converted=tuple(
                     Money(c, amount)
@@ -257,23 +281,14 @@ class _Purchase:
 
 
 def _lift(scope: Scope, program: Program) -> Lift:
-    arms = queries.advocates(scope).exclude(variant="")
-    n_holdout = arms.filter(variant=HOLDOUT).count()
-    n_treated = arms.exclude(variant=HOLDOUT).count()
-    customers: dict[str, list[int]] = {HOLDOUT: [], "": []}  # "": every treated advocate
-    revenue: dict[str, dict[str, list[int]]] = {HOLDOUT: defaultdict(list), "": defaultdict(list)}
-    for variant, bought, spent in _bought(scope, program):
-        arm = HOLDOUT if variant == HOLDOUT else ""
-        customers[arm].append(bought)
-        for currency, amount in spent.items():
-            revenue[arm][currency].append(amount)
-    holdout = Sample.of(customers[HOLDOUT], max(n_holdout, len(customers[HOLDOUT])))
-    treated = Sample.of(customers[""], max(n_treated, len(customers[""])))
+    arms = _arms(scope, program) if _raw(scope, program) else rolled.arms(scope)
+    holdout = _sample(arms.customers.get(HOLDOUT), arms.advocates[HOLDOUT])
+    treated = _sample(arms.customers.get(""), arms.advocates[""])
     money = tuple(
         _revenue_lift(
-            currency, revenue[HOLDOUT][currency], holdout.n, revenue[""][currency], treated.n
+            currency, _sample(groups.get(HOLDOUT), holdout.n), _sample(groups.get(""), treated.n)
         )
-        for currency in sorted(revenue[HOLDOUT].keys() | revenue[""].keys())
+        for currency, groups in sorted(arms.revenue.items())
     )
     difference = difference_of_means(treated, holdout)
     verdict, text = _lift_verdict(holdout, treated, difference)
@@ -297,10 +312,37 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
 
 
-def _revenue_lift(
-    currency: str, holdout: list[int], n_holdout: int, treated: list[int], n_treated: int
-) -> RevenueLift:
-    a, b = Sample.of(treated, n_treated), Sample.of(holdout, n_holdout)
+def _arms(scope: Scope, program: Program) -> rolled.Arms:
+    """The lift's groups from the rows (`rolled.arms` reads them from the rollups)."""
+    advocates = queries.advocates(scope).exclude(variant="")
+    customers: dict[str, list[int]] = {HOLDOUT: [], "": []}  # "": every treated advocate
+    revenue: dict[str, dict[str, list[int]]] = defaultdict(lambda: {HOLDOUT: [], "": []})
+    for variant, bought, spent in _bought(scope, program):
+        arm = HOLDOUT if variant == HOLDOUT else ""
+        customers[arm].append(bought)
+        for currency, amount in spent.items():
+            revenue[currency][arm].append(amount)
+    return rolled.Arms(
+        advocates={
+            HOLDOUT: advocates.filter(variant=HOLDOUT).count(),
+            "": advocates.exclude(variant=HOLDOUT).count(),
+        },
+        customers={arm: rolled.sums(values) for arm, values in customers.items()},
+        revenue={
+            currency: {arm: rolled.sums(values) for arm, values in groups.items()}
+            for currency, groups in revenue.items()
+        },
+    )
+
+
+def _sample(sums: rolled.Sums | None, n: int) -> Sample:
+    """A group of `n` advocates (more, when more have values) from the sums of its values."""
+    k, total, squares = sums or (0, 0, 0)
+    return Sample(max(n, k), total, squares)
+
+
+def _revenue_lift(currency: str, b: Sample, a: Sample) -> RevenueLift:
+    """`a` (the treated) against `b` (the holdout)."""
     d = difference_of_means(a, b)
 
     def whole(x: float | None) -> int | None:
@@ -347,6 +389,7 @@ def _bought(scope: Scope, program: Program) -> Iterable[tuple[str, int, dict[str
         Event.objects.filter(
             workspace_id=scope.workspace_id,
             type=Event.Type.PURCHASE,
+            test=False,  # test data is never counted, nor makes an existing customer
             customer_external_id__in=referrals.values("referee__external_id"),
         )
         .filter(scope.by_end("occurred_at"))

@@ -51,6 +51,18 @@ class ReferralFact(_Rollup):
             ),
             # The leaderboard's revenue of its top advocates.
             models.Index(fields=["advocate_id", "converted_on"], name="referral_fact_advocate"),
+            # A refresh's friends who came on the days it sums again (`rollups`).
+            models.Index(
+                fields=["workspace_id", "program_id", "created_on"], name="referral_fact_came"
+            ),
+            # The experiment's friends who came in a period, per advocate in a variant (from the
+            # index alone on PostgreSQL), and the days `rollup_experiments` sums again.
+            models.Index(
+                fields=["workspace_id", "program_id", "created_on"],
+                include=["advocate_id", "variant", "live"],
+                condition=models.Q(came=True) & ~models.Q(variant=""),
+                name="referral_fact_experiment",
+            ),
         ]
 
 
@@ -137,6 +149,14 @@ class AdvocateDay(_Rollup):
                 fields=["workspace_id", "day"],
                 include=["program_id", "advocate_id", "clicks", "came", "converted"],
                 name="analytics_advocateday_ranked",
+            ),
+            # The leaderboard of a short period ranks first by conversions: the advocates with
+            # the most are found from the days with some (a fifth of them), index only.
+            models.Index(
+                fields=["workspace_id", "day"],
+                include=["program_id", "advocate_id", "converted"],
+                condition=models.Q(converted__gt=0),
+                name="advocate_day_converted",
             ),
         ]
 
@@ -338,7 +358,11 @@ class CustomerFact(_Rollup):
     refunded = models.BigIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["workspace_id", "customer"])]
+        indexes = [
+            models.Index(fields=["workspace_id", "customer"]),
+            # A refresh's start days it sums again (`rollup_customers`).
+            models.Index(fields=["workspace_id", "start_on"], name="customer_fact_start"),
+        ]
 
 
 class CohortDay(_Rollup):
@@ -373,7 +397,11 @@ class NewCustomerFact(_Rollup):
     day = models.DateField()
 
     class Meta:
-        indexes = [models.Index(fields=["participant_id"])]
+        indexes = [
+            models.Index(fields=["participant_id"]),
+            # A refresh's days it sums again (`rollup_customers`).
+            models.Index(fields=["workspace_id", "day"], name="new_customer_fact_day"),
+        ]
 
 
 class NewCustomerDay(_Rollup):
@@ -427,3 +455,179 @@ class AttributionDay(_Rollup):
 
     class Meta:
         indexes = [models.Index(fields=["workspace_id", "day"])]
+
+
+class SharingDay(_Rollup):
+    """Advocates of a program whose active day (a click or a friend who came) is `day` and
+    whose active day before it was `prev` (None: their first): the advocates who shared in a
+    period [s, e] are the sum over its days of the rows with `prev` before s (or None), each
+    advocate counted on their first active day in it (`goodword.analytics.rollup_sharing`)."""
+
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField()
+    day = models.DateField()
+    prev = models.DateField(null=True)
+    count = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["workspace_id", "day"],
+                include=["program_id", "prev", "count"],
+                name="sharing_day_period",
+            ),
+        ]
+
+
+class BoughtFact(_Rollup):
+    """One purchase that counts for the experiment's holdout lift: a purchase event of a
+    referral's friend from the first touch to the end of the program's attribution window,
+    the friend no customer before it, the referral of an advocate in the experiment and not
+    a self-referral (`experiments._bought`). `at` is the purchase's time, compared with the
+    period's bounds; `net` its amount less what was refunded of its order, None without one."""
+
+    referral_id = models.BigIntegerField()
+    event_id = models.BigIntegerField()
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField()
+    advocate_id = models.BigIntegerField()
+    variant = models.CharField(max_length=100)
+    at = models.DateTimeField()
+    # The referral's counted purchase before this one (None: the first), so that a period's
+    # friends who bought are the rows whose `prev_at` is before it: no distinct count.
+    prev_at = models.DateTimeField(null=True)
+    currency = models.CharField(max_length=3)
+    net = models.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["referral_id"]),
+            # A period's purchases of one program, from the index alone (PostgreSQL; SQLite
+            # has no INCLUDE and reads the rows).
+            models.Index(
+                fields=["workspace_id", "program_id", "at"],
+                include=["advocate_id", "variant", "prev_at", "currency", "net"],
+                name="bought_fact_period",
+            ),
+        ]
+
+
+class ExperimentDay(_Rollup):
+    """The money of the friends who came on `day` (created) through the advocates of a variant,
+    per currency: their live converting orders with an amount and those orders' net revenue;
+    their referrals' rewards that are a cost (pending to fulfilled, no points) and that cost
+    (`experiments._variants`)."""
+
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField()
+    day = models.DateField()
+    variant = models.CharField(max_length=100)
+    currency = models.CharField(max_length=3)
+    orders = models.BigIntegerField()
+    revenue = models.BigIntegerField()
+    rewards = models.BigIntegerField()
+    cost = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace_id", "program_id", "day"])]
+
+
+class BoughtWindow(_Rollup):
+    """The attribution window each program's bought facts were computed with: a program whose
+    window is no longer this has every bought fact computed again."""
+
+    program_id = models.BigIntegerField(primary_key=True)
+    days = models.IntegerField()
+
+
+class AdvocateTotal(_Rollup):
+    """One advocate's days summed over all time: the leaderboard of all history, and a bound
+    on their sums over any period, so a long period's leaders are found among the advocates
+    with the highest totals (`rolled.top_advocates`)."""
+
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField()
+    advocate_id = models.BigIntegerField()
+    clicks = models.BigIntegerField()
+    came = models.BigIntegerField()
+    converted = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["advocate_id"], name="advocate_total_advocate"),
+            # Advocates by their totals, highest first (scanned backwards), index only.
+            models.Index(
+                fields=["workspace_id", "converted", "came", "clicks"],
+                include=["advocate_id"],
+                name="advocate_total_ranked",
+            ),
+            models.Index(
+                fields=["workspace_id", "program_id", "converted", "came", "clicks"],
+                include=["advocate_id"],
+                name="advocate_total_program",
+            ),
+        ]
+
+
+class SegmentDay(_Rollup):
+    """The advocates' days summed per tier and segment they have now ("" for none): clicks,
+    friends who came and conversions (`goodword.analytics.rollup_segments`)."""
+
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField()
+    day = models.DateField()
+    tier = models.TextField()
+    segment = models.TextField()
+    clicks = models.BigIntegerField()
+    came = models.BigIntegerField()
+    converted = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace_id", "day"], name="segment_day_period")]
+
+
+class SegmentRevenueDay(_Rollup):
+    """Conversions with an order per day of conversion, currency and the tier and segment
+    their advocate has now: orders, gross and refunded."""
+
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField()
+    day = models.DateField()
+    tier = models.TextField()
+    segment = models.TextField()
+    currency = models.CharField(max_length=3)
+    orders = models.BigIntegerField()
+    gross = models.BigIntegerField()
+    refunded = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace_id", "day"], name="segment_revenue_period")]
+
+
+class SegmentCostDay(_Rollup):
+    """Rewards of referrals per day earned, status, kind, currency and the tier and segment of
+    the referral's advocate now: as RewardDay sums them."""
+
+    workspace_id = models.BigIntegerField()
+    program_id = models.BigIntegerField(null=True)
+    day = models.DateField()
+    tier = models.TextField()
+    segment = models.TextField()
+    status = models.CharField(max_length=24)
+    kind = models.CharField(max_length=16)
+    currency = models.CharField(max_length=3)
+    count = models.BigIntegerField()
+    unvalued = models.BigIntegerField()
+    amount = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace_id", "day"], name="segment_cost_period")]
+
+
+class SegmentAdvocate(_Rollup):
+    """Each advocate's tier and segment as the segment days last summed them: an advocate
+    whose fact says otherwise now has their every day summed again."""
+
+    advocate_id = models.BigIntegerField(primary_key=True)
+    tier = models.TextField()
+    segment = models.TextField(null=True)

@@ -27,6 +27,7 @@ from goodword.analytics.buckets import BUCKETS
 from goodword.analytics.models import (
     AdvocateDay,
     AdvocateFact,
+    AdvocateTotal,
     ClickDay,
     EnrolledDay,
     ParticipantDay,
@@ -35,6 +36,10 @@ from goodword.analytics.models import (
     ReferralFact,
     RewardDay,
     RewardFact,
+    SegmentCostDay,
+    SegmentDay,
+    SegmentRevenueDay,
+    SharingDay,
     StatusDay,
     TookDay,
 )
@@ -152,27 +157,131 @@ def enrolled(scope: Scope) -> QuerySet[AdvocateFact]:
 
 
 def sharing(scope: Scope) -> int:
-    """`queries.sharing(scope).count()`."""
-    active = of_period(scope, AdvocateDay.objects.filter(Q(clicks__gt=0) | Q(came__gt=0)))
-    return active.values("advocate_id").distinct().count()
+    """`queries.sharing(scope).count()`: each advocate active in the period counted on their
+    first active day in it, the one whose previous active day is before it (`rollup_sharing`)."""
+    first = Q(prev__isnull=True)
+    if scope.start is not None:
+        first |= Q(prev__lt=scope.start)
+    days = of_period(scope, SharingDay.objects.filter(first))
+    return _int(days.aggregate(n=Sum("count"))["n"])
 
 
-def top_advocates(scope: Scope, limit: int) -> dict[int, dict[str, int]]:
+# Rank of an advocate in a period: most converted, then friends who came, then clicks.
+RANK = ("converted", "came", "clicks")
+Sums = dict[int, dict[str, int]]
+# Past this many advocates, a quicker way to the leaders gives up for the next one.
+LEADERS_READ = 1_000
+# Periods shorter than this are ranked from their days with conversions first; longer ones
+# (and all history) from the advocates with the highest totals first.
+SHORT_DAYS = 62
+
+
+def top_advocates(scope: Scope, limit: int) -> Sums:
     """clicks, came and converted of the `limit` advocates with the most converted, came and
-    clicks in the period, and of those tied with the last of them; ranked by the database."""
+    clicks in the period, and of those tied with the last of them: found among the advocates
+    that can make the top (`_by_totals`, `_by_conversions`), else by ranking them all."""
     if limit <= 0:
         return {}
+    short = (
+        scope.start is not None
+        and scope.end is not None
+        and (scope.end - scope.start).days < SHORT_DAYS
+    )
+    ways = (_by_conversions, _by_totals) if short else (_by_totals, _by_conversions)
+    for way in ways:
+        leaders = way(scope, limit)
+        if leaders is not None:
+            return leaders
+    return _by_every_advocate(scope, limit)
+
+
+def _period_sums(scope: Scope, advocates: list[int]) -> Sums:
+    """These advocates' sums over the period (those with any)."""
+    rows = (
+        of_period(scope, AdvocateDay.objects.filter(advocate_id__in=advocates))
+        .values("advocate_id")
+        .annotate(**{k: Sum(Cast(k, IntegerField())) for k in RANK})
+        .order_by()
+    )
+    return {r["advocate_id"]: {k: _int(r[k]) for k in RANK} for r in rows}
+
+
+def _key(sums: dict[str, int]) -> tuple[int, int, int]:
+    return (sums["converted"], sums["came"], sums["clicks"])
+
+
+def _leaders(found: Sums, limit: int) -> Sums:
+    """The `limit` best of `found` and those tied with the last of them."""
+    if len(found) <= limit:
+        return found
+    last = sorted((_key(s) for s in found.values()), reverse=True)[limit - 1]
+    return {pk: s for pk, s in found.items() if _key(s) >= last}
+
+
+def _by_totals(scope: Scope, limit: int) -> Sums | None:
+    """The leaders among the advocates with the highest totals over all time: an advocate's
+    sums over a period are at most their totals, so once the next advocate's totals rank
+    below the `limit`-th best sums read, no advocate left can reach them. None when that is
+    not within `LEADERS_READ` advocates (a short period long ago)."""
+    totals = AdvocateTotal.objects.filter(workspace_id=scope.workspace_id)
+    if scope.program_id is not None:
+        totals = totals.filter(program_id=scope.program_id)
+    rows = list(
+        totals.order_by("-converted", "-came", "-clicks").values_list(
+            "advocate_id", "converted", "came", "clicks"
+        )[: LEADERS_READ + 1]
+    )
+    found: Sums = {}
+    read, batch = 0, 2 * limit + 10
+    while read < min(len(rows), LEADERS_READ):
+        chosen = rows[read : min(read + batch, LEADERS_READ)]
+        found.update(_period_sums(scope, [pk for pk, *_ in chosen]))
+        read, batch = read + len(chosen), batch * 2
+        if read == len(rows):
+            return _leaders(found, limit)  # every advocate with any was read
+        if len(found) < limit:
+            continue
+        last = sorted((_key(s) for s in found.values()), reverse=True)[limit - 1]
+        if tuple(rows[read][1:]) < last:
+            return _leaders(found, limit)
+        if len(rows) > LEADERS_READ and tuple(rows[LEADERS_READ][1:]) >= last:
+            return None  # the advocates to read go on past LEADERS_READ
+    return None
+
+
+def _by_conversions(scope: Scope, limit: int) -> Sums | None:
+    """The leaders among the advocates with the most conversions in the period, read from
+    its days with some: anyone with fewer than the `limit`-th most ranks below `limit`
+    others. None when fewer than `limit` advocates converted any (friends who came and
+    clicks decide the rest) or more than `LEADERS_READ` have as many as the `limit`-th."""
+    converted = (
+        of_period(scope, AdvocateDay.objects.filter(converted__gt=0))
+        .values("advocate_id")
+        .annotate(n=Sum(Cast("converted", IntegerField())))
+        .order_by("-n")
+        .values_list("advocate_id", "n")
+    )
+    rows = list(converted[: LEADERS_READ + 1])
+    if len(rows) < limit:
+        return None
+    least = rows[limit - 1][1]
+    if len(rows) > LEADERS_READ and rows[LEADERS_READ][1] >= least:
+        return None
+    return _leaders(_period_sums(scope, [pk for pk, n in rows if n >= least]), limit)
+
+
+def _by_every_advocate(scope: Scope, limit: int) -> Sums:
+    """The leaders from every advocate's sums over the period, ranked by the database."""
     # Sums of integers: PostgreSQL sums bigints as numerics, twice as slow over a year.
     grouped = (
         of_period(scope, AdvocateDay.objects.all())
         .values("advocate_id")
-        .annotate(**{k: Sum(Cast(k, IntegerField())) for k in ("clicks", "came", "converted")})
+        .annotate(**{k: Sum(Cast(k, IntegerField())) for k in RANK})
         .order_by()
     )
     # One more than asked: ties with the last place are looked for only when there are some.
     top = list(grouped.order_by("-converted", "-came", "-clicks", "advocate_id")[: limit + 1])
-    rank = ("converted", "came", "clicks")
-    if len(top) > limit and [top[-1][k] for k in rank] != [top[-2][k] for k in rank]:
+    if len(top) > limit and [top[-1][k] for k in RANK] != [top[-2][k] for k in RANK]:
         top = top[:limit]
     elif len(top) > limit:
         top = top[:limit]
@@ -180,7 +289,7 @@ def top_advocates(scope: Scope, limit: int) -> dict[int, dict[str, int]]:
         top += grouped.filter(
             converted=last["converted"], came=last["came"], clicks=last["clicks"]
         ).exclude(advocate_id__in=[r["advocate_id"] for r in top])
-    return {r["advocate_id"]: {k: _int(r[k]) for k in ("clicks", "came", "converted")} for r in top}
+    return {r["advocate_id"]: {k: _int(r[k]) for k in RANK} for r in top}
 
 
 def orders(scope: Scope) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -300,7 +409,7 @@ def middle_took(scope: Scope) -> list[int]:
 def by_advocate(scope: Scope, key: str) -> dict[str, Any]:
     """`breakdowns._segments`' numbers per value of the advocates' fact `key` (tier or
     segment, "" for none): advocates, clicks, came, converted, and the rows of revenue and
-    reward cost, from the facts and days joined to the advocates' facts."""
+    reward cost; the advocates from their facts, the rest from the segment days."""
     assert key in ("tier", "segment")  # noqa: S101 - a column name, never input
     advocates = dict(
         enrolled(scope)
@@ -309,39 +418,27 @@ def by_advocate(scope: Scope, key: str) -> dict[str, Any]:
         .annotate(n=Count("pk"))
         .order_by()
     )
-    of, params = _advocate_scope(scope)
-    value = f"COALESCE(f.{key}, '')"
-    join = f"JOIN {AdvocateFact._meta.db_table} f ON f.advocate_id = x.advocate_id"
     counts: dict[str, dict[str, int]] = {"clicks": {}, "came": {}, "converted": {}}
-    for name, clicks, came, converted in _advocate_rows(
-        f"""SELECT {value}, SUM(x.clicks), SUM(x.came), SUM(x.converted)
-        FROM {AdvocateDay._meta.db_table} x {join} WHERE {of("day")} GROUP BY {value}""",  # noqa: S608 - tables, columns, fixed conditions
-        params,
-    ):
-        for measure, n in (("clicks", clicks), ("came", came), ("converted", converted)):
-            if n:
-                counts[measure][name] = int(n)
+    days = of_period(scope, SegmentDay.objects.all()).values(key).order_by()
+    for row in days.annotate(**{m: Sum(m) for m in counts}):
+        for measure, values in counts.items():
+            if row[measure]:
+                values[row[key]] = _int(row[measure])
     revenue = [
-        {"seg": name, "order_currency": currency, "gross": int(gross),
-         "refunded": int(refunded), "orders": int(orders)}
-        for name, currency, gross, refunded, orders in _advocate_rows(
-            f"""SELECT {value}, x.currency, SUM(x.amount), SUM(x.refunded), COUNT(*)
-            FROM {ReferralFact._meta.db_table} x {join}
-            WHERE {of("converted_on")} AND x.amount IS NOT NULL GROUP BY {value}, x.currency""",  # noqa: S608 - tables, columns, fixed conditions
-            params,
-        )
+        {"seg": r[key], "order_currency": r["currency"], "gross": _int(r["gross"]),
+         "refunded": _int(r["refunded"]), "orders": _int(r["orders"])}
+        for r in of_period(scope, SegmentRevenueDay.objects.all())
+        .values(key, "currency")
+        .annotate(gross=Sum("gross"), refunded=Sum("refunded"), orders=Sum("orders"))
+        .order_by()
     ]  # fmt: skip
     cost = [
-        {"seg": name, "status": status, "kind": kind, "currency": currency, "count": int(count),
-         "unvalued": int(unvalued), "amount": int(amount)}
-        for name, status, kind, currency, count, unvalued, amount in _advocate_rows(
-            f"""SELECT {value}, x.status, x.kind, x.currency, COUNT(*),
-              SUM(CASE WHEN x.valued THEN 0 ELSE 1 END), SUM(x.amount)
-            FROM {RewardFact._meta.db_table} x {join}
-            WHERE {of("day")} AND x.advocate_id IS NOT NULL
-            GROUP BY {value}, x.status, x.kind, x.currency""",  # noqa: S608 - tables, columns, fixed conditions
-            params,
-        )
+        {"seg": r[key], "status": r["status"], "kind": r["kind"], "currency": r["currency"],
+         "count": _int(r["count"]), "unvalued": _int(r["unvalued"]), "amount": _int(r["amount"])}
+        for r in of_period(scope, SegmentCostDay.objects.all())
+        .values(key, "status", "kind", "currency")
+        .annotate(count=Sum("count"), unvalued=Sum("unvalued"), amount=Sum("amount"))
+        .order_by()
     ]  # fmt: skip
     return {"advocates": advocates, **counts, "revenue": revenue, "cost": cost}
 
@@ -351,30 +448,6 @@ def has_segments(scope: Scope) -> bool:
     rollups.catch_up()
     qs = AdvocateFact.objects.filter(workspace_id=scope.workspace_id, segment__isnull=False)
     return (qs.filter(program_id=scope.program_id) if scope.program_id is not None else qs).exists()
-
-
-def _advocate_scope(scope: Scope) -> tuple[Any, list[Any]]:
-    """A condition on the scope's rows of `x` by a day column, and its parameters."""
-    rollups.catch_up()
-    adapt = connection.ops.adapt_datefield_value
-    where, params = ["x.workspace_id = %s"], [scope.workspace_id]
-    if scope.program_id is not None:
-        where.append("x.program_id = %s")
-        params.append(scope.program_id)
-    bounds = [(">=", scope.start), ("<=", scope.end)]
-
-    def of(column: str) -> str:
-        return " AND ".join(
-            where + [f"x.{column} {op} %s" for op, bound in bounds if bound is not None]
-        )
-
-    return of, params + [adapt(bound) for _, bound in bounds if bound is not None]
-
-
-def _advocate_rows(statement: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return list(cursor.fetchall())
 
 
 def _group(scope: Scope, prefix: str = "") -> str:

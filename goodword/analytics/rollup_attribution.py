@@ -5,8 +5,8 @@ again from the referral facts for the conversion days they were or are in (after
 other models move credit only for the conversions another advocate touched by then: those are
 recomputed per referral, in Python with the same code as the raw computation (`touches`), when
 the referral changed or an event with a touch came for its friend (such an event changes the
-credits and writes no domain event for the referral). One set of queries per chunk of
-referrals, whatever their number of touches.
+credits and writes no domain event for the referral). One set of queries for all the
+referrals (stored in `scratch`), whatever their number of touches.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
-from goodword.analytics import touches
+from goodword.analytics import scratch, touches
 from goodword.analytics.models import AttributionDay, AttributionFact, ReferralFact
 from goodword.events.models import DomainEvent
 from goodword.ingest.models import Event
@@ -41,20 +42,21 @@ def rebuild() -> None:
 def update(referrals: set[int], days: set[Part]) -> None:
     """Recompute the facts of these referrals, and the days of these program-days (after
     the referral facts)."""
-    for chunk in touches.chunks(sorted(referrals), CHUNK):
-        AttributionFact.objects.filter(referral_id__in=chunk).delete()
-        _facts(Referral.objects.filter(pk__in=chunk, test=False, converted_at__isnull=False))
-    by_program: dict[tuple[int, int], list[date]] = defaultdict(list)
-    for w, p, d in days:
-        if p is not None:
-            by_program[(w, p)].append(d)
-    adapt = connection.ops.adapt_datefield_value
-    for (w, p), chosen in by_program.items():
-        for some in touches.chunks(sorted(chosen), CHUNK):
-            AttributionDay.objects.filter(workspace_id=w, program_id=p, day__in=some).delete()
-            marks = ", ".join(["%s"] * len(some))
-            where = f"workspace_id = %s AND program_id = %s AND converted_on IN ({marks})"
-            _run(_days_sql(where), [w, p, *(adapt(d) for d in some)])
+    if referrals:
+        chosen = scratch.put("attributed", referrals)
+        _run(f"DELETE FROM {AttributionFact._meta.db_table} WHERE {chosen.has('referral_id')}")  # noqa: S608
+        stored = RawSQL(chosen.select, [])  # noqa: S611 - a fixed statement
+        _facts(
+            Referral.objects.filter(
+                pk__range=(chosen.low, chosen.high), pk__in=stored, test=False,
+                converted_at__isnull=False,
+            )
+        )  # fmt: skip
+    parts = {(w, p, d) for w, p, d in days if p is not None}
+    if parts:
+        on = scratch.days_in(parts, "day")
+        _run(f"DELETE FROM {AttributionDay._meta.db_table} WHERE {on}")  # noqa: S608
+        _run(_days_sql(scratch.days_in(parts, "converted_on")))
 
 
 def changed(named: QuerySet[DomainEvent], since: int, top: int) -> set[int]:

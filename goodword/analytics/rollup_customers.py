@@ -10,20 +10,20 @@ difference.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from django.db import connection
 
 from goodword.analytics import rollup_sql as sql
+from goodword.analytics import scratch
 from goodword.analytics.models import CohortDay, CustomerFact, NewCustomerDay, NewCustomerFact
 from goodword.participants.models import Participant
 from goodword.referrals.models import Referral
 
-CHUNK = 5_000
 MODELS = (CustomerFact, CohortDay, NewCustomerFact, NewCustomerDay)
+PEOPLE, REFERRALS = Participant._meta.db_table, Referral._meta.db_table
 
 
 def rebuild() -> None:
@@ -38,69 +38,71 @@ def update(participants: set[int], referrals: set[int]) -> int:
     """Recompute the facts of these participants and of the friends of these referrals, and
     the days they touch; returns how many customers."""
     people = set(participants)
-    for chunk in _chunks(sorted(referrals)):
-        people.update(Referral.objects.filter(pk__in=chunk).values_list("referee_id", flat=True))
-    customers: dict[int, set[str]] = defaultdict(set)
-    for chunk in _chunks(sorted(people)):
-        for workspace, external_id in Participant.objects.filter(pk__in=chunk).values_list(
-            "workspace_id", "external_id"
-        ):
-            customers[workspace].add(external_id)
-    for workspace, names in customers.items():
-        _cohorts(workspace, sorted(names))
-    _new_customers(people)
+    if referrals:
+        chosen = scratch.put("referrals", referrals)
+        people.update(_ids(f"SELECT referee_id FROM {REFERRALS} WHERE {chosen.has('id')}"))  # noqa: S608
+    if people:
+        chosen = scratch.put("customers", people)
+        _cohorts(f"SELECT workspace_id, external_id FROM {PEOPLE} WHERE {chosen.has('id')}")  # noqa: S608
+        _new_customers(chosen)
     return len(people)
 
 
-def _cohorts(workspace: int, customers: list[str]) -> None:
-    starts: set[date] = set()
-    for some in _chunks(customers):
-        facts = CustomerFact.objects.filter(workspace_id=workspace, customer__in=some)
-        starts.update(facts.values_list("start_on", flat=True).distinct())
-        facts.delete()
-        marks = ", ".join(["%s"] * len(some))
-        _run(sql.customer_facts(f"workspace_id = %s AND customer IN ({marks})"), [workspace, *some])
-        starts.update(facts.values_list("start_on", flat=True).distinct())
-    for days in _chunks(sorted(_as_date(d) for d in starts)):
-        CohortDay.objects.filter(workspace_id=workspace, start_on__in=days).delete()
-        _run(sql.cohort_days(_on("start_on", days)), [workspace, *_dates(days)])
+def _cohorts(customers: str) -> None:
+    """Recompute the facts of these customers (a subquery of workspaces and external ids), and
+    the start days they were and are in."""
+    chosen = f"(workspace_id, customer) IN ({customers})"
+    facts = CustomerFact._meta.db_table
+    delete, insert = f"DELETE FROM {facts} WHERE {chosen}", sql.customer_facts(chosen)  # noqa: S608
+    days: set[tuple[Any, ...]] = set()
+    if connection.vendor == "postgresql":
+        # The start days the facts were and are in, from the rows deleted and inserted: each
+        # look-up of the customers' facts is one more read of them (a second at a million).
+        for statement in (delete, insert):
+            returned = f"WITH x AS ({statement} RETURNING workspace_id, start_on)"
+            days.update(_rows(f"{returned} SELECT DISTINCT workspace_id, start_on FROM x"))  # noqa: S608
+    else:
+        starts = f"SELECT DISTINCT workspace_id, start_on FROM {facts} WHERE {chosen}"  # noqa: S608
+        days.update(_rows(starts))
+        _run(delete)
+        _run(insert)
+        days.update(_rows(starts))
+    if days:
+        on = scratch.days_in({(w, None, _as_date(d)) for w, d in days}, "start_on", program=None)
+        _run(f"DELETE FROM {CohortDay._meta.db_table} WHERE {on}")  # noqa: S608
+        _run(sql.cohort_days(on))
 
 
-def _new_customers(people: set[int]) -> None:
-    days: set[tuple[int, date]] = set()
-    for chunk in _chunks(sorted(people)):
-        facts = NewCustomerFact.objects.filter(participant_id__in=chunk)
-        days.update(facts.values_list("workspace_id", "day").distinct())
-        facts.delete()
-        _run(sql.new_customer_facts(f"p.id IN ({', '.join(str(int(i)) for i in chunk)})"))
-        days.update(facts.values_list("workspace_id", "day").distinct())
-    by_workspace: dict[int, set[date]] = defaultdict(set)
-    for workspace, day in days:
-        by_workspace[workspace].add(_as_date(day))
-    for workspace, chosen in by_workspace.items():
-        for some in _chunks(sorted(chosen)):
-            NewCustomerDay.objects.filter(workspace_id=workspace, day__in=some).delete()
-            _run(sql.new_customer_days(_on("day", some)), [workspace, *_dates(some)])
-
-
-def _on(column: str, days: Sequence[date]) -> str:
-    return f"workspace_id = %s AND {column} IN ({', '.join(['%s'] * len(days))})"
-
-
-def _dates(days: Sequence[date]) -> list[Any]:
-    return [connection.ops.adapt_datefield_value(d) for d in days]
+def _new_customers(people: scratch.Ids) -> None:
+    """Recompute the new-customer facts of these participants, and the days they were and
+    are in."""
+    facts = NewCustomerFact._meta.db_table
+    where = f"SELECT DISTINCT workspace_id, day FROM {facts} WHERE {people.has('participant_id')}"  # noqa: S608
+    days = set(_rows(where))
+    _run(f"DELETE FROM {facts} WHERE {people.has('participant_id')}")  # noqa: S608
+    _run(sql.new_customer_facts(people.has("p.id")))
+    days.update(_rows(where))
+    if days:
+        on = scratch.days_in({(w, None, _as_date(d)) for w, d in days}, "day", program=None)
+        _run(f"DELETE FROM {NewCustomerDay._meta.db_table} WHERE {on}")  # noqa: S608
+        _run(sql.new_customer_days(on))
 
 
 def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
+def _rows(statement: str) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, ())  # with parameters: `%%` (sql.month) reads `%`
+        return list(cursor.fetchall())
+
+
+def _ids(statement: str) -> set[int]:
+    return {int(row[0]) for row in _rows(statement)}
+
+
 def _run(statement: str, params: Sequence[Any] = ()) -> int:
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return max(int(cursor.rowcount), 0)
-
-
-def _chunks(items: list[Any]) -> Iterable[list[Any]]:
-    for at in range(0, len(items), CHUNK):
-        yield items[at : at + CHUNK]

@@ -8,27 +8,31 @@ A refresh reads the domain events, ingested events and clicks written since the 
 Everything is recomputed, never adjusted by a difference, so running a refresh twice, or over
 rows it has already seen, changes nothing: that is what lets it read again the rows near the
 end that a slower transaction may still be adding to (RollupState).
+Each step is one statement over all the changed rows, however many: their ids and days are
+written once to temporary tables (`scratch`) that the statements join.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from goodword.analytics import rollup_attribution as attribution
 from goodword.analytics import rollup_customers as customers
+from goodword.analytics import rollup_experiments as experiments
 from goodword.analytics import rollup_people as people
+from goodword.analytics import rollup_segments as segments
+from goodword.analytics import rollup_sharing as sharing
 from goodword.analytics import rollup_sql as sql
+from goodword.analytics import scratch
 from goodword.analytics.models import (
     AdvocateDay,
     AdvocateFact,
@@ -53,7 +57,6 @@ from goodword.rewards.models import Reward
 
 # Rows are read again until a refresh this much later has seen them (RollupState).
 LAG = timedelta(seconds=30)
-CHUNK = 5_000
 Part = tuple[int, int | None, date]  # workspace, program, day
 
 
@@ -74,7 +77,7 @@ SOURCES = ("domain_events", "events", "clicks")
 ROLLUPS = (
     ReferralFact, ReferralDay, StatusDay, ClickDay, RewardFact, RewardDay, AdvocateDay,
     AdvocateFact, PurchaseFact, TookDay, ParticipantFact, ParticipantDay, EnrolledDay,
-    *customers.MODELS, *attribution.MODELS,
+    *customers.MODELS, *attribution.MODELS, *experiments.MODELS, *sharing.MODELS, *segments.MODELS,
 )  # fmt: skip
 
 
@@ -93,8 +96,7 @@ def refresh() -> dict[str, int]:
         state, _ = RollupState.objects.select_for_update().get_or_create(pk=1)
         now = timezone.now()
         tops = _tops()
-        changed = _changed({s: getattr(state, f"{s}_done") for s in SOURCES}, tops)
-        _update(changed)
+        changed = _roll_up({s: getattr(state, f"{s}_done") for s in SOURCES}, tops)
         # Promote what the previous refresh saw, if it saw it long enough ago; remember now.
         if state.seen_at is None or now - state.seen_at >= LAG:
             for source in SOURCES:
@@ -136,7 +138,7 @@ def catch_up() -> None:
         state, _ = RollupState.objects.select_for_update().get_or_create(pk=1)
         tops = _tops()
         since = {s: max(getattr(state, f"{s}_read"), getattr(state, f"{s}_done")) for s in SOURCES}
-        _update(_changed(since, tops))
+        _roll_up(since, tops)
         for source in SOURCES:
             setattr(state, f"{source}_read", max(since[source], tops[source]))
         state.save()
@@ -166,8 +168,11 @@ def rebuild() -> dict[str, int]:
         for model in (ReferralFact, RewardFact, AdvocateFact, AdvocateDay, PurchaseFact):
             _run(f"ANALYZE {model._meta.db_table}")
         people.rebuild()
+        sharing.rebuild()
+        segments.rebuild()
         customers.rebuild()
         attribution.rebuild()
+        experiments.rebuild()
         counts["rows"] = days
         RollupState.objects.filter(pk=1).update(
             **{f"{s}_{mark}": n for s, n in top.items() for mark in ("done", "seen", "read")},
@@ -251,50 +256,92 @@ def _changed(since: dict[str, int], tops: dict[str, int]) -> Changed:
     )
 
 
+def _roll_up(since: dict[str, int], tops: dict[str, int]) -> Changed:
+    """Roll up what the rows with ids in (since, top] of each source changed."""
+    with _tuned(), scratch.tables():
+        changed = _changed(since, tops)
+        _update(changed)
+    return changed
+
+
+# PostgreSQL's settings while rolling up, and why:
+TUNED = {
+    # It compiles a statement whose estimated cost is high (as a refresh's are, over 100,000
+    # ids) to machine code first: a second per statement, more than most then take.
+    "jit": "off",
+    # The ids of a day of activity hashed, and its rows sorted, in memory: at 4MB (the
+    # default) a day of 500,000 events spilled to disk.
+    "work_mem": "64MB",
+}
+
+
+@contextmanager
+def _tuned() -> Iterator[None]:
+    """`TUNED` for this transaction while rolling up; as they were after."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    names = list(TUNED)
+    were = _rows(f"SELECT {', '.join(['current_setting(%s)'] * len(names))}", names)[0]
+    _set(TUNED)
+    yield
+    _set(dict(zip(names, were, strict=True)))
+
+
+def _set(settings: dict[str, str]) -> None:
+    marks = ", ".join(["set_config(%s, %s, true)"] * len(settings))
+    _rows(f"SELECT {marks}", [x for pair in settings.items() for x in pair])
+
+
 def _update(changed: Changed) -> None:
     referral_days = _refacts(
-        changed.referrals, ReferralFact, "referral_id", sql.referral_facts, "r.id",
+        "referrals", changed.referrals, ReferralFact, "referral_id", sql.referral_facts, "r.id",
         [("workspace_id, program_id, created_on", ""),
          ("workspace_id, program_id, converted_on", " AND converted_on IS NOT NULL")],
     )  # fmt: skip
     reward_days = _refacts(
-        changed.rewards, RewardFact, "reward_id", sql.reward_facts, "w.id",
+        "rewards", changed.rewards, RewardFact, "reward_id", sql.reward_facts, "w.id",
         [("workspace_id, program_id, day", "")],
     )  # fmt: skip
-    for (w, p), days in _by_program(referral_days).items():
-        for some in _chunks(sorted(days)):
-            _days(ReferralDay, w, p, some).delete()
-            _days(StatusDay, w, p, some).delete()
-            _days(TookDay, w, p, some).delete()
-            came, params = _where(w, p, "created_on", some)
-            converted, _ = _where(w, p, "converted_on", some)
-            for statement in sql.referral_days(came, converted):
-                _run(statement, params)
-            _run(sql.status_days(came), params)
-            _run(sql.took_days(converted), params)
-    for (w, p), days in _by_program(reward_days).items():
-        for some in _chunks(sorted(days)):
-            _days(RewardDay, w, p, some).delete()
-            _run(sql.reward_days(_where(w, p, "day", some)[0]), _where(w, p, "day", some)[1])
-    for (w, p), days in _by_program(changed.click_days).items():
-        for some in _chunks(sorted(days)):
-            _days(ClickDay, w, p, some).delete()
-            within, params = _clicks_on(w, p, some)
-            _run(sql.click_days(within), params)
+    if referral_days:
+        on = scratch.days_in(referral_days, "day")
+        for model in (ReferralDay, StatusDay, TookDay):
+            _run(f"DELETE FROM {model._meta.db_table} WHERE {on}")  # noqa: S608
+        came = scratch.days_in(referral_days, "created_on")
+        converted = scratch.days_in(referral_days, "converted_on")
+        for statement in sql.referral_days(came, converted):
+            _run(statement)
+        _run(sql.status_days(came))
+        _run(sql.took_days(converted))
+    if reward_days:
+        # By workspace-day: a manual reward's program is None, which no `IN` matches; the
+        # other programs' sums of those days are recomputed too, as they were.
+        on = scratch.days_in(reward_days, "day", program=None)
+        _run(f"DELETE FROM {RewardDay._meta.db_table} WHERE {on}")  # noqa: S608
+        _run(sql.reward_days(on))
+    if changed.click_days:
+        on = scratch.days_in(changed.click_days, "day")
+        _run(f"DELETE FROM {ClickDay._meta.db_table} WHERE {on}")  # noqa: S608
+        _run(sql.click_days(scratch.clicks_on(changed.click_days)))
     advocates = changed.advocates | _advocate_days(referral_days | changed.click_days)
+    sharing.update(advocates, referral_days | changed.click_days)
     persons = people.people(advocates, changed.referrals, changed.participants)
     participation_days = people.touched(persons)  # before their advocates' facts change
-    for chunk in _chunks(sorted(advocates)):
-        inside = f"({', '.join(str(int(i)) for i in chunk)})"  # ids: integers, no quoting
-        AdvocateFact.objects.filter(advocate_id__in=chunk).delete()
-        _run(sql.advocate_facts(f"a.id IN {inside}"))
-    for chunk in _chunks(sorted(changed.purchases)):
-        inside = f"({', '.join(str(int(i)) for i in chunk)})"  # ids: integers, no quoting
-        PurchaseFact.objects.filter(event_id__in=chunk).delete()
-        _run(sql.purchase_facts(f"e.id IN {inside}"))
+    if advocates:
+        chosen = scratch.put("advocates", advocates)
+        _run(f"DELETE FROM {AdvocateFact._meta.db_table} WHERE {chosen.has('advocate_id')}")  # noqa: S608
+        _run(sql.advocate_facts(chosen.has("a.id")))
+    segments.update(advocates, referral_days | changed.click_days, reward_days)
+    if changed.purchases:
+        chosen = scratch.put("purchases", changed.purchases)
+        _run(f"DELETE FROM {PurchaseFact._meta.db_table} WHERE {chosen.has('event_id')}")  # noqa: S608
+        _run(sql.purchase_facts(chosen.has("e.id")))
     people.update(persons, participation_days)
     customers.update(changed.participants, changed.referrals)
     attribution.update(changed.referrals | changed.touched, referral_days)
+    experiments.update(
+        changed.referrals, changed.rewards, changed.purchases, changed.participants, referral_days
+    )
     changed.counts = {
         "referrals": len(changed.referrals),
         "rewards": len(changed.rewards),
@@ -305,33 +352,21 @@ def _update(changed: Changed) -> None:
 def _advocate_days(days: set[Part]) -> set[int]:
     """Recompute the advocates' days of these program-days; returns the advocates they had or
     have, whose facts may have changed."""
-    advocates: set[int] = set()
-    for (w, p), chosen in _by_program(days).items():
-        for some in _chunks(sorted(chosen)):
-            rows = _days(AdvocateDay, w, p, some)
-            advocates.update(rows.values_list("advocate_id", flat=True).distinct())
-            rows.delete()
-            clicks, click_params = _clicks_on(w, p, some)
-            came, params = _where(w, p, "created_on", some)
-            converted, _ = _where(w, p, "converted_on", some)
-            _run(sql.advocate_days(clicks, came, converted), [*click_params, *params, *params])
-            advocates.update(rows.values_list("advocate_id", flat=True).distinct())
+    if not days:
+        return set()
+    on = scratch.days_in(days, "day")
+    table = AdvocateDay._meta.db_table
+    who = f"SELECT DISTINCT advocate_id FROM {table} WHERE {on}"  # noqa: S608
+    advocates = {int(row[0]) for row in _rows(who)}
+    _run(f"DELETE FROM {table} WHERE {on}")  # noqa: S608
+    came, converted = scratch.days_in(days, "created_on"), scratch.days_in(days, "converted_on")
+    _run(sql.advocate_days(scratch.clicks_on(days), came, converted))
+    advocates.update(int(row[0]) for row in _rows(who))
     return advocates
 
 
-def _clicks_on(workspace: int, program: int | None, days: list[date]) -> tuple[str, list[Any]]:
-    """A condition on the clicks (`c`) of one program's days, with its parameters."""
-    first = datetime.combine(days[0], datetime.min.time(), UTC)
-    last = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), UTC)
-    within, params = _where(workspace, program, sql.day("c.created_at"), days, prefix="c.")
-    adapt = connection.ops.adapt_datetimefield_value
-    return (
-        f"{within} AND c.created_at >= %s AND c.created_at < %s",
-        [*params, adapt(first), adapt(last)],
-    )
-
-
 def _refacts(
+    kind: str,
     ids: set[int],
     model: type[ReferralFact] | type[RewardFact],
     key: str,
@@ -340,60 +375,20 @@ def _refacts(
     days: list[tuple[str, str]],
 ) -> set[Part]:
     """Replace the facts of these rows; returns the program-days they were and are in."""
-    parts: set[Part] = set()
+    if not ids:
+        return set()
+    chosen = scratch.put(kind, ids)
     table = model._meta.db_table
-    for chunk in _chunks(sorted(ids)):
-        inside = f"({', '.join(str(int(i)) for i in chunk)})"  # ids: integers, no quoting
-        distinct = " UNION ".join(
-            f"SELECT DISTINCT {columns} FROM {table} WHERE {key} IN {inside}{extra}"  # noqa: S608
-            for columns, extra in days
-        )
-        parts.update(_rows(distinct))  # the days they were in
-        _run(f"DELETE FROM {table} WHERE {key} IN {inside}")  # noqa: S608 - integers
-        _run(insert(f"{source_key} IN {inside}"))
-        parts.update(_rows(distinct))  # and are in now
+    distinct = " UNION ".join(
+        f"SELECT DISTINCT {columns} FROM {table} WHERE {chosen.has(key)}{extra}"  # noqa: S608
+        for columns, extra in days
+    )
+    parts = set(_rows(distinct))  # the days they were in
+    _run(f"DELETE FROM {table} WHERE {chosen.has(key)}")  # noqa: S608
+    _run(insert(chosen.has(source_key)))
+    parts.update(_rows(distinct))  # and are in now
     return {(w, p, _as_date(d)) for w, p, d in parts}
 
 
 def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def _where(
-    workspace: int, program: int | None, column: str, days: list[date], prefix: str = ""
-) -> tuple[str, list[Any]]:
-    """A condition on one program's days, with its parameters."""
-    adapt = connection.ops.adapt_datefield_value
-    program_is = f"{prefix}program_id IS NULL" if program is None else f"{prefix}program_id = %s"
-    where = (
-        f"{prefix}workspace_id = %s AND {program_is}"
-        f" AND {column} IN ({', '.join(['%s'] * len(days))})"
-    )
-    params = [workspace, *([] if program is None else [program]), *(adapt(d) for d in days)]
-    return where, params
-
-
-def _days(
-    model: type[ReferralDay | StatusDay | RewardDay | ClickDay | AdvocateDay | TookDay],
-    workspace: int,
-    program: int | None,
-    days: list[date],
-) -> QuerySet[Any]:
-    rows = model.objects.filter(workspace_id=workspace, day__in=days)
-    return (
-        rows.filter(program_id=program)
-        if program is not None
-        else rows.filter(program_id__isnull=True)
-    )
-
-
-def _chunks(items: list[Any]) -> Iterable[list[Any]]:
-    for at in range(0, len(items), CHUNK):
-        yield items[at : at + CHUNK]
-
-
-def _by_program(days: set[Part]) -> dict[tuple[int, int | None], list[date]]:
-    out: dict[tuple[int, int | None], list[date]] = defaultdict(list)
-    for w, p, d in days:
-        out[(w, p)].append(d)
-    return out

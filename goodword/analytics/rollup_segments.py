@@ -1,0 +1,170 @@
+"""The tier and segment rollups (SegmentDay, SegmentRevenueDay, SegmentCostDay): the advocates'
+days, conversions with an order and rewards summed per day and the tier and segment each
+advocate has now, so a period's tiers and segments are sums over its days (`rolled.by_advocate`).
+
+Kept as `rollups` keeps the others, recomputed and never adjusted by a difference: the days
+whose advocate days, referral facts or reward facts were recomputed are summed again, and so is
+every day of an advocate whose tier or segment changed (SegmentAdvocate remembers the ones the
+days were summed with). A promotion so sums again the promoted advocates' days, up to their
+program's whole history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from django.db import connection
+
+from goodword.analytics.models import (
+    AdvocateDay,
+    AdvocateFact,
+    ReferralFact,
+    RewardFact,
+    SegmentAdvocate,
+    SegmentCostDay,
+    SegmentDay,
+    SegmentRevenueDay,
+)
+
+MODELS = (SegmentDay, SegmentRevenueDay, SegmentCostDay, SegmentAdvocate)
+CHUNK = 5_000
+Part = tuple[int, int | None, date]  # workspace, program, day
+T = {
+    m.__name__: m._meta.db_table
+    for m in (AdvocateDay, AdvocateFact, ReferralFact, RewardFact, *MODELS)
+}
+KEYS = "COALESCE(f.tier, ''), COALESCE(f.segment, '')"
+JOIN = f"JOIN {T['AdvocateFact']} f ON f.advocate_id = x.advocate_id"
+# Each table: what it sums, from which facts (`x`), by which day column.
+SUMS = {
+    SegmentDay: (
+        "clicks, came, converted",
+        "SUM(x.clicks), SUM(x.came), SUM(x.converted)",
+        T["AdvocateDay"], "day", "1 = 1", "",
+    ),
+    SegmentRevenueDay: (
+        "currency, orders, gross, refunded",
+        "x.currency, COUNT(*), SUM(x.amount), SUM(x.refunded)",
+        T["ReferralFact"], "converted_on",
+        "x.amount IS NOT NULL AND x.converted_on IS NOT NULL", ", x.currency",
+    ),
+    SegmentCostDay: (
+        "status, kind, currency, count, unvalued, amount",
+        "x.status, x.kind, x.currency, COUNT(*), SUM(CASE WHEN x.valued THEN 0 ELSE 1 END),"
+        " SUM(x.amount)",
+        T["RewardFact"], "day", "x.advocate_id IS NOT NULL", ", x.status, x.kind, x.currency",
+    ),
+}  # fmt: skip
+
+
+def rebuild() -> None:
+    """Every row from scratch, after the advocates' facts and days and the referral and
+    reward facts."""
+    for model in SUMS:
+        _run(_insert(model, "1 = 1"))
+    _run(_remember("1 = 1"))
+
+
+def update(advocates: set[int], days: set[Part], reward_days: set[Part]) -> None:
+    """Sum again the program-days whose advocate days or referral facts (`days`) or reward
+    facts (`reward_days`) were recomputed, and every day of the advocates among `advocates`
+    (whose facts were recomputed) whose tier or segment changed."""
+    moved = _moved(advocates)
+    activity, revenue, cost = set(days), set(days), set(reward_days)
+    for chunk in _chunks(sorted(moved)):
+        inside = f"advocate_id IN ({', '.join(str(int(i)) for i in chunk)})"  # integers
+        activity |= _parts("day", T["AdvocateDay"], inside)
+        revenue |= _parts(
+            "converted_on", T["ReferralFact"], f"{inside} AND converted_on IS NOT NULL"
+        )
+        cost |= _parts("day", T["RewardFact"], inside)
+    chosen_days = {SegmentDay: activity, SegmentRevenueDay: revenue, SegmentCostDay: cost}
+    for model, parts in chosen_days.items():
+        for (workspace, program), chosen in _by_program(parts).items():
+            for some in _chunks(sorted(chosen)):
+                table = T[model.__name__]
+                where, params = _where(workspace, program, "day", some)
+                _run(f"DELETE FROM {table} WHERE {where}", params)  # noqa: S608 - fixed
+                where, params = _where(workspace, program, SUMS[model][3], some, "x.")
+                _run(_insert(model, where), params)
+
+
+def _insert(model: type[Any], where: str) -> str:
+    """INSERT `model`'s sums of the facts `x` matching `where`."""
+    columns, sums, facts, day, kept, by = SUMS[model]
+    return f"""INSERT INTO {T[model.__name__]} (workspace_id, program_id, day, tier, segment,
+  {columns})
+SELECT x.workspace_id, x.program_id, x.{day}, {KEYS}, {sums}
+FROM {facts} x {JOIN} WHERE {kept} AND {where}
+GROUP BY x.workspace_id, x.program_id, x.{day}, {KEYS}{by}"""  # noqa: S608 - tables, fixed conditions
+
+
+def _remember(where: str) -> str:
+    """INSERT the tier and segment of the advocates' facts matching `where`."""
+    return f"""INSERT INTO {T["SegmentAdvocate"]} (advocate_id, tier, segment)
+SELECT advocate_id, tier, segment FROM {T["AdvocateFact"]} WHERE {where}"""  # noqa: S608
+
+
+def _moved(advocates: set[int]) -> set[int]:
+    """The advocates whose tier or segment is not the one their days were summed with (or
+    who gained or lost their fact); remembers the ones they have now."""
+    moved: set[int] = set()
+    for chunk in _chunks(sorted(advocates)):
+        kept, now = (
+            {pk: (tier, segment) for pk, tier, segment in model._default_manager.filter(
+                advocate_id__in=chunk).values_list("advocate_id", "tier", "segment")}
+            for model in (SegmentAdvocate, AdvocateFact)
+        )  # fmt: skip
+        moved |= {pk for pk in kept.keys() | now.keys() if kept.get(pk) != now.get(pk)}
+        inside = f"advocate_id IN ({', '.join(str(int(i)) for i in chunk)})"  # integers
+        _run(f"DELETE FROM {T['SegmentAdvocate']} WHERE {inside}")  # noqa: S608
+        _run(_remember(inside))
+    return moved
+
+
+def _where(
+    workspace: int, program: int | None, column: str, days: list[date], x: str = ""
+) -> tuple[str, list[Any]]:
+    """One program's (None: no program's) rows on these days, by `column`, and parameters."""
+    program_is = f"{x}program_id IS NULL" if program is None else f"{x}program_id = %s"
+    marks = ", ".join(["%s"] * len(days))
+    params: list[Any] = [workspace, *([] if program is None else [program])]
+    params += [connection.ops.adapt_datefield_value(d) for d in days]
+    return f"{x}workspace_id = %s AND {program_is} AND {x}{column} IN ({marks})", params
+
+
+def _parts(day: str, table: str, where: str) -> set[Part]:
+    """The program-days (by `day`) of the rows of `table` matching `where`."""
+    statement = f"SELECT DISTINCT workspace_id, program_id, {day} FROM {table} WHERE {where}"  # noqa: S608
+    return {(w, p, _as_date(d)) for w, p, d in _rows(statement)}
+
+
+def _by_program(parts: set[Part]) -> dict[tuple[int, int | None], set[date]]:
+    out: dict[tuple[int, int | None], set[date]] = defaultdict(set)
+    for workspace, program, day in parts:
+        out[(workspace, program)].add(day)
+    return out
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _chunks(items: list[Any]) -> Iterable[list[Any]]:
+    for at in range(0, len(items), CHUNK):
+        yield items[at : at + CHUNK]
+
+
+def _run(statement: str, params: Sequence[Any] = ()) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return max(int(cursor.rowcount), 0)
+
+
+def _rows(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return list(cursor.fetchall())

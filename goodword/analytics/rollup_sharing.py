@@ -1,0 +1,139 @@
+"""Rollups of each advocate's activity over a period: who shared in it (SharingDay), and each
+advocate's totals over all time (AdvocateTotal), the leaderboard's bound.
+
+An advocate shared in [s, e] when they have an active day (an AdvocateDay with a click or a
+friend who came) in it, and then exactly one of those days is their first in it: the one whose
+previous active day is before s, or that has none. So SharingDay counts, per program, day and
+previous active day, the advocates active that day, and a period's sharing advocates are the
+rows of its days whose previous day is before its start (`rolled.sharing`). Rows grow with the
+pairs of days, not with the advocates.
+
+Kept as `rollups` keeps the others, recomputed and never adjusted by a difference: when a
+program's days of advocate rows were recomputed, the SharingDay rows of those days are, and of
+the days whose previous active day may have moved: for each advocate whose days changed, their
+next active day after each of those days (an active day between two others that comes or goes
+changes only the following one).
+
+AdvocateTotal sums each advocate's days; it is recomputed for every advocate whose days were.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from django.db import connection
+
+from goodword.analytics.models import AdvocateDay, AdvocateTotal, SharingDay
+
+MODELS = (SharingDay, AdvocateTotal)
+CHUNK = 5_000
+# Past this many (advocate, day) look-ups for one program, recomputing its every row is
+# cheaper than finding which of its days moved (a rebuild-sized change).
+LOOKUPS = 100_000
+DAYS, SHARING = AdvocateDay._meta.db_table, SharingDay._meta.db_table
+TOTALS = AdvocateTotal._meta.db_table
+ACTIVE = "(clicks > 0 OR came > 0)"
+Part = tuple[int, int | None, date]  # workspace, program, day
+
+
+def rebuild() -> None:
+    """Every row from scratch, after the advocates' days."""
+    _run(_insert_all("1 = 1"))
+    _run(_insert_totals("1 = 1"))
+
+
+def update(advocates: set[int], days: set[Part]) -> None:
+    """Recompute the rows of these program-days, whose advocates' days were recomputed, and
+    of the days after them whose previous active day may have moved (`advocates`: every
+    advocate who had or has a row on them, maybe more); and these advocates' totals."""
+    for ids in _chunks(sorted(advocates)):
+        inside = f"advocate_id IN ({', '.join(str(int(i)) for i in ids)})"  # integers
+        _run(f"DELETE FROM {TOTALS} WHERE {inside}")  # noqa: S608 - integers
+        _run(_insert_totals(inside))
+    by_program: dict[tuple[int, int], set[date]] = defaultdict(set)
+    for workspace, program, day in days:
+        if program is not None:  # advocates' days always have a program
+            by_program[(workspace, program)].add(day)
+    for (workspace, program), chosen in by_program.items():
+        if len(advocates) * len(chosen) > LOOKUPS:
+            SharingDay.objects.filter(workspace_id=workspace, program_id=program).delete()
+            _run(_insert_all("workspace_id = %s AND program_id = %s"), [workspace, program])
+            continue
+        moved = set(chosen)
+        for ids in _chunks(sorted(advocates)):
+            moved |= _next_days(workspace, program, ids, sorted(chosen))
+        for some in _chunks(sorted(moved)):
+            SharingDay.objects.filter(
+                workspace_id=workspace, program_id=program, day__in=some
+            ).delete()
+            _run(_insert_days(len(some)), [workspace, program, *_dates(some)])
+
+
+def _insert_all(where: str) -> str:
+    """INSERT the rows of the advocates' days matching `where`, each active day with the one
+    before it (the same advocate's in the same program)."""
+    return f"""INSERT INTO {SHARING} (workspace_id, program_id, day, prev, count)
+SELECT workspace_id, program_id, day, prev, COUNT(*) FROM (
+  SELECT workspace_id, program_id, day, LAG(day) OVER (
+    PARTITION BY workspace_id, program_id, advocate_id ORDER BY day) AS prev
+  FROM {DAYS} WHERE {ACTIVE} AND {where}
+) x GROUP BY workspace_id, program_id, day, prev"""  # noqa: S608 - tables, fixed conditions
+
+
+def _insert_totals(where: str) -> str:
+    return f"""INSERT INTO {TOTALS} (workspace_id, program_id, advocate_id, clicks, came, converted)
+SELECT workspace_id, program_id, advocate_id, SUM(clicks), SUM(came), SUM(converted)
+FROM {DAYS} WHERE {where} GROUP BY workspace_id, program_id, advocate_id"""  # noqa: S608
+
+
+def _insert_days(n: int) -> str:
+    """INSERT the rows of one program's `n` days (workspace, program, then the days)."""
+    before = f"""(SELECT MAX(y.day) FROM {DAYS} y WHERE y.advocate_id = d.advocate_id
+    AND y.workspace_id = d.workspace_id AND y.program_id = d.program_id AND y.day < d.day
+    AND (y.clicks > 0 OR y.came > 0))"""  # noqa: S608 - tables, fixed conditions
+    return f"""INSERT INTO {SHARING} (workspace_id, program_id, day, prev, count)
+SELECT workspace_id, program_id, day, prev, COUNT(*) FROM (
+  SELECT d.workspace_id, d.program_id, d.day, {before} AS prev FROM {DAYS} d
+  WHERE d.workspace_id = %s AND d.program_id = %s AND d.day IN ({", ".join(["%s"] * n)})
+    AND (d.clicks > 0 OR d.came > 0)
+) x GROUP BY workspace_id, program_id, day, prev"""  # noqa: S608 - tables, fixed conditions
+
+
+def _next_days(workspace: int, program: int, advocates: list[int], days: list[date]) -> set[date]:
+    """Each advocate's first active day after each of these days, in this program."""
+    ids = ", ".join(f"({int(i)})" for i in advocates)  # ids: integers, no quoting
+    marks = ", ".join(["(%s)"] * len(days))
+    statement = f"""SELECT DISTINCT (SELECT MIN(y.day) FROM {DAYS} y
+    WHERE y.advocate_id = a.column1 AND y.workspace_id = %s AND y.program_id = %s
+      AND y.day > t.column1 AND (y.clicks > 0 OR y.came > 0))
+FROM (VALUES {ids}) a CROSS JOIN (VALUES {marks}) t"""  # noqa: S608 - tables, integers
+    rows = _rows(statement, [workspace, program, *_dates(days)])
+    return {_as_date(d) for (d,) in rows if d is not None}
+
+
+def _dates(days: Iterable[date]) -> list[Any]:
+    return [connection.ops.adapt_datefield_value(d) for d in days]
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _chunks(items: list[Any]) -> Iterable[list[Any]]:
+    for at in range(0, len(items), CHUNK):
+        yield items[at : at + CHUNK]
+
+
+def _run(statement: str, params: Sequence[Any] = ()) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return max(int(cursor.rowcount), 0)
+
+
+def _rows(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return list(cursor.fetchall())
