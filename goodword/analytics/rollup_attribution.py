@@ -14,12 +14,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
 
-from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
+from goodword.analytics import rollup_db as db
 from goodword.analytics import scratch, touches
 from goodword.analytics.models import AttributionDay, AttributionFact, ReferralFact
 from goodword.events.models import DomainEvent
@@ -35,7 +34,7 @@ Part = tuple[int, int | None, date]  # workspace, program, day
 
 def rebuild() -> None:
     """Every fact and day from scratch, after the referral facts."""
-    _run(_days_sql("1 = 1"))
+    db.run(_days_sql("1 = 1"))
     _facts(Referral.objects.filter(test=False, converted_at__isnull=False))
 
 
@@ -44,7 +43,7 @@ def update(referrals: set[int], days: set[Part]) -> None:
     the referral facts)."""
     if referrals:
         chosen = scratch.put("attributed", referrals)
-        _run(f"DELETE FROM {AttributionFact._meta.db_table} WHERE {chosen.has('referral_id')}")  # noqa: S608
+        db.run(f"DELETE FROM {AttributionFact._meta.db_table} WHERE {chosen.has('referral_id')}")  # noqa: S608
         stored = RawSQL(chosen.select, [])  # noqa: S611 - a fixed statement
         _facts(
             Referral.objects.filter(
@@ -55,8 +54,8 @@ def update(referrals: set[int], days: set[Part]) -> None:
     parts = {(w, p, d) for w, p, d in days if p is not None}
     if parts:
         on = scratch.days_in(parts, "day")
-        _run(f"DELETE FROM {AttributionDay._meta.db_table} WHERE {on}")  # noqa: S608
-        _run(_days_sql(scratch.days_in(parts, "converted_on")))
+        db.run(f"DELETE FROM {AttributionDay._meta.db_table} WHERE {on}")  # noqa: S608
+        db.run(_days_sql(scratch.days_in(parts, "converted_on")))
 
 
 def changed(named: QuerySet[DomainEvent], since: int, top: int) -> set[int]:
@@ -81,7 +80,7 @@ def _touched(since: int, top: int) -> set[int]:
     referral's program among the events with ids in (since, top]."""
     events, advocates = Event._meta.db_table, Advocate._meta.db_table
     friends, referrals = Participant._meta.db_table, Referral._meta.db_table
-    rows = _rows(
+    rows = db.rows(
         f"""SELECT DISTINCT r.id FROM {events} e
 JOIN {advocates} a ON a.id = e.advocate_id
 JOIN {friends} f ON f.workspace_id = e.workspace_id AND f.external_id = e.customer_external_id
@@ -142,14 +141,3 @@ SELECT workspace_id, program_id, advocate_id, converted_on, currency,
 FROM {facts} WHERE converted_on IS NOT NULL AND ({where})
 GROUP BY workspace_id, program_id, advocate_id, converted_on, currency
 ORDER BY workspace_id, converted_on"""  # noqa: S608 - a period's rows stored together
-
-
-def _run(statement: str, params: list[Any] | None = None) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params or [])
-
-
-def _rows(statement: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return list(cursor.fetchall())

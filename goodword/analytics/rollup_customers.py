@@ -10,12 +10,11 @@ difference.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from django.db import connection
 
+from goodword.analytics import rollup_db as db
 from goodword.analytics import rollup_sql as sql
 from goodword.analytics import scratch
 from goodword.analytics.models import CohortDay, CustomerFact, NewCustomerDay, NewCustomerFact
@@ -28,10 +27,10 @@ PEOPLE, REFERRALS = Participant._meta.db_table, Referral._meta.db_table
 
 def rebuild() -> None:
     """Every fact and day from scratch, after the purchase and referral facts."""
-    _run(sql.customer_facts("1 = 1"))
-    _run(sql.cohort_days("1 = 1"))
-    _run(sql.new_customer_facts("1 = 1"))
-    _run(sql.new_customer_days("1 = 1"))
+    db.run(sql.customer_facts("1 = 1"))
+    db.run(sql.cohort_days("1 = 1"))
+    db.run(sql.new_customer_facts("1 = 1"))
+    db.run(sql.new_customer_days("1 = 1"))
 
 
 def update(participants: set[int], referrals: set[int]) -> int:
@@ -60,17 +59,17 @@ def _cohorts(customers: str) -> None:
         # look-up of the customers' facts is one more read of them (a second at a million).
         for statement in (delete, insert):
             returned = f"WITH x AS ({statement} RETURNING workspace_id, start_on)"
-            days.update(_rows(f"{returned} SELECT DISTINCT workspace_id, start_on FROM x"))  # noqa: S608
+            days.update(db.rows(f"{returned} SELECT DISTINCT workspace_id, start_on FROM x"))  # noqa: S608
     else:
         starts = f"SELECT DISTINCT workspace_id, start_on FROM {facts} WHERE {chosen}"  # noqa: S608
-        days.update(_rows(starts))
-        _run(delete)
-        _run(insert)
-        days.update(_rows(starts))
+        days.update(db.rows(starts))
+        db.run(delete)
+        db.run(insert)
+        days.update(db.rows(starts))
     if days:
-        on = scratch.days_in({(w, None, _as_date(d)) for w, d in days}, "start_on", program=None)
-        _run(f"DELETE FROM {CohortDay._meta.db_table} WHERE {on}")  # noqa: S608
-        _run(sql.cohort_days(on))
+        on = scratch.days_in({(w, None, db.as_date(d)) for w, d in days}, "start_on", program=None)
+        db.run(f"DELETE FROM {CohortDay._meta.db_table} WHERE {on}")  # noqa: S608
+        db.run(sql.cohort_days(on))
 
 
 def _new_customers(people: scratch.Ids) -> None:
@@ -78,31 +77,15 @@ def _new_customers(people: scratch.Ids) -> None:
     are in."""
     facts = NewCustomerFact._meta.db_table
     where = f"SELECT DISTINCT workspace_id, day FROM {facts} WHERE {people.has('participant_id')}"  # noqa: S608
-    days = set(_rows(where))
-    _run(f"DELETE FROM {facts} WHERE {people.has('participant_id')}")  # noqa: S608
-    _run(sql.new_customer_facts(people.has("p.id")))
-    days.update(_rows(where))
+    days = set(db.rows(where))
+    db.run(f"DELETE FROM {facts} WHERE {people.has('participant_id')}")  # noqa: S608
+    db.run(sql.new_customer_facts(people.has("p.id")))
+    days.update(db.rows(where))
     if days:
-        on = scratch.days_in({(w, None, _as_date(d)) for w, d in days}, "day", program=None)
-        _run(f"DELETE FROM {NewCustomerDay._meta.db_table} WHERE {on}")  # noqa: S608
-        _run(sql.new_customer_days(on))
-
-
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def _rows(statement: str) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, ())  # with parameters: `%%` (sql.month) reads `%`
-        return list(cursor.fetchall())
+        on = scratch.days_in({(w, None, db.as_date(d)) for w, d in days}, "day", program=None)
+        db.run(f"DELETE FROM {NewCustomerDay._meta.db_table} WHERE {on}")  # noqa: S608
+        db.run(sql.new_customer_days(on))
 
 
 def _ids(statement: str) -> set[int]:
-    return {int(row[0]) for row in _rows(statement)}
-
-
-def _run(statement: str, params: Sequence[Any] = ()) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return max(int(cursor.rowcount), 0)
+    return {int(row[0]) for row in db.rows(statement)}

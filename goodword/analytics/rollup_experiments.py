@@ -19,13 +19,13 @@ nothing is adjusted by a difference.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 from django.db import connection
 
 from goodword.analytics import queries
+from goodword.analytics import rollup_db as db
 from goodword.analytics.models import (
     BoughtFact,
     BoughtWindow,
@@ -40,7 +40,6 @@ from goodword.programs.models import Program
 from goodword.referrals.models import Referral
 from goodword.rewards.models import Reward
 
-CHUNK = 5_000
 MODELS = (BoughtFact, BoughtWindow, ExperimentDay)
 Part = tuple[int, int | None, date]  # workspace, program, day
 FACTS, WINDOWS, DAYS = (m._meta.db_table for m in MODELS)
@@ -123,9 +122,9 @@ FROM (
 def rebuild() -> None:
     """Every fact and day from scratch (the tables were emptied), and every program's window:
     after the referral and reward facts."""
-    _run(bought_facts("1 = 1"))
-    _run(experiment_days("1 = 1"))
-    _run(f"INSERT INTO {WINDOWS} (program_id, days) SELECT id, attribution_days FROM {PROGRAMS}")  # noqa: S608
+    db.run(bought_facts("1 = 1"))
+    db.run(experiment_days("1 = 1"))
+    db.run(f"INSERT INTO {WINDOWS} (program_id, days) SELECT id, attribution_days FROM {PROGRAMS}")  # noqa: S608
 
 
 def update(
@@ -142,16 +141,16 @@ def update(
     referrals (after the referral and reward facts). Returns how many referrals."""
     _days(days | _reward_days(rewards))
     ids = set(referrals)
-    for chunk in _chunks(sorted(purchases)):
+    for chunk in db.chunks(sorted(purchases)):
         ids.update(_ids(_of_purchases(chunk)))
-    for chunk in _chunks(sorted(participants)):
+    for chunk in db.chunks(sorted(participants)):
         ids.update(_ids(_of_participants(chunk)))
-    for chunk in _chunks(sorted(ids)):
+    for chunk in db.chunks(sorted(ids)):
         BoughtFact.objects.filter(referral_id__in=chunk).delete()
-        _run(bought_facts(f"r.id IN {_inside(chunk)}"))
+        db.run(bought_facts(f"r.id IN {_inside(chunk)}"))
     for program, window in _windows_changed():
         BoughtFact.objects.filter(program_id=program).delete()
-        _run(bought_facts(f"r.program_id = {int(program)}"))
+        db.run(bought_facts(f"r.program_id = {int(program)}"))
         BoughtWindow.objects.update_or_create(program_id=program, defaults={"days": window})
     return len(ids)
 
@@ -159,10 +158,10 @@ def update(
 def _reward_days(rewards: set[int]) -> set[Part]:
     """The program-days of the referrals of these rewards (the day each friend came)."""
     out: set[Part] = set()
-    for chunk in _chunks(sorted(rewards)):
+    for chunk in db.chunks(sorted(rewards)):
         out.update(
-            (int(w), int(p), _as_date(d))
-            for w, p, d in _rows(
+            (int(w), int(p), db.as_date(d))
+            for w, p, d in db.rows(
                 f"""SELECT DISTINCT f.workspace_id, f.program_id, f.created_on FROM {REWARDS} w
 JOIN {REFERRAL_FACTS} f ON f.referral_id = w.referral_id WHERE w.id IN {_inside(chunk)}"""  # noqa: S608 - tables, integers
             )
@@ -177,12 +176,12 @@ def _days(days: set[Part]) -> None:
             by_program[(w, p)].append(d)
     adapt = connection.ops.adapt_datefield_value
     for (w, p), chosen in by_program.items():
-        for some in _chunks(sorted(chosen)):
+        for some in db.chunks(sorted(chosen)):
             ExperimentDay.objects.filter(workspace_id=w, program_id=p, day__in=some).delete()
             marks = ", ".join(["%s"] * len(some))
             where = f"f.workspace_id = %s AND f.program_id = %s AND f.created_on IN ({marks})"
             params = [w, p, *(adapt(d) for d in some)]
-            _run(experiment_days(where), [*params, *params])
+            db.run(experiment_days(where), [*params, *params])
 
 
 def _of_purchases(events: Sequence[int]) -> str:
@@ -207,7 +206,7 @@ WHERE a.variant <> '' AND a.participant_id IN {inside}"""  # noqa: S608 - tables
 
 def _windows_changed() -> list[tuple[int, int]]:
     """The programs (and their window now) whose window is not the one their facts have."""
-    rows = _rows(
+    rows = db.rows(
         f"""SELECT p.id, p.attribution_days FROM {PROGRAMS} p
 LEFT JOIN {WINDOWS} w ON w.program_id = p.id
 WHERE w.program_id IS NULL OR w.days <> p.attribution_days"""  # noqa: S608 - tables
@@ -215,30 +214,9 @@ WHERE w.program_id IS NULL OR w.days <> p.attribution_days"""  # noqa: S608 - ta
     return [(int(p), int(days)) for p, days in rows]
 
 
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
 def _ids(statement: str) -> set[int]:
-    return {int(row[0]) for row in _rows(statement)}
+    return {int(row[0]) for row in db.rows(statement)}
 
 
 def _inside(ids: Sequence[int]) -> str:
     return f"({', '.join(str(int(i)) for i in ids)})"  # ids: integers, no quoting
-
-
-def _run(statement: str, params: Sequence[Any] = ()) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return max(int(cursor.rowcount), 0)
-
-
-def _rows(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return list(cursor.fetchall())
-
-
-def _chunks(items: list[Any]) -> Iterable[list[Any]]:
-    for at in range(0, len(items), CHUNK):
-        yield items[at : at + CHUNK]

@@ -11,13 +11,13 @@ the program's advocates enrolled by `end` whose participant was not otherwise kn
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from functools import partial
 from typing import Any
 
 from django.db import connection
 
+from goodword.analytics import rollup_db as db
 from goodword.analytics import scratch
 from goodword.analytics.models import AdvocateFact, EnrolledDay, ParticipantDay, ParticipantFact
 from goodword.analytics.rollup_sql import day
@@ -98,15 +98,15 @@ SELECT workspace_id, program_id, day, variant, SUM(enrolled), SUM(referring), SU
 
 def rebuild() -> None:
     """Every fact and day from scratch, after the advocate facts."""
-    _run(participant_facts("1 = 1"))
-    _run(participant_days("1 = 1", "1 = 1", "1 = 1", "1 = 1"))
-    _run(enrolled_days("1 = 1", "1 = 1", "1 = 1"))
+    db.run(participant_facts("1 = 1"))
+    db.run(participant_days("1 = 1", "1 = 1", "1 = 1", "1 = 1"))
+    db.run(enrolled_days("1 = 1", "1 = 1", "1 = 1"))
 
 
 def of_events(since: int, top: int) -> set[int]:
     """The participants of the ingested events with ids in (since, top]: created, made live
     or given a first purchase by them."""
-    rows = _rows(
+    rows = db.rows(
         f"SELECT DISTINCT p.id FROM {PEOPLE} p JOIN {Event._meta.db_table} e"
         " ON e.workspace_id = p.workspace_id AND e.customer_external_id = p.external_id"
         " WHERE e.id > %s AND e.id <= %s",
@@ -135,12 +135,12 @@ def touched(participants: set[int]) -> Snapshot:
         return {}
     chosen = scratch.put("people", participants)
     out: dict[int, list[tuple[Any, ...]]] = {}
-    for p, *row in _rows(
+    for p, *row in db.rows(
         "SELECT participant_id, workspace_id, test, base_on, known_on, advocate_on,"
         f" referring_on FROM {FACTS} WHERE {chosen.has('participant_id')}"
     ):
         out.setdefault(int(p), []).append(("", *row))
-    for p, *row in _rows(
+    for p, *row in db.rows(
         "SELECT participant_id, advocate_id, workspace_id, program_id, variant, first_on,"
         f" came_on FROM {ADVOCATES} WHERE {chosen.has('participant_id')}"
     ):
@@ -157,9 +157,9 @@ def _days(snapshot: Snapshot, chosen: set[int]) -> tuple[set[WorkspaceDay], set[
         person = next((row for row in rows if row[0] == ""), None)
         base = person[3] if person is not None else None
         if person is not None:
-            days.update((int(person[1]), _as_date(d)) for d in person[3:] if d is not None)
+            days.update((int(person[1]), db.as_date(d)) for d in person[3:] if d is not None)
         for _, w, program, _, *on in (row for row in rows if row[0] != ""):
-            parts.update((int(w), int(program), _as_date(d)) for d in (*on, base) if d)
+            parts.update((int(w), int(program), db.as_date(d)) for d in (*on, base) if d)
     return days, parts
 
 
@@ -169,38 +169,22 @@ def update(participants: set[int], before: Snapshot) -> int:
     if not participants:
         return 0
     chosen = scratch.put("people", participants)
-    _run(f"DELETE FROM {FACTS} WHERE {chosen.has('participant_id')}")
-    _run(participant_facts(chosen.has("p.id")))
+    db.run(f"DELETE FROM {FACTS} WHERE {chosen.has('participant_id')}")
+    db.run(participant_facts(chosen.has("p.id")))
     after = touched(participants)
     changed = {p for p in participants if before.get(p) != after.get(p)}
     (days, parts), (now_days, now_parts) = _days(before, changed), _days(after, changed)
     days, parts = days | now_days, parts | now_parts
     if days:
         on = partial(scratch.days_in, {(w, None, d) for w, d in days}, program=None)
-        _run(f"DELETE FROM {PDAYS} WHERE {on('day')}")
-        _run(participant_days(*map(on, ("known_on", "base_on", "advocate_on", "referring_on"))))
+        db.run(f"DELETE FROM {PDAYS} WHERE {on('day')}")
+        db.run(participant_days(*map(on, ("known_on", "base_on", "advocate_on", "referring_on"))))
     if parts:
         on = partial(scratch.days_in, parts, workspace="af.workspace_id", program="af.program_id")
-        _run(f"DELETE FROM {EDAYS} WHERE {scratch.days_in(parts, 'day')}")
-        _run(enrolled_days(*map(on, ("af.first_on", "af.came_on", "pf.base_on"))))
+        db.run(f"DELETE FROM {EDAYS} WHERE {scratch.days_in(parts, 'day')}")
+        db.run(enrolled_days(*map(on, ("af.first_on", "af.came_on", "pf.base_on"))))
     return len(days) + len(parts)
 
 
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def _run(statement: str, params: Sequence[Any] = ()) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return max(int(cursor.rowcount), 0)
-
-
-def _rows(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return list(cursor.fetchall())
-
-
 def _ids(statement: str) -> set[int]:
-    return {int(row[0]) for row in _rows(statement)}
+    return {int(row[0]) for row in db.rows(statement)}

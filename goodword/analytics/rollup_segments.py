@@ -12,12 +12,12 @@ program's whole history.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
 from django.db import connection
 
+from goodword.analytics import rollup_db as db
 from goodword.analytics.models import (
     AdvocateDay,
     AdvocateFact,
@@ -30,7 +30,6 @@ from goodword.analytics.models import (
 )
 
 MODELS = (SegmentDay, SegmentRevenueDay, SegmentCostDay, SegmentAdvocate)
-CHUNK = 5_000
 Part = tuple[int, int | None, date]  # workspace, program, day
 T = {
     m.__name__: m._meta.db_table
@@ -64,8 +63,8 @@ def rebuild() -> None:
     """Every row from scratch, after the advocates' facts and days and the referral and
     reward facts."""
     for model in SUMS:
-        _run(_insert(model, "1 = 1"))
-    _run(_remember("1 = 1"))
+        db.run(_insert(model, "1 = 1"))
+    db.run(_remember("1 = 1"))
 
 
 def update(advocates: set[int], days: set[Part], reward_days: set[Part]) -> None:
@@ -74,7 +73,7 @@ def update(advocates: set[int], days: set[Part], reward_days: set[Part]) -> None
     (whose facts were recomputed) whose tier or segment changed."""
     moved = _moved(advocates)
     activity, revenue, cost = set(days), set(days), set(reward_days)
-    for chunk in _chunks(sorted(moved)):
+    for chunk in db.chunks(sorted(moved)):
         inside = f"advocate_id IN ({', '.join(str(int(i)) for i in chunk)})"  # integers
         activity |= _parts("day", T["AdvocateDay"], inside)
         revenue |= _parts(
@@ -84,12 +83,12 @@ def update(advocates: set[int], days: set[Part], reward_days: set[Part]) -> None
     chosen_days = {SegmentDay: activity, SegmentRevenueDay: revenue, SegmentCostDay: cost}
     for model, parts in chosen_days.items():
         for (workspace, program), chosen in _by_program(parts).items():
-            for some in _chunks(sorted(chosen)):
+            for some in db.chunks(sorted(chosen)):
                 table = T[model.__name__]
                 where, params = _where(workspace, program, "day", some)
-                _run(f"DELETE FROM {table} WHERE {where}", params)  # noqa: S608 - fixed
+                db.run(f"DELETE FROM {table} WHERE {where}", params)  # noqa: S608 - fixed
                 where, params = _where(workspace, program, SUMS[model][3], some, "x.")
-                _run(_insert(model, where), params)
+                db.run(_insert(model, where), params)
 
 
 def _insert(model: type[Any], where: str) -> str:
@@ -112,7 +111,7 @@ def _moved(advocates: set[int]) -> set[int]:
     """The advocates whose tier or segment is not the one their days were summed with (or
     who gained or lost their fact); remembers the ones they have now."""
     moved: set[int] = set()
-    for chunk in _chunks(sorted(advocates)):
+    for chunk in db.chunks(sorted(advocates)):
         kept, now = (
             {pk: (tier, segment) for pk, tier, segment in model._default_manager.filter(
                 advocate_id__in=chunk).values_list("advocate_id", "tier", "segment")}
@@ -120,8 +119,8 @@ def _moved(advocates: set[int]) -> set[int]:
         )  # fmt: skip
         moved |= {pk for pk in kept.keys() | now.keys() if kept.get(pk) != now.get(pk)}
         inside = f"advocate_id IN ({', '.join(str(int(i)) for i in chunk)})"  # integers
-        _run(f"DELETE FROM {T['SegmentAdvocate']} WHERE {inside}")  # noqa: S608
-        _run(_remember(inside))
+        db.run(f"DELETE FROM {T['SegmentAdvocate']} WHERE {inside}")  # noqa: S608
+        db.run(_remember(inside))
     return moved
 
 
@@ -139,7 +138,7 @@ def _where(
 def _parts(day: str, table: str, where: str) -> set[Part]:
     """The program-days (by `day`) of the rows of `table` matching `where`."""
     statement = f"SELECT DISTINCT workspace_id, program_id, {day} FROM {table} WHERE {where}"  # noqa: S608
-    return {(w, p, _as_date(d)) for w, p, d in _rows(statement)}
+    return {(w, p, db.as_date(d)) for w, p, d in db.rows(statement)}
 
 
 def _by_program(parts: set[Part]) -> dict[tuple[int, int | None], set[date]]:
@@ -147,24 +146,3 @@ def _by_program(parts: set[Part]) -> dict[tuple[int, int | None], set[date]]:
     for workspace, program, day in parts:
         out[(workspace, program)].add(day)
     return out
-
-
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def _chunks(items: list[Any]) -> Iterable[list[Any]]:
-    for at in range(0, len(items), CHUNK):
-        yield items[at : at + CHUNK]
-
-
-def _run(statement: str, params: Sequence[Any] = ()) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return max(int(cursor.rowcount), 0)
-
-
-def _rows(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return list(cursor.fetchall())

@@ -20,16 +20,16 @@ AdvocateTotal sums each advocate's days; it is recomputed for every advocate who
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from django.db import connection
 
+from goodword.analytics import rollup_db as db
 from goodword.analytics.models import AdvocateDay, AdvocateTotal, SharingDay
 
 MODELS = (SharingDay, AdvocateTotal)
-CHUNK = 5_000
 # Past this many (advocate, day) look-ups for one program, recomputing its every row is
 # cheaper than finding which of its days moved (a rebuild-sized change).
 LOOKUPS = 100_000
@@ -41,18 +41,18 @@ Part = tuple[int, int | None, date]  # workspace, program, day
 
 def rebuild() -> None:
     """Every row from scratch, after the advocates' days."""
-    _run(_insert_all("1 = 1"))
-    _run(_insert_totals("1 = 1"))
+    db.run(_insert_all("1 = 1"))
+    db.run(_insert_totals("1 = 1"))
 
 
 def update(advocates: set[int], days: set[Part]) -> None:
     """Recompute the rows of these program-days, whose advocates' days were recomputed, and
     of the days after them whose previous active day may have moved (`advocates`: every
     advocate who had or has a row on them, maybe more); and these advocates' totals."""
-    for ids in _chunks(sorted(advocates)):
+    for ids in db.chunks(sorted(advocates)):
         inside = f"advocate_id IN ({', '.join(str(int(i)) for i in ids)})"  # integers
-        _run(f"DELETE FROM {TOTALS} WHERE {inside}")  # noqa: S608 - integers
-        _run(_insert_totals(inside))
+        db.run(f"DELETE FROM {TOTALS} WHERE {inside}")  # noqa: S608 - integers
+        db.run(_insert_totals(inside))
     by_program: dict[tuple[int, int], set[date]] = defaultdict(set)
     for workspace, program, day in days:
         if program is not None:  # advocates' days always have a program
@@ -60,16 +60,16 @@ def update(advocates: set[int], days: set[Part]) -> None:
     for (workspace, program), chosen in by_program.items():
         if len(advocates) * len(chosen) > LOOKUPS:
             SharingDay.objects.filter(workspace_id=workspace, program_id=program).delete()
-            _run(_insert_all("workspace_id = %s AND program_id = %s"), [workspace, program])
+            db.run(_insert_all("workspace_id = %s AND program_id = %s"), [workspace, program])
             continue
         moved = set(chosen)
-        for ids in _chunks(sorted(advocates)):
+        for ids in db.chunks(sorted(advocates)):
             moved |= _next_days(workspace, program, ids, sorted(chosen))
-        for some in _chunks(sorted(moved)):
+        for some in db.chunks(sorted(moved)):
             SharingDay.objects.filter(
                 workspace_id=workspace, program_id=program, day__in=some
             ).delete()
-            _run(_insert_days(len(some)), [workspace, program, *_dates(some)])
+            db.run(_insert_days(len(some)), [workspace, program, *_dates(some)])
 
 
 def _insert_all(where: str) -> str:
@@ -110,30 +110,9 @@ def _next_days(workspace: int, program: int, advocates: list[int], days: list[da
     WHERE y.advocate_id = a.column1 AND y.workspace_id = %s AND y.program_id = %s
       AND y.day > t.column1 AND (y.clicks > 0 OR y.came > 0))
 FROM (VALUES {ids}) a CROSS JOIN (VALUES {marks}) t"""  # noqa: S608 - tables, integers
-    rows = _rows(statement, [workspace, program, *_dates(days)])
-    return {_as_date(d) for (d,) in rows if d is not None}
+    rows = db.rows(statement, [workspace, program, *_dates(days)])
+    return {db.as_date(d) for (d,) in rows if d is not None}
 
 
 def _dates(days: Iterable[date]) -> list[Any]:
     return [connection.ops.adapt_datefield_value(d) for d in days]
-
-
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def _chunks(items: list[Any]) -> Iterable[list[Any]]:
-    for at in range(0, len(items), CHUNK):
-        yield items[at : at + CHUNK]
-
-
-def _run(statement: str, params: Sequence[Any] = ()) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return max(int(cursor.rowcount), 0)
-
-
-def _rows(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return list(cursor.fetchall())

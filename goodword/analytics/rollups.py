@@ -14,12 +14,11 @@ written once to temporary tables (`scratch`) that the statements join.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
-from typing import Any
 
 from django.db import connection, transaction
 from django.db.models.functions import TruncDate
@@ -27,6 +26,7 @@ from django.utils import timezone
 
 from goodword.analytics import rollup_attribution as attribution
 from goodword.analytics import rollup_customers as customers
+from goodword.analytics import rollup_db as db
 from goodword.analytics import rollup_experiments as experiments
 from goodword.analytics import rollup_people as people
 from goodword.analytics import rollup_segments as segments
@@ -85,7 +85,7 @@ def _tops() -> dict[str, int]:
     """The highest id of each source, in one query (every read of the numbers asks)."""
     tables = (DomainEvent, Event, Click)
     columns = ", ".join(f"(SELECT MAX(id) FROM {m._meta.db_table})" for m in tables)  # noqa: S608
-    top = _rows(f"SELECT {columns}")[0]
+    top = db.rows(f"SELECT {columns}")[0]
     return {source: int(n or 0) for source, n in zip(SOURCES, top, strict=True)}
 
 
@@ -152,21 +152,21 @@ def rebuild() -> dict[str, int]:
         for model in ROLLUPS:
             model.objects.all().delete()
         counts = {
-            "referrals": _run(sql.referral_facts("1 = 1")),
-            "rewards": _run(sql.reward_facts("1 = 1")),
+            "referrals": db.run(sql.referral_facts("1 = 1")),
+            "rewards": db.run(sql.reward_facts("1 = 1")),
         }
         # The daily sums: how many rows, not program-days (a refresh counts those).
-        days = sum(_run(statement) for statement in sql.referral_days("1 = 1", "1 = 1"))
-        days += _run(sql.status_days("1 = 1")) + _run(sql.reward_days("1 = 1"))
-        days += _run(sql.took_days("1 = 1"))
-        days += _run(sql.click_days("1 = 1"))
-        days += _run(sql.advocate_days("1 = 1", "1 = 1", "1 = 1"))
-        _run(sql.advocate_facts("1 = 1"))
-        _run(sql.purchase_facts("1 = 1"))
+        days = sum(db.run(statement) for statement in sql.referral_days("1 = 1", "1 = 1"))
+        days += db.run(sql.status_days("1 = 1")) + db.run(sql.reward_days("1 = 1"))
+        days += db.run(sql.took_days("1 = 1"))
+        days += db.run(sql.click_days("1 = 1"))
+        days += db.run(sql.advocate_days("1 = 1", "1 = 1", "1 = 1"))
+        db.run(sql.advocate_facts("1 = 1"))
+        db.run(sql.purchase_facts("1 = 1"))
         # The statements below join the facts just written: without their statistics
         # PostgreSQL planned nested loops, and a rebuild of 400 referrals took 150 s.
         for model in (ReferralFact, RewardFact, AdvocateFact, AdvocateDay, PurchaseFact):
-            _run(f"ANALYZE {model._meta.db_table}")
+            db.run(f"ANALYZE {model._meta.db_table}")
         people.rebuild()
         sharing.rebuild()
         segments.rebuild()
@@ -181,26 +181,14 @@ def rebuild() -> dict[str, int]:
         # The planner's statistics of tables just refilled: stale ones chose plans that ran
         # for minutes on a seeded history.
         for model in ROLLUPS:
-            _run(f"ANALYZE {model._meta.db_table}")
+            db.run(f"ANALYZE {model._meta.db_table}")
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # And their visibility maps: until a VACUUM, PostgreSQL's index-only reads (sharing,
         # the leaderboard) visit every row's page; 28 -> 90 ms at 100,000 referrals. VACUUM
         # cannot run in a transaction (nor, so, inside a test's).
         for model in ROLLUPS:
-            _run(f"VACUUM {model._meta.db_table}")
+            db.run(f"VACUUM {model._meta.db_table}")
     return counts
-
-
-def _run(statement: str, params: Sequence[Any] = ()) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return max(int(cursor.rowcount), 0)
-
-
-def _rows(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return list(cursor.fetchall())
 
 
 def _changed(since: dict[str, int], tops: dict[str, int]) -> Changed:
@@ -237,9 +225,12 @@ def _changed(since: dict[str, int], tops: dict[str, int]) -> Changed:
         rewards=set(rewards.values_list("pk", flat=True)),
         advocates=set(advocates.values_list("pk", flat=True))
         | set(updated.values_list("pk", flat=True))
-        | {int(row[0]) for row in _rows(sql.advocates_attributed(since["events"], tops["events"]))},
+        | {
+            int(row[0])
+            for row in db.rows(sql.advocates_attributed(since["events"], tops["events"]))
+        },
         purchases={
-            int(row[0]) for row in _rows(sql.purchases_changed(since["events"], tops["events"]))
+            int(row[0]) for row in db.rows(sql.purchases_changed(since["events"], tops["events"]))
         },
         participants=set(
             Participant.objects.filter(
@@ -282,7 +273,7 @@ def _tuned() -> Iterator[None]:
         yield
         return
     names = list(TUNED)
-    were = _rows(f"SELECT {', '.join(['current_setting(%s)'] * len(names))}", names)[0]
+    were = db.rows(f"SELECT {', '.join(['current_setting(%s)'] * len(names))}", names)[0]
     _set(TUNED)
     yield
     _set(dict(zip(names, were, strict=True)))
@@ -290,7 +281,7 @@ def _tuned() -> Iterator[None]:
 
 def _set(settings: dict[str, str]) -> None:
     marks = ", ".join(["set_config(%s, %s, true)"] * len(settings))
-    _rows(f"SELECT {marks}", [x for pair in settings.items() for x in pair])
+    db.rows(f"SELECT {marks}", [x for pair in settings.items() for x in pair])
 
 
 def _update(changed: Changed) -> None:
@@ -306,36 +297,36 @@ def _update(changed: Changed) -> None:
     if referral_days:
         on = scratch.days_in(referral_days, "day")
         for model in (ReferralDay, StatusDay, TookDay):
-            _run(f"DELETE FROM {model._meta.db_table} WHERE {on}")  # noqa: S608
+            db.run(f"DELETE FROM {model._meta.db_table} WHERE {on}")  # noqa: S608
         came = scratch.days_in(referral_days, "created_on")
         converted = scratch.days_in(referral_days, "converted_on")
         for statement in sql.referral_days(came, converted):
-            _run(statement)
-        _run(sql.status_days(came))
-        _run(sql.took_days(converted))
+            db.run(statement)
+        db.run(sql.status_days(came))
+        db.run(sql.took_days(converted))
     if reward_days:
         # By workspace-day: a manual reward's program is None, which no `IN` matches; the
         # other programs' sums of those days are recomputed too, as they were.
         on = scratch.days_in(reward_days, "day", program=None)
-        _run(f"DELETE FROM {RewardDay._meta.db_table} WHERE {on}")  # noqa: S608
-        _run(sql.reward_days(on))
+        db.run(f"DELETE FROM {RewardDay._meta.db_table} WHERE {on}")  # noqa: S608
+        db.run(sql.reward_days(on))
     if changed.click_days:
         on = scratch.days_in(changed.click_days, "day")
-        _run(f"DELETE FROM {ClickDay._meta.db_table} WHERE {on}")  # noqa: S608
-        _run(sql.click_days(scratch.clicks_on(changed.click_days)))
+        db.run(f"DELETE FROM {ClickDay._meta.db_table} WHERE {on}")  # noqa: S608
+        db.run(sql.click_days(scratch.clicks_on(changed.click_days)))
     advocates = changed.advocates | _advocate_days(referral_days | changed.click_days)
     sharing.update(advocates, referral_days | changed.click_days)
     persons = people.people(advocates, changed.referrals, changed.participants)
     participation_days = people.touched(persons)  # before their advocates' facts change
     if advocates:
         chosen = scratch.put("advocates", advocates)
-        _run(f"DELETE FROM {AdvocateFact._meta.db_table} WHERE {chosen.has('advocate_id')}")  # noqa: S608
-        _run(sql.advocate_facts(chosen.has("a.id")))
+        db.run(f"DELETE FROM {AdvocateFact._meta.db_table} WHERE {chosen.has('advocate_id')}")  # noqa: S608
+        db.run(sql.advocate_facts(chosen.has("a.id")))
     segments.update(advocates, referral_days | changed.click_days, reward_days)
     if changed.purchases:
         chosen = scratch.put("purchases", changed.purchases)
-        _run(f"DELETE FROM {PurchaseFact._meta.db_table} WHERE {chosen.has('event_id')}")  # noqa: S608
-        _run(sql.purchase_facts(chosen.has("e.id")))
+        db.run(f"DELETE FROM {PurchaseFact._meta.db_table} WHERE {chosen.has('event_id')}")  # noqa: S608
+        db.run(sql.purchase_facts(chosen.has("e.id")))
     people.update(persons, participation_days)
     customers.update(changed.participants, changed.referrals)
     attribution.update(changed.referrals | changed.touched, referral_days)
@@ -357,11 +348,11 @@ def _advocate_days(days: set[Part]) -> set[int]:
     on = scratch.days_in(days, "day")
     table = AdvocateDay._meta.db_table
     who = f"SELECT DISTINCT advocate_id FROM {table} WHERE {on}"  # noqa: S608
-    advocates = {int(row[0]) for row in _rows(who)}
-    _run(f"DELETE FROM {table} WHERE {on}")  # noqa: S608
+    advocates = {int(row[0]) for row in db.rows(who)}
+    db.run(f"DELETE FROM {table} WHERE {on}")  # noqa: S608
     came, converted = scratch.days_in(days, "created_on"), scratch.days_in(days, "converted_on")
-    _run(sql.advocate_days(scratch.clicks_on(days), came, converted))
-    advocates.update(int(row[0]) for row in _rows(who))
+    db.run(sql.advocate_days(scratch.clicks_on(days), came, converted))
+    advocates.update(int(row[0]) for row in db.rows(who))
     return advocates
 
 
@@ -383,12 +374,8 @@ def _refacts(
         f"SELECT DISTINCT {columns} FROM {table} WHERE {chosen.has(key)}{extra}"  # noqa: S608
         for columns, extra in days
     )
-    parts = set(_rows(distinct))  # the days they were in
-    _run(f"DELETE FROM {table} WHERE {chosen.has(key)}")  # noqa: S608
-    _run(insert(chosen.has(source_key)))
-    parts.update(_rows(distinct))  # and are in now
-    return {(w, p, _as_date(d)) for w, p, d in parts}
-
-
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
+    parts = set(db.rows(distinct))  # the days they were in
+    db.run(f"DELETE FROM {table} WHERE {chosen.has(key)}")  # noqa: S608
+    db.run(insert(chosen.has(source_key)))
+    parts.update(db.rows(distinct))  # and are in now
+    return {(w, p, db.as_date(d)) for w, p, d in parts}
