@@ -87,8 +87,9 @@ _TEXT = (str,)  # str subclasses too, as choices are
 _INTEGER = (int,)
 _PASS_THROUGH: dict[str, tuple[type, ...]] = {
     "CharField": _TEXT, "EmailField": _TEXT, "SlugField": _TEXT, "TextField": _TEXT,
-    # PostgreSQL's backend types the other integer fields (Int2, Int8, …) for the driver.
-    "ForeignKey": _INTEGER, "IntegerField": _INTEGER,
+    # PostgreSQL's backend types the integer fields (Int2, Int4, Int8, …) for the driver: only
+    # a foreign key's integer passes as it is.
+    "ForeignKey": _INTEGER,
 }  # fmt: skip
 
 
