@@ -95,7 +95,7 @@ class Visitor:
         self.check(name)
 
 
-def _history(server: Server) -> None:
+def _history(server: Server) -> str:
     """Through the API: a two-sided program, alice enrolled, friends who sign up and buy."""
     api = httpx.Client(
         base_url=f"{server.url}/api/v1",
@@ -128,12 +128,13 @@ def _history(server: Server) -> None:
         if n < 2:
             bought = api.post("/events", json=purchase(f"p-{friend}", friend, f"o-{n}", 2500 + n))
             assert bought.status_code == 201, bought.text
+    return str(program.json()["id"])
 
 
 def test_marketer_session(server: Server, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed (apt-get install chromium; .ci/run installs it)")
-    _history(server)
+    program = _history(server)
     shots = Path(os.environ.get("GOODWORD_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     with chromium() as browser:
@@ -165,6 +166,7 @@ def test_marketer_session(server: Server, tmp_path: Path) -> None:
             ("/dashboard/audit/", "audit", "Audit"),
         ]:
             visitor.see(path, name, text)
+        visitor.see(f"/dashboard/experiments/{program}/", "experiment", "Experiment")
         _current_section_in_view(visitor, server.url + "/dashboard/audit/")
         visitor.see("/dashboard/password-reset/", "password-reset", "Reset your password")
         assert visitor.problems == []
