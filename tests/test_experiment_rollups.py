@@ -205,6 +205,15 @@ def test_a_purchase_in_the_window_counts_one_after_it_does_not(db: None) -> None
     assert holdout_bought(same(replace(scope, start=day, end=day), program)) == 0
 
 
+def test_revenue_whose_squares_pass_64_bits_is_exact_over_all_history(db: None) -> None:
+    """SQLite's integers are 64 bits: a square of this net is not (it is summed in Python)."""
+    program, referral, scope = setup_story()
+    buy(referral, "late-huge", 3, 5_000_000_000)
+    lift = same(scope, program).holdout
+    assert lift is not None
+    assert [(r.currency, r.holdout) for r in lift.revenue] == [("USD", 5_000_000_000)]
+
+
 def test_test_purchases_neither_count_nor_make_an_existing_customer(db: None) -> None:
     program, referral, scope = setup_story()
     buy(referral, "late-test", 3, 2500, test=True)  # in the window, but test data

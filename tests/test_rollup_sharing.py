@@ -16,7 +16,14 @@ import pytest
 from django.utils import timezone
 
 from goodword.accounts.models import Workspace
-from goodword.analytics import activity, breakdowns, rolled, rollup_segments, rollups
+from goodword.analytics import (
+    activity,
+    breakdowns,
+    rolled,
+    rolled_leaders,
+    rollup_segments,
+    rollups,
+)
 from goodword.analytics.models import AdvocateTotal, SharingDay
 from goodword.analytics.scope import Scope
 from goodword.events.models import DomainEvent
@@ -93,18 +100,18 @@ def assert_leaders_equal(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None
     used = 0
     for scope in periods(ws, every=3):
         for limit in (1, 3):
-            every = rolled._by_every_advocate(scope, limit)
-            for way in (rolled._by_totals, rolled._by_conversions):
+            every = rolled_leaders._by_every_advocate(scope, limit)
+            for way in (rolled_leaders._by_totals, rolled_leaders._by_conversions):
                 for read in (2, 1_000):
-                    monkeypatch.setattr(rolled, "LEADERS_READ", read)
+                    monkeypatch.setattr(rolled_leaders, "LEADERS_READ", read)
                     found = way(scope, limit)
                     if found is not None:
                         used += 1
-                        assert rolled._leaders(found, limit) == every, (scope, way, read)
+                        assert rolled_leaders._leaders(found, limit) == every, (scope, way, read)
             raw = breakdowns.leaderboard(replace(scope, raw=True), limit=limit)
             for short in (0, 1_000):
-                monkeypatch.setattr(rolled, "SHORT_DAYS", short)
-                monkeypatch.setattr(rolled, "LEADERS_READ", 2)
+                monkeypatch.setattr(rolled_leaders, "SHORT_DAYS", short)
+                monkeypatch.setattr(rolled_leaders, "LEADERS_READ", 2)
                 assert breakdowns.leaderboard(scope, limit=limit) == raw, scope
     monkeypatch.undo()
     assert used  # not vacuous

@@ -21,7 +21,7 @@ from django.db.models import (
 from django.db.models.fields.json import KT, KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 
-from goodword.analytics import queries, rolled
+from goodword.analytics import queries, rolled, rolled_leaders
 from goodword.analytics import rollup_sql as sql
 from goodword.analytics.scope import Money, Scope, add_to, per_currency, rate
 from goodword.events.models import DomainEvent
@@ -82,7 +82,7 @@ def leaderboard(scope: Scope, *, limit: int = 10) -> tuple[Leader, ...]:
         came = _counts(queries.came(scope), F("advocate_id"))
         clicked = _counts(queries.clicks(scope), F("advocate_id"))
     else:
-        days = rolled.top_advocates(scope, limit)
+        days = rolled_leaders.top_advocates(scope, limit)
         converted, came, clicked = (
             {pk: n[key] for pk, n in days.items() if n[key]}
             for key in ("converted", "came", "clicks")

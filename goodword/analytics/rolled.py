@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,9 +28,7 @@ from django.db.models.functions import Cast, Coalesce
 from goodword.analytics import rollup_sql, rollups
 from goodword.analytics.buckets import BUCKETS
 from goodword.analytics.models import (
-    AdvocateDay,
     AdvocateFact,
-    AdvocateTotal,
     ClickDay,
     EnrolledDay,
     ParticipantDay,
@@ -63,16 +64,88 @@ def _int(value: Any) -> int:
     return int(value or 0)
 
 
+# The referral days' measures, and the keys a summary reads them by (`_days_by_key`).
+REFERRAL_MEASURES = (
+    "came", "conversions", "converted", "rewarded", "started_us",
+    *(f"took_{i}" for i in range(len(BUCKETS))), "orders", "gross", "refunded",
+)  # fmt: skip
+KEYS = ("channel", "variant")
+# The measures that count rows (no money, no time).
+DAY_COUNTS = {
+    "came",
+    "conversions",
+    "converted",
+    "rewarded",
+    "orders",
+    "clicks",
+    "count",
+    "unvalued",
+}
+DAY_COUNTS.update(f"took_{i}" for i in range(len(BUCKETS)))
+# A summary's reads of the scope's days by channel, variant (and currency, status, kind), made
+# once and summed here for each of its numbers (`shared_reads`).
+_shared: ContextVar[dict[tuple[str, Scope], list[dict[str, Any]]] | None] = ContextVar(
+    "rolled_shared", default=None
+)
+
+
+@contextmanager
+def shared_reads() -> Iterator[None]:
+    """Within, each table of days is read once per scope for the totals, the channels and the
+    variants (`referral_totals`, `clicks`, `counts_by`, `revenue_by`, `reward_value_by`): a
+    summary's dozen reads of the same days are three. Integer sums: the same numbers."""
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
+def _days_by_key(
+    scope: Scope, model: type[Any], keys: tuple[str, ...], measures: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """The scope's days of `model` summed per `keys`, once within `shared_reads`."""
+    memo = _shared.get()
+    if memo is not None and (model.__name__, scope) in memo:
+        return memo[(model.__name__, scope)]
+    # Counts of a day fit 32 bits: summed as such, PostgreSQL adds them as bigints, not numerics.
+    sums = {m: Sum(Cast(m, IntegerField()) if m in DAY_COUNTS else m) for m in measures}
+    rows = [
+        {**r, **{m: _int(r[m]) for m in measures}}
+        for r in of_period(scope, model.objects.all()).values(*keys).annotate(**sums).order_by()
+    ]
+    if memo is not None:
+        memo[(model.__name__, scope)] = rows
+    return rows
+
+
+def _summed_by(
+    rows: list[dict[str, Any]], keys: tuple[str, ...], measures: tuple[str, ...]
+) -> dict[tuple[Any, ...], dict[str, int]]:
+    out: dict[tuple[Any, ...], dict[str, int]] = {}
+    for r in rows:
+        sums = out.setdefault(tuple(r[k] for k in keys), dict.fromkeys(measures, 0))
+        for m in measures:
+            sums[m] += r[m]
+    return out
+
+
+def _referral_days(scope: Scope) -> list[dict[str, Any]]:
+    return _days_by_key(scope, ReferralDay, (*KEYS, "currency"), REFERRAL_MEASURES)
+
+
 def referral_totals(scope: Scope) -> dict[str, int]:
     """came, conversions, converted, rewarded, started_us and took_0.. over the scope."""
-    measures = ["came", "conversions", "converted", "rewarded", "started_us"]
-    measures += [f"took_{i}" for i in range(len(BUCKETS))]
-    sums = of_period(scope, ReferralDay.objects.all()).aggregate(**{m: Sum(m) for m in measures})
-    return {m: _int(v) for m, v in sums.items()}
+    measures = REFERRAL_MEASURES[:-3]
+    return _summed_by(_referral_days(scope), (), measures).get((), dict.fromkeys(measures, 0))
+
+
+def _click_days(scope: Scope) -> list[dict[str, Any]]:
+    return _days_by_key(scope, ClickDay, KEYS, ("clicks",))
 
 
 def clicks(scope: Scope) -> int:
-    return _int(of_period(scope, ClickDay.objects.all()).aggregate(n=Sum("clicks"))["n"])
+    return sum(r["clicks"] for r in _click_days(scope))
 
 
 def statuses(scope: Scope) -> dict[str, int]:
@@ -100,51 +173,40 @@ def daily(scope: Scope) -> dict[str, dict[date, int]]:
 def revenue_by(scope: Scope, *keys: str) -> list[dict[str, Any]]:
     """Like `queries.revenue_by` over the scope's conversions: `keys` among channel and
     variant, and `order_currency`, `gross`, `refunded`, `orders`."""
-    rows = (
-        of_period(scope, ReferralDay.objects.exclude(currency=""))
-        .values(*keys, "currency")
-        .annotate(gross=Sum("gross"), refunded=Sum("refunded"), orders=Sum("orders"))
-        .order_by()
-    )
+    days = [r for r in _referral_days(scope) if r["currency"] != ""]
+    grouped = _summed_by(days, (*keys, "currency"), ("gross", "refunded", "orders"))
     return [
-        {**{k: r[k] for k in keys}, "order_currency": r["currency"], "gross": _int(r["gross"]),
-         "refunded": _int(r["refunded"]), "orders": _int(r["orders"])}
-        for r in rows
-        if r["orders"]
-    ]  # fmt: skip
+        {**dict(zip(keys, group, strict=False)), "order_currency": group[-1], **sums}
+        for group, sums in grouped.items()
+        if sums["orders"]
+    ]
 
 
 def counts_by(scope: Scope, key: str) -> dict[str, dict[str, int]]:
     """clicks, came and converted per value of `key` (channel or variant)."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
-    clicks = of_period(scope, ClickDay.objects.all()).values_list(key)
-    for value, n in clicks.annotate(n=Sum("clicks")).order_by():
-        out["clicks"][value] = _int(n)
-    for row in (
-        of_period(scope, ReferralDay.objects.all())
-        .values(key)
-        .annotate(came=Sum("came"), converted=Sum("converted"))
-        .order_by()
-    ):
-        if row["came"]:
-            out["came"][row[key]] = _int(row["came"])
-        if row["converted"]:
-            out["converted"][row[key]] = _int(row["converted"])
+    for (value,), sums in _summed_by(_click_days(scope), (key,), ("clicks",)).items():
+        out["clicks"][value] = sums["clicks"]
+    for (value,), sums in _summed_by(_referral_days(scope), (key,), ("came", "converted")).items():
+        if sums["came"]:
+            out["came"][value] = sums["came"]
+        if sums["converted"]:
+            out["converted"][value] = sums["converted"]
     return out
 
 
 def reward_value_by(scope: Scope, *keys: str, referral_only: bool = False) -> list[dict[str, Any]]:
     """Like `queries.reward_value_by` over the scope's rewards, grouped by `keys` (variant)."""
-    qs = of_period(scope, RewardDay.objects.all())
+    days = _days_by_key(
+        scope, RewardDay, ("variant", "status", "kind", "currency"), ("count", "unvalued", "amount")
+    )
     if referral_only:
-        qs = qs.filter(variant__isnull=False)
+        days = [r for r in days if r["variant"] is not None]
+    group = (*keys, "status", "kind", "currency")
     return [
-        {**r, "count": _int(r["count"]), "unvalued": _int(r["unvalued"]),
-         "amount": _int(r["amount"])}
-        for r in qs.values(*keys, "status", "kind", "currency")
-        .annotate(count=Sum("count"), unvalued=Sum("unvalued"), amount=Sum("amount"))
-        .order_by()
-    ]  # fmt: skip
+        {**dict(zip(group, values, strict=True)), **sums}
+        for values, sums in _summed_by(days, group, ("count", "unvalued", "amount")).items()
+    ]
 
 
 def enrolled(scope: Scope) -> QuerySet[AdvocateFact]:
@@ -164,132 +226,6 @@ def sharing(scope: Scope) -> int:
         first |= Q(prev__lt=scope.start)
     days = of_period(scope, SharingDay.objects.filter(first))
     return _int(days.aggregate(n=Sum("count"))["n"])
-
-
-# Rank of an advocate in a period: most converted, then friends who came, then clicks.
-RANK = ("converted", "came", "clicks")
-Sums = dict[int, dict[str, int]]
-# Past this many advocates, a quicker way to the leaders gives up for the next one.
-LEADERS_READ = 1_000
-# Periods shorter than this are ranked from their days with conversions first; longer ones
-# (and all history) from the advocates with the highest totals first.
-SHORT_DAYS = 62
-
-
-def top_advocates(scope: Scope, limit: int) -> Sums:
-    """clicks, came and converted of the `limit` advocates with the most converted, came and
-    clicks in the period, and of those tied with the last of them: found among the advocates
-    that can make the top (`_by_totals`, `_by_conversions`), else by ranking them all."""
-    if limit <= 0:
-        return {}
-    short = (
-        scope.start is not None
-        and scope.end is not None
-        and (scope.end - scope.start).days < SHORT_DAYS
-    )
-    ways = (_by_conversions, _by_totals) if short else (_by_totals, _by_conversions)
-    for way in ways:
-        leaders = way(scope, limit)
-        if leaders is not None:
-            return leaders
-    return _by_every_advocate(scope, limit)
-
-
-def _period_sums(scope: Scope, advocates: list[int]) -> Sums:
-    """These advocates' sums over the period (those with any)."""
-    rows = (
-        of_period(scope, AdvocateDay.objects.filter(advocate_id__in=advocates))
-        .values("advocate_id")
-        .annotate(**{k: Sum(Cast(k, IntegerField())) for k in RANK})
-        .order_by()
-    )
-    return {r["advocate_id"]: {k: _int(r[k]) for k in RANK} for r in rows}
-
-
-def _key(sums: dict[str, int]) -> tuple[int, int, int]:
-    return (sums["converted"], sums["came"], sums["clicks"])
-
-
-def _leaders(found: Sums, limit: int) -> Sums:
-    """The `limit` best of `found` and those tied with the last of them."""
-    if len(found) <= limit:
-        return found
-    last = sorted((_key(s) for s in found.values()), reverse=True)[limit - 1]
-    return {pk: s for pk, s in found.items() if _key(s) >= last}
-
-
-def _by_totals(scope: Scope, limit: int) -> Sums | None:
-    """The leaders among the advocates with the highest totals over all time: an advocate's
-    sums over a period are at most their totals, so once the next advocate's totals rank
-    below the `limit`-th best sums read, no advocate left can reach them. None when that is
-    not within `LEADERS_READ` advocates (a short period long ago)."""
-    totals = AdvocateTotal.objects.filter(workspace_id=scope.workspace_id)
-    if scope.program_id is not None:
-        totals = totals.filter(program_id=scope.program_id)
-    rows = list(
-        totals.order_by("-converted", "-came", "-clicks").values_list(
-            "advocate_id", "converted", "came", "clicks"
-        )[: LEADERS_READ + 1]
-    )
-    found: Sums = {}
-    read, batch = 0, 2 * limit + 10
-    while read < min(len(rows), LEADERS_READ):
-        chosen = rows[read : min(read + batch, LEADERS_READ)]
-        found.update(_period_sums(scope, [pk for pk, *_ in chosen]))
-        read, batch = read + len(chosen), batch * 2
-        if read == len(rows):
-            return _leaders(found, limit)  # every advocate with any was read
-        if len(found) < limit:
-            continue
-        last = sorted((_key(s) for s in found.values()), reverse=True)[limit - 1]
-        if tuple(rows[read][1:]) < last:
-            return _leaders(found, limit)
-        if len(rows) > LEADERS_READ and tuple(rows[LEADERS_READ][1:]) >= last:
-            return None  # the advocates to read go on past LEADERS_READ
-    return None
-
-
-def _by_conversions(scope: Scope, limit: int) -> Sums | None:
-    """The leaders among the advocates with the most conversions in the period, read from
-    its days with some: anyone with fewer than the `limit`-th most ranks below `limit`
-    others. None when fewer than `limit` advocates converted any (friends who came and
-    clicks decide the rest) or more than `LEADERS_READ` have as many as the `limit`-th."""
-    converted = (
-        of_period(scope, AdvocateDay.objects.filter(converted__gt=0))
-        .values("advocate_id")
-        .annotate(n=Sum(Cast("converted", IntegerField())))
-        .order_by("-n")
-        .values_list("advocate_id", "n")
-    )
-    rows = list(converted[: LEADERS_READ + 1])
-    if len(rows) < limit:
-        return None
-    least = rows[limit - 1][1]
-    if len(rows) > LEADERS_READ and rows[LEADERS_READ][1] >= least:
-        return None
-    return _leaders(_period_sums(scope, [pk for pk, n in rows if n >= least]), limit)
-
-
-def _by_every_advocate(scope: Scope, limit: int) -> Sums:
-    """The leaders from every advocate's sums over the period, ranked by the database."""
-    # Sums of integers: PostgreSQL sums bigints as numerics, twice as slow over a year.
-    grouped = (
-        of_period(scope, AdvocateDay.objects.all())
-        .values("advocate_id")
-        .annotate(**{k: Sum(Cast(k, IntegerField())) for k in RANK})
-        .order_by()
-    )
-    # One more than asked: ties with the last place are looked for only when there are some.
-    top = list(grouped.order_by("-converted", "-came", "-clicks", "advocate_id")[: limit + 1])
-    if len(top) > limit and [top[-1][k] for k in RANK] != [top[-2][k] for k in RANK]:
-        top = top[:limit]
-    elif len(top) > limit:
-        top = top[:limit]
-        last = top[-1]
-        top += grouped.filter(
-            converted=last["converted"], came=last["came"], clicks=last["clicks"]
-        ).exclude(advocate_id__in=[r["advocate_id"] for r in top])
-    return {r["advocate_id"]: {k: _int(r[k]) for k in RANK} for r in top}
 
 
 def orders(scope: Scope) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -492,15 +428,19 @@ GROUP BY referred, currency, {month("start_on")}, month""",  # noqa: S608 - tabl
     if scope.end is None:
         return rows
     # The month of the end is summed whole: take out its purchases after the end (none when
-    # the period ends today), read from the purchase facts of those few days.
+    # the period ends today), read from the purchase facts of those few days. Those first:
+    # SQLite, left to choose, read every customer who started in the period and then their
+    # purchases (4 s at a million referrals); a CROSS JOIN keeps its order (PostgreSQL plans
+    # it as any inner join).
     first = scope.end.replace(day=1)
     following = (first + timedelta(days=31)).replace(day=1)
     later = _fetch(
         f"""SELECT c.referred, c.currency, {month("c.start_on")}, c.month, 0, -COUNT(*),
   -SUM(p.amount), -SUM(p.refunded)
-FROM {t["PurchaseFact"]} p JOIN {t["CustomerFact"]} c ON c.workspace_id = p.workspace_id
-  AND c.customer = p.customer AND c.currency = p.currency AND c.month = %(first)s
-WHERE p.workspace_id = %(ws)s AND p.day > %(end)s AND p.day < %(following)s
+FROM {t["PurchaseFact"]} p CROSS JOIN {t["CustomerFact"]} c
+WHERE c.workspace_id = p.workspace_id AND c.customer = p.customer
+  AND c.currency = p.currency AND c.month = %(first)s
+  AND p.workspace_id = %(ws)s AND p.day > %(end)s AND p.day < %(following)s
   AND {_group(scope, "c.")} {(since + until).format(p="c.")}
 GROUP BY c.referred, c.currency, {month("c.start_on")}, c.month""",  # noqa: S608 - tables, fixed conditions
         scope,

@@ -1,6 +1,7 @@
 """The experiment's numbers read from the rollups, in the shapes `experiments` computes from
 the rows: the variants' counts from the referral and reward facts of the friends who came in
-the period, the holdout lift from the bought facts (`rollup_experiments`).
+the period, the holdout lift from the bought facts (`rollup_experiments`). Over all history,
+the sums per advocate are read from each advocate's totals (ExperimentTotal), not every fact.
 
 Every number is a count or a sum of whole minor units, per advocate where a mean needs one, so
 the intervals made of them are the raw computation's floats exactly.
@@ -13,19 +14,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import Sum
 
-from goodword.analytics import rolled, rollups
+from goodword.analytics import rolled, rollup_experiments, rollups
 from goodword.analytics.models import (
     BoughtFact,
     EnrolledDay,
     ExperimentDay,
+    ExperimentTotal,
     ReferralDay,
     ReferralFact,
 )
 from goodword.analytics.scope import Scope
 from goodword.decisions.experiments import HOLDOUT
+
+TOTALS = ExperimentTotal._meta.db_table
+ARM = rollup_experiments.ARM  # the holdout, and every other variant ("")
 
 # Values of a group of advocates (those with none left out): how many, their sum, and the sum
 # of their squares, exact integers (`intervals.Sample` with the group's size).
@@ -78,15 +83,19 @@ def counts(scope: Scope) -> Counts:
         if n
     }
     period, params = _period(scope, "created_on")
+    live_per_advocate = f"""SELECT advocate_id, variant, COUNT(*) AS n
+  FROM {ReferralFact._meta.db_table}
+  WHERE workspace_id = %s AND program_id = %s AND came AND variant <> '' AND live{period}
+  GROUP BY advocate_id, variant"""  # noqa: S608 - tables, fixed conditions
+    if _all_history(scope):
+        live_per_advocate = f"""SELECT variant, value AS n FROM {TOTALS}
+  WHERE workspace_id = %s AND program_id = %s AND kind = 'friends'"""  # noqa: S608 - a table
     converted: dict[str, int] = {}
     per_advocate: dict[str, Sums] = {}
     # Squares of counts: far from 64 bits.
     for name, k, live, squares in _fetch(
-        f"""SELECT variant, COUNT(*), SUM(n), SUM(n * n)
-FROM (SELECT advocate_id, variant, COUNT(*) AS n FROM {ReferralFact._meta.db_table}
-  WHERE workspace_id = %s AND program_id = %s AND came AND variant <> '' AND live{period}
-  GROUP BY advocate_id, variant) x
-GROUP BY variant""",  # noqa: S608 - tables, fixed conditions
+        f"""SELECT variant, COUNT(*), SUM(n), SUM(n * n) FROM ({live_per_advocate}) x
+GROUP BY variant""",  # noqa: S608 - fixed SQL
         [scope.workspace_id, scope.program_id, *params],
     ):
         converted[name] = int(live)
@@ -124,6 +133,9 @@ def arms(scope: Scope) -> Arms:
         HOLDOUT: enrolled.get(HOLDOUT, 0),
         "": sum(n for name, n in enrolled.items() if name not in ("", HOLDOUT)),
     }
+    if _all_history(scope):
+        customers, revenue = _of_totals(scope)
+        return Arms(advocates=advocates, customers=customers, revenue=revenue)
     within: list[str] = []
     params: list[Any] = [scope.workspace_id, scope.program_id]
     if scope.since is not None:
@@ -136,17 +148,78 @@ def arms(scope: Scope) -> Arms:
     if scope.since is not None:
         first = "(prev_at IS NULL OR prev_at < %s)"
         params.insert(0, connection.ops.adapt_datetimefield_value(scope.since))
-    arm = f"CASE WHEN variant = '{HOLDOUT}' THEN '{HOLDOUT}' ELSE '' END"
-    per_advocate = f"""SELECT advocate_id, {arm} AS arm, currency,
+    per_advocate = f"""SELECT advocate_id, {ARM} AS arm, currency,
   SUM(CASE WHEN {first} THEN 1 ELSE 0 END) AS n, SUM(net) AS net, COUNT(net) AS priced
 FROM {BoughtFact._meta.db_table}
 WHERE workspace_id = %s AND program_id = %s{"".join(f" AND {w}" for w in within)}
-GROUP BY advocate_id, {arm}, currency"""  # noqa: S608 - tables, fixed conditions
+GROUP BY advocate_id, {ARM}, currency"""  # noqa: S608 - tables, fixed conditions
     if connection.vendor == "postgresql":
         customers, revenue = _summed(per_advocate, params)
     else:
         customers, revenue = _summed_here(_fetch(per_advocate, params))
     return Arms(advocates=advocates, customers=customers, revenue=revenue)
+
+
+def _all_history(scope: Scope) -> bool:
+    return scope.start is None and scope.end is None
+
+
+def _of_totals(scope: Scope) -> tuple[dict[str, Sums], dict[str, dict[str, Sums]]]:
+    """The arms' sums over all history from the advocates' totals: per advocate with a
+    counted purchase, the referrals whose first one it is; per advocate and currency with a
+    priced purchase, their net."""
+    params = [scope.workspace_id, scope.program_id]
+    customers = {
+        group: (int(k), int(total), int(squares))
+        for group, k, total, squares in _fetch(
+            f"""SELECT variant, COUNT(*), SUM(value), SUM(value * value) FROM {TOTALS}
+WHERE workspace_id = %s AND program_id = %s AND kind = 'customers' GROUP BY variant""",  # noqa: S608 - a table
+            params,
+        )
+    }
+    revenue: dict[str, dict[str, Sums]] = defaultdict(dict)
+    for currency, group, k, total, squares in _squared(
+        f"""SELECT currency, variant AS arm, value AS net FROM {TOTALS}
+WHERE workspace_id = %s AND program_id = %s AND kind = 'revenue'""",  # noqa: S608 - a table
+        params,
+    ):
+        revenue[currency][group] = (int(k), int(total), int(squares))
+    return customers, dict(revenue)
+
+
+# Past this, a square of minor units is more than 64-bit integers hold.
+SQUARE_ROOT_MAX = 3_037_000_499
+
+
+def _squared(nets: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """(currency, arm, advocates, sum, sum of squares) of the per-advocate `nets`: on
+    PostgreSQL exact however large (a bigint's sum is a numeric); on SQLite while none can pass
+    64 bits (SQLite turns an overflowing product into a float and fails an overflowing sum),
+    else summed in Python."""
+    # The squares that fit as bigints (all but the rare ones): summed without numerics.
+    small = f"SUM(CASE WHEN ABS(net) <= {SQUARE_ROOT_MAX} THEN net * net END)"
+    if connection.vendor == "postgresql":
+        return _fetch(
+            f"""SELECT currency, arm, COUNT(*), SUM(net), COALESCE({small}, 0)
+  + COALESCE(SUM(CASE WHEN ABS(net) > {SQUARE_ROOT_MAX} THEN CAST(net AS NUMERIC) * net END), 0)
+FROM ({nets}) x GROUP BY arm, currency""",  # noqa: S608 - fixed SQL
+            params,
+        )
+    try:
+        # Grouped in the order of the totals' index: no sorting.
+        rows = _fetch(
+            f"""SELECT currency, arm, COUNT(*), SUM(net), COALESCE({small}, 0), MAX(ABS(net))
+FROM ({nets}) x GROUP BY arm, currency""",  # noqa: S608 - fixed SQL
+            params,
+        )
+        if all(int(row[5]) <= SQUARE_ROOT_MAX for row in rows):
+            return [row[:5] for row in rows]
+    except OperationalError:  # integer overflow
+        pass
+    values: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for currency, group, net in _fetch(nets, params):
+        values[(currency, group)].append(int(net))
+    return [(currency, group, *sums(v)) for (currency, group), v in values.items()]
 
 
 def _summed(

@@ -51,16 +51,15 @@ def participant_facts(where: str) -> str:
         f"COALESCE({day(referred)}, {created})",
     )
     first = f"(SELECT MIN(af.{{}}) FROM {ADVOCATES} af WHERE af.participant_id = p.id)"
-    # OFFSET 0 keeps PostgreSQL from writing `x` into the outer query, where each of its
-    # subqueries would run once per use: six per participant instead of three.
-    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
-    return f"""INSERT INTO {FACTS} (participant_id, workspace_id, test, base_on, known_on,
+    # Materialized: else both databases write `x` into the outer query, where each of its
+    # subqueries runs once per use, six per participant instead of three (SQLite did).
+    return f"""WITH x AS MATERIALIZED (SELECT p.id, p.workspace_id, p.test, {base} AS base_on,
+  {first.format("first_on")} AS advocate_on, {first.format("came_on")} AS referring_on
+  FROM {PEOPLE} p WHERE {where})
+INSERT INTO {FACTS} (participant_id, workspace_id, test, base_on, known_on,
   advocate_on, referring_on)
 SELECT id, workspace_id, test, base_on, {_least("base_on", "COALESCE(advocate_on, base_on)")},
-  advocate_on, referring_on
-FROM (SELECT p.id, p.workspace_id, p.test, {base} AS base_on,
-  {first.format("first_on")} AS advocate_on, {first.format("came_on")} AS referring_on
-  FROM {PEOPLE} p WHERE {where}{fence}) x"""
+  advocate_on, referring_on FROM x"""
 
 
 def participant_days(known: str, based: str, advocate: str, referring: str) -> str:

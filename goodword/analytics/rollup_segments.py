@@ -11,13 +11,11 @@ program's whole history.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from django.db import connection
-
 from goodword.analytics import rollup_db as db
+from goodword.analytics import scratch
 from goodword.analytics.models import (
     AdvocateDay,
     AdvocateFact,
@@ -73,22 +71,21 @@ def update(advocates: set[int], days: set[Part], reward_days: set[Part]) -> None
     (whose facts were recomputed) whose tier or segment changed."""
     moved = _moved(advocates)
     activity, revenue, cost = set(days), set(days), set(reward_days)
-    for chunk in db.chunks(sorted(moved)):
-        inside = f"advocate_id IN ({', '.join(str(int(i)) for i in chunk)})"  # integers
-        activity |= _parts("day", T["AdvocateDay"], inside)
+    if moved:
+        chosen = scratch.put("moved", moved).has("advocate_id")
+        activity |= _parts("day", T["AdvocateDay"], chosen)
         revenue |= _parts(
-            "converted_on", T["ReferralFact"], f"{inside} AND converted_on IS NOT NULL"
+            "converted_on", T["ReferralFact"], f"{chosen} AND converted_on IS NOT NULL"
         )
-        cost |= _parts("day", T["RewardFact"], inside)
+        cost |= _parts("day", T["RewardFact"], chosen)
     chosen_days = {SegmentDay: activity, SegmentRevenueDay: revenue, SegmentCostDay: cost}
     for model, parts in chosen_days.items():
-        for (workspace, program), chosen in _by_program(parts).items():
-            for some in db.chunks(sorted(chosen)):
-                table = T[model.__name__]
-                where, params = _where(workspace, program, "day", some)
-                db.run(f"DELETE FROM {table} WHERE {where}", params)  # noqa: S608 - fixed
-                where, params = _where(workspace, program, SUMS[model][3], some, "x.")
-                db.run(_insert(model, where), params)
+        if not parts:
+            continue
+        on = scratch.days_in(parts, f"x.{SUMS[model][3]}", workspace="x.workspace_id",
+                             program="x.program_id")  # fmt: skip
+        db.run(f"DELETE FROM {T[model.__name__]} WHERE {scratch.days_in(parts, 'day')}")  # noqa: S608 - fixed
+        db.run(_insert(model, on))
 
 
 def _insert(model: type[Any], where: str) -> str:
@@ -110,39 +107,27 @@ SELECT advocate_id, tier, segment FROM {T["AdvocateFact"]} WHERE {where}"""  # n
 def _moved(advocates: set[int]) -> set[int]:
     """The advocates whose tier or segment is not the one their days were summed with (or
     who gained or lost their fact); remembers the ones they have now."""
-    moved: set[int] = set()
-    for chunk in db.chunks(sorted(advocates)):
-        kept, now = (
-            {pk: (tier, segment) for pk, tier, segment in model._default_manager.filter(
-                advocate_id__in=chunk).values_list("advocate_id", "tier", "segment")}
-            for model in (SegmentAdvocate, AdvocateFact)
-        )  # fmt: skip
-        moved |= {pk for pk in kept.keys() | now.keys() if kept.get(pk) != now.get(pk)}
-        inside = f"advocate_id IN ({', '.join(str(int(i)) for i in chunk)})"  # integers
-        db.run(f"DELETE FROM {T['SegmentAdvocate']} WHERE {inside}")  # noqa: S608
-        db.run(_remember(inside))
+    if not advocates:
+        return set()
+    chosen = scratch.put("advocates", advocates).has("advocate_id")
+    kept, now = (
+        f"SELECT advocate_id, tier, segment FROM {T[name]} WHERE {chosen}"  # noqa: S608
+        for name in ("SegmentAdvocate", "AdvocateFact")
+    )
+    # EXCEPT compares NULLs as equal, as Python's `!=` did the rows fetched.
+    moved = {
+        int(row[0])
+        for row in db.rows(
+            f"SELECT advocate_id FROM ({kept} EXCEPT {now}) x"  # noqa: S608
+            f" UNION SELECT advocate_id FROM ({now} EXCEPT {kept}) y"
+        )
+    }
+    db.run(f"DELETE FROM {T['SegmentAdvocate']} WHERE {chosen}")  # noqa: S608
+    db.run(_remember(chosen))
     return moved
-
-
-def _where(
-    workspace: int, program: int | None, column: str, days: list[date], x: str = ""
-) -> tuple[str, list[Any]]:
-    """One program's (None: no program's) rows on these days, by `column`, and parameters."""
-    program_is = f"{x}program_id IS NULL" if program is None else f"{x}program_id = %s"
-    marks = ", ".join(["%s"] * len(days))
-    params: list[Any] = [workspace, *([] if program is None else [program])]
-    params += [connection.ops.adapt_datefield_value(d) for d in days]
-    return f"{x}workspace_id = %s AND {program_is} AND {x}{column} IN ({marks})", params
 
 
 def _parts(day: str, table: str, where: str) -> set[Part]:
     """The program-days (by `day`) of the rows of `table` matching `where`."""
     statement = f"SELECT DISTINCT workspace_id, program_id, {day} FROM {table} WHERE {where}"  # noqa: S608
     return {(w, p, db.as_date(d)) for w, p, d in db.rows(statement)}
-
-
-def _by_program(parts: set[Part]) -> dict[tuple[int, int | None], set[date]]:
-    out: dict[tuple[int, int | None], set[date]] = defaultdict(set)
-    for workspace, program, day in parts:
-        out[(workspace, program)].add(day)
-    return out

@@ -18,10 +18,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 
 from django.db import connection, transaction
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from goodword.analytics import rollup_attribution as attribution
@@ -218,7 +217,6 @@ def _changed(since: dict[str, int], tops: dict[str, int]) -> Changed:
     refunded = Referral.objects.filter(
         workspace_id__in=refunds.values("workspace_id"), order_id__in=refunds.values("order_id")
     )
-    clicks = Click.objects.filter(pk__gt=since["clicks"], pk__lte=tops["clicks"])
     return Changed(
         referrals=set(refs.values_list("pk", flat=True))
         | set(refunded.values_list("pk", flat=True)),
@@ -239,12 +237,19 @@ def _changed(since: dict[str, int], tops: dict[str, int]) -> Changed:
         )
         | people.of_events(since["events"], tops["events"]),
         touched=attribution.changed(named, since["events"], tops["events"]),
-        click_days=set(
-            clicks.annotate(day=TruncDate("created_at", tzinfo=UTC))
-            .values_list("workspace_id", "program_id", "day")
-            .distinct()
-        ),
+        click_days=_click_days(since["clicks"], tops["clicks"]),
     )
+
+
+def _click_days(since: int, top: int) -> set[Part]:
+    """The program-days of the clicks with ids in (since, top]. In SQL, not TruncDate: on
+    SQLite that parses each click's time in Python (0.5 s for a day's 135,000)."""
+    days = f"SELECT DISTINCT workspace_id, program_id, {sql.day('created_at')}"
+    rows = db.rows(
+        f"{days} FROM {Click._meta.db_table} WHERE id > %s AND id <= %s",  # noqa: S608 - a table
+        [int(since), int(top)],
+    )
+    return {(int(w), None if p is None else int(p), db.as_date(d)) for w, p, d in rows}
 
 
 def _roll_up(since: dict[str, int], tops: dict[str, int]) -> Changed:
@@ -330,9 +335,7 @@ def _update(changed: Changed) -> None:
     people.update(persons, participation_days)
     customers.update(changed.participants, changed.referrals)
     attribution.update(changed.referrals | changed.touched, referral_days)
-    experiments.update(
-        changed.referrals, changed.rewards, changed.purchases, changed.participants, referral_days
-    )
+    experiments.update(changed.referrals, changed.rewards, changed.participants, referral_days)
     changed.counts = {
         "referrals": len(changed.referrals),
         "rewards": len(changed.rewards),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from goodword.analytics import activity, breakdowns, money, rollups
+from goodword.analytics import activity, breakdowns, money, rolled, rollups
 from goodword.analytics.scope import Scope, rate
 
 
@@ -38,7 +38,7 @@ class Summary:
 
 
 def summary(scope: Scope, *, top: int = 10) -> Summary:
-    with rollups.caught_up():
+    with rollups.caught_up(), rolled.shared_reads():
         return _summary(scope, top)
 
 

@@ -75,6 +75,11 @@ class Advocate(models.Model):
                 fields=["program", "participant"], name="one_advocate_per_program"
             )
         ]
+        indexes = [
+            # The advocates list, newest first, by id among equal times: a page read from the
+            # index, not every advocate sorted with their counts (3 s at a million referrals).
+            models.Index(fields=["workspace", "created_at", "id"]),
+        ]
 
     def __str__(self) -> str:
         return self.code
