@@ -112,3 +112,19 @@ def test_a_shorter_attribution_window_moves_credit_as_the_raw_computation_does(d
     for model in MODELS:
         assert attribution(scope, model) == attribution(replace(scope, raw=True), model), model
     assert attribution(scope, LINEAR).multi_touch < before.multi_touch
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_every_page_of_the_rolled_credits_is_the_raws(db: None, seed: int) -> None:
+    """The rollups rank advocates by their numbers and order ties by code when a page reads
+    them, moved advocates among the rest: every page of every size starts on the raw row."""
+    api, program = random_history(seed)
+    rollups.rebuild()
+    for scope in scopes(api.workspace.pk, program.pk)[:2]:
+        for model in MODELS:
+            raw = attribution(replace(scope, raw=True), model).credits
+            assert len(attribution(scope, model).credits) == len(raw)
+            for size in (1, 2, 5):
+                for start in range(len(raw)):
+                    page = slice(start, start + size)
+                    assert attribution(scope, model).credits[page] == raw[page], (model, page)
