@@ -4,7 +4,8 @@ State lives in rows, so a lost task or a killed worker is a delay, never a loss:
 seconds the loop approves rewards whose hold has ended, announces and expires credit whose
 dates have passed, moves buffered clicks into the database, and rolls up what changed for the
 dashboard's numbers. Each sweeper is idempotent and
-safe to run in several processes at once.
+safe to run in several processes at once. On SQLite it also refreshes the planner's statistics
+when the tables have grown tenfold (`goodword.ops.analyze`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from goodword.analytics import rollups
+from goodword.ops import analyze
 from goodword.referrals import clicklog
 from goodword.rewards import expiry
 from goodword.rewards import services as rewards
@@ -58,6 +60,8 @@ def run_forever() -> None:
             done = sweep_once()
             if any(done.values()):
                 logger.info("swept: %s", done)
+            # Upkeep, not due work: not among the sweep's counts.
+            analyze.analyze_if_grown()
         except Exception:
             # A sweep that fails (database restarting, a bad row) must not stop the loop.
             logger.exception("sweep failed; retrying at the next tick")

@@ -22,7 +22,7 @@ from goodword.accounts.models import Workspace
 from goodword.accounts.roles import Can
 from goodword.dashboard import lists
 from goodword.dashboard.access import staff
-from goodword.dashboard.lists import Filter, Listing, listing
+from goodword.dashboard.lists import CappedPaginator, Filter, Listing, listing
 from goodword.dashboard.people import queries
 from goodword.dashboard.referrals import timeline
 from goodword.dashboard.referrals.queries import referral_rows
@@ -215,6 +215,42 @@ def _advocates(request: HttpRequest) -> Listing:
     )
 
 
+def _by_total(found: Listing, workspace: Workspace) -> queries.ByTotal | None:
+    narrowed = bool(found.params.keys() - {"sort"})  # searched or filtered
+    return queries.by_total(found.ordered, workspace, found.sort, narrowed=narrowed)
+
+
+def _paged(found: Listing, workspace: Workspace) -> Listing:
+    """The list with its page cut from the ordered ids when sorted by a count."""
+    rows = _by_total(found, workspace)
+    if rows is None:
+        return found
+    paginator = CappedPaginator(rows, PER_PAGE, found.page_number, lists.COUNT_CAP)
+    return Listing(
+        paginator.get_page(found.page_number),
+        found.query,
+        found.sort,
+        found.params,
+        found.filters,
+        found.sorts,
+        ordered=found.ordered,
+        per_page=PER_PAGE,
+        page_number=found.page_number,
+    )
+
+
+def _exported(found: Listing, workspace: Workspace) -> Iterator[list[Any]]:
+    """The list's first MAX_EXPORT rows (advocates with their counts), a thousand at a time:
+    one query each, and a bounded IN list for their sums. Sorted by a count, ordered once by
+    the totals."""
+    rows = _by_total(found, workspace)
+    if rows is None:
+        yield from _chunks(found.ordered[:MAX_EXPORT].iterator(chunk_size=1000), 1000)
+        return
+    for ids in _chunks(rows.ids(0, MAX_EXPORT), 1000):
+        yield rows.rows_of(ids)
+
+
 @dataclass(frozen=True)
 class AdvocateRow:
     advocate: Advocate
@@ -223,7 +259,7 @@ class AdvocateRow:
 
 @staff(Can.VIEW)
 def advocates(request: HttpRequest) -> HttpResponse:
-    found = _advocates(request)
+    found = _paged(_advocates(request), _workspace(request))
     shown: list[Advocate] = found.rows
     # One query for the whole page's sums, per advocate and currency.
     earned = queries.rewards_earned(_workspace(request), [a.pk for a in shown])
@@ -239,7 +275,7 @@ def advocates_export(request: HttpRequest) -> HttpResponse:
     """The filtered list as CSV, up to MAX_EXPORT rows; rewards earned as "10.00 USD" per
     currency, separated by "; "."""
     workspace = _workspace(request)
-    rows: QuerySet[Advocate] = _advocates(request).ordered
+    found = _advocates(request)
     header = (
         "advocate_id", "program_id", "program", "code", "participant_id", "external_id",
         "name", "email", "variant", "referrals", "conversions", "rewards_earned", "enrolled_at",
@@ -247,8 +283,7 @@ def advocates_export(request: HttpRequest) -> HttpResponse:
     )  # fmt: skip
 
     def lines() -> Iterator[tuple[Any, ...]]:
-        # The sums a thousand advocates at a time: one query each, and a bounded IN list.
-        for chunk in _chunks(rows[:MAX_EXPORT].iterator(chunk_size=1000), 1000):
+        for chunk in _exported(found, workspace):
             earned = queries.rewards_earned(workspace, [a.pk for a in chunk])
             for a in chunk:
                 yield (
