@@ -19,7 +19,6 @@ from goodword.accounts.models import Workspace
 from goodword.analytics import (
     activity,
     breakdowns,
-    rolled,
     rolled_leaders,
     rollup_segments,
     rollups,
