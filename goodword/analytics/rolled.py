@@ -64,11 +64,13 @@ def _int(value: Any) -> int:
     return int(value or 0)
 
 
-# The referral days' measures, and the keys a summary reads them by (`_days_by_key`).
-REFERRAL_MEASURES = (
+# The referral days' measures summed over a scope (`referral_totals`), with those of their
+# orders, and the keys a summary reads them by (`_days_by_key`).
+TOTAL_MEASURES = (
     "came", "conversions", "converted", "rewarded", "started_us",
-    *(f"took_{i}" for i in range(len(BUCKETS))), "orders", "gross", "refunded",
+    *(f"took_{i}" for i in range(len(BUCKETS))),
 )  # fmt: skip
+REFERRAL_MEASURES = (*TOTAL_MEASURES, "orders", "gross", "refunded")
 KEYS = ("channel", "variant")
 # The measures that count rows (no money, no time).
 DAY_COUNTS = {
@@ -136,8 +138,8 @@ def _referral_days(scope: Scope) -> list[dict[str, Any]]:
 
 def referral_totals(scope: Scope) -> dict[str, int]:
     """came, conversions, converted, rewarded, started_us and took_0.. over the scope."""
-    measures = REFERRAL_MEASURES[:-3]
-    return _summed_by(_referral_days(scope), (), measures).get((), dict.fromkeys(measures, 0))
+    totals = _summed_by(_referral_days(scope), (), TOTAL_MEASURES)
+    return totals.get((), dict.fromkeys(TOTAL_MEASURES, 0))
 
 
 def _click_days(scope: Scope) -> list[dict[str, Any]]:

@@ -163,15 +163,16 @@ def update(referrals: set[int], rewards: set[int], participants: set[int], days:
     if participants:
         ids |= _ids(_of_participants(scratch.put("participants", participants)))
     windows = _windows_changed()
-    for program, window in windows:
-        if window is None:  # a new program: the window of its first facts, computed now
-            _remember_window(program)
+    for program, had, window in windows:
+        # Recorded as read before the facts are computed: a window changed meanwhile differs
+        # from it, and the next refresh computes them again.
+        BoughtWindow.objects.update_or_create(program_id=program, defaults={"days": window})
+        if had is None:  # a new program: the window of its first facts, computed now
             continue
         BoughtFact.objects.filter(program_id=program).delete()
         db.run(bought_facts(f"r.program_id = {int(program)}"))
         _totals(f"program_id = {int(program)}", f"program_id = {int(program)}")
-        _remember_window(program)
-    changed = [program for program, window in windows if window is not None]
+    changed = [program for program, had, _ in windows if had is not None]
     if changed and ids:  # their every referral's facts were computed just now
         programs = ", ".join(str(int(program)) for program in changed)
         ids -= _ids(f"SELECT id FROM {REFERRALS} WHERE program_id IN ({programs})")  # noqa: S608
@@ -243,25 +244,19 @@ UNION SELECT r.id FROM {ADVOCATES} a JOIN {REFERRALS} r ON r.advocate_id = a.id
 WHERE a.variant <> '' AND {people.has("a.participant_id")}"""  # noqa: S608 - tables, integers
 
 
-def _windows_changed() -> list[tuple[int, int | None]]:
-    """The programs whose window is not the one their facts were computed with, and that one;
-    None for a program with no window yet. A program's referrals get bought facts only from
-    a rebuild, which records every program's window, or from a refresh, which records it
-    when it first sees the program (`_remember_window`): so a program with none has no facts
+def _windows_changed() -> list[tuple[int, int | None, int]]:
+    """The programs whose window is not the one their facts were computed with: that one
+    (None for a program with no window yet) and the window now. A program's referrals get
+    bought facts only from a rebuild, which records every program's window, or from a refresh,
+    which records it when it first sees the program: so a program with none has no facts
     yet, and its first ones are computed with its window now, which need not be computed
     again (a new program's day of referrals took 5 s more at a million referrals)."""
     rows = db.rows(
-        f"""SELECT p.id, w.days FROM {PROGRAMS} p
+        f"""SELECT p.id, w.days, p.attribution_days FROM {PROGRAMS} p
 LEFT JOIN {WINDOWS} w ON w.program_id = p.id
 WHERE w.program_id IS NULL OR w.days <> p.attribution_days"""  # noqa: S608 - tables
     )
-    return [(int(p), None if days is None else int(days)) for p, days in rows]
-
-
-def _remember_window(program: int) -> None:
-    """Record the program's window now as the one its facts are computed with."""
-    window = Program.objects.values_list("attribution_days", flat=True).get(pk=program)
-    BoughtWindow.objects.update_or_create(program_id=program, defaults={"days": window})
+    return [(int(p), None if had is None else int(had), int(now)) for p, had, now in rows]
 
 
 def _ids(statement: str) -> set[int]:
