@@ -40,6 +40,7 @@ from django.db.models import BigIntegerField, Count, IntegerField, Q, QuerySet, 
 from django.db.models.functions import Cast
 
 from goodword.analytics import queries, rolled, rollups, touches
+from goodword.analytics import rollup_db as db
 from goodword.analytics.models import AttributionDay, AttributionFact
 from goodword.analytics.scope import Money, Scope, add_to, per_currency
 from goodword.analytics.touches import (
@@ -436,12 +437,11 @@ class Credits(Sequence[Credit]):
 def _advocates(scope: Scope, pks: Sequence[int]) -> list[tuple[int, _Who]]:
     """The scope's advocates `pks`, with `Credit`'s first fields. Every advocate credited is
     of the scope: of a referral of it, or touching its friends for its programs."""
-    people = scope.of(Advocate.objects.all(), program="program_id").filter(pk__in=pks)
     fields = ("advocate", "participant", "code", "name", "external_id")
-    return [(pk, dict(zip(fields, who, strict=True))) for pk, *who in people.values_list(
+    return [(pk, dict(zip(fields, who, strict=True))) for pk, *who in _scoped(scope, pks, (
         "pk", "public_id", "participant__public_id", "code", "participant__name",
         "participant__external_id",
-    )]  # fmt: skip
+    ))]  # fmt: skip
 
 
 _Who = dict[str, Any]  # `Credit`'s first fields
@@ -449,11 +449,16 @@ _Who = dict[str, Any]  # `Credit`'s first fields
 
 def _names(scope: Scope, pks: Sequence[int]) -> dict[int, tuple[str, str]]:
     """What breaks a tie on the numbers: code, then public id."""
-    if not pks:
-        return {}
-    people = scope.of(Advocate.objects.all(), program="program_id").filter(pk__in=pks)
     return {pk: (code, public_id) for pk, code, public_id in
-            people.values_list("pk", "code", "public_id")}  # fmt: skip
+            _scoped(scope, pks, ("pk", "code", "public_id"))}  # fmt: skip
+
+
+def _scoped(scope: Scope, pks: Sequence[int], fields: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    """`fields` of the scope's advocates `pks`, a chunk of ids per query: a group tied on the
+    numbers can be tens of thousands of advocates, past SQLite's 32,766 parameters."""
+    advocates = scope.of(Advocate.objects.all(), program="program_id")
+    for chunk in db.chunks(list(pks)):
+        yield from advocates.filter(pk__in=chunk).values_list(*fields)
 
 
 def _credits(
