@@ -335,7 +335,9 @@ def month(column: str) -> str:
 def customer_facts(chosen: str) -> str:
     """INSERT the customer facts of the customers with a purchase fact matching `chosen` (on
     its columns): in each group their start and, per currency and month, the purchases
-    counted from it (`cohorts`: on the start day, from the time of the conversion on)."""
+    counted from it (`cohorts`: on the start day, from the time of the conversion on).
+    A customer's first purchase is a subquery, looked up by customer: as a join, PostgreSQL
+    hashed every purchase fact to find a day's few hundred (0.2 s at 100,000 referrals)."""
     pf, e, start_on = T["PurchaseFact"], T["Event"], day("s.start_at")
     return f"""INSERT INTO {T["CustomerFact"]} (workspace_id, program_id, referred, customer,
   currency, start_on, first_on, month, customers, orders, gross, refunded)
@@ -353,12 +355,11 @@ s AS (
   SELECT workspace_id, CAST(NULL AS BIGINT), TRUE, customer, MIN(start_at) FROM conv
   GROUP BY workspace_id, customer
   UNION ALL
-  SELECT c.workspace_id, CAST(NULL AS BIGINT), FALSE, c.customer, MIN(e.occurred_at)
-  FROM c JOIN {pf} pf ON pf.workspace_id = c.workspace_id AND pf.customer = c.customer
-  JOIN {e} e ON e.id = pf.event_id
-  WHERE NOT EXISTS (SELECT 1 FROM conv
+  SELECT c.workspace_id, CAST(NULL AS BIGINT), FALSE, c.customer,
+    (SELECT MIN(e.occurred_at) FROM {pf} pf JOIN {e} e ON e.id = pf.event_id
+      WHERE pf.workspace_id = c.workspace_id AND pf.customer = c.customer)
+  FROM c WHERE NOT EXISTS (SELECT 1 FROM conv
     WHERE conv.workspace_id = c.workspace_id AND conv.customer = c.customer)
-  GROUP BY c.workspace_id, c.customer
 ),
 m AS (
   SELECT s.workspace_id, s.program_id, s.referred, s.customer, pf.currency,
