@@ -59,6 +59,9 @@ bench: $(VENV)/.installed
 	$(BIN)/python benches/events.py
 	$(BIN)/python benches/batch.py
 	$(BIN)/python benches/event_cpu.py
+	$(BIN)/python benches/webhooks.py
+	$(BIN)/python benches/inbox.py
+	$(BIN)/python benches/imports.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -6,6 +6,7 @@ start-up with a message that says what to fix.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
@@ -40,6 +41,22 @@ def _env_float(name: str, default: float) -> float:
     if value <= 0:
         raise ImproperlyConfigured(f"{name} must be greater than zero, got {raw!r}")
     return value
+
+
+def _env_networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated CIDRs (`10.0.0.0/8, fd00::/8`); empty when unset."""
+    networks = []
+    for part in os.environ.get(name, "").split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part.strip()))
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated networks such as 10.0.0.0/8 or fd00::/8; "
+                f"{part.strip()!r} is not one ({exc})"
+            ) from None
+    return tuple(networks)
 
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -104,8 +121,11 @@ INSTALLED_APPS = [
     "goodword.referrals",
     "goodword.rewards",
     "goodword.ingest",
+    "goodword.imports",
     "goodword.analytics",
     "goodword.goals",
+    "goodword.webhooks",
+    "goodword.integrations",
     "goodword.api",
     "goodword.dashboard",
     "goodword.public",
@@ -117,6 +137,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "goodword.lib.csp.content_security_policy",
     "goodword.api.middleware.events_fast_path",
+    "goodword.integrations.middleware.hooks_fast_path",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -220,6 +241,8 @@ STATIC_ROOT = DATA_DIR / "static"
 
 # The API refuses larger bodies with 413 before reading them (goodword.api.middleware).
 API_MAX_BODY_BYTES = 256 * 1024
+# CSV uploads to /api/v1/imports/ (docs/import-export.md); bigger files go by the command line.
+API_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Security: safe defaults; `goodword check --deploy` is clean when SITE_URL is https.
@@ -263,7 +286,20 @@ TASKS = {
 SWEEP_SECONDS = _env_float("GOODWORD_SWEEP_SECONDS", 5.0)
 # How long the redirect keeps a code's destination in memory before asking the database again.
 LINK_CACHE_SECONDS = _env_float("GOODWORD_LINK_CACHE_SECONDS", 30.0)
+# How long a web process keeps an inbound connection (Shopify, Stripe, Segment) in memory:
+# one turned off or deleted in another process is still accepted here for up to this long.
+INBOUND_CONNECTION_CACHE_SECONDS = _env_float("GOODWORD_CONNECTION_CACHE_SECONDS", 5.0)
+# Outbound webhooks: endpoints sent to at once by a dispatcher, and how long its claim on
+# due messages lasts (a dispatcher that dies holding messages delays them this long).
+WEBHOOK_CONCURRENCY = int(_env_float("GOODWORD_WEBHOOK_CONCURRENCY", 8))
+if WEBHOOK_CONCURRENCY < 1:
+    raise ImproperlyConfigured("GOODWORD_WEBHOOK_CONCURRENCY must be a whole number, at least 1")
+WEBHOOK_LEASE_SECONDS = _env_float("GOODWORD_WEBHOOK_LEASE_SECONDS", 60.0)
 CLICK_LOG_DIR = DATA_DIR / "clicks"
+
+# Networks that outbound calls (webhooks, goodword.lib.outbound) may reach although private,
+# loopback or link-local; nothing by default. Public addresses are always reachable.
+OUTBOUND_ALLOW_NETWORKS = _env_networks("OUTBOUND_ALLOW_NETWORKS")
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 import os
 import tempfile
 
@@ -68,3 +69,13 @@ def rows_match_the_catalogue(db: None) -> Iterator[None]:
     yield
     for event in DomainEvent.objects.order_by("pk"):
         catalogue.validate(event.name, event.data, subject_id=event.subject_id)
+
+
+@pytest.fixture
+def outbound_loopback(settings: object) -> None:
+    """Let outbound calls (goodword.lib.outbound) reach loopback, where the test receivers
+    (tests/receiver.py) listen; without it they are refused like any private address."""
+    settings.OUTBOUND_ALLOW_NETWORKS = (  # type: ignore[attr-defined]
+        ipaddress.ip_network("127.0.0.0/8"),
+        ipaddress.ip_network("::1/128"),
+    )

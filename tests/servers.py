@@ -64,6 +64,8 @@ def _base_env(data_dir: Path, database_url: str, site_url: str) -> dict[str, str
         GOODWORD_SWEEP_SECONDS="0.5",
         # The code -> destination cache stays short so a changed program shows at once.
         GOODWORD_LINK_CACHE_SECONDS="1",
+        # Webhooks go to the tests' receivers on loopback, which the SSRF guard refuses unless told.
+        OUTBOUND_ALLOW_NETWORKS="127.0.0.0/8",
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -162,6 +162,8 @@ def test_marketer_session(server: Server, tmp_path: Path) -> None:
             ("/dashboard/coupon-pools/", "coupon-pools", "Coupon pools"),
             ("/dashboard/team/", "team", "Team"),
             ("/dashboard/api-keys/", "api-keys", "API keys"),
+            ("/dashboard/webhooks/", "webhooks", "Webhooks"),
+            ("/dashboard/connections/", "connections", "Connections"),
             ("/dashboard/settings/", "settings", "Settings"),
             ("/dashboard/audit/", "audit", "Audit"),
         ]:

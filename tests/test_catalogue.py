@@ -167,6 +167,25 @@ def _team(acme: Api) -> None:
     team.revoke_invitation(invitation=invitation, by=by)
 
 
+def _webhooks(acme: Api) -> None:
+    """An endpoint's life: created, changed, its secret rotated, turned off by a 410, deleted."""
+    from goodword.webhooks import dispatch
+    from goodword.webhooks import services as webhooks
+    from tests.receiver import Receiver
+
+    with Receiver() as receiver:
+        receiver.respond(status=410)
+        endpoint = webhooks.create_endpoint(
+            workspace=acme.workspace, url=receiver.url, event_types=["reward.approved"]
+        )
+        endpoint = webhooks.update_endpoint(endpoint=endpoint, description="CRM")
+        webhooks.rotate_secret(endpoint=endpoint)
+        webhooks.send_test(endpoint=endpoint)
+        assert dispatch.deliver_due() == 1
+    webhooks.delete_endpoint(endpoint=endpoint)
+
+
+@pytest.mark.usefixtures("outbound_loopback")
 def test_a_whole_referral_loop_writes_only_catalogued_payloads(db: None) -> None:
     """Signup with a code, purchase, approval, redemption, refund, and the paths around them.
 
@@ -209,6 +228,7 @@ def test_a_whole_referral_loop_writes_only_catalogued_payloads(db: None) -> None
     _team(acme)
     assert acme.patch("/workspace", {"name": "Acme Inc"}).status_code == 200
     revoke_api_key(key=ApiKey.objects.get(workspace=acme.workspace))
+    _webhooks(acme)
 
     names = set(DomainEvent.objects.values_list("name", flat=True))
     assert names == set(catalogue.CATALOGUE) - LATE_EVENT_NAMES

@@ -590,6 +590,7 @@ def test_the_scheduler_sweeps_notices_and_expiry(
             "expiry_notices": 1,
             "expired": 0,
             "clicks": 0,
+            "inbox_processed": 0,
         }
     with at(EXPIRES):
         assert without_rollups(scheduler.sweep_once()) == {
@@ -597,6 +598,7 @@ def test_the_scheduler_sweeps_notices_and_expiry(
             "expiry_notices": 0,
             "expired": 1,
             "clicks": 0,
+            "inbox_processed": 0,
         }
     assert [name for name, _ in expired_events()] == ["credit.expiring", "credit.expired"]
     assert world.balance("alice") == usd(0)

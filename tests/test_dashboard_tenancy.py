@@ -52,6 +52,10 @@ IDS = {
     "member_id": "acme_member",
     "invitation_id": "acme_invitation",
     "goal_id": "acme_goal",
+    "endpoint_id": "acme_endpoint",
+    "message_id": "acme_message",
+    "connection_id": "acme_connection",
+    "item_id": "acme_inbox_item",
 }
 # Parameters that name no row: a value that would be valid for acme's row.
 PLAIN = {"fmt": "csv", "number": "1"}

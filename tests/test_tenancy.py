@@ -57,6 +57,8 @@ def build_world() -> World:
         **acme_payout_batch(acme),
         **acme_fulfilment(acme),
         **acme_goal(acme, program["id"]),
+        **acme_webhook(acme),
+        **acme_connection(acme),
     }
     canaries = [
         program["id"],
@@ -80,6 +82,14 @@ def build_world() -> World:
         "MUG-ACME-7",
         ids["acme_goal"],
         "Acme canary goal",
+        ids["acme_endpoint"],
+        ids["acme_message"],
+        "hooks.acme.test",
+        "Acme canary hook",
+        ids["acme_connection"],
+        ids["acme_inbox_item"],
+        "acme-shop.myshopify.com",
+        "Acme canary connection",
     ]
     world = World(acme=acme, globex=globex, ids=ids, canaries=canaries)
     world.baseline = acme_reads(world)
@@ -121,6 +131,36 @@ def acme_goal(acme: Api, program_id: str) -> dict[str, str]:
     response = acme.post("/goals", body)
     assert response.status_code == 201, response.content
     return {"acme_goal": response.json()["id"]}
+
+
+def acme_connection(acme: Api) -> dict[str, str]:
+    """A Shopify connection of acme's with one order received and processed."""
+    from goodword.integrations.models import Connection
+    from tests.integrations import SHOPIFY_SECRET, post_shopify, process
+
+    options = {"shop_domain": "acme-shop.myshopify.com", "description": "Acme canary connection"}
+    body = {"provider": "shopify", "secret": SHOPIFY_SECRET, "options": options}
+    response = acme.post("/connections", body)
+    assert response.status_code == 201, response.content
+    connection = Connection.objects.get(public_id=response.json()["id"])
+    order = {"id": 7001, "currency": "USD", "total_price": "12.00", "email": "bob@example.net",
+             "customer": {"id": 7002, "email": "bob@example.net"}}  # fmt: skip
+    assert post_shopify(connection, order).status_code == 200
+    assert process() == 1
+    [item] = acme.get(f"/connections/{connection.public_id}/inbox").json()["data"]
+    assert item["status"] == "processed", item
+    return {"acme_connection": connection.public_id, "acme_inbox_item": item["id"]}
+
+
+def acme_webhook(acme: Api) -> dict[str, str]:
+    """A webhook endpoint of acme's with a test message waiting for it."""
+    body = {"url": "https://hooks.acme.test/goodword", "description": "Acme canary hook"}
+    response = acme.post("/webhook-endpoints", body)
+    assert response.status_code == 201, response.content
+    endpoint = response.json()["id"]
+    message = acme.post(f"/webhook-endpoints/{endpoint}/test", {})
+    assert message.status_code == 201, message.content
+    return {"acme_endpoint": endpoint, "acme_message": message.json()["id"]}
 
 
 def acme_coupon_pool(acme: Api) -> dict[str, str]:
@@ -165,6 +205,13 @@ def acme_reads(world: World) -> dict[str, Any]:
         f"/payout-batches/{world.ids['acme_batch']}",
         "/goals",
         f"/goals/{world.ids['acme_goal']}",
+        "/webhook-endpoints",
+        f"/webhook-endpoints/{world.ids['acme_endpoint']}",
+        f"/webhook-endpoints/{world.ids['acme_endpoint']}/messages",
+        f"/webhook-endpoints/{world.ids['acme_endpoint']}/messages/{world.ids['acme_message']}",
+        "/connections",
+        f"/connections/{world.ids['acme_connection']}",
+        f"/connections/{world.ids['acme_connection']}/inbox",
     ]
     out = {}
     for path in paths:
@@ -221,7 +268,11 @@ POB = "/payout-batches/{batch_id}"
 PAY = "/payouts/{payout_id}"
 CPL = "/coupon-pools/{pool_id}"
 GOAL = "/goals/{goal_id}"
+CON = "/connections/{connection_id}"
 GOAL_IN = {"name": "Pwned", "metric": "clicks", "target": 10, "period": "this_month"}
+WHE = "/webhook-endpoints/{endpoint_id}"
+ACME_WHE = "/webhook-endpoints/{acme_endpoint}"
+REPLAY = {"since": "2020-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"}
 ACME_POOL_RULE = {
     "beneficiary": "friend",
     "kind": "coupon",
@@ -613,6 +664,97 @@ CASES = [
         code=None,
         note="globex gets a goal of its own, counting globex's clicks only",
     ),
+    # Webhook endpoints: acme's endpoint and message ids name nothing for globex.
+    Case("GET", WHE, ACME_WHE),
+    Case("PATCH", WHE, ACME_WHE, {"url": "https://evil.globex.test/"}),
+    Case("PATCH", WHE, ACME_WHE, {"active": False}),
+    Case("DELETE", WHE, ACME_WHE),
+    Case("POST", WHE + "/rotate-secret", ACME_WHE + "/rotate-secret", {"grace_hours": 0}),
+    Case("POST", WHE + "/test", ACME_WHE + "/test", {}),
+    Case("GET", WHE + "/messages", ACME_WHE + "/messages"),
+    Case(
+        "GET",
+        WHE + "/messages/{message_id}",
+        ACME_WHE + "/messages/{acme_message}",
+    ),
+    Case(
+        "POST",
+        WHE + "/messages/{message_id}/replay",
+        ACME_WHE + "/messages/{acme_message}/replay",
+        {},
+    ),
+    Case("POST", WHE + "/replay", ACME_WHE + "/replay", REPLAY),
+    Case(
+        "GET",
+        "/webhook-endpoints",
+        "/webhook-endpoints",
+        status=200,
+        code=None,
+        note="globex's own endpoints only",
+    ),
+    Case(
+        "GET",
+        "/webhook-endpoints",
+        "/webhook-endpoints",
+        query={"cursor": "{acme_endpoint}"},
+        status=400,
+        code="invalid_cursor",
+        note="acme's endpoint id is not a cursor for globex",
+    ),
+    Case(
+        "POST",
+        "/webhook-endpoints",
+        "/webhook-endpoints",
+        {"url": "https://hooks.globex.test/", "event_types": ["referral.converted"]},
+        status=201,
+        code=None,
+        note="globex gets an endpoint of its own",
+    ),
+    # Connections: acme's connection and inbox items name nothing for globex.
+    Case("GET", CON, "/connections/{acme_connection}"),
+    Case("PATCH", CON, "/connections/{acme_connection}", {"active": False}),
+    Case("PATCH", CON, "/connections/{acme_connection}", {"secret": "shpss_pwned"}),
+    Case("DELETE", CON, "/connections/{acme_connection}"),
+    Case("GET", CON + "/inbox", "/connections/{acme_connection}/inbox"),
+    Case(
+        "POST",
+        CON + "/inbox/{item_id}/retry",
+        "/connections/{acme_connection}/inbox/{acme_inbox_item}/retry",
+        {},
+    ),
+    Case("GET", "/connections", "/connections", status=200, code=None),
+    Case(
+        "GET",
+        "/connections",
+        "/connections",
+        query={"cursor": "{acme_connection}"},
+        status=400,
+        code="invalid_cursor",
+        note="acme's connection id is not a cursor for globex",
+    ),
+    Case(
+        "POST",
+        "/connections",
+        "/connections",
+        {"provider": "segment"},
+        status=201,
+        code=None,
+        note="globex gets a connection (and a write key) of its own",
+    ),
+    # Imports: an upload names no ids; globex's own rows are tested in test_import_export.py
+    # (the same file uploaded by both workspaces), here a body without a file does nothing.
+    *(
+        Case(
+            "POST",
+            f"/imports/{kind}",
+            f"/imports/{kind}",
+            {"external_id": "alice"},
+            status=422,
+            code="validation_error",
+            note="a JSON body has no file: nothing is imported",
+        )
+        for kind in ("participants", "orders")
+    ),
     # Workspace: always the caller's own.
     Case("GET", "/workspace", "/workspace", status=200, code=None),
     Case(
@@ -745,6 +887,10 @@ def _call(client: Client, method: str, path: str, **headers: str) -> Any:
         .replace("{payout_id}", "pay_x")
         .replace("{pool_id}", "cpl_x")
         .replace("{goal_id}", "goal_x")
+        .replace("{endpoint_id}", "whe_x")
+        .replace("{message_id}", "msg_x")
+        .replace("{connection_id}", "con_x")
+        .replace("{item_id}", "inb_x")
     )
     assert "{" not in concrete, f"fill in the path parameter of {path}"
     body = json.dumps({"name": "x"})

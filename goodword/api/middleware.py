@@ -10,6 +10,7 @@ from goodword.api.v1.api import api
 
 EVENTS_PATH = "/api/v1/events"
 BATCH_PATH = "/api/v1/events/batch"
+UPLOAD_PATHS = "/api/v1/imports/"
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -33,11 +34,15 @@ def api_body_limit(
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = -1
-            if length < 0 or length > settings.API_MAX_BODY_BYTES:
+            # CSV uploads stream to a temporary file, so they may be larger (docs/import-export.md).
+            limit = (
+                settings.API_MAX_UPLOAD_BYTES
+                if request.path.startswith(UPLOAD_PATHS)
+                else settings.API_MAX_BODY_BYTES
+            )
+            if length < 0 or length > limit:
                 return _error(
-                    413,
-                    "payload_too_large",
-                    f"request bodies are limited to {settings.API_MAX_BODY_BYTES} bytes",
+                    413, "payload_too_large", f"request bodies are limited to {limit} bytes"
                 )
         response = get_response(request)
         if request.path.startswith("/api/") and response.status_code in (404, 405):

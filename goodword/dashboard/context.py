@@ -46,6 +46,8 @@ NAVIGATION = [
         [
             ("Team", "dashboard:team"),
             ("API keys", "dashboard:api_keys"),
+            ("Webhooks", "dashboard:webhooks"),
+            ("Connections", "dashboard:connections"),
             ("Settings", "dashboard:settings"),
             ("Audit log", "dashboard:audit"),
         ],

@@ -31,4 +31,6 @@ urlpatterns = [
     path("", include("goodword.dashboard.referrals.urls")),
     path("", include("goodword.dashboard.rewards.urls")),
     path("", include("goodword.dashboard.team.urls")),
+    path("", include("goodword.dashboard.webhooks.urls")),
+    path("", include("goodword.dashboard.connections.urls")),
 ]

@@ -452,6 +452,30 @@ class CouponUsed(Payload):
     event: str = Field(description="the event that reported the order (`evt_...`)")
 
 
+class WebhookEndpointCreated(Payload):
+    url: str = Field(description="where its deliveries are posted")
+    event_types: list[str] = Field(description="the event names it receives; empty: every event")
+
+
+class WebhookEndpointUrl(Payload):
+    url: str = Field(description="where its deliveries were posted")
+
+
+class WebhookEndpointDisabled(Payload):
+    reason: str = Field(
+        description='why Goodword turned it off: `"gone"` (the receiver answered 410 Gone) or '
+        '`"failing"` (no delivery to it succeeded for 3 days)'
+    )
+    url: str = Field(description="where its deliveries were posted")
+
+
+class WebhookSecretRotated(Payload):
+    previous_expires_at: Moment | None = Field(
+        description="until when the previous secret signs too (ISO 8601 in UTC); null when it "
+        "stopped at once"
+    )
+
+
 # The kinds of subject, by public id prefix.
 SUBJECTS = {
     "ws": "workspace",
@@ -469,6 +493,7 @@ SUBJECTS = {
     "pay": "payout",
     "cpl": "coupon pool",
     "tinv": "team invitation",
+    "whe": "webhook endpoint",
 }
 
 
@@ -978,6 +1003,46 @@ EVENTS: tuple[EventType, ...] = (
         "beneficiary used the offer (the reward's `coupon_used_at`).",
         payload=CouponUsed,
         example={"code": "FRIEND-7KQ2MXH4PA", "order_id": "order-1002", "event": "evt_..."},
+    ),
+    EventType(
+        "webhook_endpoint.created",
+        subject="whe",
+        description="An outbound webhook endpoint was added; it receives the events recorded "
+        "from then on, this one included.",
+        payload=WebhookEndpointCreated,
+        example={"url": "https://example.com/hooks/goodword", "event_types": ["reward.approved"]},
+    ),
+    EventType(
+        "webhook_endpoint.updated",
+        subject="whe",
+        description="An outbound webhook endpoint's URL, event types or description changed, or "
+        "it was turned off or on by hand.",
+        payload=FieldsChanged,
+        example={"fields": ["active", "event_types"]},
+    ),
+    EventType(
+        "webhook_endpoint.deleted",
+        subject="whe",
+        description="An outbound webhook endpoint was deleted with its messages and delivery log.",
+        payload=WebhookEndpointUrl,
+        example={"url": "https://example.com/hooks/goodword"},
+    ),
+    EventType(
+        "webhook_endpoint.disabled",
+        subject="whe",
+        description="Goodword turned an outbound webhook endpoint off (a staff alert): the "
+        "receiver answered 410 Gone, or no delivery succeeded for 3 days. Its pending messages "
+        "wait until it is turned on again.",
+        payload=WebhookEndpointDisabled,
+        example={"reason": "failing", "url": "https://example.com/hooks/goodword"},
+    ),
+    EventType(
+        "webhook_endpoint.secret_rotated",
+        subject="whe",
+        description="An outbound webhook endpoint got a new signing secret; the previous one "
+        "signs too until its grace period ends.",
+        payload=WebhookSecretRotated,
+        example={"previous_expires_at": "2026-03-05T09:00:00Z"},
     ),
 )
 

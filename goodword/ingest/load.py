@@ -240,12 +240,14 @@ _HISTORY = (
 
 
 def history(workspace_id: int, external_ids: Sequence[str]) -> list[Event]:
-    """Every event recorded for these customers, oldest first in business time."""
+    """Every event recorded for these customers, oldest first in business time, but the past
+    orders imported as history (source `history`, `goodword.imports.orders`): analytics counts
+    them; no decision reads them, so they convert and reward nothing, however late they came."""
     if not external_ids:
         return []
     where = (
         f"workspace_id = %s AND customer_external_id IN ({_in(external_ids)}) "
-        "ORDER BY occurred_at, id"
+        "AND source <> 'history' ORDER BY occurred_at, id"
     )
     return sql.fetch(
         Event, _HISTORY, sql.select(Event, _HISTORY, where), [workspace_id, *external_ids]

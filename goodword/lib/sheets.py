@@ -13,10 +13,23 @@ from django.http import HttpResponse
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _neutralised(text: str) -> bool:
+    """Whether `text` is one that `cell` prefixes: one that starts like a formula, or such a
+    text behind quotes of its own (`'=x`), so that `plain` can tell the two apart."""
+    return text.lstrip("'").startswith(_FORMULA_STARTS)
+
+
 def cell(value: Any) -> str:
     """A value as a spreadsheet will show it: formulas neutralised; None as empty."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return "'" + text if _neutralised(text) else text
+
+
+def plain(text: str) -> str:
+    """The value `cell` was given: the inverse of `cell` for text (an import of an export)."""
+    if not text.startswith("'"):
+        return text  # most cells: one test, as an import reads millions
+    return text[1:] if _neutralised(text[1:]) else text
 
 
 def to_csv(rows: Iterable[Sequence[Any]]) -> str:

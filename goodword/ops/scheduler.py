@@ -2,9 +2,10 @@
 
 State lives in rows, so a lost task or a killed worker is a delay, never a loss: every few
 seconds the loop approves rewards whose hold has ended, announces and expires credit whose
-dates have passed, moves buffered clicks into the database, and rolls up what changed for the
-dashboard's numbers. Each sweeper is idempotent and
-safe to run in several processes at once. On SQLite it also refreshes the planner's statistics
+dates have passed, moves buffered clicks into the database, processes the inbound webhooks'
+inbox, and rolls up what changed for the dashboard's numbers. Each sweeper is idempotent and
+safe to run in several processes at once. Outbound webhooks are sent by a thread beside the
+loop (`goodword.webhooks.dispatch.run`). On SQLite it also refreshes the planner's statistics
 when the tables have grown tenfold (`goodword.ops.analyze`).
 """
 
@@ -12,18 +13,22 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from goodword.analytics import rollups
+from goodword.integrations import inbox
 from goodword.ops import analyze
 from goodword.referrals import clicklog
 from goodword.rewards import expiry
 from goodword.rewards import services as rewards
+from goodword.webhooks import dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +39,23 @@ def sweep_once() -> dict[str, int]:
     announced = expiry.announce_expiring_credit(now=timezone.now())
     expired = expiry.expire_due_credit(now=timezone.now())
     clicks = clicklog.ingest_clicks()
+    received = inbox.process_due(now=timezone.now())  # before the rollups: counted this sweep
     rolled = rollups.refresh()  # after the clicks: they are in the numbers within a sweep
     return {
         "approved": approved,
         "expiry_notices": announced,
         "expired": expired,
         "clicks": clicks,
+        "inbox_processed": received,
         "rolled_up": rolled["referrals"] + rolled["rewards"],
     }
+
+
+def _send_webhooks(stopping: Callable[[], bool]) -> None:
+    try:
+        dispatch.run(stopping=stopping)
+    finally:
+        connections.close_all()  # this thread's own (Django's connections are per thread)
 
 
 def run_forever() -> None:
@@ -54,6 +68,12 @@ def run_forever() -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     logger.info("scheduler sweeping every %ss", settings.SWEEP_SECONDS)
+    # Webhooks are fanned out and sent beside the sweeps, in their own thread: a receiver that
+    # hangs holds one of its sending threads, never the clicks, the rewards or the numbers.
+    webhooks = threading.Thread(
+        target=_send_webhooks, args=(lambda: stopping,), name="webhooks", daemon=True
+    )
+    webhooks.start()
     while not stopping:
         started = time.monotonic()
         try:
@@ -67,3 +87,4 @@ def run_forever() -> None:
             logger.exception("sweep failed; retrying at the next tick")
         while not stopping and time.monotonic() - started < settings.SWEEP_SECONDS:
             time.sleep(0.1)
+    webhooks.join(timeout=dispatch.TIMEOUT + 1)  # the sends under way finish and are recorded

@@ -12,17 +12,20 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from goodword.api.v1 import (
     analytics,
     attribution,
+    connections,
     coupons,
     events,
     experiments,
     fulfilments,
     goals,
+    imports,
     participants,
     payouts,
     programs,
     referrals,
     rewards,
     validation,
+    webhooks,
     workspace,
 )
 from goodword.api.v1.auth import ApiKeyAuth
@@ -47,8 +50,11 @@ for module in (programs, participants, events, referrals, rewards, payouts, fulf
 api.add_router("", coupons.router)
 api.add_router("", analytics.router)
 api.add_router("", goals.router)
+api.add_router("", imports.router)
 api.add_router("", attribution.router)
 api.add_router("", experiments.router)
+api.add_router("", connections.router)
+api.add_router("", webhooks.router)
 
 
 def error(

@@ -1,0 +1,1 @@
+"""Inbound connections: one folder per provider (Shopify, Stripe, Segment), the inbox."""
