@@ -42,4 +42,4 @@ class Command(BaseCommand):
                 os.replace(partial, path)
             except OSError as exc:
                 raise CommandError(f"cannot write {path}: {exc.strerror}") from None
-        self.stderr.write(f"{count:,} {options['kind']} rows exported")
+        self.stderr.write(f"{count:,} rows of {options['kind']} exported")
