@@ -33,17 +33,11 @@ from tests.factories import make_api
 from tests.receiver import Receiver
 from tests.shared import run_goodword
 
-pytestmark = pytest.mark.usefixtures("outbound_loopback", "tasks_wait")
+pytestmark = pytest.mark.usefixtures("outbound_loopback")
 
 # After the workspace is made (at the real time): its own events are older than the endpoints.
 T0 = datetime(2030, 3, 2, 9, 0, tzinfo=UTC)
 Status = WebhookMessage.Status
-
-
-@pytest.fixture
-def tasks_wait(settings: object) -> None:
-    """Tests deliver by calling the dispatcher; an enqueued delivery task does nothing."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -23,15 +23,10 @@ from goodword.webhooks.services import create_endpoint, replay_message, send_tes
 from tests.factories import make_api
 from tests.receiver import Receiver
 
-pytestmark = pytest.mark.usefixtures("outbound_loopback", "tasks_wait")
+pytestmark = pytest.mark.usefixtures("outbound_loopback")
 
 T0 = datetime(2030, 3, 2, 9, 0, tzinfo=UTC)
 Status = WebhookMessage.Status
-
-
-@pytest.fixture
-def tasks_wait(settings: object) -> None:
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}  # type: ignore[attr-defined]
 
 
 @pytest.fixture

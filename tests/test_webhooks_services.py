@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 import time_machine
@@ -32,12 +31,6 @@ from tests.factories import make_api
 T0 = datetime(2030, 3, 2, 9, 0, tzinfo=UTC)
 URL = "https://hooks.acme.test/goodword"
 Status = WebhookMessage.Status
-
-
-@pytest.fixture(autouse=True)
-def _tasks_wait(settings: Any) -> None:
-    """The delivery task that a fan-out enqueues does nothing here: nothing is sent."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
 
 
 @pytest.fixture
