@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,11 @@ def _env_networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Netw
 
 
 BASE_DIR = Path(__file__).resolve().parent
+if "pytest" in sys.modules and not os.environ.get("GOODWORD_DATA_DIR"):
+    # A bare `pytest` (not `make test`, which gives each run its own): pytest-django reads
+    # these settings before tests/conftest.py runs, and two runs side by side sharing
+    # .goodword/test.sqlite3 broke each other ("disk I/O error").
+    os.environ["GOODWORD_DATA_DIR"] = tempfile.mkdtemp(prefix="goodword-test-")
 DATA_DIR = Path(os.environ.get("GOODWORD_DATA_DIR") or ".goodword").resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 

@@ -167,6 +167,17 @@ def _team(acme: Api) -> None:
     team.revoke_invitation(invitation=invitation, by=by)
 
 
+def _import(acme: Api) -> None:
+    """A participants file imported: its `import.completed` (no event per row)."""
+    from io import BytesIO
+
+    from goodword.imports import runs
+
+    stream = BytesIO(b"external_id,email\r\nimp-1,imp-1@example.com\r\n")
+    runs.run(workspace=acme.workspace, kind="participants", stream=stream,
+             file_name="people.csv", errors=runs.ErrorList())  # fmt: skip
+
+
 def _webhooks(acme: Api) -> None:
     """An endpoint's life: created, changed, its secret rotated, turned off by a 410, deleted."""
     from goodword.webhooks import dispatch
@@ -229,6 +240,7 @@ def test_a_whole_referral_loop_writes_only_catalogued_payloads(db: None) -> None
     assert acme.patch("/workspace", {"name": "Acme Inc"}).status_code == 200
     revoke_api_key(key=ApiKey.objects.get(workspace=acme.workspace))
     _webhooks(acme)
+    _import(acme)
 
     names = set(DomainEvent.objects.values_list("name", flat=True))
     assert names == set(catalogue.CATALOGUE) - LATE_EVENT_NAMES

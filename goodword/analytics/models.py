@@ -266,14 +266,19 @@ class RollupState(_Rollup):
     domain_events_done = models.BigIntegerField(default=0)
     events_done = models.BigIntegerField(default=0)
     clicks_done = models.BigIntegerField(default=0)
+    # Participants by id, not by their `participant.created` domain event: an import writes
+    # none per row (`goodword.imports`).
+    participants_done = models.BigIntegerField(default=0)
     domain_events_seen = models.BigIntegerField(default=0)
     events_seen = models.BigIntegerField(default=0)
     clicks_seen = models.BigIntegerField(default=0)
+    participants_seen = models.BigIntegerField(default=0)
     seen_at = models.DateTimeField(null=True)
     # Where reads caught up to (`rollups.catch_up`): past `*_seen`, not yet trusted as done.
     domain_events_read = models.BigIntegerField(default=0)
     events_read = models.BigIntegerField(default=0)
     clicks_read = models.BigIntegerField(default=0)
+    participants_read = models.BigIntegerField(default=0)
 
 
 class ParticipantFact(_Rollup):

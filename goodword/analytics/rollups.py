@@ -72,7 +72,7 @@ class Changed:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-SOURCES = ("domain_events", "events", "clicks")
+SOURCES = ("domain_events", "events", "clicks", "participants")
 ROLLUPS = (
     ReferralFact, ReferralDay, StatusDay, ClickDay, RewardFact, RewardDay, AdvocateDay,
     AdvocateFact, PurchaseFact, TookDay, ParticipantFact, ParticipantDay, EnrolledDay,
@@ -82,7 +82,7 @@ ROLLUPS = (
 
 def _tops() -> dict[str, int]:
     """The highest id of each source, in one query (every read of the numbers asks)."""
-    tables = (DomainEvent, Event, Click)
+    tables = (DomainEvent, Event, Click, Participant)
     columns = ", ".join(f"(SELECT MAX(id) FROM {m._meta.db_table})" for m in tables)  # noqa: S608
     top = db.rows(f"SELECT {columns}")[0]
     return {source: int(n or 0) for source, n in zip(SOURCES, top, strict=True)}
@@ -235,6 +235,11 @@ def _changed(since: dict[str, int], tops: dict[str, int]) -> Changed:
         participants=set(
             Participant.objects.filter(
                 public_id__in=named.filter(subject_id__startswith="par_").values("subject_id")
+            ).values_list("pk", flat=True)
+        )
+        | set(
+            Participant.objects.filter(
+                pk__gt=since["participants"], pk__lte=tops["participants"]
             ).values_list("pk", flat=True)
         )
         | people.of_events(since["events"], tops["events"]),

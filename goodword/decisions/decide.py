@@ -106,7 +106,9 @@ def _rejection(facts: FriendFacts, touch: Touch) -> str:
         return "self_referral"
     # A customer before the first touch was not brought by it; purchases after it, in business
     # time, count however late they arrive.
-    if any(p.at < touch.at for p in facts.purchases):
+    if any(p.at < touch.at for p in facts.purchases) or (
+        facts.bought_before is not None and facts.bought_before < touch.at
+    ):
         return "existing_customer"
     return ""
 

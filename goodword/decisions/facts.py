@@ -190,6 +190,9 @@ class FriendFacts:
     friend_email: str  # normalised; "" when unknown
     program: Program
     friend_attributes: dict[str, Any] = field(default_factory=dict)
+    # The friend's first past order imported as history, if any: it converts nothing, but a
+    # friend who bought before the touch is an existing customer all the same.
+    bought_before: datetime | None = None
     touches: tuple[Touch, ...] = ()
     signups: tuple[Signup, ...] = ()
     purchases: tuple[Purchase, ...] = ()

@@ -469,6 +469,16 @@ class WebhookEndpointDisabled(Payload):
     url: str = Field(description="where its deliveries were posted")
 
 
+class ImportCompleted(Payload):
+    kind: Literal["participants", "orders"] = Field(description="what the file held")
+    file_name: str = Field(description="the file's name as given (may be empty)")
+    rows: int = Field(description="rows read, refused ones included")
+    created: int = Field(description="participants or orders created")
+    updated: int = Field(description="participants whose email, name or attributes changed")
+    skipped: int = Field(description="rows that changed nothing (already there)")
+    failed: int = Field(description="rows refused, each with its reason in the error file")
+
+
 class WebhookSecretRotated(Payload):
     previous_expires_at: Moment | None = Field(
         description="until when the previous secret signs too (ISO 8601 in UTC); null when it "
@@ -494,6 +504,7 @@ SUBJECTS = {
     "cpl": "coupon pool",
     "tinv": "team invitation",
     "whe": "webhook endpoint",
+    "imp": "import",
 }
 
 
@@ -619,7 +630,8 @@ EVENTS: tuple[EventType, ...] = (
     EventType(
         "participant.created",
         subject="par",
-        description="A customer became known to the workspace (API or event).",
+        description="A customer became known to the workspace (API or event). Not for the "
+        "participants an import creates: their import has one `import.completed`.",
         payload=NoData,
     ),
     EventType(
@@ -631,6 +643,23 @@ EVENTS: tuple[EventType, ...] = (
         payload=ParticipantUpdated,
         example={"fields": ["attributes", "name"], "attributes": ["segment"]},
     ),
+    EventType(
+        "import.completed",
+        subject="imp",
+        description="A CSV import of participants or orders finished (docs/import-export.md). "
+        "Its rows get no event each (a million-row file would send a million webhooks): export "
+        "the participants to see them.",
+        payload=ImportCompleted,
+        example={
+            "kind": "participants",
+            "file_name": "customers.csv",
+            "rows": 1000,
+            "created": 980,
+            "updated": 12,
+            "skipped": 5,
+            "failed": 3,
+        },
+    ),  # fmt: skip
     EventType(
         "advocate.enrolled",
         subject="adv",

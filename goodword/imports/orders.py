@@ -3,7 +3,9 @@
 By default each order is written as a purchase event of source `history`: analytics counts it
 (revenue, customer value, cohorts read purchase events), the customer's purchase count and first
 purchase move, and nothing else happens: the decision layer never reads these events
-(`ingest.load.history` leaves them out), so they convert no referral and earn no reward. With
+(`ingest.load.history` leaves them out), so they convert no referral and earn no reward; only
+their earliest, per customer, is read (`ingest.load.bought_before`): a friend who bought before
+a referral's first touch is an existing customer. With
 `with_rewards` the orders go through the ingestion entry point as purchase events of source
 `import`, decided like any other (attributed, converted, rewarded).
 """
@@ -19,7 +21,6 @@ from typing import Any
 from django.db import connection
 
 from goodword.accounts.models import Workspace
-from goodword.events.models import DomainEvent
 from goodword.imports import people
 from goodword.ingest import services as ingest
 from goodword.ingest.models import Event
@@ -188,13 +189,6 @@ def _count_purchases(workspace_id: int, orders: list[Order], now: datetime) -> i
     if params:
         with connection.cursor() as cursor:
             cursor.executemany(statement, params)
-    bulk.write_rows(
-        DomainEvent,
-        ("subject_id",),
-        [(row[0],) for row in new],
-        fixed={"workspace_id": workspace_id, "name": "participant.created", "data": {},
-               "created_at": now},
-    )  # fmt: skip
     return len(new)
 
 

@@ -1,6 +1,7 @@
 """Participants from a CSV file, a batch at a time: upserted by `external_id` with one lookup,
-one bulk insert (COPY on PostgreSQL) and one `executemany` of updates per batch, with the
-domain events the API's `upsert_participant` would record (the rollups learn from them)."""
+one bulk insert (COPY on PostgreSQL) and one `executemany` of updates per batch, with a
+`participant.updated` domain event for each participant the file changed (as the API's
+`upsert_participant` records; the rollups re-segment their advocates from it)."""
 
 from __future__ import annotations
 
@@ -202,18 +203,9 @@ def write(workspace_id: int, people: list[Person], now: datetime) -> Counts:
     fixed = {"workspace_id": workspace_id, "created_at": now, "updated_at": now}
     bulk.write_rows(Participant, NEW, new, fixed=fixed)
     sql.update_many(Participant, SET, "", changes)
-    created_events = list(zip(new_ids("evt", len(par_ids)), par_ids, strict=True))
-    bulk.write_rows(
-        DomainEvent,
-        ("public_id", "subject_id"),
-        created_events,
-        fixed={
-            "workspace_id": workspace_id,
-            "name": "participant.created",
-            "data": {},
-            "created_at": now,
-        },
-    )
+    # No `participant.created` per new row: the import's one `import.completed` stands for
+    # them, and the rollups read new participants by id. Written per row, the events were
+    # nearly half the database's work (benches/imports.py, docs/import-export.md).
     bulk.write_rows(
         DomainEvent,
         ("name", "subject_id", "data"),

@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from goodword.accounts.models import Workspace
+from goodword.events import services as events
 from goodword.imports import orders, people
 from goodword.imports.models import Import
 from goodword.imports.reading import Reader, Record, digest
@@ -240,13 +241,31 @@ def run(
             batch_size = PEOPLE_BATCH
     with _cache():
         _rows(job, reader, after, batch_size, progress)
-    Import.objects.filter(pk=imp.pk).update(
-        status=Import.Status.DONE, finished_at=timezone.now(), updated_at=timezone.now()
-    )
-    imp.refresh_from_db()
+    _finish(imp)
     if progress is not None:
         progress(reader.counted.done, imp)
     return _summary(imp, after, already_done=False)
+
+
+@transaction.atomic
+def _finish(imp: Import) -> None:
+    """Mark the import done and record its one domain event, once: a later run of the same
+    file finds it done and does nothing."""
+    now = timezone.now()
+    finished = Import.objects.filter(pk=imp.pk, status=Import.Status.RUNNING).update(
+        status=Import.Status.DONE, finished_at=now, updated_at=now
+    )
+    imp.refresh_from_db()
+    if finished:
+        events.record(
+            "import.completed",
+            workspace_id=imp.workspace_id,
+            subject_id=imp.public_id,
+            data={"kind": imp.kind, "file_name": imp.file_name, "rows": imp.rows,
+                  "created": imp.created, "updated": imp.updated, "skipped": imp.skipped,
+                  "failed": imp.failed},
+            now=now,
+        )  # fmt: skip
 
 
 @contextmanager

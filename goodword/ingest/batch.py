@@ -42,6 +42,7 @@ class Friend:
     person: Participant
     key: int  # the participant's id, or a negative stand-in until a new one is inserted
     history: list[Event] | None  # None: not loaded (nothing about them is open to decide)
+    bought_before: datetime | None = None  # their first past order imported as history
     groups: dict[int, Group] = field(default_factory=dict)
     changed: bool = False
     applied: bool = False  # an accepted event is about them (a refused one adds no one)
@@ -131,6 +132,8 @@ class Batch:
             history = self.friends[event.customer_external_id].history
             assert history is not None  # noqa: S101 - loaded for exactly these
             history.append(event)
+        for external_id, at in load.bought_before(ws, open_).items():
+            self.friends[external_id].bought_before = at
         known = {a.facts.id for a in (*by_code.values(), *by_token.values(), *referrers.values())}
         known |= {row.facts.id for row, _ in invites.values()}
         known |= {c.advocate.facts.id for c in issued.values() if c.advocate is not None}
@@ -450,6 +453,7 @@ class Batch:
             friend=friend.key,
             friend_email=friend.person.email_normalized,
             friend_attributes=friend.person.attributes,
+            bought_before=friend.bought_before,
             program=self.programs[program_id].facts,
             usage=self.changes.usage_of(self.programs[program_id].facts.rules),
             referrals=self.changes.referrals_of(program_id),
@@ -494,8 +498,9 @@ class Batch:
         advocate = self.advocates[referral.advocate_id].facts
         touch = facts.Touch("", referral.first_touch_at, referral.created_at, advocate, "code")
         alone = replace(
-            now, touches=(touch,), signups=(), purchases=tuple(order), usage={}, occasions=()
-        )
+            now, touches=(touch,), signups=(), purchases=tuple(order), usage={}, occasions=(),
+            bought_before=None,
+        )  # fmt: skip
         before = replace(alone, refunds=tuple(r for r in refunds if r.event != refund))
         refunded = sum(r.amount or referral.order_amount or 0 for r in refunds)
         if refunded >= (referral.order_amount or 0):

@@ -254,6 +254,22 @@ def history(workspace_id: int, external_ids: Sequence[str]) -> list[Event]:
     )
 
 
+def bought_before(workspace_id: int, external_ids: Sequence[str]) -> dict[str, datetime]:
+    """The first past order imported as history of each of these customers who has one: not a
+    conversion, but proof that they were customers already (`decide`'s existing customer)."""
+    if not external_ids:
+        return {}
+    statement = (
+        f"SELECT customer_external_id, MIN(occurred_at) FROM {Event._meta.db_table} "  # noqa: S608
+        f"WHERE workspace_id = %s AND customer_external_id IN ({_in(external_ids)}) "
+        "AND source = 'history' AND type = 'purchase' GROUP BY customer_external_id"
+    )
+    field = Event._meta.get_field("occurred_at")
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [workspace_id, *external_ids])
+        return {str(ext): sql.convert(field, at) for ext, at in cursor.fetchall()}
+
+
 @dataclass(frozen=True)
 class ProgramRow:
     facts: facts.Program

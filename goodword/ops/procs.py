@@ -6,25 +6,19 @@ import signal
 import subprocess
 import sys
 import time
-from types import FrameType
+
+from goodword.lib import stopping as stopping_on
 
 
 def run_all(commands: list[list[str]]) -> int:
     """Start each command; when one exits or we are asked to stop, stop them all."""
-    stopping = False
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
     # Catch the signals before the first child starts: a SIGTERM while they start must stop
     # them too, not kill this process alone and leave them running (and holding the port).
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping = stopping_on.on_signals()
     children = [subprocess.Popen([sys.executable, "-m", "goodword", *cmd]) for cmd in commands]
     names = {child.pid: " ".join(cmd) for child, cmd in zip(children, commands, strict=True)}
     code = 0
-    while not stopping:
+    while not stopping.is_set():
         exited = [c for c in children if c.poll() is not None]
         if exited:
             code = exited[0].returncode or 1

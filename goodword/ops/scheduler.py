@@ -12,11 +12,9 @@ when the tables have grown tenfold (`goodword.ops.analyze`).
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
-from types import FrameType
 
 from django.conf import settings
 from django.db import close_old_connections, connections
@@ -24,6 +22,7 @@ from django.utils import timezone
 
 from goodword.analytics import rollups
 from goodword.integrations import inbox
+from goodword.lib import stopping as stopping_on
 from goodword.ops import analyze
 from goodword.referrals import clicklog
 from goodword.rewards import expiry
@@ -59,22 +58,15 @@ def _send_webhooks(stopping: Callable[[], bool]) -> None:
 
 
 def run_forever() -> None:
-    stopping = False
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping = stopping_on.on_signals()
     logger.info("scheduler sweeping every %ss", settings.SWEEP_SECONDS)
     # Webhooks are fanned out and sent beside the sweeps, in their own thread: a receiver that
     # hangs holds one of its sending threads, never the clicks, the rewards or the numbers.
     webhooks = threading.Thread(
-        target=_send_webhooks, args=(lambda: stopping,), name="webhooks", daemon=True
+        target=_send_webhooks, args=(stopping.is_set,), name="webhooks", daemon=True
     )
     webhooks.start()
-    while not stopping:
+    while not stopping.is_set():
         started = time.monotonic()
         try:
             done = sweep_once()
@@ -85,6 +77,5 @@ def run_forever() -> None:
         except Exception:
             # A sweep that fails (database restarting, a bad row) must not stop the loop.
             logger.exception("sweep failed; retrying at the next tick")
-        while not stopping and time.monotonic() - started < settings.SWEEP_SECONDS:
-            time.sleep(0.1)
+        stopping.wait(max(0.0, settings.SWEEP_SECONDS - (time.monotonic() - started)))
     webhooks.join(timeout=dispatch.TIMEOUT + 1)  # the sends under way finish and are recorded

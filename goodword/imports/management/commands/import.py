@@ -4,6 +4,7 @@ transaction; running it again on the same file continues where it stopped
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import IO, Any, cast
 
@@ -70,8 +71,8 @@ class Command(BaseCommand):
         )
         common = {
             "workspace": workspace, "kind": options["kind"], "stream": stream,
-            "file_name": path, "with_rewards": options["with_rewards"], "errors": errors,
-            "batch_size": options["batch_size"],
+            "file_name": os.path.basename(path), "with_rewards": options["with_rewards"],
+            "errors": errors, "batch_size": options["batch_size"],
         }  # fmt: skip
         if not show:
             return runs.run(**common)

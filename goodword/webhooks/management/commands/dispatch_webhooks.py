@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import signal
-from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from goodword.lib import stopping
 from goodword.webhooks import dispatch, fanout
 
 
@@ -26,12 +25,4 @@ class Command(BaseCommand):
             attempts = dispatch.deliver_due()
             self.stdout.write(f"queued {queued}, attempted {attempts}")
             return
-        stopping = False
-
-        def stop(signum: int, frame: FrameType | None) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        dispatch.run(stopping=lambda: stopping)
+        dispatch.run(stopping=stopping.on_signals().is_set)
