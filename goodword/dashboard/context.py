@@ -48,6 +48,7 @@ NAVIGATION = [
             ("API keys", "dashboard:api_keys"),
             ("Webhooks", "dashboard:webhooks"),
             ("Connections", "dashboard:connections"),
+            ("Imports", "dashboard:imports"),
             ("Settings", "dashboard:settings"),
             ("Audit log", "dashboard:audit"),
         ],

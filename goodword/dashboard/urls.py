@@ -33,4 +33,5 @@ urlpatterns = [
     path("", include("goodword.dashboard.team.urls")),
     path("", include("goodword.dashboard.webhooks.urls")),
     path("", include("goodword.dashboard.connections.urls")),
+    path("", include("goodword.dashboard.imports.urls")),
 ]

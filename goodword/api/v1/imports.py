@@ -12,9 +12,8 @@ from ninja import Field, File, Form, Router, Schema, UploadedFile
 
 from goodword.api.v1.auth import workspace_of
 from goodword.api.v1.schemas import ERRORS
-from goodword.imports import runs
+from goodword.imports import runs, uploads
 from goodword.imports.models import Import
-from goodword.lib.errors import Invalid
 
 router = Router(tags=["imports"])
 
@@ -41,19 +40,10 @@ class ImportOut(Schema):
 
 
 def _run(request: HttpRequest, kind: str, file: UploadedFile, with_rewards: bool) -> Any:
-    shown = runs.ErrorList()
-    stream = file.file
-    if stream is None:
-        raise Invalid("send the CSV file as the multipart field `file`", code="no_file")
-    summary = runs.run(
-        workspace=workspace_of(request),
-        kind=kind,
-        stream=stream,
-        file_name=file.name or "",
-        with_rewards=with_rewards,
-        errors=shown,
+    done = uploads.import_upload(
+        workspace=workspace_of(request), kind=kind, file=file, with_rewards=with_rewards
     )
-    return {**summary.__dict__, "errors": shown.shown}
+    return {**done.summary.__dict__, "errors": done.refused}
 
 
 @router.post("/imports/participants", response={200: ImportOut, **ERRORS})
