@@ -4,6 +4,7 @@ digest) is imported again."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import queue
@@ -82,7 +83,9 @@ class ErrorFile:
         if self._out is not None:
             self._out.close()
             if not self.count:
-                os.remove(self.path)
+                # Another run of the same file (side by side) may have removed it first.
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(self.path)
 
 
 @dataclass
