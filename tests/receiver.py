@@ -4,12 +4,18 @@
         r.respond(status=500, delay=0.5, headers={"Retry-After": "3"}, body=b"busy")
         outbound.post(r.url + "hook", ...)     # r.url is "http://127.0.0.1:<port>/"
         r.requests                             # [Request(method, path, headers, body), ...]
+        r.cut_short                            # requests whose sender went away mid-body
 
 A redirect is `r.respond(status=302, headers={"Location": other.url})`. `trickle` sends the body
 one byte at a time, that many seconds apart. `tls` takes a server `ssl.SSLContext` (the URL
 then starts with https) and `r.server_names` records the SNI names the clients sent. Requests
 are recorded when they arrive, before the delay; the answer applies to every later request.
 Leaving the `with` block stops the server and cuts short any delay still running.
+
+A request is recorded in `requests` only when it arrived whole: a POST whose body ends before
+its Content-Length (or with no Content-Length: http.client always sends one, so its head was
+cut) is a sender that went away mid-request, killed or timed out. No receiver takes that for a
+delivery, and no answer can reach the sender: it goes to `cut_short`, unanswered.
 """
 
 from __future__ import annotations
@@ -59,11 +65,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self) -> None:
         receiver = self.server.receiver
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
+        declared = self.headers.get("Content-Length")
+        length = int(declared or 0)
+        body = self.rfile.read(length)  # fewer bytes only when the sender closed first
         headers = {name.lower(): value for name, value in self.headers.items()}
+        request = Request(self.command, self.path, headers, body)
+        if len(body) < length or (self.command == "POST" and declared is None):
+            with receiver.lock:
+                receiver.cut_short.append(request)
+            self.close_connection = True
+            return
         with receiver.lock:
-            receiver.requests.append(Request(self.command, self.path, headers, body))
+            receiver.requests.append(request)
             answer = receiver.answer
         if answer.delay and receiver.stopping.wait(answer.delay):
             return
@@ -91,6 +104,7 @@ class Receiver:
         self, *, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None
     ) -> None:
         self.requests: list[Request] = []
+        self.cut_short: list[Request] = []
         self.server_names: list[str | None] = []
         self.answer = Answer()
         self.lock = threading.Lock()

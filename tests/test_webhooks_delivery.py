@@ -11,9 +11,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -30,7 +32,7 @@ from goodword.webhooks.services import (
     update_endpoint,
 )
 from tests.factories import make_api
-from tests.receiver import Receiver
+from tests.receiver import Receiver, Request
 from tests.shared import run_goodword
 
 pytestmark = pytest.mark.usefixtures("outbound_loopback")
@@ -399,8 +401,9 @@ from goodword.webhooks.services import create_endpoint, _test_payload
 ws, _ = create_workspace(name="Acme", owner_email="owner@acme.test")
 out = {"secrets": {}, "messages": {}}
 now = timezone.now()
+endpoints, each = int(os.environ.get("ENDPOINTS", 5)), int(os.environ.get("EACH", 200))
 rows = []
-for e in range(5):
+for e in range(endpoints):
     ep = create_endpoint(
         workspace=ws, url=os.environ["RECEIVER"] + f"e{e}", event_types=["reward.approved"]
     )
@@ -408,17 +411,52 @@ for e in range(5):
     rows += [
         WebhookMessage(workspace=ws, endpoint=ep, event_name="webhook.test",
                        payload=_test_payload(ep, now), next_attempt_at=now, created_at=now)
-        for _ in range(200)
+        for _ in range(each)
     ]
 WebhookMessage.objects.bulk_create(rows)
-out["messages"] = {m.public_id: f"/e{e}" for m, e in
-                   zip(rows, [i // 200 for i in range(1000)])}
+out["messages"] = {m.public_id: f"/e{i // each}" for i, m in enumerate(rows)}
 print(json.dumps(out))
 """
 
 COUNT = """
 from goodword.webhooks.models import WebhookMessage
 print(WebhookMessage.objects.filter(status="delivered").count())
+"""
+
+# Per message: its status and how many of its attempts the delivery log counts as answered 2xx.
+LOG = """
+import json
+from django.db.models import Count, Q
+from goodword.webhooks.models import WebhookMessage
+rows = WebhookMessage.objects.annotate(
+    ok=Count("webhookattempt", filter=Q(webhookattempt__status_code__gte=200,
+                                        webhookattempt__status_code__lt=300))
+).values_list("public_id", "status", "ok")
+print(json.dumps({m: [status, ok] for m, status, ok in rows}))
+"""
+
+# Loaded at a dispatcher's start (PYTHONPATH): it sends the first half of the body of its
+# KILL_AT-th request, then SIGKILLs itself, as a kill landing between http.client's two
+# writes (the head, then the body) does.
+KILL_POINT = """
+import http.client, os, signal, threading
+
+_at, _lock, _count = int(os.environ["KILL_AT"]), threading.Lock(), [0]
+_send = http.client.HTTPConnection.send
+
+
+def send(self, data):
+    if not getattr(self, "_number", 0):  # the head
+        with _lock:
+            _count[0] += 1
+            self._number = _count[0]
+    elif self._number == _at:  # the body
+        _send(self, data[: len(data) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _send(self, data)
+
+
+http.client.HTTPConnection.send = send
 """
 
 
@@ -488,8 +526,29 @@ def test_killed_dispatchers_lose_nothing(tmp_path: Path, server_database: str) -
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0
         requests = list(receiver.requests)
+        cut_short = list(receiver.cut_short)
 
     assert all_delivered()
+    bodies = _check_received(requests, _log(env, tmp_path), seed)
+    # A dispatcher killed mid-body (rare: between http.client's two writes) left a body cut
+    # short: not a delivery, and the message went again whole.
+    assert all(bodies[r.headers["webhook-id"]].startswith(r.body) for r in cut_short)
+    assert len(requests) >= 1000
+
+
+def _log(env: dict[str, str], cwd: Path) -> dict[str, list[Any]]:
+    done = run_goodword("shell", "-v0", "-c", LOG, env=env, cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    answer: dict[str, list[Any]] = json.loads(done.stdout.splitlines()[-1])
+    return answer
+
+
+def _check_received(
+    requests: list[Request], log: dict[str, list[Any]], seed: dict[str, Any]
+) -> dict[str, bytes]:
+    """Every message delivered; each received whole only at its own endpoint, always the same
+    bytes, verifiable; and never counted answered 2xx more often than it arrived whole. The
+    bodies received, by message id."""
     bodies: dict[str, bytes] = {}
     for request in requests:
         msg_id = request.headers["webhook-id"]
@@ -499,4 +558,51 @@ def test_killed_dispatchers_lose_nothing(tmp_path: Path, server_database: str) -
         payload = Webhook(seed["secrets"][request.path]).verify(request.body, request.headers)
         assert payload["name"] == "webhook.test"
     assert set(bodies) == set(seed["messages"])  # none missing
-    assert len(requests) >= 1000
+    whole = Counter(r.headers["webhook-id"] for r in requests)
+    assert {m: status for m, (status, _) in log.items()} == dict.fromkeys(bodies, "delivered")
+    assert [m for m, (_, answered) in log.items() if not 1 <= answered <= whole[m]] == []
+    return bodies
+
+
+@pytest.mark.long
+def test_a_dispatcher_killed_mid_body_sends_that_message_again_whole(
+    tmp_path: Path, server_database: str
+) -> None:
+    """WH-5's rare failure, on purpose: a dispatcher killed between a request's head and the
+    end of its body. The receiver is left with a body shorter than its Content-Length, which
+    it does not take for a delivery (nor can it answer: the sender is dead); the message is
+    not counted delivered, and goes again, whole, when its lease ends."""
+    with Receiver() as receiver:
+        env = {**_env(tmp_path, server_database, receiver), "ENDPOINTS": "1", "EACH": "5"}
+        migrated = run_goodword("migrate", "--no-input", "-v0", env=env, cwd=tmp_path)
+        assert migrated.returncode == 0, migrated.stderr
+        seeded = run_goodword("shell", "-v0", "-c", SEED, env=env, cwd=tmp_path)
+        assert seeded.returncode == 0, seeded.stderr
+        seed = json.loads(seeded.stdout.splitlines()[-1])
+        order = list(seed["messages"])  # one endpoint: sent one at a time, oldest first
+        (tmp_path / "kill").mkdir()
+        (tmp_path / "kill" / "sitecustomize.py").write_text(KILL_POINT)
+        kill_env = {**env, "PYTHONPATH": str(tmp_path / "kill"), "KILL_AT": "3"}
+
+        assert _dispatcher(kill_env, tmp_path).wait(timeout=60) == -signal.SIGKILL
+        _wait_for(lambda: receiver.cut_short, 10)
+        [cut] = receiver.cut_short
+        assert cut.headers["webhook-id"] == order[2]
+        assert len(cut.body) == int(cut.headers["content-length"]) // 2
+        assert [r.headers["webhook-id"] for r in receiver.requests] == order[:2]
+        log = _log(env, tmp_path)
+        assert log[order[2]] == ["pending", 0]  # not delivered, not even tried, as far as we know
+        assert {m for m, (status, _) in log.items() if status == "delivered"} <= set(order[:2])
+
+        proc = _dispatcher(env, tmp_path)
+        try:
+            _wait_for(lambda: len({r.headers["webhook-id"] for r in receiver.requests}) == 5, 60)
+            _wait_for(lambda: all(s == "delivered" for s, _ in _log(env, tmp_path).values()), 60)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+        requests = list(receiver.requests)
+
+    bodies = _check_received(requests, _log(env, tmp_path), seed)
+    assert bodies[order[2]].startswith(cut.body)
+    assert receiver.cut_short == [cut]
