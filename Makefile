@@ -62,6 +62,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benches/webhooks.py
 	$(BIN)/python benches/inbox.py
 	$(BIN)/python benches/imports.py
+	$(BIN)/python benches/import_redirect.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
