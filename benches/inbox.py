@@ -1,7 +1,7 @@
 """Benchmark: the Shopify inbox (`POST /hooks/shopify/<id>`) and its processing, on PostgreSQL.
 
     .venv/bin/python benches/inbox.py [--runs 3] [--seconds 10] [--items 20000]
-        [--database-url URL]
+        [--process-runs 3] [--warmup-items 2000] [--database-url URL]
 
 - A throwaway database (default `goodword_bench_inbox` on postgres://postgres@127.0.0.1:5432)
   is dropped, created and migrated; one workspace and API key from `goodword createworkspace
@@ -18,16 +18,24 @@
   request from a bare WSGI app through psycopg) under the same granian settings (8 threads,
   core 0), driven by wrk -t1 -c8 as `benches/events.py` drives it. Runs interleaved; the ratio
   is the median of the per-run ratios.
-- Processing: the accepted items are set aside (marked ignored), then `--items` new items are
-  stored as the view stores them (the same row, bulk-inserted): half `customers/create` (a new
-  customer), half `orders/paid` of those customers with the advocate's code as a discount code
-  (attributed, converted, two rewards each), in turn. `inbox.process_due` is called until
-  nothing is due, in one process pinned to core 0 (`goodword shell`), timed from the first
-  claim to the last; events/s = items processed / that time.
-- References for processing: the PostgreSQL batch figure of docs/benchmarks.md's `batch`
-  section (as found there when this script runs), and in the same run the same events (what
-  translation makes of the items, under other customer ids) posted to `POST /api/v1/events/batch`
-  in batches of 1,000 by one client through the same server.
+- Processing, `--process-runs` times: the pending items are set aside (marked ignored), then
+  `--items` new items are stored as the view stores them (the same row, bulk-inserted):
+  half `customers/create` (a new customer), half `orders/paid` of those customers with the
+  advocate's code as a discount code (attributed, converted, two rewards each), in turn.
+  `inbox.process_due` is called until nothing is due, in one process pinned to core 0
+  (`goodword shell`), timed from the first claim to the last; events/s = items processed /
+  that time. CPU: the process's own (getrusage) and its PostgreSQL backend's (/proc).
+- Before the timed runs, an untimed round of `--warmup-items` items drained and their events
+  posted: this server runs without autovacuum, and a process whose first commits check foreign
+  keys against a near-empty table keeps that plan (a sequential scan: 20,000 scans of the
+  growing referrals table, 9 s of PostgreSQL's CPU, in a first drain without it); the one
+  measured first would pay for it, whichever it was.
+- References for processing: in each run, right after the drain, the same events (what
+  translation makes of the items, under other customer ids) posted to
+  `POST /api/v1/events/batch` in batches of 1,000 by one client through the same server (CPU:
+  the granian processes' and the database's backends', from /proc); the ratio is the median of
+  the per-run ratios. Also the PostgreSQL batch figure of docs/benchmarks.md's `batch` section
+  (as found there when this script runs).
 Rewrites the `inbox` section of docs/benchmarks.md.
 """
 
@@ -194,25 +202,40 @@ print(len(items))
 """
 
 DRAIN = """
-import json, resource, time
+import json, os, resource, time
+from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 from goodword.integrations import inbox
 from goodword.integrations.models import InboxItem
 from goodword.referrals.models import Referral
 from goodword.rewards.models import Reward
+with connection.cursor() as cursor:
+    cursor.execute("SELECT pg_backend_pid()")
+    backend = cursor.fetchone()[0]
+def cpu():
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        stat = open(f"/proc/{{backend}}/stat").read().rpartition(")")[2].split()
+        pg = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:  # PostgreSQL on another host
+        pg = float("nan")
+    return own.ru_utime + own.ru_stime, pg
 passes, total = 0, 0
+cpu0 = cpu()
 started = time.perf_counter()
 while done := inbox.process_due(now=timezone.now()):
     passes += 1
     total += done
 elapsed = time.perf_counter() - started
-statuses = dict(InboxItem.objects.exclude(delivery_id__startswith="accept")
+cpu1 = cpu()
+statuses = dict(InboxItem.objects.filter(delivery_id__startswith={prefix!r})
                 .values_list("status").annotate(n=Count("id")))
 print(json.dumps({{
     "items": total, "passes": passes, "seconds": elapsed, "statuses": statuses,
     "referrals": Referral.objects.count(), "rewards": Reward.objects.count(),
     "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "cpu_s": cpu1[0] - cpu0[0], "pg_cpu_s": cpu1[1] - cpu0[1], "claim": inbox.BATCH,
 }}))
 """
 
@@ -267,6 +290,32 @@ def post_batches(base_url: str, api_key: str, events: list[dict[str, Any]]) -> d
     return {"events": len(events), "seconds": elapsed, "statuses": statuses}
 
 
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU of each process still there (/proc)."""
+    out = {}
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        out[pid] = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def backends(url: str, dbname: str) -> list[int]:
+    """The PostgreSQL backends connected to the benchmark's database (not psql's own)."""
+    found = psql(
+        url,
+        f"SELECT pid FROM pg_stat_activity WHERE datname = '{dbname}' "  # noqa: S608 - ours
+        "AND pid <> pg_backend_pid()",
+    )
+    return [int(p) for p in found.split()]
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def batch_figure() -> float | None:
     """The PostgreSQL batch events/s in docs/benchmarks.md's `batch` section, if there."""
     text = DOC.read_text() if DOC.exists() else ""
@@ -281,6 +330,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--process-runs", type=int, default=3)
+    parser.add_argument("--warmup-items", type=int, default=2000)
     parser.add_argument(
         "--database-url", default="postgres://postgres@127.0.0.1:5432/goodword_bench_inbox"
     )
@@ -323,6 +374,8 @@ def main() -> None:
     nonce = f"{int(time.time())}"
     accepted: list[WrkResult] = []
     floors: list[WrkResult] = []
+    drains: list[dict[str, Any]] = []
+    batches: list[dict[str, Any]] = []
     try:
         server.wait_ready()
         floor.wait_ready()
@@ -359,36 +412,59 @@ def main() -> None:
             ).splitlines()[-1]
         )
 
-        # Processing: new items, stored as the view stores them, then drained.
-        items_path = data_dir / "items.json"
-        items_path.write_text(json.dumps(drain_items(opts.items, f"d{nonce}-")))
-        goodword_python(SEED.format(connection=connection_id, path=str(items_path)), env)
-        psql(url, "ANALYZE")
-        log(f"draining {opts.items:,} items")
-        done = subprocess.run(
-            ["taskset", "-c", SERVER_CPU, str(GOODWORD), "shell", "--no-imports", "-c",
-             DRAIN.format()],
-            env={**os.environ, **env},
-            capture_output=True, text=True, check=False, timeout=3600,
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(f"draining failed:\n{done.stderr}")
-        drained = json.loads(done.stdout.splitlines()[-1])
-        log(f"drained: {drained}")
-        log(f"posting the same {opts.items:,} events to the batch API")
-        batch = post_batches(server.url, api_key, api_events(opts.items, f"b{nonce}-"))
-        log(f"batch API: {batch}")
+        # Processing: new items, stored as the view stores them, then drained; then the same
+        # events through the batch API. Interleaved, run after run.
+        if opts.warmup_items:
+            log(f"warm-up: {opts.warmup_items:,} items drained and their events posted")
+            drain(opts.warmup_items, f"w{nonce}-", connection_id, data_dir, env)
+            post_batches(server.url, api_key, api_events(opts.warmup_items, f"wb{nonce}-"))
+        for run in range(opts.process_runs):
+            drains.append(drain(opts.items, f"d{nonce}r{run}-", connection_id, data_dir, env))
+            log(f"drained: {drains[-1]}")
+            log(f"posting the same {opts.items:,} events to the batch API")
+            pids = [server.proc.pid, *server.workers()]
+            pg_before = cpu_seconds(backends(url, dbname))
+            server_before = cpu_seconds(pids)
+            batch = post_batches(server.url, api_key, api_events(opts.items, f"b{nonce}r{run}-"))
+            server_after = cpu_seconds(pids)
+            pg_after = cpu_seconds(backends(url, dbname))
+            batch["cpu_s"] = sum(server_after.values()) - sum(server_before.values())
+            batch["pg_cpu_s"] = sum(v - pg_before.get(pid, 0.0) for pid, v in pg_after.items())
+            batch["load"] = loadavg()
+            batches.append(batch)
+            log(f"batch API: {batch}")
     finally:
         server.stop()
         floor.stop()
 
     text = report(opts, info, pg_version, sync_commit, dbname, accepted, floors, stored,
-                  warm_ok, drained, batch, documented_batch, server)  # fmt: skip
+                  warm_ok, drains, batches, documented_batch, server)  # fmt: skip
     if not opts.no_doc:
         place_section("inbox")
         write_section("inbox", text)
     print(text)
     shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def drain(
+    items: int, prefix: str, connection_id: str, data_dir: Path, env: dict[str, str]
+) -> dict[str, Any]:
+    """Store `items` new items as the view does, then process them all in one pinned process."""
+    items_path = data_dir / "items.json"
+    items_path.write_text(json.dumps(drain_items(items, prefix)))
+    goodword_python(SEED.format(connection=connection_id, path=str(items_path)), env)
+    psql(env["DATABASE_URL"], "ANALYZE")
+    load = loadavg()
+    log(f"draining {items:,} items (load {load})")
+    done = subprocess.run(
+        ["taskset", "-c", SERVER_CPU, str(GOODWORD), "shell", "--no-imports", "-c",
+         DRAIN.format(prefix=prefix)],
+        env={**os.environ, **env},
+        capture_output=True, text=True, check=False, timeout=3600,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"draining failed:\n{done.stderr}")
+    return {**json.loads(done.stdout.splitlines()[-1]), "load": load}
 
 
 def report(
@@ -401,8 +477,8 @@ def report(
     floors: list[WrkResult],
     stored: int,
     warm_ok: int,
-    drained: dict[str, Any],
-    batch: dict[str, Any],
+    drains: list[dict[str, Any]],
+    batches: list[dict[str, Any]],
     documented_batch: float | None,
     server: Server,
 ) -> str:
@@ -412,17 +488,50 @@ def report(
     answered = sum(r.count(200) for r in accepted) + warm_ok
     bad = sum(r.not_status(200) for r in accepted)
     floor_bad = sum(r.not_status(201) for r in floors)
-    rate = drained["items"] / drained["seconds"] if drained["seconds"] else 0.0
-    batch_rate = batch["events"] / batch["seconds"] if batch["seconds"] else 0.0
-    same_run = rate / batch_rate if batch_rate else 0.0
+    rates = [d["items"] / d["seconds"] for d in drains]
+    batch_rates = [b["events"] / b["seconds"] for b in batches]
+    same_runs = [r / b for r, b in zip(rates, batch_rates, strict=True)]
+    rate, batch_rate, same_run = median(rates), median(batch_rates), median(same_runs)
     of_doc = rate / documented_batch if documented_batch else None
+    drained = drains[-1]
+    processed = sum(d["items"] for d in drains)
+    statuses_all: dict[str, int] = {}
+    for d in drains:
+        for k, v in d["statuses"].items():
+            statuses_all[k] = statuses_all.get(k, 0) + v
+    batch_all: dict[str, int] = {}
+    for b in batches:
+        for k, v in b["statuses"].items():
+            batch_all[k] = batch_all.get(k, 0) + v
+
+    def ms(seconds: float, events: int) -> str:
+        return f"{seconds * 1000 / events:.2f}" if seconds == seconds else "n/a"  # NaN: n/a
+
+    process_rows = [
+        (
+            i + 1,
+            drains[i]["load"],
+            f"{rates[i]:,.0f}",
+            f"{batch_rates[i]:,.0f}",
+            f"{same_runs[i]:.2f}x",
+            ms(drains[i]["cpu_s"], drains[i]["items"]),
+            ms(drains[i]["pg_cpu_s"], drains[i]["items"]),
+            ms(batches[i]["cpu_s"], batches[i]["events"]),
+            ms(batches[i]["pg_cpu_s"], batches[i]["events"]),
+        )
+        for i in range(len(drains))
+    ]
     cmd = ".venv/bin/python benches/inbox.py"
     if opts.runs != 3 or opts.seconds != 10:
         cmd += f" --runs {opts.runs} --seconds {opts.seconds:g}"
     if opts.items != 20_000:
         cmd += f" --items {opts.items}"
-    statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(drained["statuses"].items()))
-    batch_statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(batch["statuses"].items()))
+    if opts.process_runs != 3:
+        cmd += f" --process-runs {opts.process_runs}"
+    if opts.warmup_items != 2000:
+        cmd += f" --warmup-items {opts.warmup_items}"
+    statuses = ", ".join(f"{k} {v:,}" for k, v in sorted(statuses_all.items()))
+    batch_statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(batch_all.items()))
     doc_line = f"{documented_batch:,.0f} events/s" if documented_batch else "not found in the doc"
     md = [
         "## 8. Shopify inbox: acceptance (`POST /hooks/shopify/<id>`) and processing",
@@ -481,37 +590,46 @@ def report(
         "half `customers/create` (a new customer: a signup), half `orders/paid` of those "
         "customers with the code BENCH as a discount code (42.00 USD: attributed by the code, "
         "converted, two rewards), in turn",
-        f"- `goodword.integrations.inbox.process_due` (claims of up to 500 items) called until "
-        f"nothing is due, in one `goodword shell` process on CPU {SERVER_CPU} (the web server "
-        "idle), timed from the first claim to the last",
-        "- Same run: the same events (what translation makes of the items: `customer:<id>` "
-        "signups and `order:<id>` purchases with the code as a coupon, under other customer "
-        f"ids) posted to `POST /api/v1/events/batch` in batches of {BATCH_SIZE:,} by one "
-        "client in the script, through the same server, one batch after another",
+        f"- `goodword.integrations.inbox.process_due` (claims of up to {drained['claim']:,} items) "
+        f"called until nothing is due, in one `goodword shell` process on CPU {SERVER_CPU} "
+        "(the web server idle), timed from the first claim to the last",
+        "- Same run, right after: the same events (what translation makes of the items: "
+        "`customer:<id>` signups and `order:<id>` purchases with the code as a coupon, under "
+        f"other customer ids) posted to `POST /api/v1/events/batch` in batches of "
+        f"{BATCH_SIZE:,} by one client in the script, through the same server, one batch after "
+        "another",
+        f"- First an untimed round of {opts.warmup_items:,} items drained and their events "
+        "posted (this server runs without autovacuum: a process whose first commits check "
+        "foreign keys against near-empty tables keeps sequential-scan plans as they grow)",
+        f"- {len(drains)} runs, each a drain then its batch API reference; the ratio is the "
+        "median of the per-run ratios. CPU per event: the processing process's (getrusage) and "
+        "its PostgreSQL backend's; for the batch API the granian processes' and the database's "
+        "backends' (/proc), commits' fsyncs and other databases' work not counted",
         "",
         table(
-            ["what", "events", "seconds", "events/s"],
             [
-                (
-                    "inbox processing (`process_due`)",
-                    f"{drained['items']:,}",
-                    f"{drained['seconds']:.1f}",
-                    f"{rate:,.0f}",
-                ),
-                (
-                    "the same events through the batch API (same run)",
-                    f"{batch['events']:,}",
-                    f"{batch['seconds']:.1f}",
-                    f"{batch_rate:,.0f}",
-                ),
-                ("PostgreSQL batch ingestion, section 4 (another run)", "", "", doc_line),
+                "run",
+                "load (1, 5, 15 min) before",
+                "inbox events/s",
+                "batch API events/s",
+                "inbox / batch API",
+                "inbox CPU ms/event: Python",
+                "PostgreSQL",
+                "batch API CPU ms/event: Python",
+                "PostgreSQL",
             ],
+            process_rows,
         ),  # fmt: skip
         "",
-        f"Items afterwards by status: {statuses}; {drained['passes']} claims; referrals in the "
-        f"workspace {drained['referrals']:,}, rewards {drained['rewards']:,} (before the batch "
-        f"API's events). Batch API items by status: {batch_statuses}. Peak RSS of the "
-        f"processing process: {drained['maxrss_mb']:.0f} MB.",
+        f"Inbox processing: median **{rate:,.0f} events/s**, **{same_run:.2f}x** the batch API "
+        f"of the same runs (median {batch_rate:,.0f} events/s); section 4's PostgreSQL batch "
+        f"figure (another run): {doc_line}.",
+        "",
+        f"Items processed: {processed:,}, by status: {statuses}; {drained['passes']} claims in "
+        f"the last run; referrals in the workspace after it {drained['referrals']:,}, rewards "
+        f"{drained['rewards']:,} (the warm-up's and the earlier runs' included). Batch "
+        f"API items by status: {batch_statuses}. Peak RSS of the last processing process: "
+        f"{drained['maxrss_mb']:.0f} MB.",
         "",
         "### Verdict",
         "",
@@ -526,7 +644,7 @@ def report(
                 ("no errors accepting", f"{bad}", verdict(bad == 0)),
                 (
                     "processing keeps up with batch ingestion: events/s >= the batch API's, "
-                    "same events, same run",
+                    "same events, same runs (median of the per-run ratios)",
                     f"{same_run:.2f}x ({rate:,.0f} against {batch_rate:,.0f} events/s)",
                     verdict(same_run >= TARGET_PROCESS),
                 ),

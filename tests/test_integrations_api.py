@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -118,7 +119,7 @@ def test_a_failed_item_is_visible_and_retried(
     acme = story.acme
     shop = create(acme, {"provider": "shopify", "secret": SHOPIFY_SECRET})
     connection = Connection.objects.get(public_id=shop["id"])
-    monkeypatch.setattr(inbox, "MAX_ATTEMPTS", 1)
+    monkeypatch.setattr(inbox, "MAX_WAIT", timedelta(0))  # a waiting item fails at once
     post_shopify(connection, refund_of("42.50"), topic="refunds/create", webhook_id="r1")
     process()
     failed = acme.get(f"/connections/{shop['id']}/inbox", status="failed").json()["data"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -61,7 +62,7 @@ def test_failed_item_shows_its_error_and_retry_processes_it(
     story: Story, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
     connection, _ = connect(story.acme.workspace, "shopify")
-    monkeypatch.setattr(inbox, "MAX_ATTEMPTS", 1)
+    monkeypatch.setattr(inbox, "MAX_WAIT", timedelta(0))  # a waiting item fails at once
     post_shopify(connection, refund_of("42.50"), topic="refunds/create", webhook_id="r1")
     process()
     client = owner(story.acme.workspace)

@@ -2,10 +2,12 @@
 provider's `translate.py`, hand the events to the one ingestion entry point
 (`goodword.ingest.services.ingest`), mark every item processed, failed or ignored.
 
-An item is claimed by moving its `next_attempt_at` a lease ahead (under `SKIP LOCKED` on
-PostgreSQL; SQLite's writers queue), so a worker that dies mid-batch leaves its items to be
-claimed again when the lease ends. Recording twice is harmless: events are idempotent on the
-ids translation derives from the provider's own ids.
+An item is claimed by moving its `next_attempt_at` a lease ahead, in one statement (under
+`SKIP LOCKED` on PostgreSQL; SQLite's writers queue), so a worker that dies mid-claim leaves
+its items to be claimed again when the lease ends. What the claim records (its events, each
+item's outcome, the connections' `last_received_at`) is written in one transaction: a worker
+that dies before the commit leaves nothing half done. Recording twice is harmless anyway:
+events are idempotent on the ids translation derives from the provider's own ids.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import pydantic
 from django.db import connection as db
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 
 from goodword.accounts.models import Workspace
 from goodword.ingest import services as ingest
@@ -38,11 +40,18 @@ from goodword.participants.services import upsert_participant
 
 logger = logging.getLogger(__name__)
 
-BATCH = 500
+# Items per claim: what one `ingest` call takes, so that a claim of one provider's deliveries
+# of one event each is one call, as a full batch of the API is.
+BATCH = ingest.MAX_BATCH
 LEASE = timedelta(minutes=5)
-# An item that cannot be done yet (a refund whose order has not arrived, a database error)
-# waits and is tried again, up to this many times, then fails, visible with its error.
+# An item that could not be recorded (a database error, a bug) is tried again with backoff, up
+# to this many times in all, then fails, visible with its error.
 MAX_ATTEMPTS = 8
+# An item waiting for another delivery (a refund whose order has not arrived) is tried again
+# until this long after it was received (Shopify retries a failed webhook for 48 hours, Stripe
+# for 3 days), at most WAIT_STEP apart, then fails, visible with what it waits for.
+MAX_WAIT = timedelta(days=3)
+WAIT_STEP = timedelta(hours=1)
 Translator = Callable[[str, str, dict[str, Any]], Translated]
 TRANSLATORS: dict[str, Translator] = {
     "shopify": shopify.translate,
@@ -51,23 +60,51 @@ TRANSLATORS: dict[str, Translator] = {
 }
 
 
-class Waiting(Exception):
-    """The item cannot be done yet; try again later."""
+@dataclass(slots=True)
+class Claimed:
+    """A claimed item: what processing reads of its row, and the outcome `_finish` writes.
+    A plain object: building a thousand model instances was most of a claim's Python."""
+
+    id: int
+    public_id: str
+    workspace_id: int
+    connection_id: int
+    provider: str
+    topic: str
+    body: str
+    attempts: int
+    next_attempt_at: datetime
+    received_at: datetime
+    connection: Connection | None = None
+    status: str = InboxItem.Status.PENDING
+    error: str = ""
+    processed_at: datetime | None = None
+    result: dict[str, Any] | None = None
+
+    @property
+    def pk(self) -> int:
+        return self.id
 
 
-@dataclass
+@dataclass(slots=True)
 class Work:
-    item: InboxItem
+    item: Claimed
     events: list[EventIn] = field(default_factory=list)
     people: list[CustomerIn] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # by translation: never recorded
+    errors: list[str] = field(default_factory=list)  # answers of ingestion
     recorded: list[str] = field(default_factory=list)
     ignored: str = ""
-    waiting: str = ""
+    waiting: str = ""  # for another delivery: tried again until MAX_WAIT after receipt
+    unrecorded: str = ""  # recording failed: tried again up to MAX_ATTEMPTS times
 
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2**attempts, 6 * 3600))
+
+
+def wait_backoff(attempts: int) -> timedelta:
+    return min(backoff(attempts), WAIT_STEP)
 
 
 def process_due(*, now: datetime, limit: int = BATCH) -> int:
@@ -75,43 +112,78 @@ def process_due(*, now: datetime, limit: int = BATCH) -> int:
     items = _claim(now, limit)
     if not items:
         return 0
-    workspaces = Workspace.objects.in_bulk({i.workspace_id for i in items})
-    by_workspace: dict[int, list[InboxItem]] = defaultdict(list)
-    for item in items:
-        by_workspace[item.workspace_id].append(item)
-    for workspace_id, group in sorted(by_workspace.items()):
-        _process(workspaces[workspace_id], group, now)
-    _received(items)
+    # Translation reads only the bodies: done before the transaction, which holds row locks
+    # (and on SQLite the one write lock) while it lasts.
+    works = [_translate(item) for item in items]
+    by_workspace: dict[int, list[Work]] = defaultdict(list)
+    for work in works:
+        by_workspace[work.item.workspace_id].append(work)
+    with transaction.atomic():
+        workspaces = Workspace.objects.in_bulk(list(by_workspace))
+        for workspace_id, group in sorted(by_workspace.items()):
+            _process(workspaces[workspace_id], group, now)
+        _finish(works, now)
+        _received(items)
     return len(items)
 
 
-def _claim(now: datetime, limit: int) -> list[InboxItem]:
-    """The due items, read once (bodies included) under the lock that claims them, then moved
-    a lease ahead in one UPDATE."""
-    with transaction.atomic():
-        due = InboxItem.objects.filter(
-            status=InboxItem.Status.PENDING, next_attempt_at__lte=now
-        ).order_by("next_attempt_at", "pk")
-        if db.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        items = list(due[:limit])
-        if not items:
-            return []
-        lease = now + LEASE
-        InboxItem.objects.filter(pk__in=[i.pk for i in items]).update(
-            attempts=F("attempts") + 1, next_attempt_at=lease
-        )
+# `Claimed`'s columns, in its order, as the claim's UPDATE returns them (bodies included).
+_CLAIMED = (
+    "id",
+    "public_id",
+    "workspace_id",
+    "connection_id",
+    "provider",
+    "topic",
+    "body",
+    "attempts",
+    "next_attempt_at",
+    "received_at",
+)
+_TIMES = {f.attname: f for f in InboxItem._meta.concrete_fields if f.attname in _CLAIMED[-2:]}
+
+
+def _claim(now: datetime, limit: int) -> list[Claimed]:
+    """The due items, moved a lease ahead and read back (bodies included) by one UPDATE.
+
+    Oldest first by `next_attempt_at` alone: the due index's order, so the claim reads
+    `limit` entries of it. A tie broken by id too would sort every due item at each claim
+    (items received in the same instant, a backlog seeded at once)."""
+    table = InboxItem._meta.db_table
+    # The status as a literal: the due index is partial (status = 'pending'), and SQLite uses
+    # a partial index only when the query's own WHERE names its condition.
+    due = f"""
+        SELECT id FROM {table} WHERE status = '{InboxItem.Status.PENDING}'
+            AND next_attempt_at <= %s
+        ORDER BY next_attempt_at LIMIT %s
+    """  # noqa: S608 - the table and the status from the model; values are parameters
+    if db.vendor == "postgresql":
+        # The ids as an array: with `IN (subquery)` PostgreSQL may hash-join the claim against
+        # a scan of the whole inbox, processed items included, at every claim.
+        claimed = f"id = ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))"
+    else:
+        claimed = f"id IN ({due})"
+    statement = f"""
+        UPDATE {table} SET attempts = attempts + 1, next_attempt_at = %s WHERE {claimed}
+        RETURNING {sql.columns(InboxItem, _CLAIMED)}
+    """  # noqa: S608 - as above
+    rows = sql.rows(statement, [now + LEASE, now, limit])
+    if not rows:
+        return []
+    items = [Claimed(*row) for row in rows]
+    if db.vendor != "postgresql":  # SQLite's times are text
+        for item in items:
+            item.next_attempt_at = sql.convert(_TIMES["next_attempt_at"], item.next_attempt_at)
+            item.received_at = sql.convert(_TIMES["received_at"], item.received_at)
     # The few connections of a claim, once each, not joined onto every row.
     connections = Connection.objects.in_bulk({i.connection_id for i in items})
     for item in items:
-        item.attempts += 1
-        item.next_attempt_at = lease
         item.connection = connections[item.connection_id]
     items.sort(key=lambda i: i.pk)
     return items
 
 
-def _received(items: list[InboxItem]) -> None:
+def _received(items: list[Claimed]) -> None:
     """`last_received_at` per connection, from the claim in hand (the latest item's time, never
     moving it back): set here, so that receiving stays one insert."""
     latest: dict[int, datetime] = {}
@@ -125,61 +197,67 @@ def _received(items: list[InboxItem]) -> None:
         ).update(last_received_at=at)
 
 
-def _process(workspace: Workspace, items: list[InboxItem], now: datetime) -> None:
-    works = [_translate(item) for item in items]
+def _process(workspace: Workspace, works: list[Work], now: datetime) -> None:
     _find_customers(workspace, works)
     by_source: dict[str, list[Work]] = defaultdict(list)
     for work in works:
-        if not (work.errors or work.waiting or work.ignored):
+        # A delivery of many messages records the good ones even if others were refused.
+        if (work.events or work.people) and not (work.waiting or work.ignored):
             by_source[work.item.provider].append(work)
     for source, group in sorted(by_source.items()):
         try:
-            _record(workspace, source, group, now)
+            # A savepoint: what failed is undone, and the claim's transaction goes on.
+            with transaction.atomic():
+                _record(workspace, source, group, now)
         except Exception:
             logger.exception("inbox: recording %d items of %s failed", len(group), source)
             # One item may be to blame: each is tried alone, so the others are not held back.
             for work in group:
                 _record_alone(workspace, source, work, now)
-    _finish(works, now)
 
 
 def _record_alone(workspace: Workspace, source: str, work: Work, now: datetime) -> None:
     work.recorded, work.errors = [], []
     try:
-        _record(workspace, source, [work], now)
+        with transaction.atomic():
+            _record(workspace, source, [work], now)
     except Exception as exc:
-        # Not the item's fault as far as we know (the database went away, a bug): it waits
-        # and is tried again, and fails visibly after MAX_ATTEMPTS.
+        # Not the item's fault as far as we know (the database went away, a bug): it is tried
+        # again with backoff, and fails visibly after MAX_ATTEMPTS.
         logger.exception("inbox: recording %s failed", work.item.public_id)
-        work.waiting = f"could not record: {type(exc).__name__}: {exc}"[:1000]
+        work.recorded, work.errors = [], []
+        work.unrecorded = f"could not record: {type(exc).__name__}: {exc}"[:1000]
 
 
-def _translate(item: InboxItem) -> Work:
+def _translate(item: Claimed) -> Work:
     work = Work(item=item)
+    assert item.connection is not None  # noqa: S101 - set by the claim
     try:
         translated = TRANSLATORS[item.provider](item.topic, item.body, item.connection.options)
     except Refused as exc:
-        work.errors.append(str(exc))
+        work.refused.append(str(exc))
         return work
     except Exception as exc:
         # A translator's bug fails this item, visibly: raised, it would leave every item of
         # the claim unfinished, claimed again with it at each lease, forever.
         logger.exception("inbox: translating %s failed", item.public_id)
-        work.errors.append(f"internal error: {type(exc).__name__}")
+        work.refused.append(f"internal error: {type(exc).__name__}")
         return work
     work.ignored = translated.ignored
-    work.events = []
+    # A delivery of many messages (a Segment batch) names the ones it refused; the others are
+    # still recorded.
+    work.refused.extend(translated.errors)
     for document in translated.events:
         try:
             work.events.append(_event(document))
         except pydantic.ValidationError as exc:
-            work.errors.append(f"event {document.get('id')}: {_message(exc)}")
+            work.refused.append(f"event {document.get('id')}: {_message(exc)}")
     for person in translated.people:
         try:
             work.people.append(CustomerIn.model_validate(person))
         except pydantic.ValidationError as exc:
-            work.errors.append(f"person {person.get('external_id')}: {_message(exc)}")
-    if not (work.events or work.people or work.errors or work.ignored):
+            work.refused.append(f"person {person.get('external_id')}: {_message(exc)}")
+    if not (work.events or work.people or work.refused or work.ignored):
         work.ignored = "nothing in it that Goodword reads"
     return work
 
@@ -234,17 +312,17 @@ def _find_customers(workspace: Workspace, works: list[Work]) -> None:
 
 
 def _record(workspace: Workspace, source: str, works: list[Work], now: datetime) -> None:
-    with transaction.atomic():
-        for work in works:
-            for person in work.people:
-                upsert_participant(
-                    workspace=workspace,
-                    external_id=person.external_id,
-                    email=person.email,
-                    name=person.name,
-                    attributes=person.attributes,
-                )
-                work.recorded.append(f"participant:{person.external_id}")
+    """Record the works' people and events; call it inside a transaction (a savepoint)."""
+    for work in works:
+        for person in work.people:
+            upsert_participant(
+                workspace=workspace,
+                external_id=person.external_id,
+                email=person.email,
+                name=person.name,
+                attributes=person.attributes,
+            )
+            work.recorded.append(f"participant:{person.external_id}")
     pairs = [(work, event) for work in works for event in work.events]
     for start in range(0, len(pairs), ingest.MAX_BATCH):
         chunk = pairs[start : start + ingest.MAX_BATCH]
@@ -258,18 +336,32 @@ def _record(workspace: Workspace, source: str, works: list[Work], now: datetime)
                 work.recorded.append(str(answer.result["id"]))
 
 
+def _again(work: Work, now: datetime) -> datetime | None:
+    """When to try an item again, or None: it fails now."""
+    item = work.item
+    if work.unrecorded:
+        return now + backoff(item.attempts) if item.attempts < MAX_ATTEMPTS else None
+    if work.waiting:
+        # The last try at the end of the wait, whatever the backoff says.
+        give_up = item.received_at + MAX_WAIT
+        return min(now + wait_backoff(item.attempts), give_up) if now < give_up else None
+    return None
+
+
 def _finish(works: list[Work], now: datetime) -> None:
     for work in works:
         item = work.item
-        if work.waiting and item.attempts < MAX_ATTEMPTS:
-            item.status, item.error = InboxItem.Status.PENDING, work.waiting
-            item.next_attempt_at = now + backoff(item.attempts)
+        again = _again(work, now)
+        if again is not None:
+            item.status, item.error = InboxItem.Status.PENDING, work.unrecorded or work.waiting
+            item.next_attempt_at, item.processed_at, item.result = again, None, {}
             continue
         item.processed_at = now
         item.result = {"recorded": work.recorded}
-        if work.errors or work.waiting:
+        if work.refused or work.errors or work.waiting or work.unrecorded:
             item.status = InboxItem.Status.FAILED
-            item.error = "\n".join([*work.errors, work.waiting]).strip()[:5000]
+            reasons = [*work.refused, *work.errors, work.waiting, work.unrecorded]
+            item.error = "\n".join(r for r in reasons if r)[:5000]
         elif work.ignored:
             item.status, item.error = InboxItem.Status.IGNORED, ""
             item.result = {"ignored": work.ignored}
@@ -303,16 +395,20 @@ def _finish_at_once(rows: list[dict[str, Any]]) -> None:
         FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[],
                     %s::timestamptz[], %s::text[])
             AS v(id, status, error, next_attempt_at, processed_at, result)
-        WHERE item.id = v.id
+        WHERE item.id = v.id AND item.id = ANY(%s::bigint[])
     """  # noqa: S608 - the table's name from the model; values are parameters
+    ids = [r["id"] for r in rows]
+    # The ids twice: the second bounds the items read to the claim's (by the primary key), or
+    # PostgreSQL may hash-join against a scan of the whole inbox.
     sql.execute(
         statement,
         [
-            [r["id"] for r in rows],
+            ids,
             [str(r["status"]) for r in rows],
             [r["error"] for r in rows],
             [r["next_attempt_at"] for r in rows],
             [r["processed_at"] for r in rows],
             [json.dumps(r["result"]) for r in rows],
+            ids,
         ],
     )

@@ -23,6 +23,10 @@ class Translated:
     events: list[dict[str, Any]] = field(default_factory=list)
     people: list[dict[str, Any]] = field(default_factory=list)
     ignored: str = ""
+    # Messages of a delivery that carries many (a Segment batch) refused one by one, each
+    # naming its message and why: the delivery's other messages are still recorded, and the
+    # item fails with these as its error. (`Refused` is for a delivery refused as a whole.)
+    errors: list[str] = field(default_factory=list)
 
 
 def parse_object(body: str) -> dict[str, Any]:

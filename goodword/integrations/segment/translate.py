@@ -8,6 +8,13 @@ major units (`total`, else `revenue`) of `currency` (else the connection's
 `identify` with a `userId` updates the participant; `page`, `screen`, `group`, `alias` and
 unmapped tracks mean nothing to us. The event id is the message's `messageId`, which
 Segment's libraries keep across retries. A connection with `"test": true` sends test events.
+
+Each message of a batch stands alone: one that cannot be read (a track with no user, a
+revenue that is not a number, an unknown currency) is reported in `Translated.errors` by its
+index and `messageId`, and the batch's other messages go on (as the inbox refuses, by id, an
+event whose field our schema refuses, such as an email that is not one). Segment's libraries
+drop a batch answered 400 (they retry 408, 429 and most 5xx), so refusing a whole batch for
+one message would lose the good ones with it: every call stored is answered 200 (`views`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from goodword.integrations.translation import Refused, Translated, obj, parse_ob
 
 DEFAULT_EVENTS = {"signup": "Signed Up", "purchase": "Order Completed", "refund": "Order Refunded"}
 MAX_MESSAGES = 2500
+# Refused messages named one by one in the item's error (which keeps 5,000 characters); the
+# rest are counted.
+MAX_REPORTED = 20
 
 
 def translate(topic: str, body: str, options: dict[str, Any]) -> Translated:
@@ -32,23 +42,46 @@ def translate(topic: str, body: str, options: dict[str, Any]) -> Translated:
     names = {**DEFAULT_EVENTS, **obj(options.get("events"))}
     by_name = {str(name): kind for kind, name in names.items() if kind in DEFAULT_EVENTS}
     out = Translated()
-    skipped = []
+    skipped: set[str] = set()
+    refused = 0
     for i, message in enumerate(messages):
-        message = obj(message)
-        kind = text(message.get("type"))
-        if kind == "identify" and text(message.get("userId")):
-            out.people.append(_person(message))
-        elif kind == "track" and text(message.get("event")) in by_name:
-            try:
-                event = _event(by_name[str(message["event"])], message, options)
-            except Refused as exc:
-                raise Refused(f"message {i} ({text(message.get('messageId'))}): {exc}") from None
-            out.events.append(event)
-        else:
-            skipped.append(f"{kind} {text(message.get('event')) or ''}".strip())
-    if not (out.events or out.people):
-        out.ignored = "no mapped track or identify: " + ", ".join(sorted(set(skipped)))[:500]
+        try:
+            skip = _message(message, by_name, options, out)
+        except Refused as exc:
+            refused += 1
+            if refused <= MAX_REPORTED:
+                out.errors.append(f"message {i} ({_id(message)}): {exc}"[:240])
+            continue
+        if skip:
+            skipped.add(skip)
+    if refused > MAX_REPORTED:
+        out.errors.append(f"and {refused - MAX_REPORTED} more messages refused")
+    if not (out.events or out.people or out.errors):
+        out.ignored = "no mapped track or identify: " + ", ".join(sorted(skipped))[:500]
     return out
+
+
+def _message(
+    message: Any, by_name: dict[str, str], options: dict[str, Any], out: Translated
+) -> str | None:
+    """Add what one message means to `out`; return how to name it when it means nothing to us.
+    Raise Refused when it cannot be read: nothing of it is added."""
+    if not isinstance(message, dict):
+        raise Refused("a message is a JSON object")
+    kind = text(message.get("type"))
+    if kind == "identify" and text(message.get("userId")):
+        out.people.append(_person(message))
+    elif kind == "track" and text(message.get("event")) in by_name:
+        out.events.append(_event(by_name[str(message["event"])], message, options))
+    else:
+        return f"{kind} {text(message.get('event')) or ''}".strip()
+    return None
+
+
+def _id(message: Any) -> str:
+    """The message's `messageId` as an error names it (clipped: the error has a limit)."""
+    found = text(message.get("messageId")) if isinstance(message, dict) else None
+    return str(found)[:100]
 
 
 def _user(message: dict[str, Any]) -> str:

@@ -4,6 +4,9 @@ Segment library whose host is `<SITE_URL>/hooks/segment` sends here.
 The body is stored as JSON without `writeKey` (Segment's libraries repeat the key in it; we
 keep only its hash). A gzipped body (the libraries' `gzip` option) is inflated first, to no
 more than the body limit. Malformed JSON is a 400 here: Segment's answer for it too.
+
+A call stored is answered 200, whatever its messages hold (the inbox reports each bad message):
+a library drops a batch answered 400. Every other answer stores nothing.
 """
 
 from __future__ import annotations
