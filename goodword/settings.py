@@ -14,7 +14,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "goodword.analytics",
     "goodword.goals",
     "goodword.webhooks",
+    "goodword.messaging",
     "goodword.integrations",
     "goodword.api",
     "goodword.dashboard",
@@ -242,6 +243,10 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The languages messages are written in (goodword/messaging/words.py, default templates); the
+# dashboard stays in English. Compiled catalogues are kept in the repository (docs/messaging.md).
+LANGUAGES = [("en", "English"), ("it", "Italiano")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -270,16 +275,74 @@ EMAIL_URL = os.environ.get("EMAIL_URL", "console://")
 _email = urlsplit(EMAIL_URL)
 if _email.scheme == "console":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-elif _email.scheme in {"smtp", "smtps"}:
+elif _email.scheme in {"smtp", "smtp+tls", "smtps"}:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = _email.hostname or "localhost"
     EMAIL_PORT = _email.port or (465 if _email.scheme == "smtps" else 25)
-    EMAIL_HOST_USER = _email.username or ""
-    EMAIL_HOST_PASSWORD = _email.password or ""
+    EMAIL_HOST_USER = unquote(_email.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
     EMAIL_USE_SSL = _email.scheme == "smtps"
+    # STARTTLS on the submission port whatever the scheme says: a password must not go in clear.
+    EMAIL_USE_TLS = _email.scheme == "smtp+tls" or (_email.scheme == "smtp" and EMAIL_PORT == 587)
+    # A mail server that stops answering must not hold a sender for ever (Django's default).
+    EMAIL_TIMEOUT = 30
 else:
-    raise ImproperlyConfigured("EMAIL_URL must start with console://, smtp:// or smtps://")
+    raise ImproperlyConfigured(
+        "EMAIL_URL must start with console://, smtp://, smtp+tls:// or smtps://"
+    )
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"goodword@{_site.hostname}")
+
+
+_SMS_URL_EXAMPLE = "twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=%2B15005550006"
+
+
+def _sms_api(url: str) -> dict[str, str] | None:
+    """SMS_URL read into the Twilio API's base URL, credentials and sender; None when empty.
+
+    `twilio+http://` means plain http, for a local stand-in in tests: never a real account.
+    The query is split by hand so that `from=+1500…` keeps its + (a form decoder reads a space).
+    """
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in {"twilio", "twilio+http"}:
+        raise ImproperlyConfigured(f"SMS_URL must look like {_SMS_URL_EXAMPLE}")
+    if not parts.username or not parts.password or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"SMS_URL needs the account SID, the auth token and the host: {_SMS_URL_EXAMPLE}"
+        )
+    try:
+        parts.port  # noqa: B018 (read for its check: a port out of range raises)
+    except ValueError:
+        raise ImproperlyConfigured("SMS_URL has a port that is not from 1 to 65535") from None
+    if parts.path not in {"", "/"}:
+        raise ImproperlyConfigured("SMS_URL takes no path: the API path is Twilio's own")
+    query: dict[str, str] = {}
+    for pair in filter(None, parts.query.split("&")):
+        name, _, value = pair.partition("=")
+        if name not in {"from", "messaging_service_sid"} or name in query or not value:
+            raise ImproperlyConfigured(
+                "SMS_URL takes one of from=<number or sender id> or messaging_service_sid=<MG…>"
+                f"; {pair!r} is not that"
+            )
+        query[name] = unquote(value)
+    if len(query) != 1:
+        raise ImproperlyConfigured(
+            "SMS_URL needs exactly one of from=<number or sender id> or messaging_service_sid=<MG…>"
+        )
+    scheme = "http" if parts.scheme == "twilio+http" else "https"
+    return {
+        "base_url": f"{scheme}://{parts.netloc.rpartition('@')[2]}",
+        "account_sid": unquote(parts.username),
+        "auth_token": unquote(parts.password),
+        "from": query.get("from", ""),
+        "messaging_service_sid": query.get("messaging_service_sid", ""),
+    }
+
+
+# The URL itself is not kept: "API" in the name hides the parsed value, token and all, on
+# Django's error pages.
+SMS_API = _sms_api(os.environ.get("SMS_URL", "").strip())
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -302,6 +365,7 @@ WEBHOOK_CONCURRENCY = int(_env_float("GOODWORD_WEBHOOK_CONCURRENCY", 8))
 if WEBHOOK_CONCURRENCY < 1:
     raise ImproperlyConfigured("GOODWORD_WEBHOOK_CONCURRENCY must be a whole number, at least 1")
 WEBHOOK_LEASE_SECONDS = _env_float("GOODWORD_WEBHOOK_LEASE_SECONDS", 60.0)
+MESSAGE_LEASE_SECONDS = _env_float("GOODWORD_MESSAGE_LEASE_SECONDS", 600.0)
 CLICK_LOG_DIR = DATA_DIR / "clicks"
 
 # Networks that outbound calls (webhooks, goodword.lib.outbound) may reach although private,

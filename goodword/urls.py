@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 
 from goodword.api.v1.api import api
 from goodword.public import views as public
+from goodword.public.unsubscribe import unsubscribe_page
 
 admin.site.site_header = "Goodword staff"
 admin.site.site_title = "Goodword"
@@ -16,6 +17,7 @@ urlpatterns = [
     path("hooks/", include("goodword.integrations.urls")),
     path("s/<str:code>", public.share_page, name="share"),
     re_path(r"^r/(?P<code>[^/]+)/?$", public.redirect_view, name="redirect"),
+    path("u/<str:token>", unsubscribe_page, name="unsubscribe"),
     path("healthz", public.healthz),
     path("demo/shop", public.demo_shop),
     path("", public.home),

@@ -9,6 +9,7 @@ os.environ.setdefault("GOODWORD_DATA_DIR", tempfile.mkdtemp(prefix="goodword-tes
 os.environ.setdefault("SITE_URL", "http://testserver")
 
 from collections.abc import Iterator  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -79,3 +80,22 @@ def outbound_loopback(settings: object) -> None:
         ipaddress.ip_network("127.0.0.0/8"),
         ipaddress.ip_network("::1/128"),
     )
+
+
+@pytest.fixture
+def mailbox(settings: object) -> Iterator[Any]:
+    """A real SMTP server on loopback (tests/mailbox.py) that Django's SMTP backend sends to."""
+    from tests import mailbox as smtp
+
+    controller, box = smtp.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # type: ignore[attr-defined]
+    settings.EMAIL_HOST = "127.0.0.1"  # type: ignore[attr-defined]
+    settings.EMAIL_PORT = box.port  # type: ignore[attr-defined]
+    settings.EMAIL_USE_SSL = False  # type: ignore[attr-defined]
+    settings.EMAIL_USE_TLS = False  # type: ignore[attr-defined]
+    settings.EMAIL_HOST_USER = ""  # type: ignore[attr-defined]
+    settings.EMAIL_HOST_PASSWORD = ""  # type: ignore[attr-defined]
+    try:
+        yield box
+    finally:
+        controller.stop()

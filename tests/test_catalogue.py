@@ -167,6 +167,18 @@ def _team(acme: Api) -> None:
     team.revoke_invitation(invitation=invitation, by=by)
 
 
+def _messaging(acme: Api, program_id: str) -> None:
+    """Messaging turned on, a journey set, a template saved and deleted
+    (tests/test_messaging_api.py in detail)."""
+    assert acme.patch("/messaging", {"is_active": True}).status_code == 200
+    journey = f"/programs/{program_id}/journeys/referral_request"
+    assert acme.put(journey, {"delay_days": 3}).status_code == 200
+    template = f"/programs/{program_id}/templates/thank_you/en"
+    assert acme.put(template, {"subject": "Thank you!"}).status_code == 200
+    auth = f"Bearer {acme.key}"
+    assert acme.client.delete(f"/api/v1{template}", HTTP_AUTHORIZATION=auth).status_code == 204
+
+
 def _import(acme: Api) -> None:
     """A participants file imported: its `import.completed` (no event per row)."""
     from io import BytesIO
@@ -235,6 +247,7 @@ def test_a_whole_referral_loop_writes_only_catalogued_payloads(db: None) -> None
     _fulfilment_and_choice(acme)
     _payouts(acme)
     _later_occasions(acme)
+    _messaging(acme, program["id"])
     assert acme.patch(f"/programs/{program['id']}", {"status": "paused"}).status_code == 200
     _team(acme)
     assert acme.patch("/workspace", {"name": "Acme Inc"}).status_code == 200

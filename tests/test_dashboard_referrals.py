@@ -407,7 +407,7 @@ def test_timeline_tells_the_story_in_order_with_how_long_each_step_took(story: S
         f"{bob} 2026-03-19 09:00 Reward Workspace · rewards -$5.00 bob · credit $5.00 "
         f"{bob} 2026-03-22 09:00 Clawback bob · credit -$5.00 Workspace · rewards $5.00 "
     )
-    orders = body[body.index("bob's orders") :]
+    orders = body[body.index("bob's orders") : body.index(" Messages None yet.")]
     assert orders == (
         "bob's orders When What Order Amount Note "
         "2026-03-22 09:00 Refund order-1 in full its order "

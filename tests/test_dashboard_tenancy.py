@@ -56,9 +56,10 @@ IDS = {
     "message_id": "acme_message",
     "connection_id": "acme_connection",
     "item_id": "acme_inbox_item",
+    "outgoing_id": "acme_mes",
 }
 # Parameters that name no row: a value that would be valid for acme's row.
-PLAIN = {"fmt": "csv", "number": "1"}
+PLAIN = {"fmt": "csv", "number": "1", "journey": "referral_request", "language": "en"}
 
 PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
 

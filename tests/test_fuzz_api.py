@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -77,6 +78,7 @@ def build_world() -> World:
         "cursor": [program["id"], referral, *rewards],
         "referral_code": [alice["code"]],
         **later_kinds(acme),
+        **messaging_kinds(acme, program["id"]),
     }
     canaries = [
         program["id"],
@@ -92,6 +94,8 @@ def build_world() -> World:
         "carol@example.net",
         "shop.acme.test",
         "acme-order-7",
+        "acme-fuzz@example.org",
+        "Acme fuzz subject",
     ]
     return World(acme=acme, globex=globex, ids=ids, canaries=canaries)
 
@@ -116,6 +120,33 @@ def later_kinds(acme: Api) -> dict[str, list[str]]:
         "fulfilment_id": [fulfilment],
         "batch_id": [batch["id"]],
         "payout_id": [p["id"] for p in batch["payouts"]],
+    }
+
+
+def messaging_kinds(acme: Api, program_id: str) -> dict[str, list[str]]:
+    """acme's own wording of a journey, a suppressed address and a message to alice, by the
+    path parameters that name them."""
+    from goodword.messaging.models import Message
+    from goodword.participants.models import Participant
+
+    wording = {"subject": "Acme fuzz subject", "sms": "{{ advocate.code }}"}
+    template = f"/programs/{program_id}/templates/referral_request/en"
+    assert acme.put(template, wording).status_code == 200
+    assert acme.post("/suppressions", {"address": "acme-fuzz@example.org"}).status_code == 201
+    message = Message.objects.create(
+        workspace=acme.workspace,
+        participant=Participant.objects.get(workspace=acme.workspace, external_id="alice"),
+        journey="referral_request",
+        cause="referral_request:fuzz",
+        subject="Acme fuzz subject",
+        created_at=datetime.now(UTC),
+    )
+    return {
+        "message_id": [message.public_id],
+        "journey": ["referral_request", "thank_you"],
+        "language": ["en", "it"],
+        "channel": ["email"],
+        "address": ["acme-fuzz@example.org"],
     }
 
 

@@ -59,6 +59,7 @@ def build_world() -> World:
         **acme_goal(acme, program["id"]),
         **acme_webhook(acme),
         **acme_connection(acme),
+        **acme_messaging(acme, program["id"]),
     }
     canaries = [
         program["id"],
@@ -90,6 +91,12 @@ def build_world() -> World:
         ids["acme_inbox_item"],
         "acme-shop.myshopify.com",
         "Acme canary connection",
+        ids["acme_mes"],
+        ids["acme_template"],
+        "Acme canary sender",
+        "Acme canary subject",
+        "Acme canary message",
+        "acme-canary@example.org",
     ]
     world = World(acme=acme, globex=globex, ids=ids, canaries=canaries)
     world.baseline = acme_reads(world)
@@ -152,6 +159,32 @@ def acme_connection(acme: Api) -> dict[str, str]:
     return {"acme_connection": connection.public_id, "acme_inbox_item": item["id"]}
 
 
+def acme_messaging(acme: Api, program_id: str) -> dict[str, str]:
+    """acme's messaging: its settings, a journey turned off, its own wording of a journey, a
+    suppressed address and a message sent to alice (a row: no sender runs here)."""
+    from goodword.messaging.models import Message
+    from goodword.participants.models import Participant
+
+    assert acme.patch("/messaging", {"from_name": "Acme canary sender"}).status_code == 200
+    off = acme.put(f"/programs/{program_id}/journeys/thank_you", {"is_active": False})
+    assert off.status_code == 200, off.content
+    wording = {"subject": "Acme canary subject", "html": "<p>{{ advocate.code }}</p>"}
+    template = acme.put(f"/programs/{program_id}/templates/referral_request/en", wording)
+    assert template.status_code == 200, template.content
+    assert acme.post("/suppressions", {"address": "acme-canary@example.org"}).status_code == 201
+    message = Message.objects.create(
+        workspace=acme.workspace,
+        participant=Participant.objects.get(workspace=acme.workspace, external_id="alice"),
+        journey="referral_request",
+        cause="referral_request:acme-canary",
+        status="sent",
+        to="alice@example.com",
+        subject="Acme canary message",
+        created_at=datetime.now(UTC),
+    )
+    return {"acme_mes": message.public_id, "acme_template": template.json()["id"]}
+
+
 def acme_webhook(acme: Api) -> dict[str, str]:
     """A webhook endpoint of acme's with a test message waiting for it."""
     body = {"url": "https://hooks.acme.test/goodword", "description": "Acme canary hook"}
@@ -212,6 +245,13 @@ def acme_reads(world: World) -> dict[str, Any]:
         "/connections",
         f"/connections/{world.ids['acme_connection']}",
         f"/connections/{world.ids['acme_connection']}/inbox",
+        "/messages",
+        f"/messages/{world.ids['acme_mes']}",
+        "/messaging",
+        f"/programs/{world.ids['acme_program']}/journeys",
+        f"/programs/{world.ids['acme_program']}/templates",
+        f"/programs/{world.ids['acme_program']}/templates/referral_request/en",
+        "/suppressions",
     ]
     out = {}
     for path in paths:
@@ -273,6 +313,8 @@ GOAL_IN = {"name": "Pwned", "metric": "clicks", "target": 10, "period": "this_mo
 WHE = "/webhook-endpoints/{endpoint_id}"
 ACME_WHE = "/webhook-endpoints/{acme_endpoint}"
 REPLAY = {"since": "2020-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"}
+TPL = PRG + "/templates/{journey}/{language}"
+ACME_TPL = "/programs/{acme_program}/templates/referral_request/en"
 ACME_POOL_RULE = {
     "beneficiary": "friend",
     "kind": "coupon",
@@ -741,6 +783,81 @@ CASES = [
         code=None,
         note="globex gets a connection (and a write key) of its own",
     ),
+    # Messaging: acme's message, program and suppressed address name nothing for globex.
+    Case("GET", "/messages/{message_id}", "/messages/{acme_mes}"),
+    Case("GET", "/messages", "/messages", status=200, code=None, note="globex's own only"),
+    Case("GET", "/messages", "/messages", query={"participant": "alice"}, status=200, code=None),
+    Case(
+        "GET",
+        "/messages",
+        "/messages",
+        query={"referral": "{acme_referral}"},
+        status=200,
+        code=None,
+    ),  # fmt: skip
+    Case(
+        "GET",
+        "/messages",
+        "/messages",
+        query={"cursor": "{acme_mes}"},
+        status=400,
+        code="invalid_cursor",
+        note="acme's message id is not a cursor for globex",
+    ),
+    Case("GET", "/messaging", "/messaging", status=200, code=None, note="globex's own settings"),
+    Case(
+        "PATCH",
+        "/messaging",
+        "/messaging",
+        {"is_active": True, "from_name": "Globex"},
+        status=200,
+        code=None,
+        note="changes globex's own settings only",
+    ),
+    Case("GET", PRG + "/journeys", "/programs/{acme_program}/journeys"),
+    Case(
+        "PUT",
+        PRG + "/journeys/{journey}",
+        "/programs/{acme_program}/journeys/thank_you",
+        {"is_active": True},
+    ),
+    Case("GET", PRG + "/templates", "/programs/{acme_program}/templates"),
+    Case("GET", TPL, ACME_TPL),
+    Case("PUT", TPL, ACME_TPL, {"subject": "Pwned"}),
+    Case("DELETE", TPL, ACME_TPL),
+    Case("POST", TPL + "/preview", ACME_TPL + "/preview", {}),
+    Case("POST", TPL + "/preview", ACME_TPL + "/preview", {"subject": "{{ advocate.code }}"}),
+    Case("GET", "/suppressions", "/suppressions", status=200, code=None, note="globex's own"),
+    Case(
+        "GET",
+        "/suppressions",
+        "/suppressions",
+        query={"address": "acme-canary@example.org"},
+        status=200,
+        code=None,
+        note="an address acme suppressed is not suppressed in globex",
+    ),
+    Case(
+        "GET",
+        "/suppressions",
+        "/suppressions",
+        query={"cursor": "email:acme-canary@example.org"},
+        status=400,
+        code="invalid_cursor",
+        note="acme's row is not a cursor for globex",
+    ),
+    Case(
+        "POST",
+        "/suppressions",
+        "/suppressions",
+        {"address": "acme-canary@example.org", "reason": "bounced"},
+        status=201,
+        code=None,
+        note="globex's own list gets a row; acme's is untouched",
+    ),
+    Case(
+        "DELETE", "/suppressions/{channel}/{address}", "/suppressions/email/acme-canary@example.org"
+    ),
     # Imports: an upload names no ids; globex's own rows are tested in test_import_export.py
     # (the same file uploaded by both workspaces), here a body without a file does nothing.
     *(
@@ -891,6 +1008,10 @@ def _call(client: Client, method: str, path: str, **headers: str) -> Any:
         .replace("{message_id}", "msg_x")
         .replace("{connection_id}", "con_x")
         .replace("{item_id}", "inb_x")
+        .replace("{journey}", "thank_you")
+        .replace("{language}", "en")
+        .replace("{channel}", "email")
+        .replace("{address}", "a@example.com")
     )
     assert "{" not in concrete, f"fill in the path parameter of {path}"
     body = json.dumps({"name": "x"})

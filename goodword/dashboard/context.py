@@ -49,6 +49,8 @@ NAVIGATION = [
             ("Webhooks", "dashboard:webhooks"),
             ("Connections", "dashboard:connections"),
             ("Imports", "dashboard:imports"),
+            ("Messaging", "dashboard:messaging"),
+            ("Messages", "dashboard:messages"),
             ("Settings", "dashboard:settings"),
             ("Audit log", "dashboard:audit"),
         ],

@@ -34,4 +34,5 @@ urlpatterns = [
     path("", include("goodword.dashboard.webhooks.urls")),
     path("", include("goodword.dashboard.connections.urls")),
     path("", include("goodword.dashboard.imports.urls")),
+    path("", include("goodword.dashboard.messaging.urls")),
 ]

@@ -486,6 +486,31 @@ class WebhookSecretRotated(Payload):
     )
 
 
+class MessagingUpdated(Payload):
+    fields: list[str] = Field(
+        description="names of the messaging settings that changed, sorted (`PATCH /messaging`)"
+    )
+    actor: Actor | None = Field(default=None, description="who changed them")
+
+
+class ProgramMessagingUpdated(Payload):
+    journey: str = Field(description="the journey, such as `referral_request`")
+    language: str | None = Field(
+        description="the language of the template that changed; null when the journey's "
+        "setting changed"
+    )
+    fields: list[str] = Field(
+        description="what changed, sorted: the setting's `is_active`, `delay_days`, `min_nps`; "
+        "or the template's parts (`subject`, `html`, `text`, `sms`), every part it had when it "
+        "was deleted"
+    )
+    version: int | None = Field(
+        description="the template's version after the change; null for a journey's setting "
+        "and for a deleted template (the default wording applies again)"
+    )
+    actor: Actor | None = Field(default=None, description="who changed it")
+
+
 # The kinds of subject, by public id prefix.
 SUBJECTS = {
     "ws": "workspace",
@@ -1072,6 +1097,29 @@ EVENTS: tuple[EventType, ...] = (
         "signs too until its grace period ends.",
         payload=WebhookSecretRotated,
         example={"previous_expires_at": "2026-03-05T09:00:00Z"},
+    ),
+    EventType(
+        "messaging.updated",
+        subject="ws",
+        description="The workspace's messaging settings changed (`PATCH /messaging`): turned "
+        "on or off, the sender, the brand, the language, quiet hours or the weekly cap.",
+        payload=MessagingUpdated,
+        example={"fields": ["brand_color", "is_active"], "actor": _ACTOR},
+    ),
+    EventType(
+        "program.messaging_updated",
+        subject="prg",
+        description="A program's messages changed: a journey's setting (`PUT /programs/{id}/"
+        "journeys/{journey}`), or its own wording of a journey in a language, saved or deleted "
+        "(`/programs/{id}/templates/{journey}/{language}`).",
+        payload=ProgramMessagingUpdated,
+        example={
+            "journey": "referral_request",
+            "language": "en",
+            "fields": ["html", "subject"],
+            "version": 3,
+            "actor": _ACTOR,
+        },
     ),
 )
 

@@ -5,8 +5,9 @@ seconds the loop approves rewards whose hold has ended, announces and expires cr
 dates have passed, moves buffered clicks into the database, processes the inbound webhooks'
 inbox, and rolls up what changed for the dashboard's numbers. Each sweeper is idempotent and
 safe to run in several processes at once. Outbound webhooks are sent by a thread beside the
-loop (`goodword.webhooks.dispatch.run`). On SQLite it also refreshes the planner's statistics
-when the tables have grown tenfold (`goodword.ops.analyze`).
+loop (`goodword.webhooks.dispatch.run`), and messages by another
+(`goodword.messaging.sending.run`). On SQLite it also refreshes the planner's statistics when
+the tables have grown tenfold (`goodword.ops.analyze`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.utils import timezone
 from goodword.analytics import rollups
 from goodword.integrations import inbox
 from goodword.lib import stopping as stopping_on
+from goodword.messaging import sending
 from goodword.ops import analyze
 from goodword.referrals import clicklog
 from goodword.rewards import expiry
@@ -57,6 +59,13 @@ def _send_webhooks(stopping: Callable[[], bool]) -> None:
         connections.close_all()  # this thread's own (Django's connections are per thread)
 
 
+def _send_messages(stopping: Callable[[], bool]) -> None:
+    try:
+        sending.run(stopping=stopping)
+    finally:
+        connections.close_all()
+
+
 def run_forever() -> None:
     stopping = stopping_on.on_signals()
     logger.info("scheduler sweeping every %ss", settings.SWEEP_SECONDS)
@@ -66,6 +75,11 @@ def run_forever() -> None:
         target=_send_webhooks, args=(stopping.is_set,), name="webhooks", daemon=True
     )
     webhooks.start()
+    # Messages too: a mail server that hangs holds its own thread only.
+    messages = threading.Thread(
+        target=_send_messages, args=(stopping.is_set,), name="messages", daemon=True
+    )
+    messages.start()
     while not stopping.is_set():
         started = time.monotonic()
         try:
@@ -79,3 +93,4 @@ def run_forever() -> None:
             logger.exception("sweep failed; retrying at the next tick")
         stopping.wait(max(0.0, settings.SWEEP_SECONDS - (time.monotonic() - started)))
     webhooks.join(timeout=dispatch.TIMEOUT + 1)  # the sends under way finish and are recorded
+    messages.join(timeout=30)

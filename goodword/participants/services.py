@@ -145,7 +145,7 @@ def _check_override(workspace: Workspace, url: str) -> None:
         )
 
 
-def _ineligible(program: Program, participant: Participant, now: datetime) -> str:
+def ineligibility(program: Program, participant: Participant, now: datetime) -> str:
     """Why the program's eligibility keeps this participant out, or "" when it does not."""
     rule = program.eligibility or {}
     who = rule.get("who", "everyone")
@@ -186,7 +186,7 @@ def enrol_advocate(
     existing = Advocate.objects.filter(program=program, participant=participant).first()
     if existing is not None:
         return existing, False
-    why = _ineligible(program, participant, timezone.now())
+    why = ineligibility(program, participant, timezone.now())
     if why:
         raise Conflict(
             f"{participant.external_id!r} may not advocate in this program: {why}",

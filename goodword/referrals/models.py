@@ -55,7 +55,9 @@ class ClickLogOffset(models.Model):
 
 
 class Invite(models.Model):
-    """An advocate invited a friend by email: attributes that friend's signup by address."""
+    """An advocate invited a friend by email: attributes that friend's signup by address and,
+    with `send_email`, asks messaging to email the friend on the advocate's behalf
+    (the `friend_invite` journey)."""
 
     public_id = models.CharField(max_length=32, unique=True, default=ids.new_inv_id, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
@@ -63,6 +65,13 @@ class Invite(models.Model):
     advocate = models.ForeignKey(Advocate, on_delete=models.CASCADE)
     email = models.CharField(max_length=320)
     email_normalized = models.CharField(max_length=320)
+    # The advocate's own words to the friend, shown in the email as written (escaped).
+    note = models.CharField(max_length=500, blank=True, default="")
+    # The consent text the advocate agreed to, as it was shown to them: the record that they
+    # may have us write to this friend. Required when `send_email`.
+    consent = models.CharField(max_length=500, blank=True, default="")
+    # False: attribution only, as before emails existed; nobody is written to.
+    send_email = models.BooleanField(default=False)
     created_at = models.DateTimeField()
 
     objects = TenantQuerySet.as_manager()
@@ -73,7 +82,15 @@ class Invite(models.Model):
                 fields=["advocate", "email_normalized"], name="one_invite_per_friend"
             )
         ]
-        indexes = [models.Index(fields=["workspace", "email_normalized", "created_at"])]
+        indexes = [
+            models.Index(fields=["workspace", "email_normalized", "created_at"]),
+            # The daily limit of emailed invites counts an advocate's recent ones.
+            models.Index(
+                fields=["advocate", "created_at"],
+                condition=Q(send_email=True),
+                name="emailed_invites",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.email

@@ -19,6 +19,7 @@ from goodword.api.v1 import (
     fulfilments,
     goals,
     imports,
+    messaging,
     participants,
     payouts,
     programs,
@@ -55,6 +56,7 @@ api.add_router("", attribution.router)
 api.add_router("", experiments.router)
 api.add_router("", connections.router)
 api.add_router("", webhooks.router)
+api.add_router("", messaging.router)
 
 
 def error(

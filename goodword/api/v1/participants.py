@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
@@ -15,12 +15,13 @@ from pydantic import field_validator
 from goodword.api.v1.auth import workspace_of
 from goodword.api.v1.programs import get_program
 from goodword.api.v1.rewards import actor_of, render_reward
-from goodword.api.v1.schemas import ERRORS, RewardOut
+from goodword.api.v1.schemas import ERRORS, ErrorOut, RewardOut
 from goodword.lib.schemas import Email, ExternalId, Name, PositiveAmount
 from goodword.participants import services
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program
 from goodword.referrals import services as referrals
+from goodword.referrals.services import INVITE_TEXT_MAX
 from goodword.rewards import actions
 from goodword.rewards import services as rewards
 from goodword.rewards.models import CreditAdjustment, Redemption
@@ -59,6 +60,22 @@ class AdvocateIn(Schema):
 class InviteIn(Schema):
     advocate: ExternalId = Field(description="external_id of the inviting advocate")
     email: Email
+    note: str = Field(
+        default="",
+        max_length=INVITE_TEXT_MAX,
+        description="the advocate's own words to the friend, shown in the email",
+    )
+    consent: str = Field(
+        default="",
+        max_length=INVITE_TEXT_MAX,
+        description="the consent text the advocate agreed to, as shown to them; required "
+        "with send_email",
+    )
+    send_email: bool = Field(
+        default=False,
+        description="email the friend on the advocate's behalf (the friend_invite journey); "
+        "false: record the invite for attribution only",
+    )
 
     model_config = {"extra": "forbid"}
 
@@ -103,6 +120,8 @@ class InviteOut(Schema):
     program: str
     advocate: str
     email: str
+    note: str
+    send_email: bool
     created_at: datetime
 
 
@@ -224,25 +243,50 @@ def enrol_advocate(
     return Status(201 if created else 200, render_advocate(advocate))
 
 
-@router.post("/programs/{program_id}/invites", response={200: InviteOut, 201: InviteOut, **ERRORS})
-def invite_friend(request: HttpRequest, program_id: str, body: InviteIn) -> Status[dict[str, Any]]:
+@router.post(
+    "/programs/{program_id}/invites",
+    response={200: InviteOut, 201: InviteOut, 429: ErrorOut, **ERRORS},
+)
+def invite_friend(
+    request: HttpRequest, program_id: str, body: InviteIn
+) -> Status[dict[str, Any]] | HttpResponse:
     program = get_program(request, program_id)
     advocate = get_object_or_404(
         Advocate.objects.select_related("participant"),
         program=program,
         participant__external_id=body.advocate,
     )
-    invite, created = referrals.invite_friend(
-        advocate=advocate, email=body.email, now=timezone.now()
-    )
+    try:
+        invite, created = referrals.invite_friend(
+            advocate=advocate,
+            email=body.email,
+            note=body.note,
+            consent=body.consent,
+            send_email=body.send_email,
+            now=timezone.now(),
+        )
+    except referrals.RateLimited as exc:
+        return _rate_limited(exc)
     body_out = {
         "id": invite.public_id,
         "program": program.public_id,
         "advocate": advocate.participant.external_id,
         "email": invite.email,
+        "note": invite.note,
+        "send_email": invite.send_email,
         "created_at": invite.created_at,
     }
     return Status(201 if created else 200, body_out)
+
+
+def _rate_limited(exc: referrals.RateLimited) -> HttpResponse:
+    """The error envelope, with `Retry-After` (seconds) as the dashboard's 429 has it."""
+    answer = JsonResponse(
+        {"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
+        status=exc.status,
+    )
+    answer["Retry-After"] = str(exc.details["retry_after"])
+    return answer
 
 
 @router.get("/participants/{path:external_id}/balance", response={200: BalanceOut, **ERRORS})

@@ -23,6 +23,7 @@ from goodword.accounts.roles import Can
 from goodword.dashboard import lists
 from goodword.dashboard.access import staff
 from goodword.dashboard.lists import CappedPaginator, Filter, Listing, listing
+from goodword.dashboard.messaging import log as messaging_log
 from goodword.dashboard.people import queries
 from goodword.dashboard.referrals import timeline
 from goodword.dashboard.referrals.queries import referral_rows
@@ -186,6 +187,7 @@ def participant(request: HttpRequest, participant_id: str) -> HttpResponse:
         ],
         "rewards_count": rewards.count(),
         "max_shown": MAX_SHOWN,
+        "message_rows": messaging_log.recent(workspace, participant=person),
     }
     return render(request, "dashboard/people/participant.html", context)
 

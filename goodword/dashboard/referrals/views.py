@@ -20,6 +20,7 @@ from goodword.accounts.roles import Can
 from goodword.dashboard import lists
 from goodword.dashboard.access import staff
 from goodword.dashboard.lists import Filter, Listing, listing
+from goodword.dashboard.messaging import log as messaging_log
 from goodword.dashboard.referrals import timeline
 from goodword.dashboard.referrals.queries import ReferralFacts, referral_facts, referral_rows
 from goodword.dashboard.rewards.common import who
@@ -240,5 +241,6 @@ def referral(request: HttpRequest, referral_id: str) -> HttpResponse:
             ),
             Contact("Friend", found.referee, timeline.phone_of(found.referee)),
         ],
+        "message_rows": messaging_log.recent(workspace, referral_public_id=found.public_id),
     }
     return render(request, "dashboard/referrals/referral.html", context)

@@ -1,0 +1,135 @@
+"""What the sender reads for a claim: every fact its messages' decisions and contents need,
+read once for all of them (a bounded number of queries per claim, whatever its size)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count
+
+from goodword.accounts.models import Workspace
+from goodword.lib.emails import normalize_email
+from goodword.messaging import journeys
+from goodword.messaging.models import (
+    Journey,
+    JourneySetting,
+    Message,
+    MessagingSettings,
+    Suppression,
+)
+from goodword.participants.models import Participant
+from goodword.programs.models import Program
+from goodword.referrals.models import Invite, Referral
+from goodword.rewards.models import Reward
+
+
+@dataclass
+class Loaded:
+    """The facts of a claim, read once for all its messages."""
+
+    settings: dict[int, MessagingSettings]
+    workspaces: dict[int, str]
+    journeys: dict[tuple[int, str], JourneySetting]
+    people: dict[int, Participant]
+    programs: dict[int, Program]
+    suppressed: dict[tuple[int, str], str]
+    sent: Counter[int]
+    rewards: dict[str, Reward]
+    friends: dict[str, Participant]
+    invites: dict[str, Invite]
+    # Marketing messages sent to an address (a friend invite's) in the last 7 days, by
+    # (workspace, address): the weekly cap of someone who is not a participant.
+    sent_to: Counter[tuple[int, str]]
+
+    @classmethod
+    def load(cls, claimed: list[Message], now: datetime) -> Loaded:
+        workspace_ids = {m.workspace_id for m in claimed}
+        people = Participant.objects.in_bulk(
+            {m.participant_id for m in claimed if m.participant_id}
+        )
+        programs = Program.objects.in_bulk({m.program_id for m in claimed if m.program_id})
+        invites = {
+            i.public_id: i
+            for i in Invite.objects.filter(
+                public_id__in={invite_id(m) for m in claimed} - {""}
+            ).select_related("advocate__participant")
+        }
+        emails = {normalize_email(p.email) for p in people.values() if p.email}
+        emails |= {i.email_normalized for i in invites.values()}
+        suppressed = {
+            (w, a): r
+            for w, a, r in Suppression.objects.filter(
+                workspace_id__in=workspace_ids, channel="email", address__in=emails
+            ).values_list("workspace_id", "address", "reason")
+        }
+        sent = Counter(
+            dict(
+                Message.objects.filter(
+                    participant_id__in=list(people),
+                    status=Message.Status.SENT,
+                    transactional=False,
+                    sent_at__gte=now - journeys.WEEK,
+                )
+                .values("participant_id")
+                .annotate(n=Count("pk"))
+                .values_list("participant_id", "n")
+            )
+        )
+        referrals = Referral.objects.filter(
+            public_id__in={m.referral_public_id for m in claimed if m.journey == Journey.THANK_YOU}
+        ).select_related("referee")
+        return cls(
+            settings={
+                s.workspace_id: s
+                for s in MessagingSettings.objects.filter(workspace_id__in=workspace_ids)
+            },
+            workspaces=dict(
+                Workspace.objects.filter(pk__in=workspace_ids).values_list("pk", "name")
+            ),
+            journeys={
+                (s.program_id, s.journey): s
+                for s in JourneySetting.objects.filter(program_id__in=list(programs))
+            },
+            people=people,
+            programs=programs,
+            suppressed=suppressed,
+            sent=sent,
+            rewards={
+                r.public_id: r
+                for r in Reward.objects.filter(
+                    public_id__in={m.reward_public_id for m in claimed if m.reward_public_id}
+                )
+            },
+            friends={r.public_id: r.referee for r in referrals},
+            invites=invites,
+            sent_to=_sent_to(workspace_ids, {i.email for i in invites.values()}, now),
+        )
+
+
+def _sent_to(
+    workspace_ids: set[int], addresses: set[str], now: datetime
+) -> Counter[tuple[int, str]]:
+    if not addresses:
+        return Counter()
+    rows = (
+        Message.objects.filter(
+            workspace_id__in=workspace_ids,
+            to__in=addresses,
+            status=Message.Status.SENT,
+            transactional=False,
+            sent_at__gte=now - journeys.WEEK,
+        )
+        .values("workspace_id", "to")
+        .annotate(n=Count("pk"))
+        .values_list("workspace_id", "to", "n")
+    )
+    return Counter({(w, to): n for w, to, n in rows})
+
+
+def invite_id(message: Message) -> str:
+    """The public id of a friend invite's Invite; "" for other messages."""
+    if message.journey != Journey.FRIEND_INVITE or not isinstance(message.data, dict):
+        return ""
+    return str(message.data.get("invite") or "")

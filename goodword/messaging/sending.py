@@ -1,0 +1,308 @@
+"""The sender: claim due messages, decide each on the facts now, render, send, record.
+
+A claim pushes its messages' `next_attempt_at` a lease ahead in one short transaction (under
+`SKIP LOCKED` on PostgreSQL, so senders take different ones), and each message's outcome is
+written right after its send, in its own statement. So a sender killed mid-claim leaves:
+- messages it had not reached: leased, due again when the lease ends, sent then;
+- the message it was sending: if the provider had accepted it before the kill and the outcome
+  was not yet written, it is sent again when the lease ends, under the same `Message-ID`.
+That window (one message per sender, between the provider's answer and our write) is the
+whole of "at least once": no message is lost, and no cause is told twice otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings as django_settings
+from django.db import close_old_connections, transaction
+from django.db import connection as db
+from django.db.models import F
+from django.utils import timezone
+
+from goodword.lib.emails import normalize_email
+from goodword.lib.errors import Conflict
+from goodword.messaging import content, fanout, journeys, loading, render, unsubscribe
+from goodword.messaging.channels import email
+from goodword.messaging.channels.errors import ChannelError
+from goodword.messaging.models import (
+    Journey,
+    Message,
+    MessagingSettings,
+)
+from goodword.participants.models import Advocate, Participant
+from goodword.participants.services import enrol_advocate, ineligibility
+from goodword.programs.models import Program
+from goodword.referrals.models import Invite
+from goodword.rewards.models import Reward
+
+logger = logging.getLogger(__name__)
+
+BATCH = 200  # messages per claim
+MAX_ATTEMPTS = 8  # tries before a message fails (about 4 hours of backoff)
+Pending = Message.Status.PENDING
+# A reward notice that a later state makes pointless (see journeys.Facts.superseded).
+_STILL = {
+    Journey.REWARD_EARNED: {Reward.Status.PENDING},
+    Journey.REWARD_APPROVED: {Reward.Status.APPROVED, Reward.Status.PENDING_FULFILMENT},
+}
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(60 * 2 ** (attempts - 1), 3600))
+
+
+def send_due(*, now: datetime | None = None, limit: int = BATCH) -> int:
+    """Claim and send up to `limit` due messages; return how many were claimed."""
+    now = now or timezone.now()
+    claimed = _claim(now, limit)
+    if not claimed:
+        return 0
+    loaded = loading.Loaded.load(claimed, now)
+    conn = email.connection()
+    conn.open()  # one session for the claim: each message is a MAIL FROM on it
+    try:
+        for message in claimed:
+            _one(message, loaded, conn, now)
+    finally:
+        conn.close()
+    return len(claimed)
+
+
+@transaction.atomic
+def _claim(now: datetime, limit: int) -> list[Message]:
+    due = Message.objects.filter(status=Pending, next_attempt_at__lte=now).order_by(
+        "next_attempt_at", "pk"
+    )
+    if db.features.has_select_for_update_skip_locked:
+        due = due.select_for_update(skip_locked=True)
+    rows = list(due[:limit])
+    if rows:
+        Message.objects.filter(pk__in=[m.pk for m in rows]).update(
+            next_attempt_at=now + timedelta(seconds=django_settings.MESSAGE_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+        for m in rows:
+            m.attempts += 1
+    return rows
+
+
+def _invited_friend(invite: Invite) -> Participant:
+    """The friend as a recipient: only an address (unsaved; the friend may be nobody's
+    participant, and is not made one by being invited)."""
+    return Participant(workspace_id=invite.workspace_id, name="", email=invite.email)
+
+
+def _one(message: Message, loaded: loading.Loaded, conn: object, now: datetime) -> None:
+    settings = loaded.settings.get(message.workspace_id) or MessagingSettings(
+        workspace_id=message.workspace_id
+    )
+    invite = loaded.invites.get(loading.invite_id(message))
+    if invite is not None:
+        person: Participant | None = _invited_friend(invite)
+    else:
+        person = loaded.people.get(message.participant_id or 0)
+    program = loaded.programs.get(message.program_id or 0)
+    facts = _facts(message, loaded, settings, person, program, now)
+    verdict = journeys.decide(facts)
+    if verdict.later is not None:
+        _write(message, next_attempt_at=verdict.later, attempts=F("attempts") - 1)
+        return
+    if not verdict.send:
+        _write(message, status=Message.Status.SKIPPED, skip_reason=verdict.skip)
+        return
+    assert person is not None  # noqa: S101 - decide() sends to someone
+    advocate = invite.advocate if invite is not None else None
+    if message.journey == Journey.REFERRAL_REQUEST and program is not None:
+        try:
+            advocate, _ = enrol_advocate(program=program, participant=person)
+        except Conflict:
+            _write(message, status=Message.Status.SKIPPED, skip_reason="not_eligible")
+            return
+    _deliver(message, loaded, settings, person, program, advocate, verdict.language, conn, now)
+
+
+def _facts(
+    message: Message,
+    loaded: loading.Loaded,
+    settings: MessagingSettings,
+    person: Participant | None,
+    program: Program | None,
+    now: datetime,
+) -> journeys.Facts:
+    setting = loaded.journeys.get((message.program_id or 0, message.journey))
+    manners = journeys.Manners(
+        is_active=settings.is_active,
+        journey_active=setting.is_active if setting else True,
+        min_nps=setting.min_nps if setting else None,
+        require_consent=settings.require_consent,
+        weekly_cap=settings.weekly_cap,
+        quiet_start=settings.quiet_start,
+        quiet_end=settings.quiet_end,
+        time_zone=settings.time_zone,
+        language=settings.language,
+    )
+    recipient = None
+    suppressed = ""
+    sent = 0
+    invite = loaded.invites.get(loading.invite_id(message))
+    if invite is not None:
+        recipient = _invite_recipient(invite)
+        suppressed = loaded.suppressed.get((message.workspace_id, invite.email_normalized), "")
+        sent = loaded.sent_to[(message.workspace_id, invite.email)]
+    elif person is not None:
+        attributes = _attributes(person)
+        consent = attributes.get("marketing_consent")
+        recipient = journeys.Recipient(
+            email=person.email,
+            language=_language(person),
+            time_zone=str(attributes.get("time_zone") or attributes.get("timezone") or ""),
+            is_test=person.test,
+            consented=consent if isinstance(consent, bool) else None,
+            nps_score=person.nps_score,
+            ineligible=ineligibility(program, person, now)
+            if program is not None and message.journey == Journey.REFERRAL_REQUEST
+            else "",
+        )
+        key = (message.workspace_id, normalize_email(person.email))
+        suppressed = loaded.suppressed.get(key, "") if person.email else ""
+        sent = loaded.sent[person.pk]
+    reward = loaded.rewards.get(message.reward_public_id)
+    still = _STILL.get(message.journey)  # type: ignore[call-overload]
+    return journeys.Facts(
+        journey=message.journey,
+        now=now,
+        recipient=recipient,
+        manners=manners,
+        suppressed=suppressed,
+        sent_this_week=sent,
+        superseded=bool(still and reward is not None and reward.status not in still),
+    )
+
+
+def _invite_recipient(invite: Invite) -> journeys.Recipient:
+    """The invited friend, of whom we know only the address: the advocate's language (they
+    wrote the note) and test flag; consented, by the consent the advocate recorded."""
+    advocate = invite.advocate.participant
+    return journeys.Recipient(
+        email=invite.email,
+        language=_language(advocate),
+        time_zone="",
+        is_test=advocate.test,
+        consented=True,
+        nps_score=None,
+        ineligible="",
+    )
+
+
+def _attributes(person: Participant) -> dict[str, object]:
+    return person.attributes if isinstance(person.attributes, dict) else {}
+
+
+def _language(person: Participant) -> str:
+    attributes = _attributes(person)
+    return str(attributes.get("language") or attributes.get("locale") or "")
+
+
+def _deliver(
+    message: Message,
+    loaded: loading.Loaded,
+    settings: MessagingSettings,
+    person: Participant,
+    program: Program | None,
+    advocate: Advocate | None,
+    language: str,
+    conn: object,
+    now: datetime,
+) -> None:
+    transactional = message.transactional
+    unsubscribe_url = (
+        "" if transactional else unsubscribe.url(message.workspace_id, "email", person.email)
+    )
+    ctx = content.Context(
+        journey=message.journey,
+        language=language,
+        settings=settings,
+        workspace_name=loaded.workspaces.get(message.workspace_id, ""),
+        program=program,
+        recipient=person,
+        unsubscribe_url=unsubscribe_url,
+        reward=loaded.rewards.get(message.reward_public_id),
+        advocate=advocate,
+        friend=loaded.friends.get(message.referral_public_id),
+        data=_data(message, loaded),
+    )
+    try:
+        rendered = content.render_email(ctx)
+    except render.TemplateFailed as exc:
+        _write(message, status=Message.Status.FAILED, error=f"template: {exc.reason}"[:1000])
+        return
+    outgoing = email.Email(
+        message_id=message.public_id,
+        to=person.email,
+        from_name=settings.from_name or ctx.workspace_name,
+        reply_to=settings.reply_to,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        unsubscribe_url=unsubscribe_url,
+    )
+    kept = {
+        "to": person.email,
+        "language": language,
+        "subject": rendered.subject,
+        "text": rendered.text,
+        "html": rendered.html,
+        "template": rendered.template,
+    }
+    try:
+        provider_id = email.send(outgoing, conn=conn)
+    except ChannelError as exc:
+        _failed(message, exc, kept, now)
+        return
+    _write(message, status=Message.Status.SENT, sent_at=now, provider_id=provider_id, **kept)
+    if not transactional:
+        loaded.sent_to[(message.workspace_id, person.email)] += 1
+        if person.pk:
+            loaded.sent[person.pk] += 1
+
+
+def _data(message: Message, loaded: loading.Loaded) -> dict[str, object]:
+    """The template's event data; a friend invite's note is read from its invite at send time."""
+    data = dict(message.data) if isinstance(message.data, dict) else {}
+    invite = loaded.invites.get(loading.invite_id(message))
+    if invite is not None:
+        data["note"] = invite.note
+    return data
+
+
+def _failed(message: Message, exc: ChannelError, kept: dict[str, str], now: datetime) -> None:
+    if exc.retry and message.attempts < MAX_ATTEMPTS:
+        _write(message, next_attempt_at=now + backoff(message.attempts), error=exc.reason, **kept)
+        return
+    _write(message, status=Message.Status.FAILED, error=exc.reason, **kept)
+
+
+def _write(message: Message, **fields: object) -> None:
+    if fields.get("status") not in (None, Pending):
+        fields.setdefault("next_attempt_at", None)
+    Message.objects.filter(pk=message.pk).update(**fields)
+
+
+def run(*, stopping: Callable[[], bool], every: float = 1.0) -> None:
+    """The sender's loop, until `stopping()`: queue what happened, send what is due, and wait
+    `every` seconds when nothing was. A message being sent when it stops is finished first."""
+    while not stopping():
+        busy = False
+        try:
+            close_old_connections()
+            fanout.queue_messages()
+            busy = send_due() > 0
+        except Exception:
+            # The database restarting must not end the loop; leased messages come due again.
+            logger.exception("messaging: a pass failed; retrying")
+        if not busy:
+            time.sleep(every)

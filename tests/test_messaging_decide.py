@@ -1,0 +1,210 @@
+"""The send decision (`journeys.decide`): table-driven, pure."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from goodword.messaging.journeys import Facts, Manners, Recipient, decide, language, quiet_until
+
+NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+BOB = Recipient(
+    email="bob@example.net",
+    language="",
+    time_zone="",
+    is_test=False,
+    consented=None,
+    nps_score=None,
+    ineligible="",
+)
+MANNERS = Manners(
+    is_active=True,
+    journey_active=True,
+    min_nps=None,
+    require_consent=False,
+    weekly_cap=3,
+    quiet_start=21,
+    quiet_end=8,
+    time_zone="UTC",
+    language="en",
+)
+
+
+def facts(journey: str = "thank_you", **changes: object) -> Facts:
+    base = Facts(
+        journey=journey,
+        now=NOW,
+        recipient=BOB,
+        manners=MANNERS,
+        suppressed="",
+        sent_this_week=0,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("case", "journey", "changes", "skip"),
+    [
+        (
+            "messaging off",
+            "reward_earned",
+            {"manners": replace(MANNERS, is_active=False)},
+            "messaging_off",
+        ),
+        (
+            "journey off",
+            "thank_you",
+            {"manners": replace(MANNERS, journey_active=False)},
+            "journey_off",
+        ),
+        ("participant gone", "thank_you", {"recipient": None}, "no_recipient"),
+        ("a later notice", "reward_earned", {"superseded": True}, "superseded"),
+        (
+            "test customer",
+            "reward_earned",
+            {"recipient": replace(BOB, is_test=True)},
+            "test_customer",
+        ),
+        ("no email", "reward_earned", {"recipient": replace(BOB, email="")}, "no_address"),
+        ("bounced: even a notice", "reward_earned", {"suppressed": "bounced"}, "bounced"),
+        ("unsubscribed: marketing", "thank_you", {"suppressed": "unsubscribed"}, "unsubscribed"),
+        (
+            "ineligible",
+            "referral_request",
+            {"recipient": replace(BOB, ineligible="only customers")},
+            "not_eligible",
+        ),
+        ("no NPS", "referral_request", {"manners": replace(MANNERS, min_nps=9)}, "not_promoter"),
+        (
+            "a passive",
+            "referral_request",
+            {"manners": replace(MANNERS, min_nps=9), "recipient": replace(BOB, nps_score=8)},
+            "not_promoter",
+        ),
+        (
+            "consent needed",
+            "thank_you",
+            {"manners": replace(MANNERS, require_consent=True)},
+            "no_consent",
+        ),
+        (
+            "consent refused",
+            "thank_you",
+            {"recipient": replace(BOB, consented=False)},
+            "no_consent",
+        ),
+        ("weekly cap", "thank_you", {"sent_this_week": 3}, "frequency_cap"),
+    ],
+)
+def test_reasons_not_to_send(
+    case: str, journey: str, changes: dict[str, object], skip: str
+) -> None:
+    verdict = decide(facts(journey, **changes))
+    assert (verdict.send, verdict.skip, verdict.later) == (False, skip, None), case
+
+
+@pytest.mark.parametrize(
+    ("case", "journey", "changes"),
+    [
+        ("a notice to an unsubscribed address", "reward_earned", {"suppressed": "unsubscribed"}),
+        ("a notice over the cap", "reward_approved", {"sent_this_week": 9}),
+        ("a notice at night", "reward_reversed", {"now": datetime(2026, 12, 1, 23, 0, tzinfo=UTC)}),
+        (
+            "a notice without consent",
+            "reward_fulfilled",
+            {"manners": replace(MANNERS, require_consent=True)},
+        ),
+        (
+            "a promoter",
+            "referral_request",
+            {"manners": replace(MANNERS, min_nps=9), "recipient": replace(BOB, nps_score=9)},
+        ),
+        (
+            "consented",
+            "thank_you",
+            {
+                "manners": replace(MANNERS, require_consent=True),
+                "recipient": replace(BOB, consented=True),
+            },
+        ),
+    ],
+)
+def test_sent(case: str, journey: str, changes: dict[str, object]) -> None:
+    verdict = decide(facts(journey, **changes))
+    assert (verdict.send, verdict.skip, verdict.language) == (True, "", "en"), case
+
+
+def test_marketing_at_night_waits_for_the_morning() -> None:
+    verdict = decide(facts("thank_you", now=datetime(2026, 12, 1, 23, 0, tzinfo=UTC)))
+    assert (verdict.send, verdict.skip) == (False, "")
+    assert verdict.later == datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("now", "zone", "start", "end", "until"),
+    [
+        (datetime(2026, 12, 1, 20, 59, tzinfo=UTC), "UTC", 21, 8, None),
+        (
+            datetime(2026, 12, 1, 21, 0, tzinfo=UTC),
+            "UTC",
+            21,
+            8,
+            datetime(2026, 12, 2, 8, 0, tzinfo=UTC),
+        ),
+        (
+            datetime(2026, 12, 2, 7, 59, tzinfo=UTC),
+            "UTC",
+            21,
+            8,
+            datetime(2026, 12, 2, 8, 0, tzinfo=UTC),
+        ),
+        (datetime(2026, 12, 2, 8, 0, tzinfo=UTC), "UTC", 21, 8, None),
+        # 15:00 UTC is 00:00 in Tokyo: quiet until 08:00 there, 23:00 UTC
+        (
+            datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+            "Asia/Tokyo",
+            21,
+            8,
+            datetime(2026, 12, 1, 23, 0, tzinfo=UTC),
+        ),
+        # a window within one day
+        (
+            datetime(2026, 12, 1, 13, 30, tzinfo=UTC),
+            "UTC",
+            12,
+            14,
+            datetime(2026, 12, 1, 14, 0, tzinfo=UTC),
+        ),
+        (datetime(2026, 12, 1, 14, 0, tzinfo=UTC), "UTC", 12, 14, None),
+        # no quiet hours; an unknown zone is UTC
+        (datetime(2026, 12, 1, 23, 0, tzinfo=UTC), "UTC", 0, 0, None),
+        (
+            datetime(2026, 12, 1, 23, 0, tzinfo=UTC),
+            "Mars/Olympus",
+            21,
+            8,
+            datetime(2026, 12, 2, 8, 0, tzinfo=UTC),
+        ),
+    ],
+)
+def test_quiet_until(
+    now: datetime, zone: str, start: int, end: int, until: datetime | None
+) -> None:
+    assert quiet_until(now, zone, start, end) == until
+
+
+@pytest.mark.parametrize(
+    ("wanted", "default", "chosen"),
+    [
+        ("it", "en", "it"),
+        ("it-IT", "en", "it"),
+        ("IT_it", "en", "it"),
+        ("de", "it", "it"),
+        ("", "", "en"),
+        ("fr", "de", "en"),
+    ],
+)
+def test_language(wanted: str, default: str, chosen: str) -> None:
+    assert language(wanted, default) == chosen
