@@ -2,12 +2,15 @@
 provider's `translate.py`, hand the events to the one ingestion entry point
 (`goodword.ingest.services.ingest`), mark every item processed, failed or ignored.
 
-An item is claimed by moving its `next_attempt_at` a lease ahead, in one statement (under
-`SKIP LOCKED` on PostgreSQL; SQLite's writers queue), so a worker that dies mid-claim leaves
-its items to be claimed again when the lease ends. What the claim records (its events, each
-item's outcome, the connections' `last_received_at`) is written in one transaction: a worker
-that dies before the commit leaves nothing half done. Recording twice is harmless anyway:
-events are idempotent on the ids translation derives from the provider's own ids.
+What a claim records (its events, each item's outcome and tries, the connections'
+`last_received_at`) is written in one transaction: a worker that dies before the commit leaves
+nothing half done. On PostgreSQL the claim is that transaction's row locks (`SELECT … FOR
+UPDATE SKIP LOCKED`): other workers skip the items while it runs, each item is written once
+(its outcome), and a worker that dies releases them, due again at once. On SQLite, whose one
+write lock would stop every other writer for the whole claim, the items are moved a lease ahead
+first (one `UPDATE … RETURNING`), translated, then recorded; a worker that dies leaves them to
+be claimed again when the lease ends. Recording twice is harmless anyway: events are idempotent
+on the ids translation derives from the provider's own ids.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ logger = logging.getLogger(__name__)
 # of one event each is one call, as a full batch of the API is.
 BATCH = ingest.MAX_BATCH
 LEASE = timedelta(minutes=5)
+_LEASE_MS = int(LEASE.total_seconds() * 1000)
 # An item that could not be recorded (a database error, a bug) is tried again with backoff, up
 # to this many times in all, then fails, visible with its error.
 MAX_ATTEMPTS = 8
@@ -109,25 +113,51 @@ def wait_backoff(attempts: int) -> timedelta:
 
 def process_due(*, now: datetime, limit: int = BATCH) -> int:
     """Process up to `limit` due items; how many were claimed."""
-    items = _claim(now, limit)
+    if db.vendor == "postgresql":
+        return _process_locked(now, limit)
+    items = _lease(now, limit)
     if not items:
         return 0
-    # Translation reads only the bodies: done before the transaction, which holds row locks
-    # (and on SQLite the one write lock) while it lasts.
+    # Translation reads only the bodies: done before the transaction, which holds SQLite's one
+    # write lock while it lasts.
     works = [_translate(item) for item in items]
-    by_workspace: dict[int, list[Work]] = defaultdict(list)
-    for work in works:
-        by_workspace[work.item.workspace_id].append(work)
     with transaction.atomic():
-        workspaces = Workspace.objects.in_bulk(list(by_workspace))
-        for workspace_id, group in sorted(by_workspace.items()):
-            _process(workspaces[workspace_id], group, now)
-        _finish(works, now)
-        _received(items)
+        _record_claim(works, now)
     return len(items)
 
 
-# `Claimed`'s columns, in its order, as the claim's UPDATE returns them (bodies included).
+def _process_locked(now: datetime, limit: int) -> int:
+    """PostgreSQL: claim, translate and record in one transaction that holds the items' rows."""
+    claimed: list[int] = []
+    try:
+        with transaction.atomic():
+            items = _lock(now, limit)
+            claimed = [item.pk for item in items]
+            if items:
+                # A worker stuck between statements (in translation, say) would hold its items
+                # for as long as it lives: the server ends its session after a lease instead.
+                sql.execute(f"SET LOCAL idle_in_transaction_session_timeout = {_LEASE_MS}", [])
+                _record_claim([_translate(item) for item in items], now)
+    except Exception:
+        if claimed:
+            _postpone(claimed, now)
+        raise
+    return len(claimed)
+
+
+def _record_claim(works: list[Work], now: datetime) -> None:
+    """Record the claim's events and every item's outcome; call it inside a transaction."""
+    by_workspace: dict[int, list[Work]] = defaultdict(list)
+    for work in works:
+        by_workspace[work.item.workspace_id].append(work)
+    workspaces = Workspace.objects.in_bulk(list(by_workspace))
+    for workspace_id, group in sorted(by_workspace.items()):
+        _process(workspaces[workspace_id], group, now)
+    _finish(works, now)
+    _received([work.item for work in works])
+
+
+# `Claimed`'s columns, in its order, as a claim reads them (bodies included).
 _CLAIMED = (
     "id",
     "public_id",
@@ -143,44 +173,68 @@ _CLAIMED = (
 _TIMES = {f.attname: f for f in InboxItem._meta.concrete_fields if f.attname in _CLAIMED[-2:]}
 
 
-def _claim(now: datetime, limit: int) -> list[Claimed]:
-    """The due items, moved a lease ahead and read back (bodies included) by one UPDATE.
-
-    Oldest first by `next_attempt_at` alone: the due index's order, so the claim reads
-    `limit` entries of it. A tie broken by id too would sort every due item at each claim
-    (items received in the same instant, a backlog seeded at once)."""
-    table = InboxItem._meta.db_table
+def _due() -> str:
+    """The due items, oldest first by `next_attempt_at` alone: the due index's order, so
+    a claim reads `limit` entries of it. A tie broken by id too would sort every due item at
+    each claim (items received in the same instant, a backlog seeded at once)."""
     # The status as a literal: the due index is partial (status = 'pending'), and SQLite uses
     # a partial index only when the query's own WHERE names its condition.
-    due = f"""
-        SELECT id FROM {table} WHERE status = '{InboxItem.Status.PENDING}'
+    return f"""
+        FROM {InboxItem._meta.db_table} WHERE status = '{InboxItem.Status.PENDING}'
             AND next_attempt_at <= %s
         ORDER BY next_attempt_at LIMIT %s
     """  # noqa: S608 - the table and the status from the model; values are parameters
-    if db.vendor == "postgresql":
-        # The ids as an array: with `IN (subquery)` PostgreSQL may hash-join the claim against
-        # a scan of the whole inbox, processed items included, at every claim.
-        claimed = f"id = ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))"
-    else:
-        claimed = f"id IN ({due})"
+
+
+def _lock(now: datetime, limit: int) -> list[Claimed]:
+    """PostgreSQL: the due items (bodies included) read and locked by one SELECT, inside the
+    transaction that records them; items another worker holds are skipped. `attempts` counts
+    this try, as after a lease: the outcome writes it."""
+    columns = ", ".join("attempts + 1" if c == "attempts" else c for c in _CLAIMED)
+    statement = f"SELECT {columns} {_due()} FOR UPDATE SKIP LOCKED"
+    return _claimed(sql.rows(statement, [now, limit]))
+
+
+def _lease(now: datetime, limit: int) -> list[Claimed]:
+    """SQLite: the due items moved a lease ahead and read back (bodies included) by one
+    UPDATE, committed at once: the claim's transaction comes after translation."""
+    table = InboxItem._meta.db_table
     statement = f"""
-        UPDATE {table} SET attempts = attempts + 1, next_attempt_at = %s WHERE {claimed}
-        RETURNING {sql.columns(InboxItem, _CLAIMED)}
-    """  # noqa: S608 - as above
-    rows = sql.rows(statement, [now + LEASE, now, limit])
-    if not rows:
-        return []
+        UPDATE {table} SET attempts = attempts + 1, next_attempt_at = %s
+        WHERE id IN (SELECT id {_due()}) RETURNING {sql.columns(InboxItem, _CLAIMED)}
+    """  # noqa: S608 - the table from the model; values are parameters
+    items = _claimed(sql.rows(statement, [now + LEASE, now, limit]))
+    for item in items:  # SQLite's times are text
+        item.next_attempt_at = sql.convert(_TIMES["next_attempt_at"], item.next_attempt_at)
+        item.received_at = sql.convert(_TIMES["received_at"], item.received_at)
+    return items
+
+
+def _claimed(rows: list[tuple[Any, ...]]) -> list[Claimed]:
     items = [Claimed(*row) for row in rows]
-    if db.vendor != "postgresql":  # SQLite's times are text
-        for item in items:
-            item.next_attempt_at = sql.convert(_TIMES["next_attempt_at"], item.next_attempt_at)
-            item.received_at = sql.convert(_TIMES["received_at"], item.received_at)
+    if not items:
+        return []
     # The few connections of a claim, once each, not joined onto every row.
     connections = Connection.objects.in_bulk({i.connection_id for i in items})
     for item in items:
         item.connection = connections[item.connection_id]
     items.sort(key=lambda i: i.pk)
     return items
+
+
+def _postpone(ids: list[int], now: datetime) -> None:
+    """PostgreSQL: after a claim failed (a bug, the database), its items wait a lease, as a
+    leased claim's did: due again at once, they would be the next claim's oldest, and one item
+    that trips a bug would stop the whole inbox behind it. Their tries are left as they were:
+    nothing of the claim was recorded."""
+    try:
+        with transaction.atomic():
+            InboxItem.objects.filter(
+                pk__in=ids, status=InboxItem.Status.PENDING, next_attempt_at__lte=now
+            ).update(next_attempt_at=now + LEASE)
+    except Exception:
+        # The database itself failing: the items are due again at once, as after a crash.
+        logger.exception("inbox: postponing a failed claim of %d items failed", len(ids))
 
 
 def _received(items: list[Claimed]) -> None:
@@ -371,6 +425,7 @@ def _finish(works: list[Work], now: datetime) -> None:
         {
             "id": w.item.pk,
             "status": w.item.status,
+            "attempts": w.item.attempts,
             "error": w.item.error,
             "next_attempt_at": w.item.next_attempt_at,
             "processed_at": w.item.processed_at,
@@ -387,14 +442,14 @@ def _finish(works: list[Work], now: datetime) -> None:
 
 def _finish_at_once(rows: list[dict[str, Any]]) -> None:
     """PostgreSQL: every item of the claim in one UPDATE, one array per column (one statement
-    per item, even pipelined, cost the server twice as much)."""
+    per item, even pipelined, cost the server twice as much): the one write of each item."""
     statement = f"""
-        UPDATE {InboxItem._meta.db_table} AS item SET status = v.status, error = v.error,
-            next_attempt_at = v.next_attempt_at, processed_at = v.processed_at,
-            result = v.result::jsonb
-        FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[],
+        UPDATE {InboxItem._meta.db_table} AS item SET status = v.status,
+            attempts = v.attempts, error = v.error, next_attempt_at = v.next_attempt_at,
+            processed_at = v.processed_at, result = v.result::jsonb
+        FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::text[], %s::timestamptz[],
                     %s::timestamptz[], %s::text[])
-            AS v(id, status, error, next_attempt_at, processed_at, result)
+            AS v(id, status, attempts, error, next_attempt_at, processed_at, result)
         WHERE item.id = v.id AND item.id = ANY(%s::bigint[])
     """  # noqa: S608 - the table's name from the model; values are parameters
     ids = [r["id"] for r in rows]
@@ -405,6 +460,7 @@ def _finish_at_once(rows: list[dict[str, Any]]) -> None:
         [
             ids,
             [str(r["status"]) for r in rows],
+            [r["attempts"] for r in rows],
             [r["error"] for r in rows],
             [r["next_attempt_at"] for r in rows],
             [r["processed_at"] for r in rows],

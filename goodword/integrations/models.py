@@ -60,10 +60,13 @@ class InboxItem(models.Model):
         FAILED = "failed", "Failed"  # visible with its error; `retry_item` runs it again
         IGNORED = "ignored", "Ignored"  # a topic or message type we do not translate
 
-    public_id = models.CharField(
-        max_length=32, unique=True, default=new_inbox_item_id, editable=False
-    )
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    # Unique by a constraint, not `unique=True`: on PostgreSQL that adds a second index for
+    # LIKE (`_like`), which no query uses and every write of an item maintains.
+    public_id = models.CharField(max_length=32, default=new_inbox_item_id, editable=False)
+    # Not indexed: every query names the connection too, whose index serves; nothing deletes a
+    # workspace (its admin is read-only), and if an operator did, the cascade would read the
+    # inbox once.
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, db_index=False)
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE)
     provider = models.CharField(max_length=16, choices=Provider.choices)
     # What the delivery is: Shopify's topic, Stripe's event type, Segment's path (`batch`...).
@@ -88,12 +91,17 @@ class InboxItem(models.Model):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["public_id"], name="inbox_item_public_id_unique"),
             models.UniqueConstraint(
                 fields=["connection", "delivery_id"],
                 condition=~Q(delivery_id=""),
                 name="one_inbox_item_per_delivery",
             ),
         ]
+        # Every write of an item maintains each index (an outcome is never a HOT update: it
+        # changes `status`), so there are only those a query uses: the primary key, `public_id`,
+        # `connection` (a connection's items, newest first by id; deleting a connection), the
+        # delivery's unique constraint and:
         indexes = [
             # The worker's claim: due pending items, oldest first.
             models.Index(
@@ -101,7 +109,6 @@ class InboxItem(models.Model):
                 condition=Q(status="pending"),
                 name="inbox_item_due",
             ),
-            models.Index(fields=["connection", "received_at"]),
         ]
 
     def __str__(self) -> str:
