@@ -63,6 +63,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benches/inbox.py
 	$(BIN)/python benches/imports.py
 	$(BIN)/python benches/import_redirect.py
+	$(BIN)/python benches/messaging.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
