@@ -8,6 +8,7 @@ back to the default's, and a missing plain-text part is made from the HTML.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,10 @@ class Context:
     advocate: Advocate | None = None
     friend: Participant | None = None
     data: dict[str, Any] | None = None  # the cause's event data
+    # Read by the sender once per claim (`loading.Loaded`); None: read here, for one message.
+    templates: Mapping[tuple[int, str, str], MessageTemplate] | None = None  # by program,
+    # journey and language
+    rules: Sequence[RewardRule] | None = None  # the program's active rules, oldest first
 
 
 def brand(ctx: Context) -> dict[str, str]:
@@ -77,7 +82,7 @@ def template_data(ctx: Context) -> dict[str, Any]:
     if ctx.advocate is not None:
         data["advocate"] = _advocate(ctx.advocate)
     if ctx.journey in (Journey.REFERRAL_REQUEST, Journey.FRIEND_INVITE) and ctx.program:
-        data["offer"] = offers(ctx.program, ctx.language)
+        data["offer"] = offers(ctx.program, ctx.language, ctx.rules)
     if ctx.journey == Journey.FRIEND_INVITE:
         data["note"] = str((ctx.data or {}).get("note") or "")
     if ctx.journey == Journey.THANK_YOU:
@@ -119,10 +124,14 @@ def _advocate(advocate: Advocate) -> dict[str, str]:
     }
 
 
-def offers(program: Program, language: str) -> dict[str, str]:
-    """What the program gives a friend and an advocate, in plain words ("" when nothing)."""
+def offers(
+    program: Program, language: str, rules: Sequence[RewardRule] | None = None
+) -> dict[str, str]:
+    """What the program gives a friend and an advocate, in plain words ("" when nothing).
+    `rules`: the program's active rules, oldest first, when the caller has them."""
     out = {"friend": "", "advocate": ""}
-    rules = RewardRule.objects.filter(program=program, is_active=True).order_by("pk")
+    if rules is None:
+        rules = list(RewardRule.objects.filter(program=program, is_active=True).order_by("pk"))
     for rule in rules:
         if out[rule.beneficiary]:
             continue
@@ -172,7 +181,12 @@ class PartFailed(render.TemplateFailed):
 
 def render_email(ctx: Context) -> Rendered:
     """Render the message; raise render.TemplateFailed for a template that cannot be."""
-    parts, name = wording(ctx.program.pk if ctx.program else None, ctx.journey, ctx.language)
+    program_id = ctx.program.pk if ctx.program else None
+    if ctx.templates is None:
+        parts, name = wording(program_id, ctx.journey, ctx.language)
+    else:
+        own = ctx.templates.get((program_id, ctx.journey, ctx.language)) if program_id else None
+        parts, name = merged(ctx.journey, ctx.language, own)
     return render_parts(ctx, parts, name)
 
 

@@ -3,7 +3,7 @@ read once for all of them (a bounded number of queries per claim, whatever its s
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,11 +16,12 @@ from goodword.messaging.models import (
     Journey,
     JourneySetting,
     Message,
+    MessageTemplate,
     MessagingSettings,
     Suppression,
 )
 from goodword.participants.models import Participant
-from goodword.programs.models import Program
+from goodword.programs.models import Program, RewardRule
 from goodword.referrals.models import Invite, Referral
 from goodword.rewards.models import Reward
 
@@ -42,6 +43,10 @@ class Loaded:
     # Marketing messages sent to an address (a friend invite's) in the last 7 days, by
     # (workspace, address): the weekly cap of someone who is not a participant.
     sent_to: Counter[tuple[int, str]]
+    # The programs' own wording, by (program, journey, language), and active rules (oldest
+    # first): read once here, not once per message.
+    templates: dict[tuple[int, str, str], MessageTemplate]
+    rules: dict[int, list[RewardRule]]
 
     @classmethod
     def load(cls, claimed: list[Message], now: datetime) -> Loaded:
@@ -104,8 +109,21 @@ class Loaded:
             },
             friends={r.public_id: r.referee for r in referrals},
             invites=invites,
+            templates={
+                (t.program_id, t.journey, t.language): t
+                for t in MessageTemplate.objects.filter(program_id__in=list(programs))
+            },
+            rules=_rules(programs),
             sent_to=_sent_to(workspace_ids, {i.email for i in invites.values()}, now),
         )
+
+
+def _rules(programs: dict[int, Program]) -> dict[int, list[RewardRule]]:
+    rules: dict[int, list[RewardRule]] = defaultdict(list)
+    active = RewardRule.objects.filter(program_id__in=list(programs), is_active=True)
+    for rule in active.order_by("pk"):
+        rules[rule.program_id].append(rule)
+    return rules
 
 
 def _sent_to(

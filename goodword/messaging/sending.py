@@ -234,6 +234,8 @@ def _deliver(
         advocate=advocate,
         friend=loaded.friends.get(message.referral_public_id),
         data=_data(message, loaded),
+        templates=loaded.templates,
+        rules=loaded.rules.get(program.pk, []) if program is not None else None,
     )
     try:
         rendered = content.render_email(ctx)
