@@ -10,7 +10,7 @@ can do is bounded (docs/messaging.md, "Templates and their limits"):
 - the `safe` filter is removed, so with `html=True` every value is escaped (the merchant's own
   literal HTML is kept);
 - source size, loop iterations (in all, not only per loop), output size, the size of values
-  and variables, block nesting and the wall-clock time of a render are all limited.
+  and variables, block nesting and the CPU time of a render are all limited.
 
 python-liquid has no timeout. The deadline is checked before every node is rendered (each text
 chunk, output and tag, so every loop iteration), before every filter, and at every loop's
@@ -57,7 +57,7 @@ MAX_NUMBER_BITS = 1_024  # integers given to or made by a filter (about 308 digi
 MAX_VARIABLES_BYTES = 250_000  # `assign` and `capture` variables (sys.getsizeof, summed)
 MAX_BLOCK_NESTING = 20  # blocks (if, for, case, capture…) inside one another
 MAX_CONTEXT_DEPTH = 30  # scopes at render time; above the nesting limit, so rarely reached
-RENDER_SECONDS = 0.25  # wall clock, one render of one part
+RENDER_SECONDS = 0.25  # CPU time of the rendering thread, one render of one part
 CACHE_SIZE = 512  # compiled templates kept in this process
 
 
@@ -139,11 +139,13 @@ class _Budget:
     __slots__ = ("deadline", "iterations")
 
     def __init__(self) -> None:
-        self.deadline = time.monotonic() + RENDER_SECONDS
+        # The thread's CPU time, not the wall clock: a hostile template burns CPU, while a
+        # process that the host starves of it must not fail a good message for good.
+        self.deadline = time.thread_time() + RENDER_SECONDS
         self.iterations = 0
 
     def tick(self) -> None:
-        if time.monotonic() > self.deadline:
+        if time.thread_time() > self.deadline:
             raise _TimeLimitError
 
     def spend_iterations(self, count: int) -> None:
@@ -364,7 +366,7 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, TemplateFailed):
         return exc.reason
     if isinstance(exc, _TimeLimitError):
-        return f"the template took longer than {RENDER_SECONDS} seconds to render"
+        return f"the template took more than {RENDER_SECONDS} seconds of CPU to render"
     if isinstance(exc, RecursionError) or isinstance(exc.__cause__, RecursionError):
         return "the template is nested too deeply"
     if isinstance(exc, LiquidError):
