@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -608,22 +607,13 @@ def test_the_numbers_equal_the_plain_computation_on_random_histories(db: None, s
 def test_attribution_page_in_chromium(server: Any, tmp_path: Path) -> None:
     """UI-1 for the Attribution page: axe at a phone's and a laptop's size, no console error,
     nothing off loopback; the model chooser works without JavaScript."""
-    from tests.servers import OWNER_PASSWORD
-    from tests.test_browser_dashboard import CHROMIUM, Visitor, _history, chromium
+    from tests.test_browser_dashboard import CHROMIUM, _history, owner_session
 
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed (apt-get install chromium; .ci/run installs it)")
     _history(server)
-    shots = Path(os.environ.get("GOODWORD_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    with chromium() as browser:
-        visitor = Visitor(browser, server.url, shots)
+    with owner_session(server, tmp_path) as visitor:
         page = visitor.page
-        page.goto(server.url + "/dashboard/login/")
-        page.fill("input[name=username]", "owner@acme.test")
-        page.fill("input[name=password]", OWNER_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
         visitor.see("/dashboard/attribution/", "attribution", "Credit per advocate")
         page.select_option("#at-model", "time_decay")
         page.click("form.at-filters button[type=submit]")

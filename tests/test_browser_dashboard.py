@@ -95,6 +95,23 @@ class Visitor:
         self.check(name)
 
 
+@contextmanager
+def owner_session(server: Server, tmp_path: Path) -> Iterator[Visitor]:
+    """Chromium signed in to the dashboard as acme's owner; screenshots go to
+    $GOODWORD_SCREENSHOTS, else `tmp_path`."""
+    shots = Path(os.environ.get("GOODWORD_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with chromium() as browser:
+        visitor = Visitor(browser, server.url, shots)
+        page = visitor.page
+        page.goto(f"{server.url}/dashboard/login/")
+        page.fill("input[name=username]", "owner@acme.test")
+        page.fill("input[name=password]", OWNER_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        yield visitor
+
+
 def _history(server: Server) -> str:
     """Through the API: a two-sided program, alice enrolled, friends who sign up and buy."""
     api = httpx.Client(

@@ -5,14 +5,13 @@ file again, a past-orders file, and the list with both imports."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import OWNER_PASSWORD, Server
-from tests.test_browser_dashboard import CHROMIUM, Visitor, chromium
+from tests.servers import Server
+from tests.test_browser_dashboard import CHROMIUM, owner_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -32,16 +31,8 @@ ORDERS = (
 def test_imports_pages_in_chromium(server: Server, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed (apt-get install chromium; .ci/run installs it)")
-    shots = Path(os.environ.get("GOODWORD_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    with chromium() as browser:
-        visitor = Visitor(browser, server.url, shots)
+    with owner_session(server, tmp_path) as visitor:
         page = visitor.page
-        page.goto(f"{server.url}/dashboard/login/")
-        page.fill("input[name=username]", "owner@acme.test")
-        page.fill("input[name=password]", OWNER_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
         visitor.see("/dashboard/imports/", "imports-empty", "No imports yet")
         page.click("text=Import a file")
         page.wait_for_load_state("networkidle")

@@ -5,14 +5,13 @@ its part, saving, and a test sent to oneself."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import OWNER_PASSWORD, Server
-from tests.test_browser_dashboard import CHROMIUM, Visitor, chromium
+from tests.servers import Server
+from tests.test_browser_dashboard import CHROMIUM, owner_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -40,16 +39,8 @@ def test_messaging_pages_in_chromium(server: Server, tmp_path: Path) -> None:
     assert made.status_code == 201, made.text
     program = made.json()["id"]
     editor = f"/dashboard/programs/{program}/messages/referral_request/en/"
-    shots = Path(os.environ.get("GOODWORD_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    with chromium() as browser:
-        visitor = Visitor(browser, server.url, shots)
+    with owner_session(server, tmp_path) as visitor:
         page = visitor.page
-        page.goto(f"{server.url}/dashboard/login/")
-        page.fill("input[name=username]", "owner@acme.test")
-        page.fill("input[name=password]", OWNER_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
         visitor.see("/dashboard/messaging/", "messaging-settings", "nothing is sent until")
         page.check("#id_is_active")
         page.fill("#id_from_name", "Acme Shop")

@@ -9,15 +9,14 @@ console error, nothing fetched from anywhere but this server. Screenshots go to
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.factories import purchase, signup
-from tests.servers import OWNER_PASSWORD, Server
-from tests.test_browser_dashboard import CHROMIUM, Visitor, chromium
+from tests.servers import Server
+from tests.test_browser_dashboard import CHROMIUM, owner_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -70,16 +69,8 @@ def test_rewards_pages_in_a_browser(server: Server, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed (apt-get install chromium; .ci/run installs it)")
     ids = _history(server)
-    shots = Path(os.environ.get("GOODWORD_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    with chromium() as browser:
-        visitor = Visitor(browser, server.url, shots)
+    with owner_session(server, tmp_path) as visitor:
         page = visitor.page
-        page.goto(f"{server.url}/dashboard/login/")
-        page.fill("input[name=username]", "owner@acme.test")
-        page.fill("input[name=password]", OWNER_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
         for path, name, text in [
             ("/dashboard/rewards/", "rewards-list", "Approve selected"),
             (f"/dashboard/rewards/{ids['coupon']}/", "reward-coupon", "20% off"),

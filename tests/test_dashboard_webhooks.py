@@ -5,7 +5,6 @@ a phone's and a laptop's size with axe (UI-1)."""
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,8 +22,8 @@ from goodword.dashboard.webhooks import urls as webhook_urls
 from goodword.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from tests.dashboard import MANAGERS, ROLES, counts_but_signing_in, markup, readable, staff
 from tests.factories import Api, make_api
-from tests.servers import OWNER_PASSWORD, Server
-from tests.test_browser_dashboard import CHROMIUM, Visitor, chromium
+from tests.servers import Server
+from tests.test_browser_dashboard import CHROMIUM, owner_session
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 URL = "https://hooks.acme.test/goodword"
@@ -555,16 +554,8 @@ def test_webhooks_pages_in_chromium(server: Server, tmp_path: Path) -> None:
     endpoint = made.json()["id"]
     sent = api.post(f"/webhook-endpoints/{endpoint}/test", json={})
     assert sent.status_code == 201, sent.text
-    shots = Path(os.environ.get("GOODWORD_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    with chromium() as browser:
-        visitor = Visitor(browser, server.url, shots)
+    with owner_session(server, tmp_path) as visitor:
         page_ = visitor.page
-        page_.goto(f"{server.url}/dashboard/login/")
-        page_.fill("input[name=username]", "owner@acme.test")
-        page_.fill("input[name=password]", OWNER_PASSWORD)
-        page_.click("button[type=submit]")
-        page_.wait_for_load_state("networkidle")
         visitor.see("/dashboard/webhooks/new/", "webhook-new", "New webhook endpoint")
         page_.fill("#id_url", "https://shop.acme.test/hooks")
         page_.check("input[name=events][value=chosen]")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,8 +23,8 @@ from goodword.goals.progress import Progress, Status, pace, progress
 from goodword.programs.models import Program
 from tests.dashboard import member, owner
 from tests.factories import Api, enrol, make_api, make_program, purchase, signup
-from tests.servers import OWNER_PASSWORD, Server
-from tests.test_browser_dashboard import CHROMIUM, Visitor, _history, chromium
+from tests.servers import Server
+from tests.test_browser_dashboard import CHROMIUM, _history, owner_session
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 TODAY = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # 10 days of March begun, 22 left
@@ -659,16 +658,8 @@ def test_goals_pages_in_chromium(server: Server, tmp_path: Path) -> None:
         answer = api.post("/goals", json={**body, "period": "this_quarter"})
         assert answer.status_code == 201, answer.text
     goal_id = answer.json()["id"]
-    shots = Path(os.environ.get("GOODWORD_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    with chromium() as browser:
-        visitor = Visitor(browser, server.url, shots)
+    with owner_session(server, tmp_path) as visitor:
         page = visitor.page
-        page.goto(f"{server.url}/dashboard/login/")
-        page.fill("input[name=username]", "owner@acme.test")
-        page.fill("input[name=password]", OWNER_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
         visitor.see("/dashboard/goals/", "goals", "Friends this quarter")
         assert "<strong>3</strong> of 12 · 25.0%" in page.content()
         assert "Over budget" in page.content()  # 2 x ($10 + $5) = $30.00 of a $20.00 budget

@@ -9,15 +9,14 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import OWNER_PASSWORD, Server
-from tests.test_browser_dashboard import CHROMIUM, Visitor, chromium
+from tests.servers import Server
+from tests.test_browser_dashboard import CHROMIUM, owner_session
 
 pytestmark = pytest.mark.e2e
 
@@ -57,16 +56,8 @@ def test_connections_pages_in_chromium(server: Server, tmp_path: Path) -> None:
         time.sleep(0.2)
     else:
         raise AssertionError(f"the delivery was not processed: {server.output()}")
-    shots = Path(os.environ.get("GOODWORD_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    with chromium() as browser:
-        visitor = Visitor(browser, server.url, shots)
+    with owner_session(server, tmp_path) as visitor:
         page = visitor.page
-        page.goto(f"{server.url}/dashboard/login/")
-        page.fill("input[name=username]", "owner@acme.test")
-        page.fill("input[name=password]", OWNER_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
         visitor.see("/dashboard/connections/", "connections-list", "Your connections")
         visitor.see(f"/dashboard/connections/{shop['id']}/", "connection", "Recent deliveries")
         assert page.is_visible("text=nobody to attribute it to")  # why it failed, in words
