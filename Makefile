@@ -36,8 +36,10 @@ types: $(VENV)/.installed-dev
 migrations-check: $(VENV)/.installed-dev
 	GOODWORD_DATA_DIR=$$(mktemp -d) $(BIN)/goodword makemigrations --check --dry-run
 
-# pytest on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set or a local server answers.
-pytest: pytest-sqlite pytest-postgres
+# pytest on SQLite and, side by side, on PostgreSQL when TEST_DATABASE_URL is set or a local
+# server answers (scripts/pytest_both.py); pytest-sqlite and pytest-postgres run one of them.
+pytest: $(VENV)/.installed-dev
+	$(BIN)/python scripts/pytest_both.py $(PYTEST_ARGS)
 
 pytest-sqlite: $(VENV)/.installed-dev
 	GOODWORD_DATA_DIR=$$(mktemp -d) DATABASE_URL= $(BIN)/pytest -m "not long" $(PYTEST_ARGS)
