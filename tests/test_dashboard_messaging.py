@@ -64,6 +64,8 @@ SETTINGS = {
     "quiet_start": "22",
     "quiet_end": "7",
     "require_consent": "on",
+    # As a textarea sends it: \r\n, and a blank line kept by mistake.
+    "postal_address": "Acme Shop Srl\r\n\r\nVia Roma 1\r\n00100 Roma ",
 }
 TEMPLATE = {
     "subject": "Hi {{ recipient.first_name }}, share {{ advocate.code }}",
@@ -276,6 +278,7 @@ def test_owner_saves_settings_through_the_service(world: World) -> None:
         found.quiet_start,
         found.quiet_end,
         found.require_consent,
+        found.postal_address,
     ) == (
         True,
         "Acme Shop",
@@ -288,6 +291,7 @@ def test_owner_saves_settings_through_the_service(world: World) -> None:
         22,
         7,
         True,
+        "Acme Shop Srl\nVia Roma 1\n00100 Roma",
     )
     [(actor, action, subject, data)] = audits()
     assert (actor, action, subject) == (
@@ -299,6 +303,7 @@ def test_owner_saves_settings_through_the_service(world: World) -> None:
     assert data["changes"]["weekly_cap"] == [3, 2]
     page = owner.get("/dashboard/messaging/")
     assert "Messaging is on: messages go out from now on." in readable(page)
+    assert ">Acme Shop Srl\nVia Roma 1\n00100 Roma</textarea>" in page.content.decode()
     # The same again changes nothing and notes nothing.
     owner.post("/dashboard/messaging/save/", SETTINGS)
     assert len(audits()) == 1
@@ -313,6 +318,7 @@ def test_owner_saves_settings_through_the_service(world: World) -> None:
         ({"weekly_cap": "51"}, "less than or equal to 50"),
         ({"reply_to": "help"}, "Enter a valid email address."),
         ({"from_name": "x" * 101}, "at most 100 characters"),
+        ({"postal_address": "x" * 301}, "at most 300 characters"),
     ],
 )
 def test_bad_settings_are_refused_next_to_their_field(

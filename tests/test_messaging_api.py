@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.conf import settings
 
 from goodword.api.v1.messaging import JourneyName
 from goodword.events.models import DomainEvent
@@ -42,6 +43,7 @@ DEFAULTS = {
     "quiet_start": 21,
     "quiet_end": 8,
     "require_consent": False,
+    "postal_address": "",
     "updated_at": None,
 }
 
@@ -91,10 +93,16 @@ def test_settings_read_as_defaults_then_change(story: Story) -> None:
         "quiet_start": 22,
         "quiet_end": 7,
         "require_consent": True,
+        "postal_address": "  Acme Coffee Ltd \n\n 12 Roast Street\r\nSpringfield ",
     }
     with at(NOW):
         answer = acme.patch("/messaging", change)
-    expected = {**change, "brand_color": "#aa3300", "updated_at": STAMP}
+    expected = {
+        **change,
+        "brand_color": "#aa3300",
+        "postal_address": "Acme Coffee Ltd\n12 Roast Street\nSpringfield",
+        "updated_at": STAMP,
+    }
     assert answer.status_code == 200, answer.content
     assert answer.json() == expected
     assert acme.get("/messaging").json() == expected
@@ -123,6 +131,9 @@ def test_settings_read_as_defaults_then_change(story: Story) -> None:
         ({"reply_to": "not an address"}, "invalid_email"),
         ({"from_name": "Acme\r\nBcc: all@example.com"}, "invalid_from_name"),
         ({"from_name": "x" * 101}, "invalid_from_name"),
+        ({"postal_address": "x" * 301}, "invalid_postal_address"),
+        ({"postal_address": "12 Roast St\x1b[31m"}, "invalid_postal_address"),
+        ({"postal_address": 12}, "validation_error"),
         # One bad value spoils the lot: the good one is not written either.
         ({"brand_color": "#000000", "time_zone": "Nowhere"}, "invalid_time_zone"),
         ({"is_active": "yes"}, "validation_error"),
@@ -421,7 +432,8 @@ def test_preview_renders_the_parts_sent_on_sample_data(story: Story) -> None:
     shown = answer.json()
     assert {k: v for k, v in shown.items() if k != "html"} == {
         "subject": "Alice, share Acme",
-        "text": "Your code: ALICE10",
+        # As sent: the footer (the workspace, and the sample's unsubscribe link) below.
+        "text": f"Your code: ALICE10\n\n-- \nAcme\nUnsubscribe: {settings.SITE_URL}/u/sample",
         "sms": "Code ALICE10",
         "template": "preview",
     }

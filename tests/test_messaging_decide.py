@@ -59,6 +59,18 @@ def facts(journey: str = "thank_you", **changes: object) -> Facts:
             {"manners": replace(MANNERS, journey_active=False)},
             "journey_off",
         ),
+        (
+            "program paused: no asking",
+            "referral_request",
+            {"manners": replace(MANNERS, program_active=False)},
+            "program_paused",
+        ),
+        (
+            "program paused: no invites",
+            "friend_invite",
+            {"manners": replace(MANNERS, program_active=False)},
+            "program_paused",
+        ),
         ("participant gone", "thank_you", {"recipient": None}, "no_recipient"),
         ("a later notice", "reward_earned", {"superseded": True}, "superseded"),
         (
@@ -110,6 +122,11 @@ def test_reasons_not_to_send(
     [
         ("a notice to an unsubscribed address", "reward_earned", {"suppressed": "unsubscribed"}),
         ("a notice over the cap", "reward_approved", {"sent_this_week": 9}),
+        (
+            "a notice of a paused program",
+            "reward_earned",
+            {"manners": replace(MANNERS, program_active=False)},
+        ),
         ("a notice at night", "reward_reversed", {"now": datetime(2026, 12, 1, 23, 0, tzinfo=UTC)}),
         (
             "a notice without consent",

@@ -394,3 +394,57 @@ def test_a_claim_reads_its_facts_once_whatever_its_size(
     assert counts[1] - counts[0] == 4  # one outcome write per message, nothing else
     assert {m["Subject"] for m in mailbox.messages} == {"Yours:"}
     assert len(mailbox.messages) == 8
+
+
+@pytest.mark.django_db
+def test_footer_has_the_postal_address_and_dates_are_the_recipients_days(
+    story: Story, mailbox: Mailbox
+) -> None:
+    turn_on(story.acme, postal_address="12 Roast Street\nSpringfield")
+    with time_machine.travel(NOW, tick=False):
+        # 15:00 UTC plus the 14-day hold is 05:00 the next day on Kiritimati (UTC+14).
+        bob_buys(story, attributes={"time_zone": "Pacific/Kiritimati"})
+    tick(NOW)
+    sent = journeys_of(story.acme)
+
+    def mail_of(message: Message) -> tuple[str, str]:
+        found = [m for m in mailbox.messages if m["Message-ID"] == f"<{message.public_id}@{HOST}>"]
+        assert len(found) == 1
+        text, html = parts(found[0])
+        return text.replace("\r\n", "\n"), html
+
+    text, html = mail_of(sent[("reward_earned", "bob")])
+    assert "16 December 2026" in text
+    assert "15 December 2026" not in text
+    assert text.endswith(f"\n\n-- \n{story.acme.workspace.name}\n12 Roast Street\nSpringfield")
+    assert "12 Roast Street<br>Springfield" in html
+    assert "Unsubscribe" not in text  # transactional: nothing to unsubscribe from
+
+    text, _ = mail_of(sent[("reward_earned", "alice")])
+    assert "15 December 2026" in text  # no time zone of her own: the workspace's (UTC)
+
+    text, html = mail_of(sent[("thank_you", "alice")])
+    foot = text.rsplit("\n-- \n", 1)[1].splitlines()
+    assert foot[:3] == [story.acme.workspace.name, "12 Roast Street", "Springfield"]
+    assert foot[3].startswith(f"Unsubscribe: {SITE}/u/")
+    assert f'href="{foot[3].removeprefix("Unsubscribe: ")}"' in html
+
+
+@pytest.mark.django_db
+def test_a_paused_program_asks_nobody_but_still_tells_people_about_their_rewards(
+    story: Story, program: Program, mailbox: Mailbox
+) -> None:
+    turn_on(story.acme)
+    with time_machine.travel(NOW, tick=False):
+        bob_buys(story)
+        fanout.queue_messages(now=NOW)  # queued while the program ran
+    Program.objects.filter(pk=program.pk).update(status=Program.Status.PAUSED)
+    tick(NOW)
+    outcome = {key: (m.status, m.skip_reason) for key, m in journeys_of(story.acme).items()}
+    assert outcome == {
+        ("referral_request", "bob"): ("skipped", "program_paused"),
+        ("thank_you", "alice"): ("skipped", "program_paused"),
+        ("reward_earned", "alice"): ("sent", ""),
+        ("reward_earned", "bob"): ("sent", ""),
+    }
+    assert sorted(m["To"] for m in mailbox.messages) == ["alice@example.com", "bob@example.net"]

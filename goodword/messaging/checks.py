@@ -17,6 +17,7 @@ from goodword.messaging.journeys import LANGUAGES
 MAX_WEEKLY_CAP = 50
 MAX_FROM_NAME = 100
 MAX_URL = 2000
+MAX_POSTAL_ADDRESS = 300
 SETTINGS_FIELDS = (
     "is_active",
     "from_name",
@@ -29,6 +30,7 @@ SETTINGS_FIELDS = (
     "quiet_start",
     "quiet_end",
     "require_consent",
+    "postal_address",
 )
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 # Files in the zone database that are not zones a person lives in.
@@ -171,6 +173,18 @@ def _from_name(name: str, value: Any) -> str:
     return text
 
 
+def _postal_address(name: str, value: Any) -> str:
+    # Lines are kept (an address has several); other control characters are not text.
+    text = "\n".join(line.strip() for line in _str(name, value).splitlines() if line.strip())
+    if len(text) > MAX_POSTAL_ADDRESS or any(ord(c) < 32 and c != "\n" for c in text):
+        raise Invalid(
+            f"{name} must be at most {MAX_POSTAL_ADDRESS} characters of text",
+            code="invalid_postal_address",
+            details={"field": name},
+        )
+    return text
+
+
 _SETTING_CHECKS = {
     "is_active": _bool,
     "require_consent": _bool,
@@ -183,4 +197,5 @@ _SETTING_CHECKS = {
     "weekly_cap": _weekly_cap,
     "quiet_start": _hour,
     "quiet_end": _hour,
+    "postal_address": _postal_address,
 }

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
@@ -52,6 +53,7 @@ class Context:
     templates: Mapping[tuple[int, str, str], MessageTemplate] | None = None  # by program,
     # journey and language
     rules: Sequence[RewardRule] | None = None  # the program's active rules, oldest first
+    time_zone: str = ""  # the recipient's, for the dates a message shows; "": the workspace's
 
 
 def brand(ctx: Context) -> dict[str, str]:
@@ -97,9 +99,9 @@ def _reward(ctx: Context, reward: Reward) -> dict[str, str]:
         "description": words.describe_reward(
             reward.kind, reward.amount, reward.currency, reward.percent_off, language
         ),
-        "final_on": _date(reward.hold_until, language),
+        "final_on": _date(reward.hold_until, ctx),
         "code": reward.coupon_code,
-        "expires_on": _date(reward.expires_at, language),
+        "expires_on": _date(reward.expires_at, ctx),
         "reason": "",
     }
     if ctx.journey == Journey.REWARD_REVERSED:
@@ -109,7 +111,7 @@ def _reward(ctx: Context, reward: Reward) -> dict[str, str]:
     if ctx.journey == Journey.REWARD_EXPIRING:
         moment = (ctx.data or {}).get("expires_at")
         if moment:
-            out["expires_on"] = _date(datetime.fromisoformat(moment), language)
+            out["expires_on"] = _date(datetime.fromisoformat(moment), ctx)
     return out
 
 
@@ -141,8 +143,22 @@ def offers(
     return out
 
 
-def _date(moment: datetime | None, language: str) -> str:
-    return words.format_date(moment.date(), language) if moment is not None else ""
+def _date(moment: datetime | None, ctx: Context) -> str:
+    """The day `moment` falls on where the recipient lives: a reward final at 23:00 UTC on the
+    1st is final on the 2nd in Rome."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(zone(ctx.time_zone or ctx.settings.time_zone))
+    return words.format_date(local.date(), ctx.language)
+
+
+def zone(name: str) -> ZoneInfo:
+    """The time zone called `name`; UTC when there is none such (a participant's attribute
+    may say anything)."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return ZoneInfo("UTC")
 
 
 def wording(program_id: int | None, journey: str, language: str) -> tuple[dict[str, str], str]:
@@ -207,12 +223,14 @@ def render_parts(ctx: Context, parts: dict[str, str], name: str, *, cache: bool 
     subject = one("subject", html=False)
     content = one("html", html=True)
     text = one("text", html=False) if parts["text"] else layout.to_text(content)
+    footer = "\n".join(line for line in (ctx.workspace_name, ctx.settings.postal_address) if line)
     html = layout.wrap(
         content,
         brand=brand(ctx),
         language=ctx.language,
         preheader="",
         unsubscribe_url=ctx.unsubscribe_url,
-        footer=ctx.workspace_name,
+        footer=footer,
     )
-    return Rendered(" ".join(subject.split())[:500], text.strip(), html, name)
+    text = text.strip() + layout.text_footer(footer, ctx.unsubscribe_url, ctx.language)
+    return Rendered(" ".join(subject.split())[:500], text, html, name)

@@ -56,6 +56,9 @@ class Manners:
     quiet_end: int
     time_zone: str
     language: str
+    # False: the program is paused or ended, and asks nobody for anything; its reward
+    # notices still go (people's money does not pause).
+    program_active: bool = True
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ def decide(facts: Facts) -> Verdict:
         return Verdict(False, "messaging_off")
     if not manners.journey_active:
         return Verdict(False, "journey_off")
+    if not manners.program_active and not transactional:
+        return Verdict(False, "program_paused")
     if recipient is None:
         return Verdict(False, "no_recipient")
     if facts.superseded:

@@ -77,6 +77,16 @@ def wrap(
     return str(_inliner().inline(html))
 
 
+def text_footer(footer: str, unsubscribe_url: str, language: str) -> str:
+    """The plain-text part's foot: what the HTML footer says, for clients that show only text
+    ("" when there is nothing to say)."""
+    lines = footer.splitlines()
+    if unsubscribe_url:
+        with translation.override(language):
+            lines.append(f"{translation.gettext('Unsubscribe')}: {unsubscribe_url}")
+    return "\n\n-- \n" + "\n".join(lines) if lines else ""
+
+
 def brand_color(value: str) -> str:
     """`value` as a lower-case `#rrggbb`, or the default colour when it is not one."""
     value = value.strip()

@@ -67,6 +67,9 @@ class MessagingSettings(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC")  # for recipients without one
     brand_color = models.CharField(max_length=7, default="#1f6f5c")
     logo_url = models.URLField(max_length=2000, blank=True, default="")
+    # Printed in the footer of every email: the law of many places (CAN-SPAM in the US) wants
+    # a sender's physical address in commercial email.
+    postal_address = models.CharField(max_length=300, blank=True, default="")
     # Non-transactional messages: no more than this many per recipient in 7 days; none between
     # these hours of the recipient's day (start > end spans midnight; equal: no quiet hours).
     weekly_cap = models.PositiveSmallIntegerField(default=3)

@@ -144,6 +144,7 @@ def _facts(
         quiet_end=settings.quiet_end,
         time_zone=settings.time_zone,
         language=settings.language,
+        program_active=program is None or program.status == Program.Status.ACTIVE,
     )
     recipient = None
     suppressed = ""
@@ -159,7 +160,7 @@ def _facts(
         recipient = journeys.Recipient(
             email=person.email,
             language=_language(person),
-            time_zone=str(attributes.get("time_zone") or attributes.get("timezone") or ""),
+            time_zone=_time_zone(person),
             is_test=person.test,
             consented=consent if isinstance(consent, bool) else None,
             nps_score=person.nps_score,
@@ -202,6 +203,11 @@ def _attributes(person: Participant) -> dict[str, object]:
     return person.attributes if isinstance(person.attributes, dict) else {}
 
 
+def _time_zone(person: Participant) -> str:
+    attributes = _attributes(person)
+    return str(attributes.get("time_zone") or attributes.get("timezone") or "")
+
+
 def _language(person: Participant) -> str:
     attributes = _attributes(person)
     return str(attributes.get("language") or attributes.get("locale") or "")
@@ -236,6 +242,7 @@ def _deliver(
         data=_data(message, loaded),
         templates=loaded.templates,
         rules=loaded.rules.get(program.pk, []) if program is not None else None,
+        time_zone=_time_zone(person),
     )
     try:
         rendered = content.render_email(ctx)

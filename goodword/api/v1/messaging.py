@@ -86,6 +86,7 @@ class SettingsOut(Schema):
     quiet_start: int = Field(description="hour of the recipient's day quiet hours start")
     quiet_end: int = Field(description="hour they end; equal to quiet_start: no quiet hours")
     require_consent: bool = Field(description="non-transactional messages need consent")
+    postal_address: str = Field(description="printed in every email's footer; lines by \\n")
     updated_at: datetime | None = Field(description="null: never changed, the defaults apply")
 
 
@@ -101,6 +102,9 @@ class SettingsPatch(PatchIn):
     quiet_start: Int | Unset = Field(default=None, description="0 to 23")
     quiet_end: Int | Unset = Field(default=None, description="0 to 23")
     require_consent: Bool | Unset = None
+    postal_address: str | Unset = Field(
+        default=None, description="your business's postal address, at most 300 characters"
+    )
 
 
 class JourneyOut(Schema):

@@ -71,6 +71,9 @@ class SettingsForm(forms.Form):
     quiet_start = forms.TypedChoiceField(choices=HOURS, coerce=int, label=_("Quiet from"))
     quiet_end = forms.TypedChoiceField(choices=HOURS, coerce=int, label=_("Quiet until"))
     require_consent = forms.BooleanField(required=False, label=_("Require marketing consent"))
+    postal_address = forms.CharField(
+        max_length=300, required=False, label=_("Postal address"), widget=forms.Textarea
+    )
 
     FIELDS = (
         "is_active",
@@ -84,6 +87,7 @@ class SettingsForm(forms.Form):
         "quiet_start",
         "quiet_end",
         "require_consent",
+        "postal_address",
     )
 
     @classmethod
@@ -105,6 +109,11 @@ class SettingsForm(forms.Form):
         if url and not url.startswith("https://"):
             raise forms.ValidationError(_("Use an https:// address, as mail apps load only those."))
         return url
+
+    def clean_postal_address(self) -> str:
+        # As the service keeps it: one address line per line, no blank ones, no \r.
+        text = str(self.cleaned_data.get("postal_address") or "")
+        return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
     def clean_brand_color(self) -> str:
         return str(self.cleaned_data.get("brand_color") or "").lower()

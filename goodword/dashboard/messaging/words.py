@@ -50,6 +50,7 @@ WHAT: dict[str, Promise] = {
 SKIPS: dict[str, Promise] = {
     "messaging_off": _("messaging was off for the workspace"),
     "journey_off": _("this message was turned off for the program"),
+    "program_paused": _("the program was paused or ended"),
     "no_recipient": _("the person no longer exists"),
     "superseded": _("a later notice said it"),
     "test_customer": _("a test customer"),
