@@ -47,6 +47,7 @@ PERMISSIONS = {
     "program_messages": Can.VIEW,
     "program_journey": Can.MANAGE,
     "message_template": Can.VIEW,
+    "message_segment": Can.VIEW,
     "message_template_save": Can.MANAGE,
     "message_template_preview": Can.VIEW,
     "message_template_reset": Can.MANAGE,
@@ -492,6 +493,45 @@ def test_saving_a_template_bumps_its_version(world: World) -> None:
     assert "The program's own wording, version 2." in readable(page)
     assert "Share ALICE10" in readable(page)
     assert "the program's own, version 2" in readable(owner.get(base(world)))
+
+
+def test_a_segment_gets_its_own_wording_from_the_messages_page(world: World) -> None:
+    owner = staff(world.acme.workspace, "owner")
+    pid = world.program.public_id
+    opened = owner.get(
+        f"/dashboard/programs/{pid}/messages/referral_request/segment/",
+        {"segment": " vip ", "language": "it"},
+    )
+    assert opened.status_code == 302
+    it = f"/dashboard/programs/{pid}/messages/referral_request/it/"
+    assert opened["Location"] == f"{it}?segment=vip&customise=1"
+    page = owner.get(opened["Location"])
+    assert "Referral request in Italiano, for the segment “vip”" in readable(page)
+    assert '<input type="hidden" name="segment" value="vip">' in markup(page)
+
+    saved = owner.post(it + "save/", {**TEMPLATE, "segment": "vip"})
+    assert (saved.status_code, saved["Location"]) == (302, f"{it}?segment=vip")
+    [row] = MessageTemplate.objects.all()
+    assert (row.language, row.segment, row.version) == ("it", "vip", 1)
+    [(_, action, _, data)] = audits("message_template")
+    assert (action, data["segment"], data["language"]) == ("message_template.save", "vip", "it")
+    listing = readable(owner.get(base(world)))
+    assert "Italiano · segment “vip”" in listing
+    assert listing.count("the program's own, version 1") == 1  # everyone's is still the default
+
+    asked = readable(owner.get(it + "reset/?segment=vip"))
+    assert "for the segment “vip”?" in asked
+    owner.post(it + "reset/?segment=vip")
+    assert not MessageTemplate.objects.exists()
+
+    blank = owner.get(
+        f"/dashboard/programs/{pid}/messages/referral_request/segment/",
+        {"segment": "  ", "language": "it"},
+    )
+    assert blank["Location"] == f"/dashboard/programs/{pid}/messages/"
+    assert owner.get(it + "?segment=" + "x" * 65).status_code == 404
+    other = staff(world.globex.workspace, "owner")
+    assert other.get(opened["Location"]).status_code == 404
 
 
 def test_analysts_read_the_programs_own_wording_without_changing_it(world: World) -> None:

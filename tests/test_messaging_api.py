@@ -291,6 +291,7 @@ def test_templates_list_every_journey_and_language(story: Story) -> None:
         {
             "journey": "thank_you",
             "language": "it",
+            "segment": "",
             "source": "own",
             "id": saved["id"],
             "version": 1,
@@ -308,6 +309,7 @@ def test_a_template_is_saved_versioned_and_deleted(story: Story) -> None:
     assert acme.get(path).json() == {
         "journey": "referral_request",
         "language": "en",
+        "segment": "",
         "source": "default",
         "id": None,
         "version": None,
@@ -324,6 +326,7 @@ def test_a_template_is_saved_versioned_and_deleted(story: Story) -> None:
     expected = {
         "journey": "referral_request",
         "language": "en",
+        "segment": "",
         "source": "own",
         "id": template.public_id,
         "version": 1,
@@ -394,6 +397,48 @@ def test_bad_liquid_is_refused_with_its_part_and_line(
     assert DomainEvent.objects.count() == events
     preview = error(acme.post(path + "/preview", body), 422, "template_invalid")
     assert preview["message"] == message
+
+
+def test_a_segment_has_its_own_wording_beside_everyones(story: Story) -> None:
+    acme, path = story.acme, template_path(story)
+    vip = {
+        "subject": "VIP {{ recipient.first_name }}",
+        "html": "<p>For our best: {{ advocate.code }}</p>",
+    }
+    with at(NOW):
+        assert acme.put(path, OWN).status_code == 200
+        answer = acme.put(path + "?segment=vip", vip)
+    assert answer.status_code == 200, answer.content
+    saved = answer.json()
+    assert (saved["segment"], saved["source"], saved["version"]) == ("vip", "own", 1)
+    assert (saved["subject"], saved["text"]) == (vip["subject"], "")
+    assert acme.get(path).json()["subject"] == OWN["subject"]  # everyone's is untouched
+    assert acme.get(path + "?segment=gold").json()["source"] == "default"  # none of its own
+
+    rows = acme.get(f"/programs/{story.program['id']}/templates").json()["data"]
+    mine = [(r["journey"], r["language"], r["segment"], r["source"]) for r in rows]
+    at_en = mine.index(("referral_request", "en", "", "own"))
+    assert mine[at_en + 1] == ("referral_request", "en", "vip", "own")
+    assert len(rows) == 2 * len(Journey.values) + 1
+
+    shown = acme.post(path + "/preview?segment=vip", {}).json()
+    assert shown["subject"] == "VIP Alice"
+    assert shown["template"] == f"{saved['id']}:1"
+    assert acme.post(path + "/preview?segment=gold", {}).json()["subject"] == "Alice, share Acme"
+
+    assert delete(acme, path + "?segment=vip").status_code == 204
+    assert list(MessageTemplate.objects.values_list("segment", flat=True)) == [""]
+    ws = story.program["id"]
+    assert [d.get("segment", "") for _, d in recorded(story, "program.messaging_updated")] == [
+        "",
+        "vip",
+        "vip",
+    ]
+    assert all(subject == ws for subject, _ in recorded(story, "program.messaging_updated"))
+
+    bad = acme.put(path + "?segment=" + "x" * 65, vip)
+    assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_segment")
+    assert story.globex.get(path + "?segment=vip").status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -448,3 +448,41 @@ def test_a_paused_program_asks_nobody_but_still_tells_people_about_their_rewards
         ("reward_earned", "bob"): ("sent", ""),
     }
     assert sorted(m["To"] for m in mailbox.messages) == ["alice@example.com", "bob@example.net"]
+
+
+@pytest.mark.django_db
+def test_a_segment_gets_the_programs_wording_for_it(
+    story: Story, program: Program, mailbox: Mailbox
+) -> None:
+    from goodword.messaging import services
+
+    turn_on(story.acme)
+    for segment, subject in (
+        ("", "For everyone"),
+        ("vip", "Just for you, {{ recipient.first_name }}"),
+    ):
+        services.save_template(
+            program=program,
+            journey="referral_request",
+            language="en",
+            segment=segment,
+            subject=subject,
+            html="",
+            text="",
+            sms="",
+            actor=None,
+        )
+    with time_machine.travel(NOW, tick=False):
+        bob_buys(story, attributes={"segment": "vip"})
+        carol = purchase("evt-carol-1", "carol", "order-2", 2500)
+        carol["customer"] = {**carol["customer"], "attributes": {"segment": "gold"}}
+        assert story.acme.event(carol).status_code in (200, 201)
+    tick(NOW)
+    asks = {
+        m.participant.external_id: m.subject
+        for m in Message.objects.filter(journey="referral_request").select_related("participant")
+    }
+    assert asks == {"bob": "Just for you, Bob", "carol": "For everyone"}
+    ids = {f"<{m.public_id}@{HOST}>" for m in Message.objects.filter(journey="referral_request")}
+    sent = sorted(m["Subject"] for m in mailbox.messages if m["Message-ID"] in ids)
+    assert sent == ["For everyone", "Just for you, Bob"]

@@ -508,6 +508,11 @@ class ProgramMessagingUpdated(Payload):
         description="the template's version after the change; null for a journey's setting "
         "and for a deleted template (the default wording applies again)"
     )
+    segment: str = Field(
+        default="",
+        description="the template's segment (for recipients whose `segment` attribute is it); "
+        "empty for the wording for everyone and for a journey's setting",
+    )
     actor: Actor | None = Field(default=None, description="who changed it")
 
 

@@ -50,10 +50,11 @@ class Context:
     friend: Participant | None = None
     data: dict[str, Any] | None = None  # the cause's event data
     # Read by the sender once per claim (`loading.Loaded`); None: read here, for one message.
-    templates: Mapping[tuple[int, str, str], MessageTemplate] | None = None  # by program,
-    # journey and language
+    templates: Mapping[tuple[int, str, str, str], MessageTemplate] | None = None  # by
+    # program, journey, language and segment
     rules: Sequence[RewardRule] | None = None  # the program's active rules, oldest first
     time_zone: str = ""  # the recipient's, for the dates a message shows; "": the workspace's
+    segment: str = ""  # the recipient's `segment` attribute: picks the program's wording for it
 
 
 def brand(ctx: Context) -> dict[str, str]:
@@ -161,17 +162,35 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def wording(program_id: int | None, journey: str, language: str) -> tuple[dict[str, str], str]:
-    """The template's parts and its name: the program's own for the language, else the
-    default; the program's empty parts filled from the default."""
+def wording(
+    program_id: int | None, journey: str, language: str, segment: str = ""
+) -> tuple[dict[str, str], str]:
+    """The template's parts and its name: the program's own for the language (the segment's
+    if it has one, else the one for everyone), else the default; the program's empty parts
+    filled from the default."""
     own = (
-        MessageTemplate.objects.filter(program_id=program_id, journey=journey, language=language)
-        .only("public_id", "version", *EMAIL_PARTS)
+        MessageTemplate.objects.filter(
+            program_id=program_id, journey=journey, language=language, segment__in={segment, ""}
+        )
+        .only("public_id", "version", "segment", *EMAIL_PARTS)
+        .order_by("-segment")  # the segment's, when there is one, before everyone's ("")
         .first()
         if program_id
         else None
     )
     return merged(journey, language, own)
+
+
+def own_template(
+    templates: Mapping[tuple[int, str, str, str], MessageTemplate],
+    program_id: int,
+    journey: str,
+    language: str,
+    segment: str,
+) -> MessageTemplate | None:
+    """`wording`'s choice among templates read before: the segment's, else everyone's."""
+    found = templates.get((program_id, journey, language, segment)) if segment else None
+    return found or templates.get((program_id, journey, language, ""))
 
 
 def merged(journey: str, language: str, own: MessageTemplate | None) -> tuple[dict[str, str], str]:
@@ -199,9 +218,13 @@ def render_email(ctx: Context) -> Rendered:
     """Render the message; raise render.TemplateFailed for a template that cannot be."""
     program_id = ctx.program.pk if ctx.program else None
     if ctx.templates is None:
-        parts, name = wording(program_id, ctx.journey, ctx.language)
+        parts, name = wording(program_id, ctx.journey, ctx.language, ctx.segment)
     else:
-        own = ctx.templates.get((program_id, ctx.journey, ctx.language)) if program_id else None
+        own = (
+            own_template(ctx.templates, program_id, ctx.journey, ctx.language, ctx.segment)
+            if program_id
+            else None
+        )
         parts, name = merged(ctx.journey, ctx.language, own)
     return render_parts(ctx, parts, name)
 

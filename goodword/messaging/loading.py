@@ -45,7 +45,7 @@ class Loaded:
     sent_to: Counter[tuple[int, str]]
     # The programs' own wording, by (program, journey, language), and active rules (oldest
     # first): read once here, not once per message.
-    templates: dict[tuple[int, str, str], MessageTemplate]
+    templates: dict[tuple[int, str, str, str], MessageTemplate]
     rules: dict[int, list[RewardRule]]
 
     @classmethod
@@ -110,7 +110,7 @@ class Loaded:
             friends={r.public_id: r.referee for r in referrals},
             invites=invites,
             templates={
-                (t.program_id, t.journey, t.language): t
+                (t.program_id, t.journey, t.language, t.segment): t
                 for t in MessageTemplate.objects.filter(program_id__in=list(programs))
             },
             rules=_rules(programs),

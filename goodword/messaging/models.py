@@ -112,7 +112,8 @@ class JourneySetting(models.Model):
 class MessageTemplate(models.Model):
     """A program's own wording of a journey in one language; absent: the default wording
     (`messaging/defaults/<language>/`). `version` grows with every change, and compiled
-    templates are cached by it."""
+    templates are cached by it. A wording with a `segment` is for recipients whose `segment`
+    attribute is that value; the others (and they, when there is none) get the one without."""
 
     public_id = models.CharField(
         max_length=32, unique=True, default=new_template_id, editable=False
@@ -121,6 +122,7 @@ class MessageTemplate(models.Model):
     program = models.ForeignKey(Program, on_delete=models.CASCADE)
     journey = models.CharField(max_length=32, choices=Journey.choices)
     language = models.CharField(max_length=8)
+    segment = models.CharField(max_length=64, blank=True, default="")  # "": everyone else
     subject = models.TextField(blank=True, default="")
     html = models.TextField(blank=True, default="")
     text = models.TextField(blank=True, default="")
@@ -134,12 +136,13 @@ class MessageTemplate(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["program", "journey", "language"], name="one_template_per_language"
+                fields=["program", "journey", "language", "segment"],
+                name="one_template_per_language",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.program_id} {self.journey} {self.language}"
+        return f"{self.program_id} {self.journey} {self.language} {self.segment}".rstrip()
 
 
 class Message(models.Model):

@@ -41,17 +41,26 @@ class Preview:
 
 
 def render_sample(
-    *, program: Program, journey: str, language: str, parts: dict[str, str] | None
+    *,
+    program: Program,
+    journey: str,
+    language: str,
+    parts: dict[str, str] | None,
+    segment: str = "",
 ) -> Preview:
     """Render `journey` in `language` on sample data: the given `parts` as if saved (an empty
     or missing part falls back as when sending), or, with None, the saved wording. Raise
     content.PartFailed naming the part that cannot be rendered."""
     ctx = sample_context(program, journey, language)
     if parts is None:
-        email_parts, name = content.wording(program.pk, journey, language)
-        own = MessageTemplate.objects.filter(
-            program=program, journey=journey, language=language
-        ).first()
+        email_parts, name = content.wording(program.pk, journey, language, segment)
+        own = (
+            MessageTemplate.objects.filter(
+                program=program, journey=journey, language=language, segment__in={segment, ""}
+            )
+            .order_by("-segment")
+            .first()
+        )
         sms_source = own.sms if own else ""
         cache = True
     else:

@@ -203,6 +203,11 @@ def _attributes(person: Participant) -> dict[str, object]:
     return person.attributes if isinstance(person.attributes, dict) else {}
 
 
+def _segment(person: Participant) -> str:
+    segment = _attributes(person).get("segment")
+    return segment if isinstance(segment, str) else ""
+
+
 def _time_zone(person: Participant) -> str:
     attributes = _attributes(person)
     return str(attributes.get("time_zone") or attributes.get("timezone") or "")
@@ -243,6 +248,7 @@ def _deliver(
         templates=loaded.templates,
         rules=loaded.rules.get(program.pk, []) if program is not None else None,
         time_zone=_time_zone(person),
+        segment=_segment(person),
     )
     try:
         rendered = content.render_email(ctx)

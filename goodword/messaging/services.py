@@ -63,6 +63,7 @@ __all__ = [
 
 PARTS = ("subject", "html", "text", "sms")
 MAX_DELAY_DAYS = 365
+MAX_SEGMENT = 64
 SETTINGS_FIELDS = checks.SETTINGS_FIELDS
 # Settings
 
@@ -211,6 +212,7 @@ def _record_program(
     language: str | None,
     fields: list[str],
     version: int | None = None,
+    segment: str = "",
 ) -> None:
     data: dict[str, Any] = {
         "journey": journey,
@@ -218,6 +220,8 @@ def _record_program(
         "fields": fields,
         "version": version,
     }
+    if segment:
+        data["segment"] = segment
     if actor:
         data["actor"] = actor
     events.record(
@@ -240,6 +244,7 @@ class TemplateView:
     own: MessageTemplate | None
     parts: dict[str, str]  # the own parts as saved, else the default's
     default: dict[str, str]  # the default wording's parts
+    segment: str = ""  # "": the wording for everyone
 
 
 def default_parts(journey: str, language: str) -> dict[str, str]:
@@ -254,36 +259,62 @@ def default_parts(journey: str, language: str) -> dict[str, str]:
 
 
 def templates_of(program: Program) -> list[TemplateView]:
-    """Every journey in every language, in the order of `Journey` then `LANGUAGES`."""
+    """Every journey in every language, in the order of `Journey` then `LANGUAGES`, each
+    followed by the program's wordings of it for segments (by segment)."""
     own = {
-        (t.journey, t.language): t
+        (t.journey, t.language, t.segment): t
         for t in MessageTemplate.objects.for_workspace(program.workspace_id).filter(program=program)
     }
-    return [
-        _template_view(journey, language, own.get((journey, language)))
-        for journey in Journey.values
-        for language in LANGUAGES
-    ]
+    out = []
+    for journey in Journey.values:
+        for language in LANGUAGES:
+            out.append(_template_view(journey, language, own.get((journey, language, ""))))
+            out.extend(
+                _template_view(journey, language, own[key], segment=key[2])
+                for key in sorted(own)
+                if key[:2] == (journey, language) and key[2]
+            )
+    return out
 
 
-def template_of(*, program: Program, journey: str, language: str) -> TemplateView:
-    """One journey in one language; Invalid for a journey or language that does not exist."""
-    own = _own(program, _journey(journey), _template_language(language))
-    return _template_view(journey, language, own)
+def template_of(
+    *, program: Program, journey: str, language: str, segment: str = ""
+) -> TemplateView:
+    """One journey in one language, for everyone or a segment; Invalid for a journey,
+    language or segment that cannot be."""
+    segment = clean_segment(segment)
+    own = _own(program, _journey(journey), _template_language(language), segment)
+    return _template_view(journey, language, own, segment=segment)
 
 
-def _own(program: Program, journey: str, language: str) -> MessageTemplate | None:
+def clean_segment(segment: str) -> str:
+    """A segment as templates keep it: the `segment` attribute's value, one line of at most
+    64 characters ("": everyone)."""
+    value = segment.strip()
+    if len(value) > MAX_SEGMENT or any(ord(c) < 32 for c in value):
+        raise Invalid(
+            f"segment must be one line of at most {MAX_SEGMENT} characters, the value of the "
+            "recipients' segment attribute",
+            code="invalid_segment",
+            details={"segment": segment[:100]},
+        )
+    return value
+
+
+def _own(program: Program, journey: str, language: str, segment: str) -> MessageTemplate | None:
     return (
         MessageTemplate.objects.for_workspace(program.workspace_id)
-        .filter(program=program, journey=journey, language=language)
+        .filter(program=program, journey=journey, language=language, segment=segment)
         .first()
     )
 
 
-def _template_view(journey: str, language: str, own: MessageTemplate | None) -> TemplateView:
+def _template_view(
+    journey: str, language: str, own: MessageTemplate | None, *, segment: str = ""
+) -> TemplateView:
     default = default_parts(journey, language)
     parts = {part: getattr(own, part) for part in PARTS} if own else dict(default)
-    return TemplateView(journey, language, own, parts, default)
+    return TemplateView(journey, language, own, parts, default, segment)
 
 
 def _template_language(language: str) -> str:
@@ -330,6 +361,7 @@ def save_template(
     text: str,
     sms: str,
     actor: str | None,
+    segment: str = "",
 ) -> MessageTemplate:
     """Save the program's own wording of a journey in a language; an empty part uses the
     default's (an empty `text` is made from `html`). Each change adds 1 to `version`; saving
@@ -337,6 +369,7 @@ def save_template(
     parts = {"subject": subject, "html": html, "text": text, "sms": sms}
     _journey(journey)
     _template_language(language)
+    segment = clean_segment(segment)
     if not any(value.strip() for value in parts.values()):
         raise Invalid(
             "every part is empty; write at least one, or delete the template to use the "
@@ -349,6 +382,7 @@ def save_template(
         program=program,
         journey=journey,
         language=language,
+        segment=segment,
         defaults={"workspace_id": program.workspace_id, **parts, "created_at": now,
                   "updated_at": now},
     )  # fmt: skip
@@ -364,32 +398,48 @@ def save_template(
         row.updated_at = now
         row.save(update_fields=[*changed, "version", "updated_at"])
     _record_program(
-        program, actor, journey=journey, language=language, fields=changed, version=row.version
+        program,
+        actor,
+        journey=journey,
+        language=language,
+        fields=changed,
+        version=row.version,
+        segment=segment,
     )
     return row
 
 
 @transaction.atomic
-def delete_template(*, program: Program, journey: str, language: str, actor: str | None) -> bool:
-    """Go back to the default wording of a journey in a language. False when the program had
-    no wording of its own; else records `program.messaging_updated` naming the parts it had."""
-    own = _own(program, _journey(journey), _template_language(language))
+def delete_template(
+    *, program: Program, journey: str, language: str, actor: str | None, segment: str = ""
+) -> bool:
+    """Go back to the default wording of a journey in a language (for a segment: to the
+    program's wording for everyone). False when there was no such wording; else records
+    `program.messaging_updated` naming the parts it had."""
+    segment = clean_segment(segment)
+    own = _own(program, _journey(journey), _template_language(language), segment)
     if own is None:
         return False
     had = sorted(part for part in PARTS if getattr(own, part))
     own.delete()
-    _record_program(program, actor, journey=journey, language=language, fields=had)
+    _record_program(program, actor, journey=journey, language=language, fields=had, segment=segment)
     return True
 
 
 def preview(
-    *, program: Program, journey: str, language: str, parts: dict[str, str] | None
+    *,
+    program: Program,
+    journey: str,
+    language: str,
+    parts: dict[str, str] | None,
+    segment: str = "",
 ) -> Preview:
     """Render a journey on sample data (`samples.py`): the given parts as if they were saved,
     or, with None, the saved wording (or the default). Invalid `template_invalid` names the
     part and the line that cannot be rendered."""
     _journey(journey)
     _template_language(language)
+    segment = clean_segment(segment)
     if parts is not None:
         unknown = sorted(set(parts) - set(PARTS))
         if unknown:
@@ -400,7 +450,9 @@ def preview(
             )
         check_parts(journey, parts)
     try:
-        return render_sample(program=program, journey=journey, language=language, parts=parts)
+        return render_sample(
+            program=program, journey=journey, language=language, parts=parts, segment=segment
+        )
     except content.PartFailed as exc:
         raise template_invalid(exc.part, exc.reason) from None
 

@@ -140,6 +140,9 @@ class Parts(Schema):
 class TemplateSummary(Schema):
     journey: str
     language: str
+    segment: str = Field(
+        description='for recipients whose `segment` attribute is this; "": for everyone else'
+    )
     source: str = Field(description='"own" (the program\'s wording) or "default"')
     id: str | None
     version: int | None
@@ -241,6 +244,7 @@ def render_template_summary(view: services.TemplateView) -> dict[str, Any]:
     return {
         "journey": view.journey,
         "language": view.language,
+        "segment": view.segment,
         "source": "own" if own else "default",
         "id": own.public_id if own else None,
         "version": own.version if own else None,
@@ -369,19 +373,28 @@ def list_templates(request: HttpRequest, program_id: str) -> dict[str, Any]:
     return {"data": [render_template_summary(v) for v in services.templates_of(program)]}
 
 
+# `?segment=vip`: the program's wording for recipients whose `segment` attribute is "vip";
+# none (""): the wording for everyone.
+
+
 @router.get(TEMPLATE, response={200: TemplateOut, **ERRORS})
 def read_template(
-    request: HttpRequest, program_id: str, journey: str, language: str
+    request: HttpRequest, program_id: str, journey: str, language: str, segment: str = ""
 ) -> dict[str, Any]:
     program = get_program(request, program_id)
     return render_template(
-        services.template_of(program=program, journey=journey, language=language)
+        services.template_of(program=program, journey=journey, language=language, segment=segment)
     )
 
 
 @router.put(TEMPLATE, response={200: TemplateOut, **ERRORS})
 def save_template(
-    request: HttpRequest, program_id: str, journey: str, language: str, body: TemplateIn
+    request: HttpRequest,
+    program_id: str,
+    journey: str,
+    language: str,
+    body: TemplateIn,
+    segment: str = "",
 ) -> dict[str, Any]:
     """Save the program's own wording; 422 `template_invalid` names the part and the line."""
     program = get_program(request, program_id)
@@ -389,22 +402,28 @@ def save_template(
         program=program,
         journey=journey,
         language=language,
+        segment=segment,
         **body.model_dump(),
         actor=actor_of(request),
     )
     return render_template(
-        services.template_of(program=program, journey=journey, language=language)
+        services.template_of(program=program, journey=journey, language=language, segment=segment)
     )
 
 
 @router.delete(TEMPLATE, response={204: None, **ERRORS})
 def delete_template(
-    request: HttpRequest, program_id: str, journey: str, language: str
+    request: HttpRequest, program_id: str, journey: str, language: str, segment: str = ""
 ) -> Status[None]:
-    """Go back to the default wording (204 also when the program had none of its own)."""
+    """Go back to the default wording, or for a segment to the wording for everyone (204 also
+    when there was none of its own)."""
     program = get_program(request, program_id)
     services.delete_template(
-        program=program, journey=journey, language=language, actor=actor_of(request)
+        program=program,
+        journey=journey,
+        language=language,
+        segment=segment,
+        actor=actor_of(request),
     )
     return Status(204, None)
 
@@ -416,12 +435,13 @@ def preview_template(
     journey: str,
     language: str,
     body: PreviewIn | None = None,
+    segment: str = "",
 ) -> dict[str, Any]:
     """Render on sample data the parts sent (as if saved), or, with none, the saved wording."""
     program = get_program(request, program_id)
     parts = body.model_dump(exclude_unset=True) if body else {}
     shown = services.preview(
-        program=program, journey=journey, language=language, parts=parts or None
+        program=program, journey=journey, language=language, parts=parts or None, segment=segment
     )
     return vars(shown).copy()
 

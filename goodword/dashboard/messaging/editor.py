@@ -14,9 +14,10 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -44,8 +45,14 @@ class Editing:
     def __init__(self, request: HttpRequest, program_id: str, journey: str, language: str):
         self.program: Program = get_program(request, program_id)
         self.journey, self.language = journey_and_language(journey, language)
+        # The wording for recipients of one `segment` (the form posts it; links carry it).
+        wanted = request.POST.get("segment") or request.GET.get("segment") or ""
+        try:
+            self.segment = services.clean_segment(wanted)
+        except DomainError:
+            raise Http404("no such segment") from None
         self.view = services.template_of(
-            program=self.program, journey=self.journey, language=self.language
+            program=self.program, journey=self.journey, language=self.language, segment=self.segment
         )
         self.has_sms = self.journey in SMS_JOURNEYS
 
@@ -63,7 +70,12 @@ class Editing:
 
     def url(self, name: str) -> str:
         args = [self.program.public_id, self.journey, self.language]
-        return reverse(f"dashboard:{name}", args=args)
+        url = reverse(f"dashboard:{name}", args=args)
+        return f"{url}?{urlencode({'segment': self.segment})}" if self.segment else url
+
+    @property
+    def reset_url(self) -> str:
+        return self.url("message_template_reset")
 
     @property
     def parts_shown(self) -> tuple[str, ...]:
@@ -84,6 +96,7 @@ def _preview(editing: Editing, parts: dict[str, str] | None) -> dict[str, Any]:
             journey=editing.journey,
             language=editing.language,
             parts=parts,
+            segment=editing.segment,
         )
     except DomainError as error:
         details = error.details if isinstance(error.details, dict) else {}
@@ -107,11 +120,7 @@ def _page(
     if preview is None:
         preview = _preview(editing, editing.parts(_valid(form)) if form.is_bound else None)
     context = {
-        "title": _("%(journey)s in %(language)s")
-        % {
-            "journey": words.name_of(editing.journey),
-            "language": words.LANGUAGES[editing.language],
-        },
+        "title": _title(editing),
         "editing": editing,
         "journey_name": words.name_of(editing.journey),
         "language_name": words.LANGUAGES[editing.language],
@@ -126,6 +135,17 @@ def _page(
     response = render(request, "dashboard/messaging/editor.html", context, status=status)
     allow_images(response)
     return response
+
+
+def _title(editing: Editing) -> str:
+    names = {
+        "journey": words.name_of(editing.journey),
+        "language": words.LANGUAGES[editing.language],
+        "segment": editing.segment,
+    }
+    if editing.segment:
+        return _("%(journey)s in %(language)s, for the segment “%(segment)s”") % names
+    return _("%(journey)s in %(language)s") % names
 
 
 def _valid(form: TemplateForm) -> TemplateForm:
@@ -153,6 +173,7 @@ def save(request: HttpRequest, program_id: str, journey: str, language: str) -> 
                 program=editing.program,
                 journey=editing.journey,
                 language=editing.language,
+                segment=editing.segment,
                 actor=actor(request),
                 **parts,
             )
@@ -164,6 +185,7 @@ def save(request: HttpRequest, program_id: str, journey: str, language: str) -> 
                     program=editing.program.public_id,
                     journey=editing.journey,
                     language=editing.language,
+                    segment=editing.segment,
                     version=saved.version,
                 )
     except DomainError as error:
@@ -203,6 +225,24 @@ def preview(request: HttpRequest, program_id: str, journey: str, language: str) 
     return response
 
 
+def _segment_reset(editing: Editing, names: dict[str, Any]) -> dict[str, str]:
+    """What the reset asks for a segment's wording: its recipients go back to everyone's."""
+    if not editing.segment:
+        return {}
+    names = {**names, "segment": editing.segment}
+    return {
+        "title": _("Delete the segment's wording"),
+        "question": _(
+            "Delete the wording of %(journey)s in %(language)s for the segment “%(segment)s”?"
+        )
+        % names,
+        "detail": _(
+            "Its recipients get the program's wording for everyone; this cannot be undone."
+        ),
+        "button": _("Delete"),
+    }
+
+
 @staff(Can.MANAGE)
 def reset(request: HttpRequest, program_id: str, journey: str, language: str) -> HttpResponse:
     editing = Editing(request, program_id, journey, language)
@@ -218,6 +258,7 @@ def reset(request: HttpRequest, program_id: str, journey: str, language: str) ->
             "action": editing.url("message_template_reset"),
             "button": _("Reset to default"),
             "back": editing.url("message_template"),
+            **_segment_reset(editing, names),
         }
         return render(request, "dashboard/team/confirm.html", context)
     deleted = audited(
@@ -226,12 +267,14 @@ def reset(request: HttpRequest, program_id: str, journey: str, language: str) ->
             program=editing.program,
             journey=editing.journey,
             language=editing.language,
+            segment=editing.segment,
             actor=actor(request),
         ),
         "message_template.reset",
         editing.program.public_id,
         journey=editing.journey,
         language=editing.language,
+        segment=editing.segment,
     )
     if deleted:
         messages.success(request, _("Back to the default wording."))

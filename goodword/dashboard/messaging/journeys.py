@@ -12,6 +12,8 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -32,6 +34,7 @@ class Wording:
     language: str
     label: str
     own_version: int | None  # None: the default wording
+    segment: str = ""  # the wording for recipients of this `segment`; "": for everyone
 
 
 @dataclass(frozen=True)
@@ -49,11 +52,12 @@ class JourneyRow:
 
 
 def _rows(program: Program, bound: dict[str, JourneyForm]) -> list[JourneyRow]:
-    own = {
-        (t.journey, t.language): t.own.version
+    versions = [
+        (t.journey, t.language, t.segment, t.own.version)
         for t in services.templates_of(program)
         if t.own is not None
-    }
+    ]
+    own = {(journey, language): v for journey, language, segment, v in versions if not segment}
     rows = []
     for setting in services.journeys_of(program):
         form = bound.get(setting.journey) or JourneyForm(
@@ -67,6 +71,10 @@ def _rows(program: Program, bound: dict[str, JourneyForm]) -> list[JourneyRow]:
         wordings = [
             Wording(code, str(label), own.get((setting.journey, code)))
             for code, label in words.LANGUAGES.items()
+        ] + [
+            Wording(language, str(words.LANGUAGES[language]), version, segment)
+            for journey, language, segment, version in versions
+            if segment and journey == setting.journey
         ]
         name, what = words.name_of(setting.journey), str(words.WHAT.get(setting.journey, ""))
         rows.append(JourneyRow(setting, name, what, wordings, form))
@@ -126,3 +134,18 @@ def set_journey(request: HttpRequest, program_id: str, journey: str) -> HttpResp
         return _page(request, program, {journey: form}, status=400)
     messages.success(request, _("%(journey)s: saved.") % {"journey": words.name_of(journey)})
     return redirect("dashboard:program_messages", program.public_id)
+
+
+@staff(Can.VIEW)
+def segment_wording(request: HttpRequest, program_id: str, journey: str) -> HttpResponse:
+    """ "Wording for a segment": to the editor of that segment's wording in that language."""
+    program = get_program(request, program_id)
+    language = request.GET.get("language", "")
+    segment = request.GET.get("segment", "").strip()
+    if journey not in Journey.values:
+        raise Http404("no such journey")
+    if not segment or language not in words.LANGUAGES:
+        messages.error(request, _("Write the segment: the value of the segment attribute."))
+        return redirect("dashboard:program_messages", program.public_id)
+    url = reverse("dashboard:message_template", args=[program.public_id, journey, language])
+    return redirect(f"{url}?{urlencode({'segment': segment, 'customise': '1'})}")

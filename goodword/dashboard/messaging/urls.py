@@ -20,6 +20,11 @@ urlpatterns = [
         journeys.set_journey,
         name="program_journey",
     ),
+    path(
+        "programs/<str:program_id>/messages/<str:journey>/segment/",
+        journeys.segment_wording,
+        name="message_segment",
+    ),
     path(TEMPLATE, editor.editor, name="message_template"),
     path(TEMPLATE + "save/", editor.save, name="message_template_save"),
     path(TEMPLATE + "preview/", editor.preview, name="message_template_preview"),
