@@ -72,8 +72,28 @@ def test_messaging_pages_in_chromium(server: Server, tmp_path: Path) -> None:
         page.wait_for_selector("#test-result .ms-ok")
         assert "A test is on its way to owner@acme.test." in page.inner_text("#test-result")
         visitor.check("messaging-editor-saved")
+        # A wording of its own for the "vip" segment, in Italian, from the Messages page.
+        page.goto(f"{server.url}/dashboard/programs/{program}/messages/")
+        page.click("details.ms-segment summary >> nth=0")  # the referral request's
+        page.fill("#segment-referral_request", "vip")
+        page.select_option("#segment-language-referral_request", "it")
+        page.click("form[action$='/referral_request/segment/'] button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        assert page.is_visible("h1:text('for the segment “vip”')")
+        page.fill("#id_subject", "Solo per te, {{ recipient.first_name }}")
+        page.wait_for_selector("#preview .ms-subject:text-is('Solo per te, Alice')")
+        page.click("#template-form button[type=submit]:text('Save')")
+        page.wait_for_load_state("networkidle")
+        assert page.is_visible("text=Saved: version 1.")
+        visitor.check("messaging-editor-segment")
+        visitor.see(f"/dashboard/programs/{program}/messages/", "messaging-journeys-segment", "vip")
         visitor.see("/dashboard/messages/", "messaging-log", "No messages yet")
         assert visitor.problems == []
     saved = api.get(f"/programs/{program}/templates/referral_request/en")
     assert saved.status_code == 200, saved.text
     assert saved.json()["subject"] == "Hello {{ recipient.first_name }}, share {{ advocate.code }}"
+    vip = api.get(f"/programs/{program}/templates/referral_request/it", params={"segment": "vip"})
+    assert (vip.json()["segment"], vip.json()["subject"]) == (
+        "vip",
+        "Solo per te, {{ recipient.first_name }}",
+    )
