@@ -19,6 +19,8 @@ from urllib.parse import unquote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from goodword.lib import email_providers
+
 
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
@@ -121,6 +123,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_tasks",
     "django_tasks_db",
+    "anymail",
     "goodword.accounts",
     "goodword.events",
     "goodword.programs",
@@ -272,6 +275,7 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
 EMAIL_URL = os.environ.get("EMAIL_URL", "console://")
+EMAIL_PROVIDER = ""  # anymail's name of the provider in EMAIL_URL; "": SMTP or the console
 _email = urlsplit(EMAIL_URL)
 if _email.scheme == "console":
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
@@ -286,9 +290,25 @@ elif _email.scheme in {"smtp", "smtp+tls", "smtps"}:
     EMAIL_USE_TLS = _email.scheme == "smtp+tls" or (_email.scheme == "smtp" and EMAIL_PORT == 587)
     # A mail server that stops answering must not hold a sender for ever (Django's default).
     EMAIL_TIMEOUT = 30
+elif _email.scheme in email_providers.SCHEMES:
+    # An email provider's API through django-anymail (goodword/lib/email_providers.py).
+    _provider = email_providers.provider_settings(EMAIL_URL)
+    EMAIL_BACKEND = _provider.backend
+    EMAIL_PROVIDER = _provider.provider.esp
+    ANYMAIL = _provider.anymail
 else:
     raise ImproperlyConfigured(
-        "EMAIL_URL must start with console://, smtp://, smtp+tls:// or smtps://"
+        "EMAIL_URL must start with console://, smtp://, smtp+tls:// or smtps://, or name an"
+        " email provider: " + ", ".join(f"{s}://" for s in sorted(email_providers.PROVIDERS))
+    )
+# The basic-auth "user:password" that providers' tracking webhooks (/hooks/email/<esp>/tracking/)
+# must present; unset, those URLs answer 404. Several, comma-separated, while rotating.
+_webhook_secrets = [s.strip() for s in os.environ.get("EMAIL_WEBHOOK_SECRET", "").split(",")]
+ANYMAIL_WEBHOOK_SECRET = [s for s in _webhook_secrets if s]
+if any(":" not in s for s in ANYMAIL_WEBHOOK_SECRET):
+    raise ImproperlyConfigured(
+        "EMAIL_WEBHOOK_SECRET must be a user name and a password, such as goodword:Xk2…"
+        " (put the same in the provider's webhook URL: https://goodword:Xk2…@refer.example.com/…)"
     )
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"goodword@{_site.hostname}")
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("dashboard/", include("goodword.dashboard.urls")),
+    path("hooks/email/", include("goodword.messaging.hooks")),
     path("hooks/", include("goodword.integrations.urls")),
     path("s/<str:code>", public.share_page, name="share"),
     re_path(r"^r/(?P<code>[^/]+)/?$", public.redirect_view, name="redirect"),

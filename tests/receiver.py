@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -77,7 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with receiver.lock:
             receiver.requests.append(request)
-            answer = receiver.answer
+            answer = receiver.answer if receiver.reply is None else receiver.reply(request)
         if answer.delay and receiver.stopping.wait(answer.delay):
             return
         self.send_response(answer.status)
@@ -107,6 +108,9 @@ class Receiver:
         self.cut_short: list[Request] = []
         self.server_names: list[str | None] = []
         self.answer = Answer()
+        # Answers that depend on the request (a provider's API echoing its recipient): set
+        # `reply` to a function of the Request that returns an Answer.
+        self.reply: Callable[[Request], Answer] | None = None
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self._server = _Server((host, port), _Handler)

@@ -222,6 +222,8 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
         ("GOODWORD_SWEEP_SECONDS", "soon", "GOODWORD_SWEEP_SECONDS must be a number, got 'soon'"),
         ("GOODWORD_SWEEP_SECONDS", "0", "GOODWORD_SWEEP_SECONDS must be greater than zero"),
         ("EMAIL_URL", "carrier-pigeon://", "EMAIL_URL must start with console://"),
+        ("EMAIL_URL", "postmark://", "EMAIL_URL for Postmark needs the server token before"),
+        ("EMAIL_WEBHOOK_SECRET", "nocolon", "EMAIL_WEBHOOK_SECRET must be a user name and"),
     ],
 )
 def test_a_bad_setting_fails_check_naming_the_variable(

@@ -364,6 +364,37 @@ def test_owner_suppresses_and_frees_an_address(world: World) -> None:
     ]
 
 
+def test_settings_page_names_the_email_transport_and_its_webhook(
+    world: World, settings: Any
+) -> None:
+    analyst = staff(world.acme.workspace, "analyst")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "mail.acme.test", 587
+    settings.EMAIL_HOST_PASSWORD = "smtp-password-never-shown"
+    answer = analyst.get("/dashboard/messaging/")
+    text = readable(answer)
+    assert "Email goes out through <strong>SMTP mail.acme.test:587</strong>, as" in markup(answer)
+    assert "Bounces and complaints are not reported back over SMTP" in text
+    assert "/hooks/email/" not in text
+
+    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+    settings.EMAIL_PROVIDER = "postmark"
+    settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": "pm-token-never-shown"}
+    settings.ANYMAIL_WEBHOOK_SECRET = []
+    answer = analyst.get("/dashboard/messaging/")
+    text = readable(answer)
+    assert "Email goes out through Postmark , as whoever runs Goodword set it (EMAIL_URL)." in text
+    url = f"{settings.SITE_URL}/hooks/email/postmark/tracking/"
+    assert f'<code class="wrap-any" id="tracking-url">{url}</code>' in markup(answer)
+    assert "EMAIL_WEBHOOK_SECRET is not set: this address takes no events yet." in text
+    assert "adds the address to the list below, with its reason" in text
+    settings.ANYMAIL_WEBHOOK_SECRET = ["goodword:webhook-secret-never-shown"]
+    body = markup(analyst.get("/dashboard/messaging/"))
+    assert "EMAIL_WEBHOOK_SECRET is not set" not in body
+    for secret in ("never-shown", "pm-token", "smtp-password"):
+        assert secret not in body
+
+
 def test_a_bad_address_is_not_suppressed(world: World) -> None:
     answer = staff(world.acme.workspace, "owner").post(
         "/dashboard/messaging/suppress/", {"address": "not an address"}

@@ -198,6 +198,10 @@ class Message(models.Model):
             models.Index(fields=["workspace", "to", "sent_at"]),
             models.Index(fields=["workspace", "referral_public_id"]),
             models.Index(fields=["workspace", "created_at"]),
+            # A provider's tracking event may name the message by the provider's id only.
+            models.Index(
+                fields=["provider_id"], condition=~Q(provider_id=""), name="message_provider_id"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,7 +21,7 @@ from goodword.dashboard.lists import listing
 from goodword.dashboard.messaging.common import actor, audited
 from goodword.dashboard.messaging.forms import COMMON_ZONES, SettingsForm, SuppressionForm
 from goodword.lib.errors import DomainError
-from goodword.messaging import services
+from goodword.messaging import hooks, services
 from goodword.messaging.models import MessagingSettings, Suppression
 
 
@@ -47,6 +47,7 @@ def _page(
         "zones": COMMON_ZONES,
         "listing": suppressed,
         "suppress": suppress or SuppressionForm(),
+        "transport": hooks.transport(),
     }
     return render(request, "dashboard/messaging/settings.html", context, status=status)
 
