@@ -8,6 +8,7 @@ one-click `List-Unsubscribe-Post` of RFC 8058.
 
 from __future__ import annotations
 
+import secrets
 import smtplib
 from dataclasses import dataclass
 from email.utils import formataddr
@@ -49,7 +50,7 @@ def headers(email: Email) -> dict[str, str]:
 def send(email: Email, *, conn: Any) -> str:
     """Send one email; return the provider's id for it (the Message-ID for SMTP). Raise
     ChannelError: `retry` for what may work later (a connection, a 4xx of SMTP)."""
-    mail = EmailMultiAlternatives(
+    mail = _Mail(
         subject=email.subject,
         body=email.text,
         from_email=formataddr((email.from_name, settings.DEFAULT_FROM_EMAIL)),
@@ -76,6 +77,17 @@ def send(email: Email, *, conn: Any) -> str:
     status = getattr(mail, "anymail_status", None)
     provider_id = getattr(status, "message_id", None) if status is not None else None
     return str(provider_id or headers(email)["Message-ID"])
+
+
+class _Mail(EmailMultiAlternatives):
+    def message(self, **kwargs: Any) -> Any:
+        msg = super().message(**kwargs)
+        if msg.is_multipart():
+            # Chosen once the parts exist, random, so no part can hold it: the standard
+            # library's own choice compiles a regular expression per message to search the
+            # parts for it (measured: a sixth of the MIME message's cost).
+            msg.set_boundary(f"===============gw{secrets.token_hex(16)}==")
+        return msg
 
 
 def _text(value: bytes | str) -> str:
