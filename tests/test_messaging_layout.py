@@ -571,3 +571,40 @@ def test_compiled_catalogue_matches_the_po_file() -> None:
             expected[key] = entry["msgstr"][0]
     compiled = {key: value for key, value in catalog.items() if key != ""}
     assert compiled == expected, "run compilemessages (docs/messaging.md)"
+
+
+@pytest.mark.parametrize(
+    ("brand", "language", "unsubscribe_url"),
+    [
+        ({"name": "Acme Coffee", "color": "#1f6f5c", "logo_url": ""}, "en", "https://x.test/u/a"),
+        ({"name": "Sunny", "color": "#FFD500", "logo_url": "https://x.test/l.png"}, "it", ""),
+        (
+            {"name": '<b>"Evil" & Co</b>', "color": "red", "logo_url": "javascript:alert(1)"},
+            "en",
+            'https://x.test/u/a?b=1&c="2"<x>',
+        ),
+    ],
+)
+def test_kept_layout_gives_what_rendering_it_per_message_gives(
+    brand: dict[str, str], language: str, unsubscribe_url: str
+) -> None:
+    """The layout is rendered once per brand and language and kept; each message's content
+    and link go in its slots, exactly as rendering the whole layout for the message would."""
+    contents = ['<p>Hi <a href="https://x.test/s?a=1&amp;b=2">there</a></p>', "<p>€ 10 &lt;</p>"]
+    for content in contents * 2:  # the second time from the kept layout
+        kept = layout.wrap(
+            content,
+            brand=brand,
+            language=language,
+            preheader="",
+            unsubscribe_url=unsubscribe_url,
+            footer="Acme, 1 Main St\nRome",
+        )
+        context = layout.layout_context(
+            brand["color"], brand["name"], brand["logo_url"], language, "", "Acme, 1 Main St\nRome"
+        )
+        context.update(content=content, unsubscribe_url=unsubscribe_url)
+        fresh = str(layout._inliner().inline(layout.render_layout(context, language)))
+        assert kept == fresh
+        assert "gw-content-" not in kept
+        assert "gw-unsubscribe-" not in kept

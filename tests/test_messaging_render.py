@@ -406,6 +406,25 @@ def test_time_limit_is_checked_between_nodes(monkeypatch: pytest.MonkeyPatch) ->
     assert failure("plain text") == "the template took more than -1.0 seconds of CPU to render"
 
 
+def test_a_long_render_pauses_for_the_senders_other_sessions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every PAUSE_EVERY_SECONDS of CPU a render sleeps a moment, so the sender's other
+    threads get the GIL at once instead of after a switch interval each time; a short render
+    never pauses."""
+    pauses: list[float] = []
+    monkeypatch.setattr(render.time, "sleep", pauses.append)
+    monkeypatch.setattr(render, "PAUSE_EVERY_SECONDS", 0.01)
+
+    assert render.render("Hi {{ recipient.first_name }}", DATA, html=True) == "Hi Alice"
+    assert pauses == []
+    hostile = "{% for i in (1..10000) %}" + "{% if true %}{% endif %}" * 200 + "{% endfor %}"
+    assert failure(hostile) == "the template took more than 0.25 seconds of CPU to render"
+    # 0.25 s of CPU, a pause every 0.01 s of it (the first after 0.01 s)
+    assert 20 <= len(pauses) <= 25
+    assert set(pauses) == {render.PAUSE_SECONDS}
+
+
 def test_cache_returns_the_same_template_for_the_same_key() -> None:
     source = "Hi {{ recipient.first_name }}"
     render._compile_cached.cache_clear()

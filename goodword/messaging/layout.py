@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import secrets
 from collections.abc import Mapping
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 import css_inline
 from django.template import Context, Engine
 from django.utils import translation
+from django.utils.html import escape
 
 DEFAULT_COLOR = "#1f6f5c"
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
@@ -56,15 +58,58 @@ def wrap(
     """A complete HTML email: `content_html` (trusted, already escaped by its template) in the
     brand's layout, with CSS inlined. Brand values are the merchant's: escaped, the colour
     checked (`#RRGGBB`, else the default) and the logo used only when it is an http(s) URL."""
-    color = brand_color(brand.get("color", ""))
-    context = {
-        "content": content_html,
+    shell = _shell(
+        brand.get("color", ""),
+        brand.get("name", ""),
+        brand.get("logo_url", ""),
+        language,
+        preheader,
+        footer,
+        has_unsubscribe=bool(unsubscribe_url),
+    )
+    # The link first: the content (a merchant's) is never searched for a slot.
+    html = shell.replace(_UNSUBSCRIBE_SLOT, escape(unsubscribe_url), 1)
+    html = html.replace(_CONTENT_SLOT, content_html, 1)
+    return str(_inliner().inline(html))
+
+
+# Where a message's own content and unsubscribe link go in a brand's cached layout: random
+# per process, so no brand value or content can hold one.
+_CONTENT_SLOT = f"gw-content-{secrets.token_hex(16)}"
+_UNSUBSCRIBE_SLOT = f"gw-unsubscribe-{secrets.token_hex(16)}"
+
+
+@functools.lru_cache(maxsize=256)
+def _shell(
+    color: str,
+    brand_name: str,
+    logo_url: str,
+    language: str,
+    preheader: str,
+    footer: str,
+    *,
+    has_unsubscribe: bool,
+) -> str:
+    """The layout of a brand and language rendered once (not once per message: it was half
+    of `wrap`'s time), its content and unsubscribe link left as slots."""
+    context = layout_context(color, brand_name, logo_url, language, preheader, footer)
+    context.update(
+        content=_CONTENT_SLOT, unsubscribe_url=_UNSUBSCRIBE_SLOT if has_unsubscribe else ""
+    )
+    return render_layout(context, language)
+
+
+def layout_context(
+    color: str, brand_name: str, logo_url: str, language: str, preheader: str, footer: str
+) -> dict[str, object]:
+    """The layout template's data, less the message's `content` and `unsubscribe_url`."""
+    color = brand_color(color)
+    return {
         "language": language,
-        "brand_name": brand.get("name", ""),
-        "logo_url": _web_url(brand.get("logo_url", "")),
+        "brand_name": brand_name,
+        "logo_url": _web_url(logo_url),
         "preheader": preheader,
         "preheader_pad": range(_PREHEADER_PAD),
-        "unsubscribe_url": unsubscribe_url,
         "footer": footer,
         "color": color,
         "button_text": readable_text(color),
@@ -72,9 +117,12 @@ def wrap(
         "link_dark": legible_on(color, _CARD_DARK),
         "card_dark": _CARD_DARK,
     }
+
+
+def render_layout(context: dict[str, object], language: str) -> str:
+    """The layout template rendered with `context` (no CSS inlined)."""
     with translation.override(language):
-        html = _engine().get_template("messaging/email.html").render(Context(context))
-    return str(_inliner().inline(html))
+        return _engine().get_template("messaging/email.html").render(Context(context))
 
 
 def text_footer(footer: str, unsubscribe_url: str, language: str) -> str:

@@ -17,7 +17,9 @@ chunk, output and tag, so every loop iteration), before every filter, and at eve
 start: only one node or one filter call runs between two checks, and the size limits (checked
 before the filters whose output grows faster than their input, and after every filter) keep
 each such step short. Python cannot interrupt a running C call, so this is the least-bad bound
-that needs no thread, signal or process per render.
+that needs no thread, signal or process per render. A render that runs long pauses for a
+moment every few milliseconds of CPU, so that the sender's other sessions (threads) are not
+held back more than the render's own CPU time.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ MAX_VARIABLES_BYTES = 250_000  # `assign` and `capture` variables (sys.getsizeof
 MAX_BLOCK_NESTING = 20  # blocks (if, for, case, capture…) inside one another
 MAX_CONTEXT_DEPTH = 30  # scopes at render time; above the nesting limit, so rarely reached
 RENDER_SECONDS = 0.25  # CPU time of the rendering thread, one render of one part
+PAUSE_EVERY_SECONDS = 0.002  # CPU time of a render between two pauses for other threads
+PAUSE_SECONDS = 0.0001
 CACHE_SIZE = 512  # compiled templates kept in this process
 
 
@@ -136,17 +140,27 @@ class _TimeLimitError(Exception):
 class _Budget:
     """What one render may still spend: time, and loop iterations over all loops."""
 
-    __slots__ = ("deadline", "iterations")
+    __slots__ = ("deadline", "iterations", "pause_at")
 
     def __init__(self) -> None:
         # The thread's CPU time, not the wall clock: a hostile template burns CPU, while a
         # process that the host starves of it must not fail a good message for good.
-        self.deadline = time.thread_time() + RENDER_SECONDS
+        now = time.thread_time()
+        self.deadline = now + RENDER_SECONDS
+        self.pause_at = now + PAUSE_EVERY_SECONDS
         self.iterations = 0
 
     def tick(self) -> None:
-        if time.thread_time() > self.deadline:
+        now = time.thread_time()
+        if now > self.deadline:
             raise _TimeLimitError
+        if now > self.pause_at:
+            # A long render lets the sender's other sessions run: without a pause, each of
+            # their waits for the GIL lasts up to the 5 ms switch interval, and a hostile
+            # template held them back about three times its own limit (benches/messaging.py).
+            # sleep(0) would not do: this thread takes the GIL back before a waiter wakes.
+            self.pause_at = now + PAUSE_EVERY_SECONDS
+            time.sleep(PAUSE_SECONDS)
 
     def spend_iterations(self, count: int) -> None:
         # Counted when a loop starts, for its full length: a `break` only makes us stricter.

@@ -1,24 +1,33 @@
 """The sender: claim due messages, decide each on the facts now, render, send, record.
 
 A claim pushes its messages' `next_attempt_at` a lease ahead in one short transaction (under
-`SKIP LOCKED` on PostgreSQL, so senders take different ones), and each message's outcome is
-written right after its send, in its own statement. So a sender killed mid-claim leaves:
+`SKIP LOCKED` on PostgreSQL, so senders take different ones). Its messages are then sent over
+up to `MESSAGE_EMAIL_SESSIONS` mail sessions at once, each in a thread with a database
+connection of its own (sending waits on the mail server and the database far more than it
+computes), and each message's outcome is written right after its send, in its own statement.
+One recipient's messages go out one after another in one session, in claim order, so the
+weekly cap counts each. So a sender killed mid-claim leaves:
 - messages it had not reached: leased, due again when the lease ends, sent then;
-- the message it was sending: if the provider had accepted it before the kill and the outcome
-  was not yet written, it is sent again when the lease ends, under the same `Message-ID`.
-That window (one message per sender, between the provider's answer and our write) is the
-whole of "at least once": no message is lost, and no cause is told twice otherwise.
+- the messages it was sending, one per session: each that the provider had accepted before
+  the kill, its outcome not yet written, is sent again when the lease ends, under the same
+  `Message-ID`.
+That window (at most `MESSAGE_EMAIL_SESSIONS` messages per sender, each between the
+provider's answer and our write) is the whole of "at least once": no message is lost, and no
+cause is told twice otherwise. A caller inside a transaction (a test's) sends in one session
+on its own connection, which alone sees its uncommitted rows.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.conf import settings as django_settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.db import connection as db
 from django.db.models import F
 from django.utils import timezone
@@ -62,14 +71,69 @@ def send_due(*, now: datetime | None = None, limit: int = BATCH) -> int:
     if not claimed:
         return 0
     loaded = loading.Loaded.load(claimed, now)
+    lanes = _lanes(claimed, loaded)
+    sessions = min(max(1, int(django_settings.MESSAGE_EMAIL_SESSIONS)), len(lanes))
+    if sessions == 1 or db.in_atomic_block:
+        _send_lanes(lanes, loaded, now)
+    else:
+        _send_in_parallel(lanes, loaded, now, sessions)
+    return len(claimed)
+
+
+def _lanes(claimed: list[Message], loaded: loading.Loaded) -> list[list[Message]]:
+    """The claim's messages by recipient address (normalized), each lane in claim order: one
+    address's messages go out one after another, so decide() sees the weekly count that the
+    one before added (`Loaded.sent`, `Loaded.sent_to`)."""
+    lanes: dict[tuple[object, ...], list[Message]] = {}
+    for message in claimed:
+        invite = loaded.invites.get(loading.invite_id(message))
+        person = loaded.people.get(message.participant_id or 0)
+        address = invite.email if invite is not None else person.email if person else ""
+        key: tuple[object, ...] = (
+            (message.workspace_id, normalize_email(address))
+            if address
+            else ("participant", message.participant_id or f"message {message.pk}")
+        )
+        lanes.setdefault(key, []).append(message)
+    return list(lanes.values())
+
+
+def _send_lanes(lanes: Iterable[list[Message]], loaded: loading.Loaded, now: datetime) -> None:
+    """Send the lanes' messages in one session: each message is a MAIL FROM on it."""
     conn = email.connection()
-    conn.open()  # one session for the claim: each message is a MAIL FROM on it
+    conn.open()
     try:
-        for message in claimed:
-            _one(message, loaded, conn, now)
+        for lane in lanes:
+            for message in lane:
+                _one(message, loaded, conn, now)
     finally:
         conn.close()
-    return len(claimed)
+
+
+def _send_in_parallel(
+    lanes: list[list[Message]], loaded: loading.Loaded, now: datetime, sessions: int
+) -> None:
+    """Send the lanes over `sessions` sessions at once, each thread taking the next lane when
+    done with one (a slow recipient's server holds one session, not the claim)."""
+    waiting = deque(lanes)
+
+    def take() -> Iterable[list[Message]]:
+        while True:
+            try:
+                yield waiting.popleft()  # atomic: two threads never take one lane
+            except IndexError:
+                return
+
+    def session() -> None:
+        try:
+            _send_lanes(take(), loaded, now)
+        finally:
+            connections.close_all()  # this thread's own: a new one per claim
+
+    with ThreadPoolExecutor(max_workers=sessions, thread_name_prefix="sender") as pool:
+        futures = [pool.submit(session) for _ in range(sessions)]
+    for future in futures:
+        future.result()  # a session's error surfaces here; its messages come due after the lease
 
 
 @transaction.atomic

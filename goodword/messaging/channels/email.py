@@ -12,6 +12,7 @@ goes along as the metadata `gw_message`, so that its tracking webhooks (bounces,
 
 from __future__ import annotations
 
+import secrets
 import smtplib
 from dataclasses import dataclass
 from email.utils import formataddr
@@ -56,7 +57,7 @@ def headers(email: Email) -> dict[str, str]:
 def send(email: Email, *, conn: Any) -> str:
     """Send one email; return the provider's id for it (the Message-ID for SMTP). Raise
     ChannelError: `retry` for what may work later (a connection, a 4xx of SMTP)."""
-    mail = EmailMultiAlternatives(
+    mail = _Mail(
         subject=email.subject,
         body=email.text,
         from_email=formataddr((email.from_name, settings.DEFAULT_FROM_EMAIL)),
@@ -130,6 +131,17 @@ def _api_error(conn: Any, exc: AnymailAPIError) -> ChannelError:
         retry=should_retry(status),
         status=status,
     )
+
+
+class _Mail(EmailMultiAlternatives):
+    def message(self, **kwargs: Any) -> Any:
+        msg = super().message(**kwargs)
+        if msg.is_multipart():
+            # Chosen once the parts exist, random, so no part can hold it: the standard
+            # library's own choice compiles a regular expression per message to search the
+            # parts for it (measured: a sixth of the MIME message's cost).
+            msg.set_boundary(f"===============gw{secrets.token_hex(16)}==")
+        return msg
 
 
 def _text(value: bytes | str) -> str:
