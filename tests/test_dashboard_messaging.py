@@ -423,8 +423,11 @@ def test_journeys_page_says_what_each_journey_is(world: World) -> None:
         ("reward_expiring", "Credit expiring"),
         ("thank_you", "Thank-you note"),
         ("friend_invite", "Friend invite"),
+        ("remind_share", "Share reminder"),
+        ("remind_friend", "Friend reminder"),
+        ("coupon_expiring", "Coupon expiring"),
     ]
-    assert body.count('<span class="badge">Transactional</span>') == 5
+    assert body.count('<span class="badge">Transactional</span>') == 6
     assert (
         "0: right after the purchase, as consumer programs do; 30: once the relationship is "
         "established, as business programs do." in text
@@ -433,7 +436,16 @@ def test_journeys_page_says_what_each_journey_is(world: World) -> None:
     assert body.count('name="referral_request-delay_days"') == 1
     assert 'name="thank_you-delay_days"' not in body
     assert f'href="{editor(world, "thank_you", "it")}"' in body
-    assert text.count("the default wording") == 16
+    assert text.count("the default wording") == 22
+    # The reminders' delays, with their defaults.
+    for journey, label, days in (
+        ("remind_share", "Days after joining", 3),
+        ("remind_friend", "Days after the friend was referred", 5),
+        ("coupon_expiring", "Days before the coupon expires", 3),
+    ):
+        assert f'name="{journey}-delay_days" value="{days}"' in body
+        assert label in text
+    assert 'name="remind_share-min_nps"' not in body
 
 
 def test_owner_sets_the_referral_requests_delay_and_threshold(world: World) -> None:

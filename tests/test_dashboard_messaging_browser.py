@@ -47,7 +47,9 @@ def test_messaging_pages_in_chromium(server: Server, tmp_path: Path) -> None:
         page.click("form[action$='/messaging/save/'] button[type=submit]")
         page.wait_for_load_state("networkidle")
         assert page.is_visible("text=Messaging is on: messages go out from now on.")
-        visitor.see(f"/dashboard/programs/{program}/messages/", "messaging-journeys", "Thank-you")
+        visitor.see(
+            f"/dashboard/programs/{program}/messages/", "messaging-journeys", "Days after joining"
+        )
         visitor.see(editor, "messaging-editor-default", "Using the default wording")
         page.click("text=Customise")
         page.wait_for_load_state("networkidle")

@@ -192,6 +192,9 @@ ALL_DEFAULT = [
     journey_json("reward_expiring", "Credit expiring", True),
     journey_json("thank_you", "Thank-you note", False),
     journey_json("friend_invite", "Friend invite", False),
+    journey_json("remind_share", "Share reminder", False, delay_days=3),
+    journey_json("remind_friend", "Friend reminder", False, delay_days=5),
+    journey_json("coupon_expiring", "Coupon expiring", True, delay_days=3),
 ]
 
 
@@ -218,7 +221,7 @@ def test_journeys_show_defaults_then_their_setting(story: Story) -> None:
         "thank_you", "Thank-you note", False, is_active=False, is_default=False, updated_at=STAMP
     )
     assert off.json() == thanks
-    expected = [asked, *ALL_DEFAULT[1:6], thanks, ALL_DEFAULT[7]]
+    expected = [asked, *ALL_DEFAULT[1:6], thanks, *ALL_DEFAULT[7:]]
     assert acme.get(f"/programs/{program}/journeys").json() == {"data": expected}
     # The same setting again changes nothing and records nothing.
     assert acme.put(f"/programs/{program}/journeys/thank_you", {"is_active": False}).json() == (
@@ -260,7 +263,8 @@ def test_min_nps_elsewhere_says_what_to_do(story: Story) -> None:
     path = f"/programs/{story.program['id']}/journeys/thank_you"
     body = error(story.acme.put(path, {"min_nps": 9, "delay_days": 1}), 422, "not_for_journey")
     assert body["message"] == (
-        "delay_days and min_nps only apply to referral_request; leave them out for thank_you"
+        "delay_days only applies to referral_request, remind_share, remind_friend and "
+        "coupon_expiring, and min_nps to referral_request; leave them out for thank_you"
     )
 
 

@@ -48,6 +48,11 @@ def error_of(response: Any) -> tuple[int, str]:
     return response.status_code, response.json()["error"]["code"]
 
 
+def messages() -> Any:
+    """The friend invites (the advocate's share reminder is queued too: tests/test_reminders.py)."""
+    return Message.objects.filter(journey="friend_invite")
+
+
 @pytest.fixture
 def program(story: Story) -> Program:
     return Program.objects.get(public_id=story.program["id"])
@@ -76,7 +81,7 @@ def test_an_emailed_invite_reaches_the_friend_once(
     tick(NOW + timedelta(seconds=10))  # inside the fan-out's re-read: the event is read again
     fanout.queue_messages(now=NOW + timedelta(seconds=11))
 
-    message = Message.objects.get()
+    message = messages().get()
     assert (message.journey, message.cause, message.participant_id) == (
         "friend_invite",
         f"friend_invite:{out['id']}",
@@ -115,7 +120,7 @@ def test_an_emailed_invite_reaches_the_friend_once(
     assert again.status_code == 200
     assert again.json() == out
     tick(NOW + timedelta(minutes=5))
-    assert Message.objects.count() == 1
+    assert messages().count() == 1
     assert len(mailbox.messages) == 1
     assert DomainEvent.objects.filter(name="invite.created").count() == 1
 
@@ -130,7 +135,7 @@ def test_an_invite_without_send_email_mails_nobody(story: Story, mailbox: Mailbo
     tick(NOW)
     row = Invite.objects.get()  # recorded for attribution, as before
     assert (row.email_normalized, row.send_email) == ("carol@example.org", False)
-    assert Message.objects.count() == 0
+    assert messages().count() == 0
     assert mailbox.messages == []
 
 
@@ -217,7 +222,7 @@ def test_an_unsubscribed_friend_gets_no_invite_from_anyone(
         answer = emailed(story, "Carol@Example.org", advocate="dave")
     assert answer.status_code == 201
     tick(later)
-    second = Message.objects.get(cause=f"friend_invite:{answer.json()['id']}")
+    second = messages().get(cause=f"friend_invite:{answer.json()['id']}")
     assert (second.status, second.skip_reason, second.subject) == ("skipped", "unsubscribed", "")
     assert len(mailbox.messages) == 1
 
@@ -234,9 +239,7 @@ def test_the_weekly_cap_counts_what_an_address_was_sent(
     with time_machine.travel(NOW + timedelta(days=6), tick=False):
         second = emailed(story, advocate="dave")
     tick(NOW + timedelta(days=6))
-    statuses = {
-        m.cause.split(":")[1]: (m.status, m.skip_reason) for m in Message.objects.order_by("pk")
-    }
+    statuses = {m.cause.split(":")[1]: (m.status, m.skip_reason) for m in messages().order_by("pk")}
     assert statuses == {
         first.json()["id"]: ("sent", ""),
         second.json()["id"]: ("skipped", "frequency_cap"),
@@ -272,7 +275,7 @@ def test_the_friend_gets_the_advocates_language(story: Story, mailbox: Mailbox) 
     with time_machine.travel(NOW, tick=False):
         emailed(story)
     tick(NOW)
-    message = Message.objects.get()
+    message = messages().get()
     assert message.language == "it"
     assert message.subject == "Un regalo da Alice: 5,00 $ di credito"
     assert 'lang="it"' in message.html
@@ -285,7 +288,7 @@ def test_a_test_advocates_invite_is_not_sent(story: Story, mailbox: Mailbox) -> 
     with time_machine.travel(NOW, tick=False):
         emailed(story)
     tick(NOW)
-    message = Message.objects.get()
+    message = messages().get()
     assert (message.status, message.skip_reason) == ("skipped", "test_customer")
     assert mailbox.messages == []
 
@@ -307,5 +310,5 @@ def test_another_workspace_cannot_invite_on_this_program(story: Story, mailbox: 
     assert error_of(answer) == (404, "not_found")
     tick(NOW)
     assert Invite.objects.count() == 0
-    assert Message.objects.count() == 0
+    assert messages().count() == 0
     assert mailbox.messages == []

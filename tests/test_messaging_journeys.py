@@ -76,6 +76,10 @@ def test_a_conversion_tells_each_person_once(story: Story, mailbox: Mailbox) -> 
     tick(NOW + timedelta(minutes=1))  # read again: nothing more
 
     sent = journeys_of(story.acme)
+    # Each advocate's share reminder waits its 3 days (tests/test_reminders.py).
+    waiting = sorted(k for k in sent if k[0] == "remind_share")
+    assert waiting == [("remind_share", "alice"), ("remind_share", "bob")]
+    sent = {k: m for k, m in sent.items() if k[0] != "remind_share"}
     assert sorted(sent) == [
         ("referral_request", "bob"),
         ("reward_earned", "alice"),

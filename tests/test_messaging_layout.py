@@ -58,6 +58,30 @@ JOURNEY_EN: dict[str, dict[str, Any]] = {
         "offer": {"friend": "10% off your first order"},
         "note": "You'll love their coffee.\nTrust me!",
     },
+    "remind_share": {
+        "advocate": {
+            "code": "ALICE10",
+            "link": "https://goodword.test/r/ALICE10",
+            "share_url": "https://goodword.test/s/ALICE10",
+        },
+        "offer": {"friend": "10% off your first order", "advocate": "$10.00 store credit"},
+    },
+    "remind_friend": {
+        "advocate": {
+            "name": "Alice Smith",
+            "first_name": "Alice",
+            "link": "https://goodword.test/r/ALICE10",
+            "code": "ALICE10",
+        },
+        "offer": {"friend": "10% off your first order"},
+    },
+    "coupon_expiring": {
+        "reward": {
+            "description": "$5.00 off coupon",
+            "code": "THANKS-7QX2",
+            "expires_on": "31 March 2027",
+        }
+    },
 }
 COMMON_IT = {**COMMON_EN, "brand": {**COMMON_EN["brand"], "name": "Bottega Rossi"}}
 COMMON_IT["language"] = "it"
@@ -84,6 +108,21 @@ JOURNEY_IT: dict[str, dict[str, Any]] = {
         **JOURNEY_EN["friend_invite"],
         "offer": {"friend": "buono sconto del 10%"},
         "note": "Il loro caffè ti piacerà.\nFidati!",
+    },
+    "remind_share": {
+        "advocate": JOURNEY_EN["remind_share"]["advocate"],
+        "offer": {"friend": "buono sconto del 10%", "advocate": "10,00 € di credito"},
+    },
+    "remind_friend": {
+        **JOURNEY_EN["remind_friend"],
+        "offer": {"friend": "buono sconto del 10%"},
+    },
+    "coupon_expiring": {
+        "reward": {
+            "description": "buono sconto da 5,00 €",
+            "code": "GRAZIE-7QX2",
+            "expires_on": "31 marzo 2027",
+        }
     },
 }
 
@@ -211,7 +250,14 @@ def test_thank_you_carries_nothing_promotional(language: str, part: str) -> None
 @pytest.mark.parametrize("language", defaults.LANGUAGES)
 @pytest.mark.parametrize(
     "journey",
-    ["reward_earned", "reward_approved", "reward_fulfilled", "reward_reversed", "reward_expiring"],
+    [
+        "reward_earned",
+        "reward_approved",
+        "reward_fulfilled",
+        "reward_reversed",
+        "reward_expiring",
+        "coupon_expiring",
+    ],
 )
 def test_reward_notices_carry_no_marketing(journey: str, language: str) -> None:
     data = {**full("referral_request", language), **full(journey, language)}
@@ -222,7 +268,7 @@ def test_reward_notices_carry_no_marketing(journey: str, language: str) -> None:
 
 
 @pytest.mark.parametrize("language", defaults.LANGUAGES)
-@pytest.mark.parametrize("journey", ["referral_request", "friend_invite"])
+@pytest.mark.parametrize("journey", ["referral_request", "friend_invite", "remind_share"])
 def test_button_of_the_defaults_is_the_default_label(journey: str, language: str) -> None:
     out = rendered(journey, language, "html", full(journey, language))
     label = words.button_label(journey, language)

@@ -84,7 +84,7 @@ def template_data(ctx: Context) -> dict[str, Any]:
         data["reward"] = _reward(ctx, ctx.reward)
     if ctx.advocate is not None:
         data["advocate"] = _advocate(ctx.advocate)
-    if ctx.journey in (Journey.REFERRAL_REQUEST, Journey.FRIEND_INVITE) and ctx.program:
+    if ctx.journey in _OFFERED and ctx.program:
         data["offer"] = offers(ctx.program, ctx.language, ctx.rules)
     if ctx.journey == Journey.FRIEND_INVITE:
         data["note"] = str((ctx.data or {}).get("note") or "")
@@ -92,6 +92,15 @@ def template_data(ctx: Context) -> dict[str, Any]:
         friend = ctx.friend.name.strip() if ctx.friend else ""
         data["friend"] = {"first_name": friend.split(" ")[0] if friend else ""}
     return data
+
+
+# The journeys whose template gets the program's `offer`.
+_OFFERED = (
+    Journey.REFERRAL_REQUEST,
+    Journey.FRIEND_INVITE,
+    Journey.REMIND_SHARE,
+    Journey.REMIND_FRIEND,
+)
 
 
 def _reward(ctx: Context, reward: Reward) -> dict[str, str]:
@@ -109,6 +118,8 @@ def _reward(ctx: Context, reward: Reward) -> dict[str, str]:
         # A reason typed by staff is their internal note: the recipient reads plain words.
         code = "manual" if (ctx.data or {}).get("reason") else "refund"
         out["reason"] = words.reversal_reason(code, language)
+    if ctx.journey == Journey.COUPON_EXPIRING:
+        out["expires_on"] = _date(reward.coupon_expires_at, ctx)
     if ctx.journey == Journey.REWARD_EXPIRING:
         moment = (ctx.data or {}).get("expires_at")
         if moment:

@@ -7,6 +7,7 @@ twice: `Message` is unique per (workspace, cause, channel), and the insert ignor
 
 - `events`: the domain events of `journeys.BY_EVENT` (reward notices, thank-you notes, and
   friend invites that the advocate asked us to email).
+- `events`, too: the reminders (`reminders.py`) of enrolments, referrals and coupons.
 - `purchases`: ingested purchases, which ask the customer to refer (`referral_request`), once
   per customer and program, `delay_days` after the purchase.
 
@@ -27,7 +28,8 @@ from django.utils import timezone
 
 from goodword.events.models import DomainEvent
 from goodword.ingest.models import Event
-from goodword.messaging.journeys import BY_EVENT
+from goodword.messaging import reminders
+from goodword.messaging.journeys import BY_EVENT, REMINDERS_BY_EVENT
 from goodword.messaging.models import (
     TRANSACTIONAL,
     Journey,
@@ -67,9 +69,13 @@ def queue_messages(*, now: datetime | None = None) -> int:
     workspaces = set(
         MessagingSettings.objects.filter(is_active=True).values_list("workspace_id", flat=True)
     )
-    events = DomainEvent.objects.filter(name__in=list(BY_EVENT))
+    events = DomainEvent.objects.filter(name__in=list({*BY_EVENT, *REMINDERS_BY_EVENT}))
     purchases = Event.objects.filter(type=Event.Type.PURCHASE, test=False)
-    return _read("events", events, _from_events, workspaces, now) + _read(
+
+    def from_events(batch: list[DomainEvent]) -> list[Queued]:
+        return _from_events(batch) + reminders.plan(batch, now)
+
+    return _read("events", events, from_events, workspaces, now) + _read(
         "purchases", purchases, lambda batch: _from_purchases(batch, now), workspaces, now
     )
 
@@ -115,6 +121,8 @@ def _from_events(batch: list[DomainEvent]) -> list[Queued]:
     }
     out = []
     for event in batch:
+        if event.name not in BY_EVENT:
+            continue  # a reminder's only
         journey = BY_EVENT[event.name]
         cause = f"{journey}:{event.subject_id}"
         reward = rewards.get(event.subject_id)

@@ -25,7 +25,28 @@ BY_EVENT = {
     "invite.created": Journey.FRIEND_INVITE,  # only invites asked to be emailed (`send_email`)
 }
 
+# Domain events that queue a reminder (`reminders.py`), due `delay_days` after (a coupon's:
+# before its expiry). A reward.fulfilled queues one only for a coupon that expires.
+REMINDERS_BY_EVENT = {
+    "advocate.enrolled": Journey.REMIND_SHARE,
+    "referral.created": Journey.REMIND_FRIEND,
+    "reward.fulfilled": Journey.COUPON_EXPIRING,
+}
+# `delay_days` of a journey without a setting; the referral request's is 0 (at once).
+DEFAULT_DELAY = {
+    Journey.REMIND_SHARE: 3,
+    Journey.REMIND_FRIEND: 5,
+    Journey.COUPON_EXPIRING: 3,
+}
+
 WEEK = timedelta(days=7)
+
+
+def default_delay(journey: str) -> int:
+    for reminder, days in DEFAULT_DELAY.items():
+        if reminder == journey:
+            return days
+    return 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +94,13 @@ class Facts:
     # fulfilled, the reward "approved" is already fulfilled (hold 0, instant codes), or the
     # reward is reversed since.
     superseded: bool = False
+    # Reminders: the person did what they are reminded of (shared, bought, used the coupon).
+    acted: bool = False
+    program_inactive: bool = False  # reminders: the program is no longer running
+    # Reminders: when it is due under the program's delay now (a changed delay applies to
+    # queued reminders), and the moment past which there is nothing left to remind of.
+    due_at: datetime | None = None
+    too_late_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +131,14 @@ def decide(facts: Facts) -> Verdict:
         return Verdict(False, "no_recipient")
     if facts.superseded:
         return Verdict(False, "superseded")
+    if facts.acted:
+        return Verdict(False, "acted")
+    if facts.program_inactive:
+        return Verdict(False, "program_inactive")
+    if facts.too_late_at is not None and facts.now >= facts.too_late_at:
+        return Verdict(False, "expired")
+    if facts.due_at is not None and facts.now < facts.due_at:
+        return Verdict(False, later=facts.due_at)
     if recipient.is_test:
         return Verdict(False, "test_customer")
     if not recipient.email:

@@ -11,7 +11,7 @@ from django.db.models import Count
 
 from goodword.accounts.models import Workspace
 from goodword.lib.emails import normalize_email
-from goodword.messaging import journeys
+from goodword.messaging import journeys, reminders
 from goodword.messaging.models import (
     Journey,
     JourneySetting,
@@ -47,6 +47,8 @@ class Loaded:
     # first): read once here, not once per message.
     templates: dict[tuple[int, str, str, str], MessageTemplate]
     rules: dict[int, list[RewardRule]]
+    # Reminders: who they are about and whether the person acted (`reminders.Loaded`).
+    reminded: reminders.Loaded
 
     @classmethod
     def load(cls, claimed: list[Message], now: datetime) -> Loaded:
@@ -115,6 +117,7 @@ class Loaded:
             },
             rules=_rules(programs),
             sent_to=_sent_to(workspace_ids, {i.email for i in invites.values()}, now),
+            reminded=reminders.Loaded.load(claimed),
         )
 
 

@@ -35,6 +35,10 @@ class Journey(models.TextChoices):
     REWARD_EXPIRING = "reward_expiring", "Credit expiring"
     THANK_YOU = "thank_you", "Thank-you note"
     FRIEND_INVITE = "friend_invite", "Friend invite"
+    # Reminders (`reminders.py`): each stops as soon as the person acts.
+    REMIND_SHARE = "remind_share", "Share reminder"
+    REMIND_FRIEND = "remind_friend", "Friend reminder"
+    COUPON_EXPIRING = "coupon_expiring", "Coupon expiring"
 
 
 # Reward notices tell people about their own money: sent whatever their marketing choices
@@ -46,6 +50,7 @@ TRANSACTIONAL = frozenset(
         Journey.REWARD_FULFILLED,
         Journey.REWARD_REVERSED,
         Journey.REWARD_EXPIRING,
+        Journey.COUPON_EXPIRING,  # their own reward, as REWARD_EXPIRING
     }
 )
 
@@ -93,6 +98,7 @@ class JourneySetting(models.Model):
     journey = models.CharField(max_length=32, choices=Journey.choices)
     is_active = models.BooleanField(default=True)
     # Referral request: days after the purchase (0: at once, as consumer programs ask).
+    # Reminders: days after enrolment or the referral, or before the coupon expires.
     delay_days = models.PositiveSmallIntegerField(default=0)
     # Referral request: ask only customers whose last NPS answer is at least this (null: all).
     min_nps = models.PositiveSmallIntegerField(null=True, blank=True)

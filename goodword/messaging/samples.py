@@ -102,6 +102,7 @@ def sample_context(program: Program, journey: str, language: str) -> content.Con
         workspace_id=program.workspace_id, program=program, participant=alice, code=CODE
     )
     invite = journey == Journey.FRIEND_INVITE
+    to_friend = journey in (Journey.FRIEND_INVITE, Journey.REMIND_FRIEND)
     data = {"note": NOTES.get(language, NOTES["en"])} if invite else {}
     return content.Context(
         journey=journey,
@@ -109,14 +110,22 @@ def sample_context(program: Program, journey: str, language: str) -> content.Con
         settings=found or MessagingSettings(workspace_id=program.workspace_id),
         workspace_name=workspace.name,
         program=program,
-        recipient=bob if invite else alice,
+        recipient=bob if to_friend else alice,
         # A link that unsubscribes nobody: the sample address may be someone's real one.
         unsubscribe_url="" if journey in TRANSACTIONAL else f"{settings.SITE_URL}/u/sample",
         reward=sample_reward(program, journey, alice),
-        advocate=advocate if journey in (Journey.REFERRAL_REQUEST, Journey.FRIEND_INVITE) else None,
+        advocate=advocate if journey in _WITH_ADVOCATE else None,
         friend=bob,
         data=data,
     )
+
+
+_WITH_ADVOCATE = (
+    Journey.REFERRAL_REQUEST,
+    Journey.FRIEND_INVITE,
+    Journey.REMIND_SHARE,
+    Journey.REMIND_FRIEND,
+)
 
 
 def _person(program: Program, name: str, email: str) -> Participant:
@@ -148,6 +157,11 @@ def sample_reward(program: Program, journey: str, alice: Participant) -> Reward 
     )
     if journey == Journey.REWARD_FULFILLED and reward.kind == "coupon":
         reward.coupon_code = COUPON
+    if journey == Journey.COUPON_EXPIRING:  # a coupon, whatever the program's rule gives
+        reward.kind, reward.coupon_code = "coupon", COUPON
+        reward.coupon_expires_at, reward.expires_at = now + timedelta(days=3), None
+        if reward.amount is None and reward.percent_off is None:
+            reward.amount = 1000
     return reward
 
 

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from goodword.lib.emails import normalize_email
 from goodword.lib.errors import Conflict
-from goodword.messaging import content, fanout, journeys, loading, render, unsubscribe
+from goodword.messaging import content, fanout, journeys, loading, reminders, render, unsubscribe
 from goodword.messaging.channels import email
 from goodword.messaging.channels.errors import ChannelError
 from goodword.messaging.models import (
@@ -179,7 +179,7 @@ def _one(message: Message, loaded: loading.Loaded, conn: object, now: datetime) 
         _write(message, status=Message.Status.SKIPPED, skip_reason=verdict.skip)
         return
     assert person is not None  # noqa: S101 - decide() sends to someone
-    advocate = invite.advocate if invite is not None else None
+    advocate = invite.advocate if invite is not None else loaded.reminded.advocate(message)
     if message.journey == Journey.REFERRAL_REQUEST and program is not None:
         try:
             advocate, _ = enrol_advocate(program=program, participant=person)
@@ -237,6 +237,9 @@ def _facts(
         sent = loaded.sent[person.pk]
     reward = loaded.rewards.get(message.reward_public_id)
     still = _STILL.get(message.journey)  # type: ignore[call-overload]
+    reminder = reminders.facts(
+        message, loaded.reminded, program=program, reward=reward, setting=setting
+    )
     return journeys.Facts(
         journey=message.journey,
         now=now,
@@ -244,7 +247,12 @@ def _facts(
         manners=manners,
         suppressed=suppressed,
         sent_this_week=sent,
-        superseded=bool(still and reward is not None and reward.status not in still),
+        superseded=bool(still and reward is not None and reward.status not in still)
+        or reminder.superseded,
+        acted=reminder.acted,
+        program_inactive=reminder.inactive,
+        due_at=reminder.due_at,
+        too_late_at=reminder.too_late_at,
     )
 
 

@@ -24,10 +24,10 @@ from goodword.events import services as events
 from goodword.lib import ids
 from goodword.lib.emails import normalize_email
 from goodword.lib.errors import Invalid
-from goodword.messaging import checks, content, defaults, phones, render, unsubscribe
+from goodword.messaging import checks, content, defaults, phones, reminders, render, unsubscribe
 from goodword.messaging.channels import email
 from goodword.messaging.channels.errors import ChannelError
-from goodword.messaging.journeys import LANGUAGES
+from goodword.messaging.journeys import DEFAULT_DELAY, LANGUAGES, default_delay
 from goodword.messaging.models import (
     TRANSACTIONAL,
     Channel,
@@ -139,7 +139,7 @@ def _journey_view(journey: Journey, row: JourneySetting | None) -> JourneyView:
         name=str(journey.label),
         transactional=journey in TRANSACTIONAL,
         is_active=row.is_active if row else True,
-        delay_days=row.delay_days if row else 0,
+        delay_days=row.delay_days if row else default_delay(journey),
         min_nps=row.min_nps if row else None,
         is_default=row is None,
         updated_at=row.updated_at if row else None,
@@ -162,18 +162,24 @@ def set_journey(
     program: Program,
     journey: str,
     is_active: bool,
-    delay_days: int,
+    delay_days: int | None,
     min_nps: int | None,
     actor: str | None,
 ) -> JourneySetting:
-    """Set how a program runs one journey. `delay_days` and `min_nps` are the referral
-    request's (days after the purchase; the lowest NPS answer asked); other journeys refuse
-    them. Records `program.messaging_updated` when what the journey does changed."""
+    """Set how a program runs one journey. `delay_days` is the referral request's (days after
+    the purchase) and the reminders' (after enrolment or the referral, before a coupon
+    expires; None: the journey's default); `min_nps` the referral request's (the lowest NPS
+    answer asked); other journeys refuse them. Records `program.messaging_updated` when what
+    the journey does changed; a reminder's changed delay applies to those already queued."""
+    if delay_days is None:
+        delay_days = default_delay(_journey(journey))
     _check_journey_options(_journey(journey), delay_days, min_nps)
     wanted = {"is_active": is_active, "delay_days": delay_days, "min_nps": min_nps}
     # A new row starts with the defaults, which are what the journey did without one.
     row, _ = JourneySetting.objects.select_for_update().get_or_create(
-        program=program, journey=journey, defaults={"workspace_id": program.workspace_id}
+        program=program,
+        journey=journey,
+        defaults={"workspace_id": program.workspace_id, "delay_days": default_delay(journey)},
     )
     changed = sorted(name for name, value in wanted.items() if getattr(row, name) != value)
     if changed:
@@ -181,26 +187,35 @@ def set_journey(
             setattr(row, name, wanted[name])
         row.save(update_fields=[*changed, "updated_at"])
         _record_program(program, actor, journey=journey, language=None, fields=changed)
+        if "delay_days" in changed and journey in DEFAULT_DELAY:
+            reminders.reschedule(program=program, journey=journey, now=timezone.now())
     return row
 
 
+# The journeys that wait `delay_days`: the referral request and the reminders.
+DELAYED = (Journey.REFERRAL_REQUEST, *DEFAULT_DELAY)
+
+
 def _check_journey_options(journey: str, delay_days: int, min_nps: int | None) -> None:
-    checks.integer("delay_days", delay_days, 0, MAX_DELAY_DAYS, "invalid_delay")
+    # A reminder waits at least a day: at once, nobody has had time to act.
+    low = 1 if journey in DEFAULT_DELAY else 0
+    checks.integer("delay_days", delay_days, low, MAX_DELAY_DAYS, "invalid_delay")
     if min_nps is not None:
         checks.integer("min_nps", min_nps, 0, 10, "invalid_min_nps")
-    if journey == Journey.REFERRAL_REQUEST:
-        return
-    given = [
-        name
-        for name, on in (("delay_days", delay_days != 0), ("min_nps", min_nps is not None))
-        if on
-    ]
+    given = {}
+    if delay_days != 0 and journey not in DELAYED:
+        given["delay_days"] = ", ".join(DELAYED[:-1]) + f" and {DELAYED[-1]}"
+    if min_nps is not None and journey != Journey.REFERRAL_REQUEST:
+        given["min_nps"] = Journey.REFERRAL_REQUEST.value
     if given:
+        applies = ", and ".join(
+            f"{name} {'to' if i else 'only applies to'} {where}"
+            for i, (name, where) in enumerate(given.items())
+        )
         raise Invalid(
-            f"{' and '.join(given)} only appl{'y' if len(given) > 1 else 'ies'} to "
-            f"referral_request; leave {'them' if len(given) > 1 else 'it'} out for {journey}",
+            f"{applies}; leave {'them' if len(given) > 1 else 'it'} out for {journey}",
             code="not_for_journey",
-            details={"fields": given, "journey": journey},
+            details={"fields": list(given), "journey": journey},
         )
 
 

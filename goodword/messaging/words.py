@@ -151,6 +151,7 @@ def reversal_reason(reason_code: str, language: str) -> str:
 _BUTTONS = {
     "referral_request": pgettext_lazy("button", "Share your link"),
     "friend_invite": pgettext_lazy("button", "Accept the invitation"),
+    "remind_share": pgettext_lazy("button", "Share your link"),
 }
 
 

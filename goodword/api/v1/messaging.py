@@ -34,6 +34,9 @@ JourneyName = Literal[
     "reward_expiring",
     "thank_you",
     "friend_invite",
+    "remind_share",
+    "remind_friend",
+    "coupon_expiring",
 ]
 Strict = Field(strict=True)
 # Values are the service's to check, with its codes (`invalid_color`, `invalid_time_zone`), not
@@ -112,7 +115,11 @@ class JourneyOut(Schema):
     name: str
     transactional: bool
     is_active: bool
-    delay_days: int = Field(description="referral_request: days after the purchase")
+    delay_days: int = Field(
+        description="referral_request: days after the purchase (0); remind_share: after "
+        "enrolment (3); remind_friend: after the referral (5); coupon_expiring: before the "
+        "coupon expires (3); 0 for the other journeys"
+    )
     min_nps: int | None = Field(description="referral_request: lowest NPS answer asked")
     is_default: bool = Field(description="true: never set, the defaults apply")
     updated_at: datetime | None
@@ -126,7 +133,11 @@ class JourneyIn(Schema):
     model_config = {"extra": "forbid"}
 
     is_active: Bool = True
-    delay_days: Int = Field(default=0, description="referral_request only: 0 to 365")
+    delay_days: Int | None = Field(
+        default=None,
+        description="referral_request (0 to 365) and the reminders (1 to 365); omitted or "
+        "null: the journey's default",
+    )
     min_nps: Int | None = Field(default=None, description="referral_request only: 0 to 10")
 
 

@@ -1,5 +1,6 @@
 """Program → Messages: every journey of a program with what it is, whether it is on, the
-referral request's delay and "promoters only" threshold, and its wording in each language.
+referral request's delay and "promoters only" threshold, the reminders' delays, and its
+wording in each language.
 
 The same services as `/programs/{id}/messaging` in the API; every change in the audit log.
 """
@@ -25,6 +26,7 @@ from goodword.dashboard.messaging.forms import JourneyForm
 from goodword.dashboard.programs.common import get_program
 from goodword.lib.errors import DomainError
 from goodword.messaging import services
+from goodword.messaging.journeys import DEFAULT_DELAY, default_delay
 from goodword.messaging.models import Journey
 from goodword.programs.models import Program
 
@@ -49,6 +51,19 @@ class JourneyRow:
     def asks(self) -> bool:
         """The referral request: the one journey with a delay and an NPS threshold."""
         return self.setting.journey == Journey.REFERRAL_REQUEST
+
+    @property
+    def waits(self) -> bool:
+        """A reminder: a delay of its own, in days."""
+        return self.setting.journey in DEFAULT_DELAY
+
+    @property
+    def delay_label(self) -> str:
+        return str(words.DELAY_LABELS.get(self.setting.journey, ""))
+
+    @property
+    def delay_hint(self) -> str:
+        return str(words.DELAY_HINTS.get(self.setting.journey, ""))
 
 
 def _rows(program: Program, bound: dict[str, JourneyForm]) -> list[JourneyRow]:
@@ -93,6 +108,16 @@ def _page(
     return render(request, "dashboard/messaging/journeys.html", context, status=status)
 
 
+def _delay(journey: str, given: int | None) -> int:
+    """Only the referral request and the reminders wait; a reminder's empty delay is its
+    default, the referral request's 0 (at once)."""
+    if journey == Journey.REFERRAL_REQUEST:
+        return int(given or 0)
+    if journey in DEFAULT_DELAY:
+        return default_delay(journey) if given is None else int(given)
+    return 0
+
+
 @staff(Can.VIEW)
 def program_messages(request: HttpRequest, program_id: str) -> HttpResponse:
     return _page(request, get_program(request, program_id), {})
@@ -110,8 +135,8 @@ def set_journey(request: HttpRequest, program_id: str, journey: str) -> HttpResp
     asks = journey == Journey.REFERRAL_REQUEST
     values: dict[str, Any] = {
         "is_active": bool(form.cleaned_data["is_active"]),
-        # Only the referral request waits and asks promoters only; the others take neither.
-        "delay_days": int(form.cleaned_data["delay_days"] or 0) if asks else 0,
+        "delay_days": _delay(journey, form.cleaned_data["delay_days"]),
+        # Only the referral request asks promoters only.
         "min_nps": form.cleaned_data["min_nps"] if asks else None,
     }
     now = services.journey_of(program=program, journey=journey)

@@ -23,6 +23,9 @@ NAMES: dict[str, Promise] = {
     Journey.REWARD_EXPIRING: _("Credit expiring"),
     Journey.THANK_YOU: _("Thank-you note"),
     Journey.FRIEND_INVITE: _("Friend invite"),
+    Journey.REMIND_SHARE: _("Share reminder"),
+    Journey.REMIND_FRIEND: _("Friend reminder"),
+    Journey.COUPON_EXPIRING: _("Coupon expiring"),
 }
 
 WHAT: dict[str, Promise] = {
@@ -44,6 +47,30 @@ WHAT: dict[str, Promise] = {
     Journey.FRIEND_INVITE: _(
         "Goes to a friend's address on an advocate's behalf, with the advocate's own note."
     ),
+    Journey.REMIND_SHARE: _(
+        "Reminds an advocate who has not shared yet, some days after they joined, with their "
+        "share page; not sent once they have shared."
+    ),
+    Journey.REMIND_FRIEND: _(
+        "Reminds a referred friend who has not bought yet of their offer, with the advocate's "
+        "name and link; not sent once they have bought."
+    ),
+    Journey.COUPON_EXPIRING: _(
+        "Reminds someone that their coupon is about to expire, with its code; not sent once "
+        "they have used it."
+    ),
+}
+
+# A reminder's delay, as its field says it (`delay_days`), and a hint.
+DELAY_LABELS: dict[str, Promise] = {
+    Journey.REMIND_SHARE: _("Days after joining"),
+    Journey.REMIND_FRIEND: _("Days after the friend was referred"),
+    Journey.COUPON_EXPIRING: _("Days before the coupon expires"),
+}
+DELAY_HINTS: dict[str, Promise] = {
+    Journey.REMIND_SHARE: _("1 to 365; 3 by default."),
+    Journey.REMIND_FRIEND: _("1 to 365; 5 by default."),
+    Journey.COUPON_EXPIRING: _("1 to 365; 3 by default."),
 }
 
 # The sender's reasons for not sending (`journeys.decide`, `Message.skip_reason`).
@@ -63,6 +90,9 @@ SKIPS: dict[str, Promise] = {
     "not_promoter": _("not a promoter: their NPS answer is below the program's threshold"),
     "no_consent": _("no marketing consent"),
     "frequency_cap": _("weekly limit reached"),
+    "acted": _("they already did it (shared, bought or used the coupon)"),
+    "program_inactive": _("the program is no longer running"),
+    "expired": _("the coupon expired first"),
 }
 
 # What a journey's template can read (docs/messaging.md, "Template data"); every value may be "".
@@ -100,6 +130,21 @@ DATA: dict[str, tuple[str, ...]] = {
         "offer.friend",
         "note",
     ),
+    Journey.REMIND_SHARE: (
+        "advocate.code",
+        "advocate.link",
+        "advocate.share_url",
+        "offer.friend",
+        "offer.advocate",
+    ),
+    Journey.REMIND_FRIEND: (
+        "advocate.name",
+        "advocate.first_name",
+        "advocate.link",
+        "advocate.code",
+        "offer.friend",
+    ),
+    Journey.COUPON_EXPIRING: ("reward.description", "reward.code", "reward.expires_on"),
 }
 
 BADGES = {"pending": "warn", "sent": "ok", "failed": "bad", "skipped": ""}
