@@ -450,6 +450,7 @@ def test_a_paused_program_asks_nobody_but_still_tells_people_about_their_rewards
         ("thank_you", "alice"): ("skipped", "program_paused"),
         ("reward_earned", "alice"): ("sent", ""),
         ("reward_earned", "bob"): ("sent", ""),
+        ("remind_share", "alice"): ("pending", ""),  # due in 3 days; skipped then, if paused
     }
     assert sorted(m["To"] for m in mailbox.messages) == ["alice@example.com", "bob@example.net"]
 
