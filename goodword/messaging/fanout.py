@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from goodword.events.models import DomainEvent
 from goodword.ingest.models import Event
+from goodword.messaging import staff
 from goodword.messaging.journeys import BY_EVENT
 from goodword.messaging.models import (
     TRANSACTIONAL,
@@ -69,8 +70,10 @@ def queue_messages(*, now: datetime | None = None) -> int:
     )
     events = DomainEvent.objects.filter(name__in=list(BY_EVENT))
     purchases = Event.objects.filter(type=Event.Type.PURCHASE, test=False)
-    return _read("events", events, _from_events, workspaces, now) + _read(
-        "purchases", purchases, lambda batch: _from_purchases(batch, now), workspaces, now
+    return (
+        _read("events", events, _from_events, workspaces, now)
+        + _read("purchases", purchases, lambda batch: _from_purchases(batch, now), workspaces, now)
+        + staff.queue_staff(now=now)  # the business's own team, whether messaging is on or off
     )
 
 

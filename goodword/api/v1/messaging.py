@@ -34,6 +34,12 @@ JourneyName = Literal[
     "reward_expiring",
     "thank_you",
     "friend_invite",
+    "staff_new_referral",
+    "staff_review_waiting",
+    "staff_low_coupons",
+    "staff_webhook_failing",
+    "staff_payouts_due",
+    "kpi_digest",
 ]
 Strict = Field(strict=True)
 # Values are the service's to check, with its codes (`invalid_color`, `invalid_time_zone`), not
@@ -47,7 +53,7 @@ class MessageOut(Schema):
     program: str | None
     participant: str | None = Field(description="the recipient's external_id")
     journey: str
-    channel: str = Field(description="email or sms")
+    channel: str = Field(description="email, sms or slack")
     transactional: bool = Field(description="a reward notice: sent whatever marketing choices")
     referral: str | None
     reward: str | None
