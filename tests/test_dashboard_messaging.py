@@ -52,6 +52,11 @@ PERMISSIONS = {
     "message_template_preview": Can.VIEW,
     "message_template_reset": Can.MANAGE,
     "message_template_test": Can.MANAGE,
+    "staff_notifications": Can.VIEW,
+    "staff_notification_add": Can.MANAGE,
+    "staff_notification_save": Can.MANAGE,
+    "staff_notification_test": Can.MANAGE,
+    "staff_notification_remove": Can.MANAGE,
 }
 SETTINGS = {
     "is_active": "on",

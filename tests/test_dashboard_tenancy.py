@@ -57,6 +57,7 @@ IDS = {
     "connection_id": "acme_connection",
     "item_id": "acme_inbox_item",
     "outgoing_id": "acme_mes",
+    "subscription_id": "acme_sns",
 }
 # Parameters that name no row: a value that would be valid for acme's row.
 PLAIN = {"fmt": "csv", "number": "1", "journey": "referral_request", "language": "en"}

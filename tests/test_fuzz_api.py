@@ -141,7 +141,10 @@ def messaging_kinds(acme: Api, program_id: str) -> dict[str, list[str]]:
         subject="Acme fuzz subject",
         created_at=datetime.now(UTC),
     )
+    staff = acme.post("/staff-notifications", {"email": "owner@acme.test"})
+    assert staff.status_code == 201, staff.content
     return {
+        "subscription_id": [staff.json()["id"]],
         "message_id": [message.public_id],
         "journey": ["referral_request", "thank_you"],
         "language": ["en", "it"],

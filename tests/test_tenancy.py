@@ -182,7 +182,13 @@ def acme_messaging(acme: Api, program_id: str) -> dict[str, str]:
         subject="Acme canary message",
         created_at=datetime.now(UTC),
     )
-    return {"acme_mes": message.public_id, "acme_template": template.json()["id"]}
+    staff = acme.post("/staff-notifications", {"email": "owner@acme.test", "kpi_digest": False})
+    assert staff.status_code == 201, staff.content
+    return {
+        "acme_mes": message.public_id,
+        "acme_template": template.json()["id"],
+        "acme_sns": staff.json()["id"],
+    }
 
 
 def acme_webhook(acme: Api) -> dict[str, str]:
@@ -252,6 +258,8 @@ def acme_reads(world: World) -> dict[str, Any]:
         f"/programs/{world.ids['acme_program']}/templates",
         f"/programs/{world.ids['acme_program']}/templates/referral_request/en",
         "/suppressions",
+        "/staff-notifications",
+        f"/staff-notifications/{world.ids['acme_sns']}",
     ]
     out = {}
     for path in paths:
@@ -858,6 +866,39 @@ CASES = [
     Case(
         "DELETE", "/suppressions/{channel}/{address}", "/suppressions/email/acme-canary@example.org"
     ),
+    # Staff notifications: acme's subscription and acme's members name nothing for globex.
+    Case("GET", "/staff-notifications/{subscription_id}", "/staff-notifications/{acme_sns}"),
+    Case(
+        "PATCH",
+        "/staff-notifications/{subscription_id}",
+        "/staff-notifications/{acme_sns}",
+        {"new_referral": False},
+    ),
+    Case("DELETE", "/staff-notifications/{subscription_id}", "/staff-notifications/{acme_sns}"),
+    Case(
+        "POST",
+        "/staff-notifications/{subscription_id}/test",
+        "/staff-notifications/{acme_sns}/test",
+    ),
+    Case("GET", "/staff-notifications", "/staff-notifications", status=200, code=None),
+    Case(
+        "GET",
+        "/staff-notifications",
+        "/staff-notifications",
+        query={"cursor": "{acme_sns}"},
+        status=400,
+        code="invalid_cursor",
+        note="acme's subscription id is not a cursor for globex",
+    ),
+    Case(
+        "POST",
+        "/staff-notifications",
+        "/staff-notifications",
+        {"email": "owner@acme.test"},
+        status=422,
+        code="not_a_member",
+        note="acme's owner is no member of globex",
+    ),
     # Imports: an upload names no ids; globex's own rows are tested in test_import_export.py
     # (the same file uploaded by both workspaces), here a body without a file does nothing.
     *(
@@ -1012,6 +1053,7 @@ def _call(client: Client, method: str, path: str, **headers: str) -> Any:
         .replace("{language}", "en")
         .replace("{channel}", "email")
         .replace("{address}", "a@example.com")
+        .replace("{subscription_id}", "sns_x")
     )
     assert "{" not in concrete, f"fill in the path parameter of {path}"
     body = json.dumps({"name": "x"})

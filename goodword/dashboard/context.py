@@ -51,6 +51,7 @@ NAVIGATION = [
             ("Imports", "dashboard:imports"),
             ("Messaging", "dashboard:messaging"),
             ("Messages", "dashboard:messages"),
+            ("Notifications", "dashboard:staff_notifications"),
             ("Settings", "dashboard:settings"),
             ("Audit log", "dashboard:audit"),
         ],

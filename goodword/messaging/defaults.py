@@ -9,11 +9,11 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from goodword.messaging.models import Journey
+from goodword.messaging.models import PROGRAM_JOURNEYS, Journey
 
 FOLDER = Path(__file__).parent / "defaults"
 LANGUAGES = ("en", "it")
-JOURNEYS = tuple(Journey.values)
+JOURNEYS = tuple(j.value for j in PROGRAM_JOURNEYS)
 PARTS = ("subject", "html", "text", "sms")
 # The journeys that may go by text message; the others have no `sms` part.
 SMS_JOURNEYS = frozenset(

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from goodword.events.models import DomainEvent
 from goodword.ingest.models import Event
-from goodword.messaging import reminders
+from goodword.messaging import reminders, staff
 from goodword.messaging.journeys import BY_EVENT, REMINDERS_BY_EVENT
 from goodword.messaging.models import (
     TRANSACTIONAL,
@@ -75,8 +75,10 @@ def queue_messages(*, now: datetime | None = None) -> int:
     def from_events(batch: list[DomainEvent]) -> list[Queued]:
         return _from_events(batch) + reminders.plan(batch, now)
 
-    return _read("events", events, from_events, workspaces, now) + _read(
-        "purchases", purchases, lambda batch: _from_purchases(batch, now), workspaces, now
+    return (
+        _read("events", events, from_events, workspaces, now)
+        + _read("purchases", purchases, lambda batch: _from_purchases(batch, now), workspaces, now)
+        + staff.queue_staff(now=now)  # the business's own team, whether messaging is on or off
     )
 
 

@@ -39,6 +39,13 @@ class Journey(models.TextChoices):
     REMIND_SHARE = "remind_share", "Share reminder"
     REMIND_FRIEND = "remind_friend", "Friend reminder"
     COUPON_EXPIRING = "coupon_expiring", "Coupon expiring"
+    # The business's own staff (goodword/messaging/staff.py): no program, no participant.
+    STAFF_NEW_REFERRAL = "staff_new_referral", "Staff: new referral"
+    STAFF_REVIEW_WAITING = "staff_review_waiting", "Staff: rewards to review"
+    STAFF_LOW_COUPONS = "staff_low_coupons", "Staff: coupon codes running low"
+    STAFF_WEBHOOK_FAILING = "staff_webhook_failing", "Staff: webhook failing"
+    STAFF_PAYOUTS_DUE = "staff_payouts_due", "Staff: payouts due"
+    KPI_DIGEST = "kpi_digest", "Staff: weekly KPI digest"
 
 
 # Reward notices tell people about their own money: sent whatever their marketing choices
@@ -55,9 +62,26 @@ TRANSACTIONAL = frozenset(
 )
 
 
+# Staff notifications: operational messages to the business's team, outside the customers'
+# manners (no suppression, cap, quiet hours or consent), without templates of a program.
+STAFF = frozenset(
+    {
+        Journey.STAFF_NEW_REFERRAL,
+        Journey.STAFF_REVIEW_WAITING,
+        Journey.STAFF_LOW_COUPONS,
+        Journey.STAFF_WEBHOOK_FAILING,
+        Journey.STAFF_PAYOUTS_DUE,
+        Journey.KPI_DIGEST,
+    }
+)
+# The journeys a program has settings and templates for: every one but the staff's.
+PROGRAM_JOURNEYS = tuple(j for j in Journey if j not in STAFF)
+
+
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     SMS = "sms", "SMS"
+    SLACK = "slack", "Slack"
 
 
 class MessagingSettings(models.Model):
@@ -254,3 +278,43 @@ class MessagingCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} at {self.done}"
+
+
+def new_staff_subscription_id() -> str:  # named: migrations refer to it
+    return ids.new_id("sns")
+
+
+class StaffSubscription(models.Model):
+    """Who of the business's staff hears of what: a team member's email address, or a
+    Slack-compatible incoming webhook, with one switch per topic (`staff.py` says when each
+    is told). The email must belong to a member of the workspace; the URL must pass the SSRF
+    guard (`channels.slack.check_slack_url`); `messaging.staff_services` checks both."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, default=new_staff_subscription_id, editable=False
+    )
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    channel = models.CharField(max_length=8, choices=Channel.choices)  # email or slack
+    # The normalised email, or the webhook URL (as `Message.to`, at most 320 characters).
+    address = models.CharField(max_length=320)
+    new_referral = models.BooleanField(default=True)
+    review_waiting = models.BooleanField(default=True)
+    low_coupons = models.BooleanField(default=True)
+    webhook_failing = models.BooleanField(default=True)
+    payouts_due = models.BooleanField(default=True)
+    kpi_digest = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "channel", "address"], name="one_staff_subscription"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.address}"

@@ -34,10 +34,20 @@ from django.utils import timezone
 
 from goodword.lib.emails import normalize_email
 from goodword.lib.errors import Conflict
-from goodword.messaging import content, fanout, journeys, loading, reminders, render, unsubscribe
+from goodword.messaging import (
+    content,
+    fanout,
+    journeys,
+    loading,
+    reminders,
+    render,
+    staff_send,
+    unsubscribe,
+)
 from goodword.messaging.channels import email
 from goodword.messaging.channels.errors import ChannelError
 from goodword.messaging.models import (
+    STAFF,
     Journey,
     Message,
     MessagingSettings,
@@ -164,6 +174,11 @@ def _one(message: Message, loaded: loading.Loaded, conn: object, now: datetime) 
     settings = loaded.settings.get(message.workspace_id) or MessagingSettings(
         workspace_id=message.workspace_id
     )
+    if message.journey in STAFF:  # the business's own team: staff_send.py decides and writes
+        _staff(
+            message, settings.language, loaded.workspaces.get(message.workspace_id, ""), conn, now
+        )
+        return
     invite = loaded.invites.get(loading.invite_id(message))
     if invite is not None:
         person: Participant | None = _invited_friend(invite)
@@ -355,6 +370,24 @@ def _deliver(
         loaded.sent_to[(message.workspace_id, person.email)] += 1
         if person.pk:
             loaded.sent[person.pk] += 1
+
+
+def _staff(
+    message: Message, language: str, workspace_name: str, conn: object, now: datetime
+) -> None:
+    done = staff_send.deliver(message, language=language, workspace_name=workspace_name, conn=conn)
+    if done.skip:
+        _write(message, status=Message.Status.SKIPPED, skip_reason=done.skip)
+    elif done.error is not None:
+        _failed(message, done.error, done.kept, now)
+    else:
+        _write(
+            message,
+            status=Message.Status.SENT,
+            sent_at=now,
+            provider_id=done.provider_id,
+            **done.kept,
+        )
 
 
 def _data(message: Message, loaded: loading.Loaded) -> dict[str, object]:

@@ -29,6 +29,7 @@ from goodword.messaging.channels import email
 from goodword.messaging.channels.errors import ChannelError
 from goodword.messaging.journeys import DEFAULT_DELAY, LANGUAGES, default_delay
 from goodword.messaging.models import (
+    PROGRAM_JOURNEYS,
     TRANSACTIONAL,
     Channel,
     Journey,
@@ -121,7 +122,7 @@ def journeys_of(program: Program) -> list[JourneyView]:
         s.journey: s
         for s in JourneySetting.objects.for_workspace(program.workspace_id).filter(program=program)
     }
-    return [_journey_view(journey, rows.get(journey)) for journey in Journey]
+    return [_journey_view(journey, rows.get(journey)) for journey in PROGRAM_JOURNEYS]
 
 
 def journey_of(*, program: Program, journey: str) -> JourneyView:
@@ -147,11 +148,11 @@ def _journey_view(journey: Journey, row: JourneySetting | None) -> JourneyView:
 
 
 def _journey(journey: str) -> str:
-    if journey not in Journey.values:
+    if journey not in PROGRAM_JOURNEYS:
         raise Invalid(
-            f"{journey!r} is not a journey; the journeys are: " + ", ".join(Journey.values),
+            f"{journey!r} is not a journey; the journeys are: " + ", ".join(PROGRAM_JOURNEYS),
             code="unknown_journey",
-            details={"journey": journey, "journeys": list(Journey.values)},
+            details={"journey": journey, "journeys": list(PROGRAM_JOURNEYS)},
         )
     return journey
 
@@ -281,7 +282,7 @@ def templates_of(program: Program) -> list[TemplateView]:
         for t in MessageTemplate.objects.for_workspace(program.workspace_id).filter(program=program)
     }
     out = []
-    for journey in Journey.values:
+    for journey in PROGRAM_JOURNEYS:
         for language in LANGUAGES:
             out.append(_template_view(journey, language, own.get((journey, language, ""))))
             out.extend(

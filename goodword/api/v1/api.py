@@ -25,6 +25,7 @@ from goodword.api.v1 import (
     programs,
     referrals,
     rewards,
+    staff_notifications,
     validation,
     webhooks,
     workspace,
@@ -57,6 +58,7 @@ api.add_router("", experiments.router)
 api.add_router("", connections.router)
 api.add_router("", webhooks.router)
 api.add_router("", messaging.router)
+api.add_router("", staff_notifications.router)
 
 
 def error(

@@ -37,6 +37,12 @@ JourneyName = Literal[
     "remind_share",
     "remind_friend",
     "coupon_expiring",
+    "staff_new_referral",
+    "staff_review_waiting",
+    "staff_low_coupons",
+    "staff_webhook_failing",
+    "staff_payouts_due",
+    "kpi_digest",
 ]
 Strict = Field(strict=True)
 # Values are the service's to check, with its codes (`invalid_color`, `invalid_time_zone`), not
@@ -50,7 +56,7 @@ class MessageOut(Schema):
     program: str | None
     participant: str | None = Field(description="the recipient's external_id")
     journey: str
-    channel: str = Field(description="email or sms")
+    channel: str = Field(description="email, sms or slack")
     transactional: bool = Field(description="a reward notice: sent whatever marketing choices")
     referral: str | None
     reward: str | None

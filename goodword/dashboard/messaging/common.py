@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from goodword.dashboard.audit import audit
 from goodword.lib.csp import POLICY
 from goodword.messaging.defaults import LANGUAGES
-from goodword.messaging.models import Journey
+from goodword.messaging.models import PROGRAM_JOURNEYS
 
 T = TypeVar("T")
 
@@ -34,7 +34,7 @@ def audited(
 
 def journey_and_language(journey: str, language: str) -> tuple[str, str]:
     """The URL's journey and language, or 404."""
-    if journey not in Journey.values or language not in LANGUAGES:
+    if journey not in PROGRAM_JOURNEYS or language not in LANGUAGES:
         raise Http404("no such journey or language")
     return journey, language
 

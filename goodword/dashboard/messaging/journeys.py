@@ -27,7 +27,7 @@ from goodword.dashboard.programs.common import get_program
 from goodword.lib.errors import DomainError
 from goodword.messaging import services
 from goodword.messaging.journeys import DEFAULT_DELAY, default_delay
-from goodword.messaging.models import Journey
+from goodword.messaging.models import PROGRAM_JOURNEYS, Journey
 from goodword.programs.models import Program
 
 
@@ -127,7 +127,7 @@ def program_messages(request: HttpRequest, program_id: str) -> HttpResponse:
 @staff(Can.MANAGE)
 def set_journey(request: HttpRequest, program_id: str, journey: str) -> HttpResponse:
     program = get_program(request, program_id)
-    if journey not in Journey.values:
+    if journey not in PROGRAM_JOURNEYS:
         raise Http404("no such journey")
     form = JourneyForm(request.POST, prefix=journey)
     if not form.is_valid():

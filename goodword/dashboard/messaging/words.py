@@ -10,7 +10,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from goodword.messaging.models import TRANSACTIONAL, Journey, Message
+from goodword.messaging.models import PROGRAM_JOURNEYS, TRANSACTIONAL, Journey, Message
 
 LANGUAGES = {"en": _("English"), "it": _("Italiano")}
 
@@ -26,6 +26,12 @@ NAMES: dict[str, Promise] = {
     Journey.REMIND_SHARE: _("Share reminder"),
     Journey.REMIND_FRIEND: _("Friend reminder"),
     Journey.COUPON_EXPIRING: _("Coupon expiring"),
+    Journey.STAFF_NEW_REFERRAL: _("Staff: new referral"),
+    Journey.STAFF_REVIEW_WAITING: _("Staff: rewards to review"),
+    Journey.STAFF_LOW_COUPONS: _("Staff: coupon codes running low"),
+    Journey.STAFF_WEBHOOK_FAILING: _("Staff: webhook failing"),
+    Journey.STAFF_PAYOUTS_DUE: _("Staff: payouts due"),
+    Journey.KPI_DIGEST: _("Staff: weekly KPI digest"),
 }
 
 WHAT: dict[str, Promise] = {
@@ -93,6 +99,9 @@ SKIPS: dict[str, Promise] = {
     "acted": _("they already did it (shared, bought or used the coupon)"),
     "program_inactive": _("the program is no longer running"),
     "expired": _("the coupon expired first"),
+    "subscription_off": _("the staff notification was turned off or removed"),
+    "not_a_member": _("the address is no longer a member of the workspace"),
+    "nothing_waiting": _("nothing left to tell"),
 }
 
 # What a journey's template can read (docs/messaging.md, "Template data"); every value may be "".
@@ -160,7 +169,10 @@ class JourneyInfo:
 
 def journeys() -> list[JourneyInfo]:
     """Every journey, in the order the pages list them."""
-    return [JourneyInfo(j.value, str(NAMES[j]), str(WHAT[j]), j in TRANSACTIONAL) for j in Journey]
+    return [
+        JourneyInfo(j.value, str(NAMES[j]), str(WHAT[j]), j in TRANSACTIONAL)
+        for j in PROGRAM_JOURNEYS
+    ]
 
 
 def name_of(journey: str) -> str:
