@@ -424,7 +424,7 @@ def test_a_segment_has_its_own_wording_beside_everyones(story: Story) -> None:
     mine = [(r["journey"], r["language"], r["segment"], r["source"]) for r in rows]
     at_en = mine.index(("referral_request", "en", "", "own"))
     assert mine[at_en + 1] == ("referral_request", "en", "vip", "own")
-    assert len(rows) == 2 * len(Journey.values) + 1
+    assert len(rows) == 2 * len(PROGRAM_JOURNEYS) + 1
 
     shown = acme.post(path + "/preview?segment=vip", {}).json()
     assert shown["subject"] == "VIP Alice"
