@@ -42,6 +42,8 @@ DEFAULTS = {
     "quiet_start": 21,
     "quiet_end": 8,
     "require_consent": False,
+    "sms_enabled": False,
+    "sms_configured": False,
     "updated_at": None,
 }
 
@@ -91,10 +93,11 @@ def test_settings_read_as_defaults_then_change(story: Story) -> None:
         "quiet_start": 22,
         "quiet_end": 7,
         "require_consent": True,
+        "sms_enabled": True,
     }
     with at(NOW):
         answer = acme.patch("/messaging", change)
-    expected = {**change, "brand_color": "#aa3300", "updated_at": STAMP}
+    expected = {**change, "brand_color": "#aa3300", "sms_configured": False, "updated_at": STAMP}
     assert answer.status_code == 200, answer.content
     assert answer.json() == expected
     assert acme.get("/messaging").json() == expected
@@ -168,6 +171,7 @@ def journey_json(journey: str, name: str, transactional: bool, **over: Any) -> d
         "min_nps": None,
         "is_default": True,
         "updated_at": None,
+        "sms": False,
         **over,
     }
 
@@ -422,7 +426,7 @@ def test_preview_renders_the_parts_sent_on_sample_data(story: Story) -> None:
     assert {k: v for k, v in shown.items() if k != "html"} == {
         "subject": "Alice, share Acme",
         "text": "Your code: ALICE10",
-        "sms": "Code ALICE10",
+        "sms": "Code ALICE10 Reply STOP to opt out.",  # a marketing text says how to stop
         "template": "preview",
     }
     assert shown["html"].startswith("<!DOCTYPE html>")  # the whole email, styles inlined

@@ -29,6 +29,7 @@ SETTINGS_FIELDS = (
     "quiet_start",
     "quiet_end",
     "require_consent",
+    "sms_enabled",
 )
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 # Files in the zone database that are not zones a person lives in.
@@ -174,6 +175,7 @@ def _from_name(name: str, value: Any) -> str:
 _SETTING_CHECKS = {
     "is_active": _bool,
     "require_consent": _bool,
+    "sms_enabled": _bool,
     "from_name": _from_name,
     "reply_to": _email,
     "language": _language,

@@ -18,6 +18,7 @@ from goodword.api.v1.rewards import actor_of
 from goodword.api.v1.schemas import ERRORS, PatchIn, Unset
 from goodword.lib.errors import DomainError, NotFound
 from goodword.messaging import services
+from goodword.messaging.channels import sms
 from goodword.messaging.models import Message, MessagingSettings, Suppression
 from goodword.programs.models import Program
 
@@ -86,6 +87,8 @@ class SettingsOut(Schema):
     quiet_start: int = Field(description="hour of the recipient's day quiet hours start")
     quiet_end: int = Field(description="hour they end; equal to quiet_start: no quiet hours")
     require_consent: bool = Field(description="non-transactional messages need consent")
+    sms_enabled: bool = Field(description="also text the journeys programs send by text")
+    sms_configured: bool = Field(description="false: SMS_URL is not set, no text is sent")
     updated_at: datetime | None = Field(description="null: never changed, the defaults apply")
 
 
@@ -101,6 +104,7 @@ class SettingsPatch(PatchIn):
     quiet_start: Int | Unset = Field(default=None, description="0 to 23")
     quiet_end: Int | Unset = Field(default=None, description="0 to 23")
     require_consent: Bool | Unset = None
+    sms_enabled: Bool | Unset = None
 
 
 class JourneyOut(Schema):
@@ -112,6 +116,7 @@ class JourneyOut(Schema):
     min_nps: int | None = Field(description="referral_request: lowest NPS answer asked")
     is_default: bool = Field(description="true: never set, the defaults apply")
     updated_at: datetime | None
+    sms: bool = Field(description="also sent by text (referral_request and reward notices)")
 
 
 class JourneyList(Schema):
@@ -124,6 +129,11 @@ class JourneyIn(Schema):
     is_active: Bool = True
     delay_days: Int = Field(default=0, description="referral_request only: 0 to 365")
     min_nps: Int | None = Field(default=None, description="referral_request only: 0 to 10")
+    sms: Bool = Field(
+        default=False,
+        description="also by text: referral_request, reward_earned, reward_approved, "
+        "reward_fulfilled",
+    )
 
 
 class Parts(Schema):
@@ -225,7 +235,11 @@ def render_message(m: Message) -> dict[str, Any]:
 
 def render_settings(s: MessagingSettings) -> dict[str, Any]:
     fields = {name: getattr(s, name) for name in services.SETTINGS_FIELDS}
-    return {**fields, "updated_at": s.updated_at if s.pk else None}
+    return {
+        **fields,
+        "sms_configured": sms.is_enabled(),
+        "updated_at": s.updated_at if s.pk else None,
+    }
 
 
 def render_journey(view: services.JourneyView) -> dict[str, Any]:
@@ -349,6 +363,7 @@ def set_journey(
         delay_days=body.delay_days,
         min_nps=body.min_nps,
         actor=actor_of(request),
+        sms=body.sms,
     )
     return render_journey(services.journey_of(program=program, journey=journey))
 

@@ -71,6 +71,7 @@ class SettingsForm(forms.Form):
     quiet_start = forms.TypedChoiceField(choices=HOURS, coerce=int, label=_("Quiet from"))
     quiet_end = forms.TypedChoiceField(choices=HOURS, coerce=int, label=_("Quiet until"))
     require_consent = forms.BooleanField(required=False, label=_("Require marketing consent"))
+    sms_enabled = forms.BooleanField(required=False, label=_("Send text messages too"))
 
     FIELDS = (
         "is_active",
@@ -84,6 +85,7 @@ class SettingsForm(forms.Form):
         "quiet_start",
         "quiet_end",
         "require_consent",
+        "sms_enabled",
     )
 
     @classmethod
@@ -126,6 +128,7 @@ class JourneyForm(forms.Form):
     min_nps = forms.IntegerField(
         min_value=0, max_value=10, required=False, label=_("Promoters only: NPS answer at least")
     )
+    sms = forms.BooleanField(required=False, label=_("Also send by text"))
 
     def place(self, error: DomainError) -> None:
         _place(self, error, ("delay_days", "min_nps"))

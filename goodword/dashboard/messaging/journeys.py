@@ -23,6 +23,8 @@ from goodword.dashboard.messaging.forms import JourneyForm
 from goodword.dashboard.programs.common import get_program
 from goodword.lib.errors import DomainError
 from goodword.messaging import services
+from goodword.messaging.channels.sms import is_enabled as sms_configured
+from goodword.messaging.defaults import SMS_SENT
 from goodword.messaging.models import Journey
 from goodword.programs.models import Program
 
@@ -47,6 +49,11 @@ class JourneyRow:
         """The referral request: the one journey with a delay and an NPS threshold."""
         return self.setting.journey == Journey.REFERRAL_REQUEST
 
+    @property
+    def texts(self) -> bool:
+        """A journey that may also go by text."""
+        return self.setting.journey in SMS_SENT
+
 
 def _rows(program: Program, bound: dict[str, JourneyForm]) -> list[JourneyRow]:
     own = {
@@ -61,6 +68,7 @@ def _rows(program: Program, bound: dict[str, JourneyForm]) -> list[JourneyRow]:
                 "is_active": setting.is_active,
                 "delay_days": setting.delay_days,
                 "min_nps": setting.min_nps,
+                "sms": setting.sms,
             },
             prefix=setting.journey,
         )
@@ -81,6 +89,7 @@ def _page(
         "program": program,
         "rows": _rows(program, bound),
         "settings": services.settings_of(request.workspace),  # type: ignore[attr-defined]
+        "sms_configured": sms_configured(),
     }
     return render(request, "dashboard/messaging/journeys.html", context, status=status)
 
@@ -105,6 +114,7 @@ def set_journey(request: HttpRequest, program_id: str, journey: str) -> HttpResp
         # Only the referral request waits and asks promoters only; the others take neither.
         "delay_days": int(form.cleaned_data["delay_days"] or 0) if asks else 0,
         "min_nps": form.cleaned_data["min_nps"] if asks else None,
+        "sms": bool(form.cleaned_data["sms"]) and journey in SMS_SENT,
     }
     now = services.journey_of(program=program, journey=journey)
     if all(getattr(now, name) == value for name, value in values.items()):

@@ -61,6 +61,9 @@ SKIPS: dict[str, Promise] = {
     "not_eligible": _("not eligible for the program"),
     "not_promoter": _("not a promoter: their NPS answer is below the program's threshold"),
     "no_consent": _("no marketing consent"),
+    "no_sms_consent": _("no consent to texts (sms_consent)"),
+    "no_phone": _("no phone number to text"),
+    "sms_off": _("text messages were off"),
     "frequency_cap": _("weekly limit reached"),
 }
 
