@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 
 from goodword.api.v1.api import api
 from goodword.public import views as public
+from goodword.public.sms import sms_inbound
 from goodword.public.unsubscribe import unsubscribe_page
 
 admin.site.site_header = "Goodword staff"
@@ -15,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("dashboard/", include("goodword.dashboard.urls")),
     path("hooks/email/", include("goodword.messaging.hooks")),
+    path("hooks/sms/inbound", sms_inbound, name="hook-sms-inbound"),
     path("hooks/", include("goodword.integrations.urls")),
     path("s/<str:code>", public.share_page, name="share"),
     re_path(r"^r/(?P<code>[^/]+)/?$", public.redirect_view, name="redirect"),

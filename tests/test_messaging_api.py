@@ -45,6 +45,8 @@ DEFAULTS = {
     "quiet_end": 8,
     "require_consent": False,
     "postal_address": "",
+    "sms_enabled": False,
+    "sms_configured": False,
     "updated_at": None,
 }
 
@@ -95,6 +97,7 @@ def test_settings_read_as_defaults_then_change(story: Story) -> None:
         "quiet_end": 7,
         "require_consent": True,
         "postal_address": "  Acme Coffee Ltd \n\n 12 Roast Street\r\nSpringfield ",
+        "sms_enabled": True,
     }
     with at(NOW):
         answer = acme.patch("/messaging", change)
@@ -102,6 +105,7 @@ def test_settings_read_as_defaults_then_change(story: Story) -> None:
         **change,
         "brand_color": "#aa3300",
         "postal_address": "Acme Coffee Ltd\n12 Roast Street\nSpringfield",
+        "sms_configured": False,
         "updated_at": STAMP,
     }
     assert answer.status_code == 200, answer.content
@@ -180,6 +184,7 @@ def journey_json(journey: str, name: str, transactional: bool, **over: Any) -> d
         "min_nps": None,
         "is_default": True,
         "updated_at": None,
+        "sms": False,
         **over,
     }
 
@@ -484,7 +489,7 @@ def test_preview_renders_the_parts_sent_on_sample_data(story: Story) -> None:
         "subject": "Alice, share Acme",
         # As sent: the footer (the workspace, and the sample's unsubscribe link) below.
         "text": f"Your code: ALICE10\n\n-- \nAcme\nUnsubscribe: {settings.SITE_URL}/u/sample",
-        "sms": "Code ALICE10",
+        "sms": "Code ALICE10 Reply STOP to opt out.",  # a marketing text says how to stop
         "template": "preview",
     }
     assert shown["html"].startswith("<!DOCTYPE html>")  # the whole email, styles inlined

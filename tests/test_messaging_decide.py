@@ -225,3 +225,69 @@ def test_quiet_until(
 )
 def test_language(wanted: str, default: str, chosen: str) -> None:
     assert language(wanted, default) == chosen
+
+
+# Text messages: the same decision, with the number, its suppression and consent to texts.
+
+TEXTABLE = replace(BOB, phone="+393471234567", sms_consented=True)
+TEXTING = replace(MANNERS, sms_active=True)
+
+
+def text(journey: str = "referral_request", **changes: object) -> Facts:
+    base = facts(journey, channel="sms", recipient=TEXTABLE, manners=TEXTING)
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("case", "journey", "changes", "skip"),
+    [
+        ("texts off", "reward_earned", {"manners": MANNERS}, "sms_off"),
+        ("messaging off first", "reward_earned", {"manners": replace(TEXTING, is_active=False)},
+         "messaging_off"),
+        ("no number", "reward_earned", {"recipient": replace(TEXTABLE, phone="")}, "no_phone"),
+        ("no number, email or not", "reward_earned",
+         {"recipient": replace(TEXTABLE, phone="", email="")}, "no_phone"),
+        ("STOP: even a notice", "reward_earned", {"suppressed": "stopped"}, "stopped"),
+        ("STOP: marketing", "referral_request", {"suppressed": "stopped"}, "stopped"),
+        ("no consent to texts", "referral_request",
+         {"recipient": replace(TEXTABLE, sms_consented=None)}, "no_sms_consent"),
+        ("consent refused", "referral_request",
+         {"recipient": replace(TEXTABLE, sms_consented=False)}, "no_sms_consent"),
+        ("email consent is not text consent", "referral_request",
+         {"recipient": replace(TEXTABLE, sms_consented=None, consented=True)}, "no_sms_consent"),
+        ("texts consent but email refused", "referral_request",
+         {"recipient": replace(TEXTABLE, consented=False)}, "no_consent"),
+        ("weekly cap of texts", "referral_request", {"sent_this_week": 3}, "frequency_cap"),
+    ],
+)  # fmt: skip
+def test_reasons_not_to_text(
+    case: str, journey: str, changes: dict[str, object], skip: str
+) -> None:
+    verdict = decide(text(journey, **changes))
+    assert (verdict.send, verdict.skip, verdict.later) == (False, skip, None), case
+
+
+@pytest.mark.parametrize(
+    ("case", "journey", "changes"),
+    [
+        ("a consenting customer", "referral_request", {}),
+        ("a notice without consent to texts", "reward_earned",
+         {"recipient": replace(TEXTABLE, sms_consented=None)}),
+        ("a notice to an unsubscribed number", "reward_approved", {"suppressed": "unsubscribed"}),
+        ("a text has no email to need", "referral_request",
+         {"recipient": replace(TEXTABLE, email="")}),
+    ],
+)  # fmt: skip
+def test_texts_that_go(case: str, journey: str, changes: dict[str, object]) -> None:
+    assert decide(text(journey, **changes)).send, case
+
+
+def test_an_email_ignores_the_text_switches() -> None:
+    assert decide(facts("reward_earned", recipient=replace(BOB, phone=""))).send
+    assert decide(facts("reward_earned", manners=MANNERS)).send  # sms_active False
+
+
+def test_texts_wait_for_quiet_hours_too() -> None:
+    night = datetime(2026, 12, 1, 23, 0, tzinfo=UTC)
+    verdict = decide(text("referral_request", now=night))
+    assert (verdict.send, verdict.later) == (False, datetime(2026, 12, 2, 8, 0, tzinfo=UTC))

@@ -290,7 +290,7 @@ def test_default_template_falls_back_to_english_and_refuses_unknown_names() -> N
     with pytest.raises(KeyError):
         defaults.default_template("thank_you", "en", "push")
     with pytest.raises(KeyError):
-        defaults.default_template("reward_approved", "en", "sms")
+        defaults.default_template("thank_you", "en", "sms")
 
 
 # The layout ---------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ SETTINGS_FIELDS = (
     "quiet_end",
     "require_consent",
     "postal_address",
+    "sms_enabled",
 )
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 # Files in the zone database that are not zones a person lives in.
@@ -188,6 +189,7 @@ def _postal_address(name: str, value: Any) -> str:
 _SETTING_CHECKS = {
     "is_active": _bool,
     "require_consent": _bool,
+    "sms_enabled": _bool,
     "from_name": _from_name,
     "reply_to": _email,
     "language": _language,

@@ -22,8 +22,13 @@ SMS_JOURNEYS = frozenset(
         Journey.REWARD_EARNED,
         Journey.REWARD_FULFILLED,
         Journey.FRIEND_INVITE,
+        Journey.REWARD_APPROVED,
     }
 )
+# The journeys a program may send by text (`JourneySetting.sms`). A friend invite has an
+# `sms` part for the advocate to send from their own phone, but we only ever email a friend:
+# we hold no consent of theirs to be texted.
+SMS_SENT = SMS_JOURNEYS - {Journey.FRIEND_INVITE}
 
 
 def default_template(journey: str, language: str, part: str) -> str:

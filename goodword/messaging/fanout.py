@@ -18,7 +18,7 @@ Whether a queued message is sent is decided when it is due (`sending.py`), on th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -29,9 +29,12 @@ from django.utils import timezone
 from goodword.events.models import DomainEvent
 from goodword.ingest.models import Event
 from goodword.messaging import reminders, staff
+from goodword.messaging.channels import sms
+from goodword.messaging.defaults import SMS_SENT
 from goodword.messaging.journeys import BY_EVENT, REMINDERS_BY_EVENT
 from goodword.messaging.models import (
     TRANSACTIONAL,
+    Channel,
     Journey,
     JourneySetting,
     Message,
@@ -60,6 +63,7 @@ class Queued:
     data: dict[str, Any] = field(default_factory=dict)
     at: datetime | None = None  # not before; None: now
     to: str = ""  # an address known now, for a recipient who is not a participant
+    channel: str = Channel.EMAIL
 
 
 def queue_messages(*, now: datetime | None = None) -> int:
@@ -221,13 +225,36 @@ def _people(batch: list[Event]) -> Iterable[tuple[int, int, str]]:
     ).values_list("pk", "workspace_id", "external_id")
 
 
+def _texted(planned: list[Queued]) -> list[Queued]:
+    """The same messages by text, where the program sends the journey by text too
+    (`JourneySetting.sms`), the workspace has `sms_enabled` and SMS_URL is set. Whether each
+    goes is decided when it is due, as for email (consent, the number, STOP)."""
+    wanted = [q for q in planned if q.journey in SMS_SENT and q.program_id and q.participant_id]
+    if not wanted or not sms.is_enabled():
+        return []
+    workspaces = set(
+        MessagingSettings.objects.filter(
+            workspace_id__in={q.workspace_id for q in wanted}, sms_enabled=True
+        ).values_list("workspace_id", flat=True)
+    )
+    texting = set(
+        JourneySetting.objects.filter(
+            program_id__in={q.program_id for q in wanted if q.workspace_id in workspaces},
+            sms=True,
+        ).values_list("program_id", "journey")
+    )
+    return [replace(q, channel=Channel.SMS) for q in wanted if (q.program_id, q.journey) in texting]
+
+
 def _insert(planned: list[Queued], now: datetime) -> int:
+    planned = planned + _texted(planned)
     rows = [
         Message(
             workspace_id=q.workspace_id,
             program_id=q.program_id,
             participant_id=q.participant_id,
             journey=q.journey,
+            channel=q.channel,
             cause=q.cause,
             transactional=q.journey in TRANSACTIONAL,
             referral_public_id=q.referral,

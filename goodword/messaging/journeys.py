@@ -62,6 +62,11 @@ class Recipient:
     consented: bool | None  # the `marketing_consent` attribute; None when not given
     nps_score: int | None
     ineligible: str  # why the program's eligibility keeps them out, or ""
+    # Text messages: the number in E.164 ("" when none, or not one we can text), and the
+    # `sms_consent` attribute (None when not given). Consent to texts is its own: TCPA and the
+    # GDPR want it explicit, so only `true` lets a marketing text go.
+    phone: str = ""
+    sms_consented: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,9 @@ class Manners:
     # False: the program is paused or ended, and asks nobody for anything; its reward
     # notices still go (people's money does not pause).
     program_active: bool = True
+    # A text may go: SMS_URL is set, the workspace has `sms_enabled`, and the program sends
+    # this journey by text (`JourneySetting.sms`).
+    sms_active: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,7 @@ class Facts:
     # queued reminders), and the moment past which there is nothing left to remind of.
     due_at: datetime | None = None
     too_late_at: datetime | None = None
+    channel: str = "email"  # or "sms": `suppressed` and `sent_this_week` are then the number's
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,9 @@ def decide(facts: Facts) -> Verdict:
         return Verdict(False, "journey_off")
     if not manners.program_active and not transactional:
         return Verdict(False, "program_paused")
+    sms = facts.channel == "sms"
+    if sms and not manners.sms_active:
+        return Verdict(False, "sms_off")
     if recipient is None:
         return Verdict(False, "no_recipient")
     if facts.superseded:
@@ -141,7 +153,9 @@ def decide(facts: Facts) -> Verdict:
         return Verdict(False, later=facts.due_at)
     if recipient.is_test:
         return Verdict(False, "test_customer")
-    if not recipient.email:
+    if sms and not recipient.phone:
+        return Verdict(False, "no_phone")
+    if not sms and not recipient.email:
         return Verdict(False, "no_address")
     if facts.suppressed in _HARD or (facts.suppressed and not transactional):
         return Verdict(False, facts.suppressed)
@@ -150,6 +164,8 @@ def decide(facts: Facts) -> Verdict:
         if why:
             return Verdict(False, why)
     if not transactional:
+        if sms and recipient.sms_consented is not True:
+            return Verdict(False, "no_sms_consent")
         if manners.require_consent and recipient.consented is not True:
             return Verdict(False, "no_consent")
         if recipient.consented is False:

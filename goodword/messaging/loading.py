@@ -4,14 +4,14 @@ read once for all of them (a bounded number of queries per claim, whatever its s
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Count
 
 from goodword.accounts.models import Workspace
 from goodword.lib.emails import normalize_email
-from goodword.messaging import journeys, reminders
+from goodword.messaging import journeys, phones, reminders
 from goodword.messaging.models import (
     Journey,
     JourneySetting,
@@ -49,6 +49,12 @@ class Loaded:
     rules: dict[int, list[RewardRule]]
     # Reminders: who they are about and whether the person acted (`reminders.Loaded`).
     reminded: reminders.Loaded
+    # Text messages: the people's numbers (E.164, "" when none we can text), the numbers'
+    # suppressions by (workspace, number), and marketing texts sent per person in 7 days (the
+    # weekly cap counts each channel on its own).
+    phones: dict[int, str] = field(default_factory=dict)
+    texts_suppressed: dict[tuple[int, str], str] = field(default_factory=dict)
+    texts_sent: Counter[int] = field(default_factory=Counter)
 
     @classmethod
     def load(cls, claimed: list[Message], now: datetime) -> Loaded:
@@ -75,6 +81,7 @@ class Loaded:
             dict(
                 Message.objects.filter(
                     participant_id__in=list(people),
+                    channel="email",
                     status=Message.Status.SENT,
                     transactional=False,
                     sent_at__gte=now - journeys.WEEK,
@@ -87,7 +94,12 @@ class Loaded:
         referrals = Referral.objects.filter(
             public_id__in={m.referral_public_id for m in claimed if m.journey == Journey.THANK_YOU}
         ).select_related("referee")
+        texting = {m.participant_id for m in claimed if m.channel == "sms" and m.participant_id}
+        numbers = {pk: phones.phone_of(people[pk].attributes) for pk in texting if pk in people}
         return cls(
+            phones=numbers,
+            texts_suppressed=_texts_suppressed(workspace_ids, set(numbers.values()) - {""}),
+            texts_sent=_texts_sent(texting, now),
             settings={
                 s.workspace_id: s
                 for s in MessagingSettings.objects.filter(workspace_id__in=workspace_ids)
@@ -127,6 +139,33 @@ def _rules(programs: dict[int, Program]) -> dict[int, list[RewardRule]]:
     for rule in active.order_by("pk"):
         rules[rule.program_id].append(rule)
     return rules
+
+
+def _texts_suppressed(workspace_ids: set[int], numbers: set[str]) -> dict[tuple[int, str], str]:
+    if not numbers:
+        return {}
+    rows = Suppression.objects.filter(
+        workspace_id__in=workspace_ids, channel="sms", address__in=numbers
+    ).values_list("workspace_id", "address", "reason")
+    return {(w, a): r for w, a, r in rows}
+
+
+def _texts_sent(people: set[int], now: datetime) -> Counter[int]:
+    if not people:
+        return Counter()
+    rows = (
+        Message.objects.filter(
+            participant_id__in=people,
+            channel="sms",
+            status=Message.Status.SENT,
+            transactional=False,
+            sent_at__gte=now - journeys.WEEK,
+        )
+        .values("participant_id")
+        .annotate(n=Count("pk"))
+        .values_list("participant_id", "n")
+    )
+    return Counter(dict(rows))
 
 
 def _sent_to(

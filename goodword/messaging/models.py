@@ -106,6 +106,9 @@ class MessagingSettings(models.Model):
     quiet_end = models.PositiveSmallIntegerField(default=8)
     # True: a non-transactional message needs the participant's `marketing_consent` attribute.
     require_consent = models.BooleanField(default=False)
+    # Text messages too, for the journeys a program sends by text (`JourneySetting.sms`), when
+    # the installation has SMS_URL. Off by default: texting people costs money and consent.
+    sms_enabled = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = TenantQuerySet.as_manager()
@@ -126,6 +129,8 @@ class JourneySetting(models.Model):
     delay_days = models.PositiveSmallIntegerField(default=0)
     # Referral request: ask only customers whose last NPS answer is at least this (null: all).
     min_nps = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Also send by text (`defaults.SMS_SENT` journeys; the workspace's `sms_enabled` too).
+    sms = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = TenantQuerySet.as_manager()
@@ -232,6 +237,8 @@ class Message(models.Model):
             models.Index(
                 fields=["provider_id"], condition=~Q(provider_id=""), name="message_provider_id"
             ),
+            # A STOP reply finds the workspaces that texted the number (`stops.py`).
+            models.Index(fields=["to"], condition=Q(channel="sms"), name="message_sms_to"),
         ]
 
     def __str__(self) -> str:

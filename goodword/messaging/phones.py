@@ -74,3 +74,24 @@ def is_stop(body: str) -> bool:
 def is_start(body: str) -> bool:
     """Whether an inbound text is an opt-in keyword (START, YES, UNSTOP), read as `is_stop`."""
     return body.strip().upper() in OPT_IN_KEYWORDS
+
+
+# Where a participant's phone number is kept among their attributes, first found wins (the
+# dashboard's contact cards read the same names).
+PHONE_KEYS = ("phone", "phone_number", "mobile", "tel")
+
+
+def phone_of(attributes: object, *, region: str | None = None) -> str:
+    """The participant's number to text, in E.164, or "" when they have none we can text (no
+    phone attribute, or one that is not a valid number; without `region`, a number must carry
+    its country code)."""
+    if not isinstance(attributes, dict):
+        return ""
+    for key in PHONE_KEYS:
+        raw = attributes.get(key)
+        if raw:
+            try:
+                return normalize_phone(str(raw), region=region)
+            except InvalidPhone:
+                return ""
+    return ""

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from goodword.accounts.models import Workspace
-from goodword.messaging import content, defaults, render
+from goodword.messaging import content, defaults, render, texts
 from goodword.messaging.models import TRANSACTIONAL, Journey, MessageTemplate, MessagingSettings
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program, RewardRule
@@ -87,9 +87,10 @@ def _sms(ctx: content.Context, source: str) -> str:
         source = defaults.default_template(ctx.journey, ctx.language, "sms")
     try:
         text = render.render(source, content.template_data(ctx), html=False)
+        # As sent: the opt-out line added to a marketing text, the length checked.
+        return texts.finish(text, journey=ctx.journey, language=ctx.language)
     except render.TemplateFailed as exc:
         raise content.PartFailed("sms", exc.reason) from exc
-    return text.strip()
 
 
 def sample_context(program: Program, journey: str, language: str) -> content.Context:

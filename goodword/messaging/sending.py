@@ -42,12 +42,15 @@ from goodword.messaging import (
     reminders,
     render,
     staff_send,
+    stops,
+    texts,
     unsubscribe,
 )
-from goodword.messaging.channels import email
+from goodword.messaging.channels import email, sms
 from goodword.messaging.channels.errors import ChannelError
 from goodword.messaging.models import (
     STAFF,
+    Channel,
     Journey,
     Message,
     MessagingSettings,
@@ -111,10 +114,11 @@ def _lanes(claimed: list[Message], loaded: loading.Loaded) -> list[list[Message]
 def _send_lanes(lanes: Iterable[list[Message]], loaded: loading.Loaded, now: datetime) -> None:
     """Send the lanes' messages in one session: each message is a MAIL FROM on it."""
     conn = email.connection()
-    conn.open()
     try:
         for lane in lanes:
             for message in lane:
+                if message.channel == Channel.EMAIL:
+                    conn.open()  # at the first email only (a claim of texts needs none)
                 _one(message, loaded, conn, now)
     finally:
         conn.close()
@@ -201,6 +205,10 @@ def _one(message: Message, loaded: loading.Loaded, conn: object, now: datetime) 
         except Conflict:
             _write(message, status=Message.Status.SKIPPED, skip_reason="not_eligible")
             return
+    if message.channel == Channel.SMS:
+        ctx = _context(message, loaded, settings, person, program, advocate, verdict.language, "")
+        _deliver_sms(message, loaded, ctx, person, now)
+        return
     _deliver(message, loaded, settings, person, program, advocate, verdict.language, conn, now)
 
 
@@ -224,7 +232,9 @@ def _facts(
         time_zone=settings.time_zone,
         language=settings.language,
         program_active=program is None or program.status == Program.Status.ACTIVE,
+        sms_active=sms.is_enabled() and settings.sms_enabled and bool(setting and setting.sms),
     )
+    texting = message.channel == Channel.SMS
     recipient = None
     suppressed = ""
     sent = 0
@@ -246,10 +256,16 @@ def _facts(
             ineligible=ineligibility(program, person, now)
             if program is not None and message.journey == Journey.REFERRAL_REQUEST
             else "",
+            phone=loaded.phones.get(person.pk, "") if texting else "",
+            sms_consented=_flag(attributes.get("sms_consent")),
         )
         key = (message.workspace_id, normalize_email(person.email))
         suppressed = loaded.suppressed.get(key, "") if person.email else ""
         sent = loaded.sent[person.pk]
+        if texting:
+            number = (message.workspace_id, recipient.phone)
+            suppressed = loaded.texts_suppressed.get(number, "") if recipient.phone else ""
+            sent = loaded.texts_sent[person.pk]
     reward = loaded.rewards.get(message.reward_public_id)
     still = _STILL.get(message.journey)  # type: ignore[call-overload]
     reminder = reminders.facts(
@@ -268,7 +284,12 @@ def _facts(
         program_inactive=reminder.inactive,
         due_at=reminder.due_at,
         too_late_at=reminder.too_late_at,
+        channel=message.channel,
     )
+
+
+def _flag(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
 
 
 def _invite_recipient(invite: Invite) -> journeys.Recipient:
@@ -320,23 +341,7 @@ def _deliver(
     unsubscribe_url = (
         "" if transactional else unsubscribe.url(message.workspace_id, "email", person.email)
     )
-    ctx = content.Context(
-        journey=message.journey,
-        language=language,
-        settings=settings,
-        workspace_name=loaded.workspaces.get(message.workspace_id, ""),
-        program=program,
-        recipient=person,
-        unsubscribe_url=unsubscribe_url,
-        reward=loaded.rewards.get(message.reward_public_id),
-        advocate=advocate,
-        friend=loaded.friends.get(message.referral_public_id),
-        data=_data(message, loaded),
-        templates=loaded.templates,
-        rules=loaded.rules.get(program.pk, []) if program is not None else None,
-        time_zone=_time_zone(person),
-        segment=_segment(person),
-    )
+    ctx = _context(message, loaded, settings, person, program, advocate, language, unsubscribe_url)
     try:
         rendered = content.render_email(ctx)
     except render.TemplateFailed as exc:
@@ -388,6 +393,75 @@ def _staff(
             provider_id=done.provider_id,
             **done.kept,
         )
+
+
+def _context(
+    message: Message,
+    loaded: loading.Loaded,
+    settings: MessagingSettings,
+    person: Participant,
+    program: Program | None,
+    advocate: Advocate | None,
+    language: str,
+    unsubscribe_url: str,
+) -> content.Context:
+    return content.Context(
+        journey=message.journey,
+        language=language,
+        settings=settings,
+        workspace_name=loaded.workspaces.get(message.workspace_id, ""),
+        program=program,
+        recipient=person,
+        unsubscribe_url=unsubscribe_url,
+        reward=loaded.rewards.get(message.reward_public_id),
+        advocate=advocate,
+        friend=loaded.friends.get(message.referral_public_id),
+        data=_data(message, loaded),
+        templates=loaded.templates,
+        rules=loaded.rules.get(program.pk, []) if program is not None else None,
+        time_zone=_time_zone(person),
+        segment=_segment(person),
+    )
+
+
+def _deliver_sms(
+    message: Message,
+    loaded: loading.Loaded,
+    ctx: content.Context,
+    person: Participant,
+    now: datetime,
+) -> None:
+    """Text the message to the person's number. The idempotency key is the message's id,
+    the same at every try. A number that replied STOP at the carrier (Twilio 21610) is
+    suppressed as a STOP reply is (`stops.py`), and the message fails."""
+    number = loaded.phones.get(person.pk, "")
+    try:
+        rendered = texts.render_sms(ctx)
+    except render.TemplateFailed as exc:
+        error = f"template: {exc.reason}"[:1000]
+        _write(message, status=Message.Status.FAILED, error=error, to=number, language=ctx.language)
+        return
+    kept = {
+        "to": number,
+        "language": ctx.language,
+        "subject": "",
+        "text": rendered.body,
+        "html": "",
+        "template": rendered.template,
+    }
+    try:
+        sent = sms.send_sms(to=number, body=rendered.body, idempotency_key=message.public_id)
+    except ChannelError as exc:
+        if exc.unsubscribed:
+            _write(message, status=Message.Status.FAILED, error=exc.reason, **kept)
+            stops.stop_number(number=number, now=now, also=message.workspace_id)
+            loaded.texts_suppressed[(message.workspace_id, number)] = "stopped"
+            return
+        _failed(message, exc, kept, now)
+        return
+    _write(message, status=Message.Status.SENT, sent_at=now, provider_id=sent.provider_id, **kept)
+    if not message.transactional:
+        loaded.texts_sent[person.pk] += 1
 
 
 def _data(message: Message, loaded: loading.Loaded) -> dict[str, object]:

@@ -114,6 +114,7 @@ class JourneyView:
     min_nps: int | None
     is_default: bool  # no setting saved: the defaults apply
     updated_at: datetime | None
+    sms: bool = False  # also sent by text (`defaults.SMS_SENT` journeys only)
 
 
 def journeys_of(program: Program) -> list[JourneyView]:
@@ -144,6 +145,7 @@ def _journey_view(journey: Journey, row: JourneySetting | None) -> JourneyView:
         min_nps=row.min_nps if row else None,
         is_default=row is None,
         updated_at=row.updated_at if row else None,
+        sms=row.sms if row else False,
     )
 
 
@@ -166,16 +168,24 @@ def set_journey(
     delay_days: int | None,
     min_nps: int | None,
     actor: str | None,
+    sms: bool = False,
 ) -> JourneySetting:
     """Set how a program runs one journey. `delay_days` is the referral request's (days after
     the purchase) and the reminders' (after enrolment or the referral, before a coupon
     expires; None: the journey's default); `min_nps` the referral request's (the lowest NPS
-    answer asked); other journeys refuse them. Records `program.messaging_updated` when what
-    the journey does changed; a reminder's changed delay applies to those already queued."""
+    answer asked); other journeys refuse them. `sms`: also send it by text, for the journeys
+    that may go by text. Records `program.messaging_updated` when what the journey does
+    changed; a reminder's changed delay applies to those already queued."""
     if delay_days is None:
         delay_days = default_delay(_journey(journey))
     _check_journey_options(_journey(journey), delay_days, min_nps)
-    wanted = {"is_active": is_active, "delay_days": delay_days, "min_nps": min_nps}
+    if sms and journey not in defaults.SMS_SENT:
+        raise Invalid(
+            f"{journey} is never sent by text message; leave sms out or false",
+            code="not_for_journey",
+            details={"fields": ["sms"], "journey": journey},
+        )
+    wanted = {"is_active": is_active, "delay_days": delay_days, "min_nps": min_nps, "sms": sms}
     # A new row starts with the defaults, which are what the journey did without one.
     row, _ = JourneySetting.objects.select_for_update().get_or_create(
         program=program,

@@ -18,6 +18,7 @@ from goodword.api.v1.rewards import actor_of
 from goodword.api.v1.schemas import ERRORS, PatchIn, Unset
 from goodword.lib.errors import DomainError, NotFound
 from goodword.messaging import services
+from goodword.messaging.channels import sms
 from goodword.messaging.models import Message, MessagingSettings, Suppression
 from goodword.programs.models import Program
 
@@ -96,6 +97,8 @@ class SettingsOut(Schema):
     quiet_end: int = Field(description="hour they end; equal to quiet_start: no quiet hours")
     require_consent: bool = Field(description="non-transactional messages need consent")
     postal_address: str = Field(description="printed in every email's footer; lines by \\n")
+    sms_enabled: bool = Field(description="also text the journeys programs send by text")
+    sms_configured: bool = Field(description="false: SMS_URL is not set, no text is sent")
     updated_at: datetime | None = Field(description="null: never changed, the defaults apply")
 
 
@@ -114,6 +117,7 @@ class SettingsPatch(PatchIn):
     postal_address: str | Unset = Field(
         default=None, description="your business's postal address, at most 300 characters"
     )
+    sms_enabled: Bool | Unset = None
 
 
 class JourneyOut(Schema):
@@ -129,6 +133,7 @@ class JourneyOut(Schema):
     min_nps: int | None = Field(description="referral_request: lowest NPS answer asked")
     is_default: bool = Field(description="true: never set, the defaults apply")
     updated_at: datetime | None
+    sms: bool = Field(description="also sent by text (referral_request and reward notices)")
 
 
 class JourneyList(Schema):
@@ -145,6 +150,11 @@ class JourneyIn(Schema):
         "null: the journey's default",
     )
     min_nps: Int | None = Field(default=None, description="referral_request only: 0 to 10")
+    sms: Bool = Field(
+        default=False,
+        description="also by text: referral_request, reward_earned, reward_approved, "
+        "reward_fulfilled",
+    )
 
 
 class Parts(Schema):
@@ -249,7 +259,11 @@ def render_message(m: Message) -> dict[str, Any]:
 
 def render_settings(s: MessagingSettings) -> dict[str, Any]:
     fields = {name: getattr(s, name) for name in services.SETTINGS_FIELDS}
-    return {**fields, "updated_at": s.updated_at if s.pk else None}
+    return {
+        **fields,
+        "sms_configured": sms.is_enabled(),
+        "updated_at": s.updated_at if s.pk else None,
+    }
 
 
 def render_journey(view: services.JourneyView) -> dict[str, Any]:
@@ -374,6 +388,7 @@ def set_journey(
         delay_days=body.delay_days,
         min_nps=body.min_nps,
         actor=actor_of(request),
+        sms=body.sms,
     )
     return render_journey(services.journey_of(program=program, journey=journey))
 

@@ -74,6 +74,7 @@ class SettingsForm(forms.Form):
     postal_address = forms.CharField(
         max_length=300, required=False, label=_("Postal address"), widget=forms.Textarea
     )
+    sms_enabled = forms.BooleanField(required=False, label=_("Send text messages too"))
 
     FIELDS = (
         "is_active",
@@ -88,6 +89,7 @@ class SettingsForm(forms.Form):
         "quiet_end",
         "require_consent",
         "postal_address",
+        "sms_enabled",
     )
 
     @classmethod
@@ -135,6 +137,7 @@ class JourneyForm(forms.Form):
     min_nps = forms.IntegerField(
         min_value=0, max_value=10, required=False, label=_("Promoters only: NPS answer at least")
     )
+    sms = forms.BooleanField(required=False, label=_("Also send by text"))
 
     def place(self, error: DomainError) -> None:
         _place(self, error, ("delay_days", "min_nps"))

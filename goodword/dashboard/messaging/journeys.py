@@ -26,6 +26,8 @@ from goodword.dashboard.messaging.forms import JourneyForm
 from goodword.dashboard.programs.common import get_program
 from goodword.lib.errors import DomainError
 from goodword.messaging import services
+from goodword.messaging.channels.sms import is_enabled as sms_configured
+from goodword.messaging.defaults import SMS_SENT
 from goodword.messaging.journeys import DEFAULT_DELAY, default_delay
 from goodword.messaging.models import PROGRAM_JOURNEYS, Journey
 from goodword.programs.models import Program
@@ -65,6 +67,10 @@ class JourneyRow:
     def delay_hint(self) -> str:
         return str(words.DELAY_HINTS.get(self.setting.journey, ""))
 
+    def texts(self) -> bool:
+        """A journey that may also go by text."""
+        return self.setting.journey in SMS_SENT
+
 
 def _rows(program: Program, bound: dict[str, JourneyForm]) -> list[JourneyRow]:
     versions = [
@@ -80,6 +86,7 @@ def _rows(program: Program, bound: dict[str, JourneyForm]) -> list[JourneyRow]:
                 "is_active": setting.is_active,
                 "delay_days": setting.delay_days,
                 "min_nps": setting.min_nps,
+                "sms": setting.sms,
             },
             prefix=setting.journey,
         )
@@ -104,6 +111,7 @@ def _page(
         "program": program,
         "rows": _rows(program, bound),
         "settings": services.settings_of(request.workspace),  # type: ignore[attr-defined]
+        "sms_configured": sms_configured(),
     }
     return render(request, "dashboard/messaging/journeys.html", context, status=status)
 
@@ -138,6 +146,7 @@ def set_journey(request: HttpRequest, program_id: str, journey: str) -> HttpResp
         "delay_days": _delay(journey, form.cleaned_data["delay_days"]),
         # Only the referral request asks promoters only.
         "min_nps": form.cleaned_data["min_nps"] if asks else None,
+        "sms": bool(form.cleaned_data["sms"]) and journey in SMS_SENT,
     }
     now = services.journey_of(program=program, journey=journey)
     if all(getattr(now, name) == value for name, value in values.items()):

@@ -22,6 +22,7 @@ from goodword.dashboard.messaging.common import actor, audited
 from goodword.dashboard.messaging.forms import COMMON_ZONES, SettingsForm, SuppressionForm
 from goodword.lib.errors import DomainError
 from goodword.messaging import hooks, services
+from goodword.messaging.channels.sms import is_enabled as sms_configured
 from goodword.messaging.models import MessagingSettings, Suppression
 
 
@@ -48,6 +49,7 @@ def _page(
         "listing": suppressed,
         "suppress": suppress or SuppressionForm(),
         "transport": hooks.transport(),
+        "sms_configured": sms_configured(),
     }
     return render(request, "dashboard/messaging/settings.html", context, status=status)
 
