@@ -405,7 +405,6 @@ _DAVE = Recipient("dave@example.com", "", "", False, None, None, "")
         ({"due_at": NOW + DAY}, False, "", NOW + DAY),
         ({"due_at": NOW + DAY, "acted": True}, False, "acted", None),
         ({"due_at": NOW, "superseded": True}, False, "superseded", None),
-        ({"due_at": NOW, "program_inactive": True}, False, "program_inactive", None),
         ({"due_at": NOW - DAY, "too_late_at": NOW}, False, "expired", None),
         ({"due_at": NOW - DAY, "too_late_at": NOW + MINUTE}, True, "", None),
     ],

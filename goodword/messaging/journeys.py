@@ -104,7 +104,6 @@ class Facts:
     superseded: bool = False
     # Reminders: the person did what they are reminded of (shared, bought, used the coupon).
     acted: bool = False
-    program_inactive: bool = False  # reminders: the program is no longer running
     # Reminders: when it is due under the program's delay now (a changed delay applies to
     # queued reminders), and the moment past which there is nothing left to remind of.
     due_at: datetime | None = None
@@ -145,8 +144,6 @@ def decide(facts: Facts) -> Verdict:
         return Verdict(False, "superseded")
     if facts.acted:
         return Verdict(False, "acted")
-    if facts.program_inactive:
-        return Verdict(False, "program_inactive")
     if facts.too_late_at is not None and facts.now >= facts.too_late_at:
         return Verdict(False, "expired")
     if facts.due_at is not None and facts.now < facts.due_at:

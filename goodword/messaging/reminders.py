@@ -15,8 +15,8 @@ unique cause): one per advocate and program, one per referral, one per coupon.
 
 Whether the person acted is read at send time, in bulk for a claim (`load`), and handed to the
 pure decision as `Facts.acted`; a referral rejected or reversed since, or a coupon revoked,
-is `superseded`; a program no longer running, `program_inactive`; a coupon past its expiry,
-`expired`.
+is `superseded`; a coupon past its expiry, `expired`. (A program no longer running asks
+nobody anything: `journeys.decide` skips all its marketing as `program_paused`.)
 """
 
 from __future__ import annotations
@@ -254,7 +254,6 @@ class Reminder:
 
     acted: bool = False
     superseded: bool = False
-    inactive: bool = False  # the program is no longer running
     due_at: datetime | None = None
     too_late_at: datetime | None = None
 
@@ -280,17 +279,16 @@ def facts(
         return Reminder(
             acted=reward.coupon_used_at is not None, due_at=expires - delay, too_late_at=expires
         )
-    inactive = program is None or program.status != Program.Status.ACTIVE
     due = _since(message) + delay
     if message.journey == Journey.REMIND_FRIEND:
         referral = loaded.referrals.get(message.referral_public_id)
         if referral is None or referral.status in _UNDONE:
             return Reminder(superseded=True)
-        return Reminder(acted=referral.status in _ACTED, inactive=inactive, due_at=due)
+        return Reminder(acted=referral.status in _ACTED, due_at=due)
     advocate = loaded.advocates.get(advocate_id(message))
     if advocate is None:
         return Reminder(superseded=True)
-    return Reminder(acted=advocate.pk in loaded.shared, inactive=inactive, due_at=due)
+    return Reminder(acted=advocate.pk in loaded.shared, due_at=due)
 
 
 def _since(message: Message) -> datetime:

@@ -281,7 +281,6 @@ def _facts(
         superseded=bool(still and reward is not None and reward.status not in still)
         or reminder.superseded,
         acted=reminder.acted,
-        program_inactive=reminder.inactive,
         due_at=reminder.due_at,
         too_late_at=reminder.too_late_at,
         channel=message.channel,

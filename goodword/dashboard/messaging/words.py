@@ -100,7 +100,6 @@ SKIPS: dict[str, Promise] = {
     "sms_off": _("text messages were off"),
     "frequency_cap": _("weekly limit reached"),
     "acted": _("they already did it (shared, bought or used the coupon)"),
-    "program_inactive": _("the program is no longer running"),
     "expired": _("the coupon expired first"),
     "subscription_off": _("the staff notification was turned off or removed"),
     "not_a_member": _("the address is no longer a member of the workspace"),
