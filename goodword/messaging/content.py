@@ -12,11 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from goodword.messaging import defaults, layout, render, words
+from goodword.messaging import defaults, journeys, layout, render, words
 from goodword.messaging.models import Journey, MessageTemplate, MessagingSettings
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program, RewardRule
@@ -160,17 +159,8 @@ def _date(moment: datetime | None, ctx: Context) -> str:
     1st is final on the 2nd in Rome."""
     if moment is None:
         return ""
-    local = moment.astimezone(zone(ctx.time_zone or ctx.settings.time_zone))
+    local = moment.astimezone(journeys.zone(ctx.time_zone or ctx.settings.time_zone))
     return words.format_date(local.date(), ctx.language)
-
-
-def zone(name: str) -> ZoneInfo:
-    """The time zone called `name`; UTC when there is none such (a participant's attribute
-    may say anything)."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
-        return ZoneInfo("UTC")
 
 
 def wording(

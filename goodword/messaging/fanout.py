@@ -22,13 +22,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from django.db import transaction
 from django.db.models import Max, Model, QuerySet
 from django.utils import timezone
 
 from goodword.events.models import DomainEvent
 from goodword.ingest.models import Event
-from goodword.messaging import reminders, staff
+from goodword.messaging import cursors, reminders, staff
 from goodword.messaging.channels import sms
 from goodword.messaging.defaults import SMS_SENT
 from goodword.messaging.journeys import BY_EVENT, REMINDERS_BY_EVENT
@@ -46,7 +45,6 @@ from goodword.programs.models import Program
 from goodword.referrals.models import Invite, Referral
 from goodword.rewards.models import Reward
 
-LAG = timedelta(seconds=30)
 BATCH = 1000
 M = TypeVar("M", bound=Model)
 
@@ -108,7 +106,7 @@ def _read(
             break
         queued += _insert(plan(batch), now)
         after = batch[-1].pk
-    _advance(source, top, now)
+    cursors.advance(source, top, now)
     return queued
 
 
@@ -268,14 +266,3 @@ def _insert(planned: list[Queued], now: datetime) -> int:
     ]
     created = Message.objects.bulk_create(rows, ignore_conflicts=True)
     return len(created)
-
-
-@transaction.atomic
-def _advance(source: str, top: int, now: datetime) -> None:
-    """Promote what an earlier fan-out saw, if it saw it `LAG` ago; remember `top` as seen."""
-    cursor = MessagingCursor.objects.select_for_update().get(source=source)
-    if cursor.seen_at is None or now - cursor.seen_at >= LAG:
-        cursor.done = max(cursor.done, cursor.seen)
-        cursor.seen = max(cursor.seen, top)
-        cursor.seen_at = now
-        cursor.save(update_fields=["done", "seen", "seen_at"])

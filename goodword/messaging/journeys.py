@@ -169,8 +169,8 @@ def decide(facts: Facts) -> Verdict:
             return Verdict(False, "no_consent")
         if facts.sent_this_week >= manners.weekly_cap:
             return Verdict(False, "frequency_cap")
-        zone = recipient.time_zone or manners.time_zone
-        later = quiet_until(facts.now, zone, manners.quiet_start, manners.quiet_end)
+        where = recipient.time_zone or manners.time_zone
+        later = quiet_until(facts.now, where, manners.quiet_start, manners.quiet_end)
         if later is not None:
             return Verdict(False, later=later)
     return Verdict(True, language=language(recipient.language, manners.language))
@@ -196,14 +196,14 @@ def language(wanted: str, default: str) -> str:
     return "en"
 
 
-def quiet_until(now: datetime, zone: str, start: int, end: int) -> datetime | None:
+def quiet_until(now: datetime, zone_name: str, start: int, end: int) -> datetime | None:
     """When the recipient's quiet hours end, if `now` is inside them; else None.
 
     Hours of the recipient's wall clock: start 21, end 8 keeps 21:00-07:59 quiet. A zone that
     does not exist is taken as UTC (the recipient gets the message at a UTC-decent hour)."""
     if start == end:
         return None
-    tz = _zone(zone)
+    tz = zone(zone_name)
     local = now.astimezone(tz)
     hour = local.hour
     quiet = (start <= hour < end) if start < end else (hour >= start or hour < end)
@@ -213,7 +213,9 @@ def quiet_until(now: datetime, zone: str, start: int, end: int) -> datetime | No
     return datetime.combine(day, time(end), tzinfo=tz)
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone(name: str) -> ZoneInfo:
+    """The time zone called `name`; UTC when there is none such (a participant's attribute
+    may say anything)."""
     try:
         return ZoneInfo(name or "UTC")
     except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError

@@ -35,13 +35,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Max
 
 from goodword.analytics.scope import Scope
 from goodword.analytics.summary import Summary, summary
 from goodword.events.models import DomainEvent
-from goodword.messaging.journeys import _zone
+from goodword.messaging import cursors
+from goodword.messaging.journeys import zone as zone_named
 from goodword.messaging.models import (
     Journey,
     Message,
@@ -73,7 +73,6 @@ EVENTS = {
 SOURCE = "staff"  # the events cursor
 SCANNED = "staff_scan"  # when the time-based topics were last scanned
 SCAN_EVERY = timedelta(minutes=1)
-LAG = timedelta(seconds=30)
 BATCH = 1000
 FAILING_FOR = timedelta(hours=1)  # a failing endpoint is news after this long
 MORNING = time(9)  # daily and weekly notices: from 09:00 of the workspace's day
@@ -152,7 +151,7 @@ def _from_events(subscribed: Subscribed, now: datetime) -> list[Planned]:
         for event in batch:
             planned += _of_event(event, subscribed[event.workspace_id])
         after = batch[-1].pk
-    _advance(SOURCE, top, now)
+    cursors.advance(SOURCE, top, now)
     return planned
 
 
@@ -177,17 +176,6 @@ def _of_event(event: DomainEvent, subs: list[StaffSubscription]) -> list[Planned
             data = {"endpoint": event.subject_id, "disabled": event.data.get("reason", "")}
         out.append(Planned(sub, journey, cause, data=data))
     return out
-
-
-@transaction.atomic
-def _advance(source: str, top: int, now: datetime) -> None:
-    """As `fanout._advance`: promote what was seen `LAG` ago; remember `top` as seen."""
-    cursor = MessagingCursor.objects.select_for_update().get(source=source)
-    if cursor.seen_at is None or now - cursor.seen_at >= LAG:
-        cursor.done = max(cursor.done, cursor.seen)
-        cursor.seen = max(cursor.seen, top)
-        cursor.seen_at = now
-        cursor.save(update_fields=["done", "seen", "seen_at"])
 
 
 # Time-based topics
@@ -269,7 +257,7 @@ def _zones(workspaces: set[int]) -> dict[int, str]:
 
 def _local_day(now: datetime, zone: str) -> date | None:
     """The workspace's day, once its morning has come; None before 09:00 there."""
-    local = now.astimezone(_zone(zone))
+    local = now.astimezone(zone_named(zone))
     return local.date() if local.time() >= MORNING else None
 
 
@@ -320,7 +308,7 @@ def payouts_waiting(workspace_id: int) -> dict[str, Any]:
 def last_week(now: datetime, zone: str) -> tuple[date, date] | None:
     """The ISO week before this one, Monday to Sunday, on Monday from 09:00 of the
     workspace's time zone; None at any other time."""
-    local = now.astimezone(_zone(zone))
+    local = now.astimezone(zone_named(zone))
     if local.weekday() != MONDAY or local.time() < MORNING:
         return None
     start = local.date() - timedelta(days=7)
