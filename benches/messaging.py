@@ -20,7 +20,7 @@
   them (journey `reward_approved`, transactional, `reward_public_id` set; `--worker queue`),
   the messages table vacuumed and analysed on PostgreSQL (autovacuum's work: it is off on
   the servers these run on), then `sending.send_due()` is called until nothing is due, with
-  the default `MESSAGE_EMAIL_SESSIONS` (4 mail sessions at once, a thread each). Once to
+  `GOODWORD_EMAIL_SESSIONS=4` (4 mail sessions at once, a thread each; the default is 1). Once to
   aiosmtpd, once to the bare sink.
   Messages/s = outcomes written / the time from the first claim to the last outcome written.
   CPU: the process's (getrusage) and, on PostgreSQL, its backend's (/proc). Where the time
@@ -109,7 +109,7 @@ from events import psql
 
 TARGET_RATE = 200.0
 SENDERS = 4  # sender processes at once, in the experiment with several
-SESSIONS = 4  # MESSAGE_EMAIL_SESSIONS's default: the sender's mail sessions at once
+SESSIONS = 4  # GOODWORD_EMAIL_SESSIONS here (the default is 1): mail sessions at once
 MARGIN_SECONDS = 0.05  # the "small margin" over the render limit for the hostile template
 SCRIPT = Path(__file__).resolve()
 JOURNEY = "reward_approved"
@@ -236,6 +236,7 @@ def smtp_reset(url: str) -> None:
 
 def worker_main(task: str, spec: dict[str, Any]) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "goodword.settings"
+    os.environ.setdefault("GOODWORD_EMAIL_SESSIONS", str(SESSIONS))
     import django
 
     django.setup()
@@ -1337,7 +1338,7 @@ def report(opts: argparse.Namespace, results: dict[str, Any]) -> str:
         "protocol of this script that answers the commands and finds the end of DATA, about a "
         "tenth of aiosmtpd's CPU a message), to show what of the floor is the server's",
         f"- Sender: `sending.send_due()` until nothing is due, in a Django process of its own, "
-        f"with the default {SESSIONS} mail sessions (`GOODWORD_EMAIL_SESSIONS`); "
+        f"with {SESSIONS} mail sessions (`GOODWORD_EMAIL_SESSIONS={SESSIONS}`; the default is 1); "
         f"{n:,} `reward_approved` messages (transactional, an approved reward each, the "
         "default English wording: Liquid subject, HTML and text, the branded layout, CSS "
         "inlined) bulk-created due now for as many participants, as the fan-out makes them; "
