@@ -727,6 +727,7 @@ def test_builder_form_is_generated_from_the_api_schema(story: Story, manager: Cl
         "name": "",
         "destination_url": "",
         "description": "",
+        "language": "",
         "currency": "USD",
         "trigger.event": "purchase",
         "trigger.min_amount": "",

@@ -227,6 +227,14 @@ def test_language(wanted: str, default: str, chosen: str) -> None:
     assert language(wanted, default) == chosen
 
 
+def test_the_programs_language_comes_between_the_persons_and_the_workspaces() -> None:
+    assert language("", "it", "en") == "it"
+    assert language("en-GB", "it", "en") == "en"
+    assert language("de", "", "it") == "it"
+    program_it = facts("reward_earned", manners=replace(MANNERS, program_language="it"))
+    assert decide(program_it).language == "it"
+
+
 # Text messages: the same decision, with the number, its suppression and consent to texts.
 
 TEXTABLE = replace(BOB, phone="+393471234567", sms_consented=True)

@@ -318,6 +318,26 @@ def test_italian_recipients_get_italian(story: Story, mailbox: Mailbox) -> None:
 
 
 @pytest.mark.django_db
+def test_a_programs_language_is_for_those_whose_own_is_not_known(
+    story: Story, mailbox: Mailbox
+) -> None:
+    turn_on(story.acme)  # the workspace writes English
+    path = f"/programs/{story.program['id']}"
+    changed = story.acme.patch(path, {"language": "it"})
+    assert (changed.status_code, changed.json()["language"]) == (200, "it")
+    refused = story.acme.patch(path, {"language": "fr"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "validation_error")
+    assert story.acme.get(path).json()["language"] == "it"  # nothing changed by the refusal
+    with time_machine.travel(NOW, tick=False):
+        bob_buys(story, attributes={"language": "en"})
+    tick(NOW)
+    sent = journeys_of(story.acme)
+    assert sent[("reward_earned", "bob")].language == "en"  # his own
+    assert sent[("reward_earned", "alice")].language == "it"  # none: the program's
+    assert "Ciao Alice" in sent[("reward_earned", "alice")].text
+
+
+@pytest.mark.django_db
 def test_refused_recipient_fails_and_a_busy_server_is_tried_again(
     story: Story, mailbox: Mailbox
 ) -> None:

@@ -85,6 +85,7 @@ class Manners:
     # False: the program is paused or ended, and asks nobody for anything; its reward
     # notices still go (people's money does not pause).
     program_active: bool = True
+    program_language: str = ""  # the program's, for people whose own is not known
     # A text may go: SMS_URL is set, the workspace has `sms_enabled`, and the program sends
     # this journey by text (`JourneySetting.sms`).
     sms_active: bool = False
@@ -173,7 +174,9 @@ def decide(facts: Facts) -> Verdict:
         later = quiet_until(facts.now, where, manners.quiet_start, manners.quiet_end)
         if later is not None:
             return Verdict(False, later=later)
-    return Verdict(True, language=language(recipient.language, manners.language))
+    return Verdict(
+        True, language=language(recipient.language, manners.program_language, manners.language)
+    )
 
 
 def _not_asked(recipient: Recipient, manners: Manners) -> str:
@@ -186,10 +189,10 @@ def _not_asked(recipient: Recipient, manners: Manners) -> str:
     return ""
 
 
-def language(wanted: str, default: str) -> str:
-    """The recipient's language if we write it (`it-IT` is `it`), else the workspace's, else
-    English."""
-    for candidate in (wanted, default):
+def language(*wanted: str) -> str:
+    """The first of `wanted` (the recipient's, the program's, the workspace's) that we write
+    (`it-IT` is `it`), else English."""
+    for candidate in wanted:
         short = candidate.strip().lower().replace("_", "-").split("-")[0]
         if short in LANGUAGES:
             return short

@@ -232,6 +232,7 @@ def _facts(
         time_zone=settings.time_zone,
         language=settings.language,
         program_active=program is None or program.status == Program.Status.ACTIVE,
+        program_language=program.language if program is not None else "",
         sms_active=sms.is_enabled() and settings.sms_enabled and bool(setting and setting.sms),
     )
     texting = message.channel == Channel.SMS

@@ -23,6 +23,8 @@ class Program(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
+    # The language of its messages to people whose own is not known ("": the workspace's).
+    language = models.CharField(max_length=8, blank=True, default="")
     destination_url = models.URLField(max_length=2000)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     trigger_event = models.CharField(

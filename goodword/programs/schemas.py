@@ -19,6 +19,8 @@ from goodword.programs.rules import (
 )
 
 ProgramStatus = Literal["draft", "active", "paused", "ended"]
+# The languages messages are written in (goodword/messaging/defaults/); "": the workspace's.
+ProgramLanguage = Literal["", "en", "it"]
 
 
 class ProgramIn(BaseModel):
@@ -33,6 +35,11 @@ class ProgramIn(BaseModel):
     attribution_days: int = Field(default=30, ge=1, le=3650, strict=True)
     currency: Currency = "USD"
     description: str = Field(default="", max_length=2000)
+    language: ProgramLanguage = Field(
+        default="",
+        description='its messages\' language for people whose own is not known: "en" or '
+        '"it"; "" for the workspace\'s',
+    )
     status: ProgramStatus = "active"
     tiers: TiersSpec | None = None
     experiment: ExperimentSpec | None = None
@@ -52,6 +59,7 @@ class ProgramIn(BaseModel):
             "attribution_days": self.attribution_days,
             "currency": self.currency,
             "description": self.description,
+            "language": self.language,
             "tiers": self.tiers,
             "experiment": self.experiment,
             "eligibility": self.eligibility,

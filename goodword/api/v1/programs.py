@@ -26,7 +26,7 @@ from goodword.programs.rules import (
     TriggerSpec,
     check_rewards,
 )
-from goodword.programs.schemas import ProgramIn, ProgramStatus
+from goodword.programs.schemas import ProgramIn, ProgramLanguage, ProgramStatus
 from goodword.rewards import coupons
 
 router = Router(tags=["programs"])
@@ -40,6 +40,7 @@ class ProgramPatch(PatchIn):
     hold_days: Annotated[int, Field(ge=0, le=3650, strict=True)] | Unset = None
     attribution_days: Annotated[int, Field(ge=1, le=3650, strict=True)] | Unset = None
     description: Annotated[str, Field(max_length=2000)] | Unset = None
+    language: ProgramLanguage | Unset = Field(default=None, description='"en", "it" or ""')
     status: ProgramStatus | Unset = None
     tiers: TiersSpec | Unset = None
     experiment: ExperimentSpec | Unset = None
@@ -88,6 +89,7 @@ class ProgramOut(Schema):
     name: str
     description: str
     destination_url: str
+    language: str = Field(description="its messages' language; \"\": the workspace's")
     status: str
     currency: str
     trigger: TriggerOut
@@ -113,6 +115,7 @@ def render_program(program: Program) -> dict[str, Any]:
         "name": program.name,
         "description": program.description,
         "destination_url": program.destination_url,
+        "language": program.language,
         "status": program.status,
         "currency": program.currency,
         "trigger": {

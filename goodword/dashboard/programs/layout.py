@@ -53,6 +53,7 @@ LAYOUT = Layout(
         "destination_url": "Destination URL",
         "ProgramIn.description": "Description (for your team)",
         "ProgramIn.currency": "Currency",
+        "ProgramIn.language": "Language of its messages",
         "ProgramIn.trigger": "When a referral converts",
         "hold_days": "Hold before paying",
         "attribution_days": "Attribution window",
@@ -197,6 +198,7 @@ LAYOUT = Layout(
     # lifecycle has its own buttons.
     hidden=frozenset({"ProgramIn.status"}),
     empty={
+        "ProgramIn.language": "the workspace's",
         "RewardSpec.currency": "the program's",
         "OfferSpec.currency": "the program's",
         "ConditionsSpec.currency": "any",
