@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from django.db.models import Max, Model, QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from goodword.events.models import DomainEvent
@@ -37,7 +37,6 @@ from goodword.messaging.models import (
     Journey,
     JourneySetting,
     Message,
-    MessagingCursor,
     MessagingSettings,
 )
 from goodword.participants.models import Participant
@@ -45,7 +44,6 @@ from goodword.programs.models import Program
 from goodword.referrals.models import Invite, Referral
 from goodword.rewards.models import Reward
 
-BATCH = 1000
 M = TypeVar("M", bound=Model)
 
 
@@ -92,22 +90,9 @@ def _read(
     now: datetime,
 ) -> int:
     """Queue what `plan` makes of the `rows` recorded since `source`'s cursor, by id."""
-    cursor, _ = MessagingCursor.objects.get_or_create(source=source)
-    top = rows.model._default_manager.aggregate(top=Max("pk"))["top"] or 0
-    queued = 0
-    after = cursor.done
-    while workspaces and after < top:
-        batch = list(
-            rows.filter(pk__gt=after, pk__lte=top, workspace_id__in=workspaces).order_by("pk")[
-                :BATCH
-            ]
-        )
-        if not batch:
-            break
-        queued += _insert(plan(batch), now)
-        after = batch[-1].pk
-    cursors.advance(source, top, now)
-    return queued
+    return sum(
+        _insert(plan(batch), now) for batch in cursors.batches(source, rows, workspaces, now)
+    )
 
 
 def _from_events(batch: list[DomainEvent]) -> list[Queued]:

@@ -73,7 +73,6 @@ EVENTS = {
 SOURCE = "staff"  # the events cursor
 SCANNED = "staff_scan"  # when the time-based topics were last scanned
 SCAN_EVERY = timedelta(minutes=1)
-BATCH = 1000
 FAILING_FOR = timedelta(hours=1)  # a failing endpoint is news after this long
 MORNING = time(9)  # daily and weekly notices: from 09:00 of the workspace's day
 MONDAY = 0
@@ -139,19 +138,11 @@ def _wanting(
 
 
 def _from_events(subscribed: Subscribed, now: datetime) -> list[Planned]:
-    cursor, _ = MessagingCursor.objects.get_or_create(source=SOURCE)
-    top = DomainEvent.objects.aggregate(top=Max("pk"))["top"] or 0
-    rows = DomainEvent.objects.filter(name__in=list(EVENTS), workspace_id__in=list(subscribed))
+    rows = DomainEvent.objects.filter(name__in=list(EVENTS))
     planned: list[Planned] = []
-    after = cursor.done
-    while subscribed and after < top:
-        batch = list(rows.filter(pk__gt=after, pk__lte=top).order_by("pk")[:BATCH])
-        if not batch:
-            break
+    for batch in cursors.batches(SOURCE, rows, set(subscribed), now):
         for event in batch:
             planned += _of_event(event, subscribed[event.workspace_id])
-        after = batch[-1].pk
-    cursors.advance(SOURCE, top, now)
     return planned
 
 
