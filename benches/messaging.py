@@ -20,7 +20,7 @@
   them (journey `reward_approved`, transactional, `reward_public_id` set; `--worker queue`),
   the messages table vacuumed and analysed on PostgreSQL (autovacuum's work: it is off on
   the servers these run on), then `sending.send_due()` is called until nothing is due, with
-  `GOODWORD_EMAIL_SESSIONS=4` (4 mail sessions at once, a thread each; the default is 1). Once to
+  `GOODWORD_EMAIL_SESSIONS=4` (4 mail sessions at once, a thread each: the default). Once to
   aiosmtpd, once to the bare sink.
   Messages/s = outcomes written / the time from the first claim to the last outcome written.
   CPU: the process's (getrusage) and, on PostgreSQL, its backend's (/proc). Where the time
@@ -109,7 +109,7 @@ from events import psql
 
 TARGET_RATE = 200.0
 SENDERS = 4  # sender processes at once, in the experiment with several
-SESSIONS = 4  # GOODWORD_EMAIL_SESSIONS here (the default is 1): mail sessions at once
+SESSIONS = 4  # GOODWORD_EMAIL_SESSIONS here (the default): mail sessions at once
 MARGIN_SECONDS = 0.05  # the "small margin" over the render limit for the hostile template
 SCRIPT = Path(__file__).resolve()
 JOURNEY = "reward_approved"
@@ -951,6 +951,10 @@ def main() -> None:
     parser.add_argument("--spec", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--report", type=Path, help="rewrite the section from a results.json")
     opts = parser.parse_args()
+    # Each batch gives one message to each of the `--messages` seeded participants: no batch
+    # can hold more (a larger one found only 1,500 of 2,000 to queue).
+    if max(opts.experiment_messages, opts.profile_messages) > opts.messages:
+        parser.error("--experiment-messages and --profile-messages are at most --messages")
     if opts.smtp:
         smtp_main(opts.smtp, opts.stats, opts.sink)
         return
@@ -1338,7 +1342,7 @@ def report(opts: argparse.Namespace, results: dict[str, Any]) -> str:
         "protocol of this script that answers the commands and finds the end of DATA, about a "
         "tenth of aiosmtpd's CPU a message), to show what of the floor is the server's",
         f"- Sender: `sending.send_due()` until nothing is due, in a Django process of its own, "
-        f"with {SESSIONS} mail sessions (`GOODWORD_EMAIL_SESSIONS={SESSIONS}`; the default is 1); "
+        f"with {SESSIONS} mail sessions (`GOODWORD_EMAIL_SESSIONS={SESSIONS}`, the default); "
         f"{n:,} `reward_approved` messages (transactional, an approved reward each, the "
         "default English wording: Liquid subject, HTML and text, the branded layout, CSS "
         "inlined) bulk-created due now for as many participants, as the fan-out makes them; "

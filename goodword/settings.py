@@ -388,7 +388,7 @@ WEBHOOK_LEASE_SECONDS = _env_float("GOODWORD_WEBHOOK_LEASE_SECONDS", 60.0)
 MESSAGE_LEASE_SECONDS = _env_float("GOODWORD_MESSAGE_LEASE_SECONDS", 600.0)
 # Mail sessions a sender keeps busy at once, a thread and a database connection each
 # (docs/messaging.md, "Delivery"): a killed sender may repeat up to this many messages.
-MESSAGE_EMAIL_SESSIONS = int(_env_float("GOODWORD_EMAIL_SESSIONS", 1))
+MESSAGE_EMAIL_SESSIONS = int(_env_float("GOODWORD_EMAIL_SESSIONS", 4))
 if MESSAGE_EMAIL_SESSIONS < 1:
     raise ImproperlyConfigured("GOODWORD_EMAIL_SESSIONS must be a whole number, at least 1")
 CLICK_LOG_DIR = DATA_DIR / "clicks"
