@@ -37,8 +37,8 @@ class ProgramIn(BaseModel):
     description: str = Field(default="", max_length=2000)
     language: ProgramLanguage = Field(
         default="",
-        description='its messages\' language for people whose own is not known: "en" or '
-        '"it"; "" for the workspace\'s',
+        description="the language of its messages to people whose own is not known (en: "
+        'English, it: Italian); empty ("") for the workspace\'s',
     )
     status: ProgramStatus = "active"
     tiers: TiersSpec | None = None

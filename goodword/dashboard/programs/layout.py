@@ -155,6 +155,7 @@ LAYOUT = Layout(
             "destination_url",
             "description",
             "currency",
+            "language",
             "trigger",
             "hold_days",
             "attribution_days",
