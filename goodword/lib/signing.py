@@ -77,3 +77,40 @@ def _base36(n: int) -> str:
         out = digits[r] + out
         if n == 0:
             return out
+
+
+# The advocate portal's magic link and cookie: `<advocate public id>.<issued, base36>.<sig>`.
+# The same value is the `gw_portal` cookie that the portal sets on Goodword's host, which is
+# also how `/r/<code>` recognises an advocate opening their own link.
+PORTAL_COOKIE = "gw_portal"
+
+
+@dataclass(frozen=True)
+class PortalToken:
+    advocate_id: str
+    issued_at: datetime
+
+
+def make_portal_token(advocate_id: str, issued_at: int) -> str:
+    payload = f"{advocate_id}.{_base36(issued_at)}"
+    mac = _mac("portal", payload.encode())
+    return f"{payload}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
+def read_portal_token(token: str) -> PortalToken | None:
+    """The token's content, or None when it is malformed or its signature is wrong. Its age is
+    the caller's to judge (a magic link and a cookie live for different times)."""
+    if len(token) > 120:
+        return None
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = f"{parts[0]}.{parts[1]}"
+    mac = base64.urlsafe_b64encode(_mac("portal", payload.encode())).rstrip(b"=").decode()
+    if not hmac.compare_digest(mac, parts[2]):
+        return None
+    try:
+        issued_at = datetime.fromtimestamp(int(parts[1], 36), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return PortalToken(advocate_id=parts[0], issued_at=issued_at)

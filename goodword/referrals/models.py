@@ -54,6 +54,50 @@ class ClickLogOffset(models.Model):
         return f"{self.path} @ {self.offset}"
 
 
+class Share(models.Model):
+    """An advocate shared their link: a tap on a share button (portal, widget, share page) or a
+    share the business's own pages reported. Counted by channel; a share is not a click."""
+
+    class Channel(models.TextChoices):
+        COPY = "copy"
+        NATIVE = "native"  # the device's own share sheet (Web Share API)
+        EMAIL = "email"
+        SMS = "sms"
+        WHATSAPP = "whatsapp"
+        TELEGRAM = "telegram"
+        MESSENGER = "messenger"
+        FACEBOOK = "facebook"
+        X = "x"
+        LINKEDIN = "linkedin"
+        QR = "qr"  # a QR code or flyer downloaded or printed
+        INVITE = "invite"  # "invite by email" sent through Goodword
+        OTHER = "other"
+
+    class Source(models.TextChoices):
+        PORTAL = "portal"
+        WIDGET = "widget"
+        SHARE_PAGE = "share_page"
+        API = "api"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    program = models.ForeignKey(Program, on_delete=models.CASCADE)
+    advocate = models.ForeignKey(Advocate, on_delete=models.CASCADE)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    created_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "program", "created_at"]),
+            models.Index(fields=["advocate", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.advocate_id} via {self.channel}"
+
+
 class Invite(models.Model):
     """An advocate invited a friend by email: attributes that friend's signup by address and,
     with `send_email`, asks messaging to email the friend on the advocate's behalf

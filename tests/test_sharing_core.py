@@ -1,0 +1,40 @@
+"""The pieces the sharing surfaces stand on: the portal's signed token and share events."""
+
+from __future__ import annotations
+
+import pytest
+
+from goodword.lib.signing import make_portal_token, read_portal_token
+from goodword.participants.models import Advocate
+from goodword.referrals import shares
+from goodword.referrals.models import Share
+from tests.factories import make_story
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_portal_token_reads_back_and_a_changed_one_does_not() -> None:
+    token = make_portal_token("adv_abc", 1_780_000_000)
+    read = read_portal_token(token)
+    assert read is not None
+    assert read.advocate_id == "adv_abc"
+    assert int(read.issued_at.timestamp()) == 1_780_000_000
+    assert read_portal_token(token.replace("adv_abc", "adv_abd")) is None
+    assert read_portal_token(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    assert read_portal_token("adv_abc.zz") is None
+    assert read_portal_token("x" * 121) is None
+
+
+def test_a_share_is_recorded_by_channel_and_an_unknown_channel_counts_as_other() -> None:
+    story = make_story()
+    advocate = Advocate.objects.get(code=story.alice["code"])
+    shares.record(advocate, "whatsapp", "portal")
+    shares.record(advocate, "carrier-pigeon", "widget")
+    rows = list(Share.objects.order_by("pk").values_list("channel", "source", "program_id"))
+    assert rows == [
+        ("whatsapp", "portal", advocate.program_id),
+        ("other", "widget", advocate.program_id),
+    ]
+    with pytest.raises(ValueError, match="unknown share source"):
+        shares.record(advocate, "copy", "fax")
+    assert Share.objects.count() == 2
