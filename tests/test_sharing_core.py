@@ -38,3 +38,24 @@ def test_a_share_is_recorded_by_channel_and_an_unknown_channel_counts_as_other()
     with pytest.raises(ValueError, match="unknown share source"):
         shares.record(advocate, "copy", "fax")
     assert Share.objects.count() == 2
+
+
+def test_page_texts_default_to_plain_words_about_the_offer() -> None:
+    from goodword.messaging import pagecopy
+    from goodword.programs.models import Program
+
+    story = make_story()
+    program = Program.objects.get(public_id=story.program["id"])
+    data = {
+        "advocate": {"first_name": "Alice", "name": "Alice", "code": "X", "link": "L"},
+        "offer": {"friend": "$10 off", "advocate": "$10 credit"},
+        "program": {"name": program.name},
+        "workspace": {"name": "Acme"},
+    }
+    assert pagecopy.text(program, "landing_headline", "en", data) == "Alice gave you $10 off"
+    assert pagecopy.text(program, "disclosure", "en", data) == "(I get $10 credit if you join.)"
+    nothing = {**data, "offer": {"friend": "", "advocate": ""}, "advocate": {"first_name": ""}}
+    assert pagecopy.text(program, "landing_headline", "en", nothing) == (
+        "You've been given an invitation"
+    )
+    assert pagecopy.text(program, "disclosure", "en", nothing) == ""
