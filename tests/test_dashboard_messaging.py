@@ -72,6 +72,7 @@ SETTINGS = {
     "require_consent": "on",
     # As a textarea sends it: \r\n, and a blank line kept by mistake.
     "postal_address": "Acme Shop Srl\r\n\r\nVia Roma 1\r\n00100 Roma ",
+    "phone_region": "it",
 }
 TEMPLATE = {
     "subject": "Hi {{ recipient.first_name }}, share {{ advocate.code }}",
@@ -285,6 +286,7 @@ def test_owner_saves_settings_through_the_service(world: World) -> None:
         found.quiet_end,
         found.require_consent,
         found.postal_address,
+        found.phone_region,
     ) == (
         True,
         "Acme Shop",
@@ -298,6 +300,7 @@ def test_owner_saves_settings_through_the_service(world: World) -> None:
         7,
         True,
         "Acme Shop Srl\nVia Roma 1\n00100 Roma",
+        "IT",
     )
     [(actor, action, subject, data)] = audits()
     assert (actor, action, subject) == (
@@ -325,6 +328,7 @@ def test_owner_saves_settings_through_the_service(world: World) -> None:
         ({"reply_to": "help"}, "Enter a valid email address."),
         ({"from_name": "x" * 101}, "at most 100 characters"),
         ({"postal_address": "x" * 301}, "at most 300 characters"),
+        ({"phone_region": "XX"}, "Enter a country code such as IT, US or GB."),
     ],
 )
 def test_bad_settings_are_refused_next_to_their_field(

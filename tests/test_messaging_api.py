@@ -46,6 +46,7 @@ DEFAULTS = {
     "require_consent": False,
     "postal_address": "",
     "sms_enabled": False,
+    "phone_region": "",
     "sms_configured": False,
     "updated_at": None,
 }
@@ -98,6 +99,7 @@ def test_settings_read_as_defaults_then_change(story: Story) -> None:
         "require_consent": True,
         "postal_address": "  Acme Coffee Ltd \n\n 12 Roast Street\r\nSpringfield ",
         "sms_enabled": True,
+        "phone_region": " gb ",
     }
     with at(NOW):
         answer = acme.patch("/messaging", change)
@@ -105,6 +107,7 @@ def test_settings_read_as_defaults_then_change(story: Story) -> None:
         **change,
         "brand_color": "#aa3300",
         "postal_address": "Acme Coffee Ltd\n12 Roast Street\nSpringfield",
+        "phone_region": "GB",
         "sms_configured": False,
         "updated_at": STAMP,
     }

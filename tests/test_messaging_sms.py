@@ -398,3 +398,38 @@ def test_journey_sms_flag_and_workspace_switch_in_the_api(story: Story, twilio: 
     assert story.globex.get("/messaging").json()["sms_enabled"] is False
     bad = acme.patch("/messaging", {"sms_enabled": "yes"})
     assert bad.status_code == 422
+
+
+def test_a_local_number_is_read_in_the_workspaces_country(story: Story, twilio: Receiver) -> None:
+    # Without a country, "333 123 4567" is no number to text; with IT it is Italian; Globex,
+    # which has no country, still skips its own local numbers.
+    found = turn_on(story.acme)
+    text_journeys(story.program["id"], "reward_earned")
+    give_alice_a_phone(story)
+    bob_buys(story, phone="333 765 4321")
+    tick(NOW)
+    assert sorted((k, m.status, m.skip_reason) for k, m in texts_of(story.acme).items()) == [
+        (("reward_earned", "alice"), "sent", ""),
+        (("reward_earned", "bob"), "skipped", "no_phone"),
+    ]
+    answer = story.acme.patch("/messaging", {"phone_region": "it"})
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["phone_region"] == "IT"
+    found.refresh_from_db()
+    assert found.phone_region == "IT"
+    body = purchase("evt-carol", "carol", "order-carol", 2500, referral_code=story.alice["code"])
+    body["customer"] = {**body["customer"], "attributes": {"phone": "333 555 0101"}}
+    with time_machine.travel(NOW, tick=False):
+        assert story.acme.event(body).status_code in (200, 201)
+    tick(NOW + timedelta(minutes=1))
+    assert sorted(form(r.body)["To"] for r in twilio.requests) == [
+        "+393331234567",  # Alice's first reward
+        "+393331234567",  # and her second, for Carol
+        "+393335550101",  # Carol's own
+    ]
+    assert story.globex.get("/messaging").json()["phone_region"] == ""
+    bad = story.acme.patch("/messaging", {"phone_region": "Italy"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "invalid_phone_region"
+    found.refresh_from_db()
+    assert found.phone_region == "IT"

@@ -8,6 +8,7 @@ import re
 import zoneinfo
 from typing import Any
 
+import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 
@@ -32,6 +33,7 @@ SETTINGS_FIELDS = (
     "require_consent",
     "postal_address",
     "sms_enabled",
+    "phone_region",
 )
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 # Files in the zone database that are not zones a person lives in.
@@ -186,10 +188,22 @@ def _postal_address(name: str, value: Any) -> str:
     return text
 
 
+def _phone_region(name: str, value: Any) -> str:
+    region = _str(name, value).strip().upper()
+    if region and region not in phonenumbers.SUPPORTED_REGIONS:
+        raise Invalid(
+            f'{name} must be a country code such as IT, US or GB (ISO 3166 alpha-2), or ""',
+            code="invalid_phone_region",
+            details={"field": name},
+        )
+    return region
+
+
 _SETTING_CHECKS = {
     "is_active": _bool,
     "require_consent": _bool,
     "sms_enabled": _bool,
+    "phone_region": _phone_region,
     "from_name": _from_name,
     "reply_to": _email,
     "language": _language,

@@ -95,15 +95,20 @@ class Loaded:
             public_id__in={m.referral_public_id for m in claimed if m.journey == Journey.THANK_YOU}
         ).select_related("referee")
         texting = {m.participant_id for m in claimed if m.channel == "sms" and m.participant_id}
-        numbers = {pk: phones.phone_of(people[pk].attributes) for pk in texting if pk in people}
+        found = {
+            s.workspace_id: s
+            for s in MessagingSettings.objects.filter(workspace_id__in=workspace_ids)
+        }
+        numbers = {
+            pk: phones.phone_of(people[pk].attributes, region=_region(found, people[pk]))
+            for pk in texting
+            if pk in people
+        }
         return cls(
             phones=numbers,
             texts_suppressed=_texts_suppressed(workspace_ids, set(numbers.values()) - {""}),
             texts_sent=_texts_sent(texting, now),
-            settings={
-                s.workspace_id: s
-                for s in MessagingSettings.objects.filter(workspace_id__in=workspace_ids)
-            },
+            settings=found,
             workspaces=dict(
                 Workspace.objects.filter(pk__in=workspace_ids).values_list("pk", "name")
             ),
@@ -193,3 +198,9 @@ def invite_id(message: Message) -> str:
     if message.journey != Journey.FRIEND_INVITE or not isinstance(message.data, dict):
         return ""
     return str(message.data.get("invite") or "")
+
+
+def _region(found: dict[int, MessagingSettings], person: Participant) -> str | None:
+    """The workspace's country for numbers written without a country code, or None."""
+    settings = found.get(person.workspace_id)
+    return (settings.phone_region or None) if settings else None

@@ -109,6 +109,9 @@ class MessagingSettings(models.Model):
     # Text messages too, for the journeys a program sends by text (`JourneySetting.sms`), when
     # the installation has SMS_URL. Off by default: texting people costs money and consent.
     sms_enabled = models.BooleanField(default=False)
+    # The country whose national numbers a phone attribute without a country code is read as
+    # (ISO 3166 alpha-2, "IT"); "": such numbers are skipped as `no_phone`.
+    phone_region = models.CharField(max_length=2, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = TenantQuerySet.as_manager()

@@ -98,6 +98,9 @@ class SettingsOut(Schema):
     require_consent: bool = Field(description="non-transactional messages need consent")
     postal_address: str = Field(description="printed in every email's footer; lines by \\n")
     sms_enabled: bool = Field(description="also text the journeys programs send by text")
+    phone_region: str = Field(
+        description='the country of phone numbers written without a country code ("": none)'
+    )
     sms_configured: bool = Field(description="false: SMS_URL is not set, no text is sent")
     updated_at: datetime | None = Field(description="null: never changed, the defaults apply")
 
@@ -118,6 +121,7 @@ class SettingsPatch(PatchIn):
         default=None, description="your business's postal address, at most 300 characters"
     )
     sms_enabled: Bool | Unset = None
+    phone_region: str | Unset = Field(default=None, description='IT, US, GB…, or ""')
 
 
 class JourneyOut(Schema):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -75,6 +76,9 @@ class SettingsForm(forms.Form):
         max_length=300, required=False, label=_("Postal address"), widget=forms.Textarea
     )
     sms_enabled = forms.BooleanField(required=False, label=_("Send text messages too"))
+    phone_region = forms.CharField(
+        max_length=2, required=False, label=_("Country of local phone numbers")
+    )
 
     FIELDS = (
         "is_active",
@@ -90,6 +94,7 @@ class SettingsForm(forms.Form):
         "require_consent",
         "postal_address",
         "sms_enabled",
+        "phone_region",
     )
 
     @classmethod
@@ -116,6 +121,12 @@ class SettingsForm(forms.Form):
         # As the service keeps it: one address line per line, no blank ones, no \r.
         text = str(self.cleaned_data.get("postal_address") or "")
         return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+    def clean_phone_region(self) -> str:
+        region = str(self.cleaned_data.get("phone_region") or "").strip().upper()
+        if region and region not in phonenumbers.SUPPORTED_REGIONS:
+            raise forms.ValidationError(_("Enter a country code such as IT, US or GB."))
+        return region
 
     def clean_brand_color(self) -> str:
         return str(self.cleaned_data.get("brand_color") or "").lower()
