@@ -19,7 +19,7 @@ from goodword.participants.models import Advocate
 from goodword.participants.services import enrol_advocate, upsert_participant
 from goodword.programs.rules import RewardSpec, TriggerSpec
 from goodword.programs.services import create_program
-from goodword.referrals.models import Click
+from goodword.referrals.models import Click, Share
 from goodword.rewards.services import approve_due_rewards
 
 DEMO_NAME = "Acme Coffee (demo)"
@@ -66,6 +66,7 @@ def seed(owner_email: str, password: str, *, site_url: str = "") -> tuple[Worksp
         start = now - timedelta(days=DAYS - 1 - n * (DAYS - 6) / FRIENDS, hours=rng.randint(0, 12))
         _history(workspace, advocate, friend, start, rng, n)
     _extra_clicks(advocates, now, rng)
+    _shares(advocates, now, rng)
     approve_due_rewards(now=now)
     return workspace, api_key
 
@@ -141,4 +142,21 @@ def _extra_clicks(advocates: list[Advocate], now: datetime, rng: random.Random) 
         )
         for a in advocates
         for _ in range(rng.randint(10, 40))
+    )
+
+
+def _shares(advocates: list[Advocate], now: datetime, rng: random.Random) -> None:
+    """Taps on share buttons, by channel: a share comes before the clicks it brings."""
+    channels = ["whatsapp", "copy", "email", "sms", "facebook", "native", "x", "qr"]
+    Share.objects.bulk_create(
+        Share(
+            workspace_id=a.workspace_id,
+            program_id=a.program_id,
+            advocate=a,
+            channel=channels[min(int(rng.expovariate(0.5)), len(channels) - 1)],
+            source=rng.choice(["portal", "portal", "widget"]),
+            created_at=now - timedelta(minutes=rng.randint(10, 60 * 24 * DAYS)),
+        )
+        for a in advocates
+        for _ in range(rng.randint(3, 15))
     )

@@ -4,6 +4,7 @@ import json
 import os
 import secrets
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,10 @@ from django.db import transaction
 
 from goodword.accounts.models import Workspace
 from goodword.accounts.services import create_api_key
+from goodword.lib.signing import make_portal_token
 from goodword.ops.demo import DEMO_NAME, seed
 from goodword.ops.procs import run_all
+from goodword.participants.models import Advocate
 
 OWNER = "owner@demo.goodword.local"
 
@@ -39,13 +42,14 @@ class Command(BaseCommand):
             # the child processes read SITE_URL from the environment.
             os.environ["SITE_URL"] = url
             settings.SITE_URL = url
-        workspace = Workspace.objects.filter(name=DEMO_NAME).order_by("pk").first()
+        found = Workspace.objects.filter(name=DEMO_NAME).order_by("pk").first()
         creds = json.loads(path.read_text()) if path.exists() else None
-        if workspace is None or creds is None or creds.get("workspace") != workspace.public_id:
-            creds = _credentials(workspace)
+        if found is None or creds is None or creds.get("workspace") != found.public_id:
+            creds = _credentials(found)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as f:
                 json.dump(creds, f)
+        workspace = Workspace.objects.get(public_id=creds["workspace"])
         self.stdout.write(
             "\nGoodword demo is ready.\n"
             f"  Dashboard: {url}/dashboard/\n"
@@ -53,7 +57,8 @@ class Command(BaseCommand):
             f"  Password: {creds['password']}\n"
             f"  API key:  {creds['api_key']}\n"
             f"  API docs: {url}/api/v1/docs\n"
-            f"  Try a referral link: {url}/r/ALICE\n"
+            f"  Alice's portal (the advocate): {_portal_link(workspace, url)}\n"
+            f"  Alice's link (open it as her friend, in a private window): {url}/r/ALICE\n"
             f"  Data dir: {settings.DATA_DIR}\n"
         )
         self.stdout.flush()
@@ -61,6 +66,12 @@ class Command(BaseCommand):
             return
         web = ["web", "--host", options["host"], "--port", str(options["port"])]
         sys.exit(run_all([web, ["worker"], ["scheduler"]]))
+
+
+def _portal_link(workspace: Workspace, url: str) -> str:
+    """A fresh magic link to Alice's advocate portal (the demo's first advocate)."""
+    alice = Advocate.objects.for_workspace(workspace).get(code="ALICE")
+    return f"{url}/p/{make_portal_token(alice.public_id, int(time.time()))}"
 
 
 @transaction.atomic
