@@ -147,6 +147,7 @@ MIDDLEWARE = [
     "goodword.api.middleware.api_body_limit",
     "django.middleware.security.SecurityMiddleware",
     "goodword.lib.csp.content_security_policy",
+    "goodword.public.widget.cors.widget_cors",
     "goodword.api.middleware.events_fast_path",
     "goodword.integrations.middleware.hooks_fast_path",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -253,6 +254,12 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+
+# Requests a minute per publishable key and client address: to the widget's endpoints (/w/v1/)
+# and to refer-by-name lookup (GET /api/v1/referrers/lookup), counted per web process
+# (goodword.lib.ratelimit). Over the limit: 429 with Retry-After.
+WIDGET_RATE_PER_MINUTE = int(_env_float("WIDGET_RATE_PER_MINUTE", 60))
+LOOKUP_RATE_PER_MINUTE = int(_env_float("LOOKUP_RATE_PER_MINUTE", 20))
 
 # The API refuses larger bodies with 413 before reading them (goodword.api.middleware).
 API_MAX_BODY_BYTES = 256 * 1024

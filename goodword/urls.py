@@ -21,6 +21,7 @@ urlpatterns = [
     path("s/<str:code>", public.share_page, name="share"),
     re_path(r"^r/(?P<code>[^/]+)/?$", public.redirect_view, name="redirect"),
     path("u/<str:token>", unsubscribe_page, name="unsubscribe"),
+    path("", include("goodword.public.widget.urls")),
     path("healthz", public.healthz),
     path("demo/shop", public.demo_shop),
     path("", public.home),

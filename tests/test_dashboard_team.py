@@ -104,6 +104,7 @@ PERMISSIONS = {
     "api_keys": Can.TEAM,
     "api_key_create": Can.TEAM,
     "api_key_revoke": Can.TEAM,
+    "widget_secret_rotate": Can.TEAM,
     "settings": Can.VIEW,  # POST takes MANAGE
     "audit": Can.VIEW,
     "audit_export": Can.VIEW,
@@ -731,7 +732,7 @@ def test_a_new_keys_secret_is_shown_once_and_works(story: Story) -> None:
             "admin@acme.test",
             "api_key.create",
             key.public_id,
-            {"name": "shop", "prefix": key.prefix},
+            {"name": "shop", "prefix": key.prefix, "kind": "secret"},
             "127.0.0.1",
         )
     ]

@@ -913,6 +913,20 @@ CASES = [
         )
         for kind in ("participants", "orders")
     ),
+    # Refer by name: globex looks acme's advocate up by name, email and code, and finds nothing
+    # (the canary check sees that no acme value comes back).
+    *(
+        Case(
+            "GET",
+            "/referrers/lookup",
+            "/referrers/lookup",
+            query={"q": q},
+            status=200,
+            code=None,
+            note="the same empty answer as for a name nobody has",
+        )
+        for q in ("Alice", "alice@example.com", "{alice_code}")
+    ),
     # Workspace: always the caller's own.
     Case("GET", "/workspace", "/workspace", status=200, code=None),
     Case(

@@ -16,6 +16,8 @@ from goodword.events import services as events
 from goodword.lib.errors import Invalid
 
 KEY_PREFIX = "gw_sk_"
+PUBLISHABLE_PREFIX = "gw_pk_"
+_PREFIXES = {ApiKey.Kind.SECRET: KEY_PREFIX, ApiKey.Kind.PUBLISHABLE: PUBLISHABLE_PREFIX}
 
 
 def hash_key(raw: str) -> str:
@@ -23,11 +25,19 @@ def hash_key(raw: str) -> str:
 
 
 @transaction.atomic
-def create_api_key(*, workspace: Workspace, name: str = "default") -> tuple[ApiKey, str]:
-    """Create a key; return it with the secret, which is never available again."""
-    raw = KEY_PREFIX + secrets.token_urlsafe(24)
+def create_api_key(
+    *, workspace: Workspace, name: str = "default", kind: str = ApiKey.Kind.SECRET
+) -> tuple[ApiKey, str]:
+    """Create a key; return it with its value. A secret key's value is never available again;
+    a publishable key's is kept, as it is public anyway."""
+    raw = _PREFIXES[ApiKey.Kind(kind)] + secrets.token_urlsafe(24)
     key = ApiKey.objects.create(
-        workspace=workspace, name=name, prefix=raw[:12], key_hash=hash_key(raw)
+        workspace=workspace,
+        name=name,
+        kind=kind,
+        prefix=raw[:12],
+        key_hash=hash_key(raw),
+        publishable_value=raw if kind == ApiKey.Kind.PUBLISHABLE else "",
     )
     _record_key("api_key.created", key, key.created_at)
     return key, raw
@@ -56,7 +66,7 @@ def _record_key(name: str, key: ApiKey, now: datetime) -> None:
 # Every API call runs this: a plain statement costs ~20 us where the ORM's query building
 # costs ~300 us. The third column says whether `last_used_at` is over a minute old.
 _LIVE_KEY = (
-    "SELECT id, workspace_id, (last_used_at IS NULL OR last_used_at < %s) "
+    "SELECT id, workspace_id, kind, (last_used_at IS NULL OR last_used_at < %s) "
     "FROM accounts_apikey WHERE key_hash = %s AND revoked_at IS NULL"
 )
 
@@ -64,10 +74,11 @@ _LIVE_KEY = (
 def authenticate_key(raw: str, *, now: datetime | None = None) -> ApiKey | None:
     """Return the live key for a secret, or None. Revocation takes effect on the next call.
 
-    The key and its `workspace` come back with only their ids loaded; other fields load on
-    first use. Use is noted at minute resolution: a write per request would double its cost.
+    The key (with its `kind`) and its `workspace` come back with only their ids loaded; other
+    fields load on first use. Use is noted at minute resolution: a write per request would
+    double its cost.
     """
-    if not raw.startswith(KEY_PREFIX) or len(raw) > 100:
+    if not raw.startswith((KEY_PREFIX, PUBLISHABLE_PREFIX)) or len(raw) > 100:
         return None
     now = now or timezone.now()
     with connection.cursor() as cursor:
@@ -76,9 +87,9 @@ def authenticate_key(raw: str, *, now: datetime | None = None) -> ApiKey | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    key = ApiKey.from_db(DEFAULT_DB_ALIAS, ["id", "workspace_id"], row[:2])
+    key = ApiKey.from_db(DEFAULT_DB_ALIAS, ["id", "workspace_id", "kind"], row[:3])
     key.workspace = Workspace.from_db(DEFAULT_DB_ALIAS, ["id"], row[1:2])
-    if row[2]:
+    if row[3]:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key
 

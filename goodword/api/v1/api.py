@@ -24,6 +24,7 @@ from goodword.api.v1 import (
     payouts,
     programs,
     referrals,
+    referrers,
     rewards,
     staff_notifications,
     validation,
@@ -59,6 +60,7 @@ api.add_router("", connections.router)
 api.add_router("", webhooks.router)
 api.add_router("", messaging.router)
 api.add_router("", staff_notifications.router)
+api.add_router("", referrers.router)
 
 
 def error(

@@ -54,6 +54,17 @@ class KeyForm(forms.Form):
         max_length=100,
         error_messages={"required": "Name the key after what will use it, e.g. “shop”."},
     )
+    kind = forms.ChoiceField(
+        choices=[
+            ("secret", "Secret: your server calls the API"),
+            ("publishable", "Publishable: the widget and refer-by-name in your pages"),
+        ],
+        initial="secret",
+        required=False,
+    )
+
+    def clean_kind(self) -> str:
+        return str(self.cleaned_data.get("kind") or "secret")
 
 
 class SettingsForm(forms.Form):

@@ -19,6 +19,7 @@ urlpatterns = [
     path("api-keys/", keys.api_keys, name="api_keys"),
     path("api-keys/new/", keys.create, name="api_key_create"),
     path("api-keys/<str:key_id>/revoke/", keys.revoke, name="api_key_revoke"),
+    path("api-keys/widget-secret/rotate/", keys.rotate_secret, name="widget_secret_rotate"),
     path("settings/", workspace.settings, name="settings"),
     path("audit/", log.page, name="audit"),
     path("audit/export/", log.export, name="audit_export"),
