@@ -19,7 +19,8 @@ from goodword.participants.models import Advocate
 from goodword.participants.services import enrol_advocate, upsert_participant
 from goodword.programs.rules import RewardSpec, TriggerSpec
 from goodword.programs.services import create_program
-from goodword.referrals.models import Click
+from goodword.referrals import shares
+from goodword.referrals.models import Click, Share
 from goodword.rewards.services import approve_due_rewards
 
 DEMO_NAME = "Acme Coffee (demo)"
@@ -79,7 +80,7 @@ def _history(
     n: int,
 ) -> None:
     click_id = secrets.token_urlsafe(12)
-    Click.objects.create(
+    click = Click.objects.create(
         click_id=click_id,
         workspace=workspace,
         program=advocate.program,
@@ -88,6 +89,8 @@ def _history(
         channel=rng.choice(["email", "whatsapp", "sms", "x", "copy"]),
         ua_class=rng.choice(["mobile", "desktop"]),
     )
+    # The advocate shared before the friend clicked: the funnel's first stage.
+    shares.record(advocate, click.channel, Share.Source.PORTAL, at=start - timedelta(hours=1))
     token = make_ref_token(advocate.public_id, click_id, int(start.timestamp()))
     customer = {
         "external_id": f"cus_{friend.lower()}",

@@ -25,6 +25,7 @@ from goodword.api.v1 import (
     programs,
     referrals,
     rewards,
+    shares,
     staff_notifications,
     validation,
     webhooks,
@@ -59,6 +60,7 @@ api.add_router("", connections.router)
 api.add_router("", webhooks.router)
 api.add_router("", messaging.router)
 api.add_router("", staff_notifications.router)
+api.add_router("", shares.router)
 
 
 def error(
