@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from goodword.api.v1.api import api
+from goodword.public import flyer, qr
 from goodword.public import views as public
 from goodword.public.sms import sms_inbound
 from goodword.public.unsubscribe import unsubscribe_page
@@ -20,6 +21,8 @@ urlpatterns = [
     path("hooks/", include("goodword.integrations.urls")),
     path("s/<str:code>", public.share_page, name="share"),
     re_path(r"^r/(?P<code>[^/]+)/?$", public.redirect_view, name="redirect"),
+    re_path(r"^q/(?P<code>[^/.]+)\.(?P<kind>svg|png)$", qr.qr_image, name="qr"),
+    path("q/<str:code>/flyer", flyer.flyer, name="flyer"),
     path("u/<str:token>", unsubscribe_page, name="unsubscribe"),
     path("", include("goodword.public.widget.urls")),
     path("healthz", public.healthz),

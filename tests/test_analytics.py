@@ -32,7 +32,7 @@ from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program, RewardRule
 from goodword.public import links
 from goodword.referrals.clicklog import ingest_clicks
-from goodword.referrals.models import Click, Referral
+from goodword.referrals.models import Click, Referral, Share
 from goodword.rewards.models import LedgerAccount, LedgerEntry, LedgerTransaction, Reward
 from goodword.rewards.services import approve_due_rewards
 from tests.factories import Api, enrol, make_api, make_program, purchase, signup
@@ -600,6 +600,15 @@ def make_random_history(rng: random.Random, name: str) -> Workspace:
             data={"program": a.program.public_id, "tier": rng.choice(["Silver", "Gold"])},
             created_at=_when(rng),
         )
+    # Shares from their own generator: the histories drawn before them stay as they were.
+    more = random.Random(f"{name}-shares")
+    for _ in range(more.randrange(0, 10)):
+        a = more.choice(advocates)
+        Share.objects.create(
+            workspace=ws, program_id=a.program_id, advocate=a, created_at=_when(more),
+            channel=more.choice(["email", "x", "qr", "copy", "whatsapp"]),
+            source=more.choice(["portal", "widget", "api"]),
+        )  # fmt: skip
     return ws
 
 
@@ -631,6 +640,7 @@ class Plain:
         self.people = list(Participant.objects.filter(workspace_id=ws))
         self.all_advocates = list(Advocate.objects.filter(workspace_id=ws))
         self.all_clicks = list(Click.objects.filter(workspace_id=ws))
+        self.all_shares = list(Share.objects.filter(workspace_id=ws))
         self.all_referrals = list(
             Referral.objects.filter(workspace_id=ws).select_related("referee")
         )
@@ -651,6 +661,7 @@ class Plain:
 
         self.advocates_in = [a for a in self.all_advocates if mine(a)]
         self.clicks_in = [c for c in self.all_clicks if mine(c)]
+        self.shares_in = [s for s in self.all_shares if mine(s)]
         self.referrals_in = [r for r in self.all_referrals if mine(r)]
         self.rewards_in = [r for r in self.all_rewards if mine(r)]
 
@@ -677,6 +688,9 @@ class Plain:
     def clicks(self) -> list[Click]:
         return [c for c in self.clicks_in if self.within(c.created_at)]
 
+    def shares(self) -> list[Share]:
+        return [s for s in self.shares_in if self.within(s.created_at)]
+
     def came(self) -> list[Referral]:
         return [r for r in self.referrals_in if self.counted(r) and self.within(r.created_at)]
 
@@ -689,7 +703,9 @@ class Plain:
     def advocates(self) -> list[Advocate]:
         if self.until is None:
             return list(self.advocates_in)
-        active = {c.advocate_id for c in self.clicks_in if self.by_end(c.created_at)} | {
+        active = {c.advocate_id for c in self.clicks_in if self.by_end(c.created_at)}
+        active |= {s.advocate_id for s in self.shares_in if self.by_end(s.created_at)}
+        active |= {
             r.advocate_id
             for r in self.referrals_in
             if self.counted(r) and self.by_end(r.created_at)
@@ -733,13 +749,14 @@ class Plain:
     def funnel(self) -> Funnel:
         advocates = self.advocates()
         sharing = {c.advocate_id for c in self.clicks()} | {r.advocate_id for r in self.came()}
+        sharing |= {s.advocate_id for s in self.shares()}
         converted = self.converted()
         rewarded = [r for r in converted if r.rewarded_at is not None]
         n = (len(advocates), len(sharing), len(self.clicks()), len(self.came()), len(converted))
         return Funnel(
             *n, len(rewarded),
             rate(n[1], n[0]), rate(n[2], n[1]), rate(n[3], n[2]), rate(n[4], n[3]),
-            rate(len(rewarded), n[4]),
+            rate(len(rewarded), n[4]), shares=len(self.shares()),
         )  # fmt: skip
 
     def statuses(self) -> dict[str, int]:
@@ -970,6 +987,7 @@ class Plain:
 
     def channels(self) -> tuple[breakdowns.Channel, ...]:
         names = {c.channel or "link" for c in self.clicks()}
+        names |= {s.channel for s in self.shares()}
         names |= {self.channel(r) for r in [*self.came(), *self.converted()]}
         names |= {
             self.channel(r) for r in self.conversions()
@@ -985,9 +1003,14 @@ class Plain:
                     name,
                     sum(1 for c in self.clicks() if (c.channel or "link") == name),
                     len(came), len(conv), rate(len(conv), len(came)), per_currency(net),
+                    sum(1 for s in self.shares() if s.channel == name),
                 )
             )  # fmt: skip
-        return tuple(sorted(rows, key=lambda c: (-c.converted, -c.referrals, -c.clicks, c.channel)))
+        return tuple(
+            sorted(
+                rows, key=lambda c: (-c.converted, -c.referrals, -c.clicks, -c.shares, c.channel)
+            )
+        )
 
     def segments(self, key: Any) -> tuple[breakdowns.Segment, ...]:
         by_pk = {a.pk: a for a in self.all_advocates}
@@ -1180,9 +1203,12 @@ def test_program_stats_answer_every_number_for_a_period(shop: Shop) -> None:
         "revenue": money_,
         "reward_cost": [{"currency": "USD", "amount": 1850}],
         "avg_hours_to_convert": 47.0,
+        "shares": 0,
+        "shares_by_channel": {},
         "period": {"start": "2026-03-01", "end": "2026-03-31"},
         "funnel": {
-            "advocates": 3, "sharing_advocates": 2, "clicks": 4, "referrals": 4, "converted": 1,
+            "advocates": 3, "sharing_advocates": 2, "shares": 0, "clicks": 4, "referrals": 4,
+            "converted": 1,
             "rewarded": 1, "sharing_rate": 0.6667, "clicks_per_sharing_advocate": 2.0,
             "referrals_per_click": 1.0, "conversion_rate": 0.25, "reward_rate": 1.0,
         },
@@ -1255,13 +1281,13 @@ def test_program_stats_answer_every_number_for_a_period(shop: Shop) -> None:
              "revenue": [], "rewards": [], "points": 0},
         ],
         "channels": [
-            {"channel": "code", "clicks": 0, "referrals": 3, "converted": 1,
+            {"channel": "code", "shares": 0, "clicks": 0, "referrals": 3, "converted": 1,
              "conversion_rate": 0.3333, "revenue": money_},
-            {"channel": "email", "clicks": 2, "referrals": 1, "converted": 0,
+            {"channel": "email", "shares": 0, "clicks": 2, "referrals": 1, "converted": 0,
              "conversion_rate": 0.0, "revenue": [{"currency": "USD", "amount": 0}]},
-            {"channel": "link", "clicks": 1, "referrals": 0, "converted": 0,
+            {"channel": "link", "shares": 0, "clicks": 1, "referrals": 0, "converted": 0,
              "conversion_rate": None, "revenue": []},
-            {"channel": "sms", "clicks": 1, "referrals": 0, "converted": 0,
+            {"channel": "sms", "shares": 0, "clicks": 1, "referrals": 0, "converted": 0,
              "conversion_rate": None, "revenue": []},
         ],
         "variants": [],

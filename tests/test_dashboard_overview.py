@@ -72,7 +72,10 @@ def test_overview_shows_the_workspace_numbers_in_major_units(shop: Shop) -> None
     assert "Cost per referred customer €10.00 $9.25 CAC" in shown
     assert "Return on reward cost 400.0 % EUR 89.2 % USD ROI" in shown
     # The funnel with its rates.
-    assert "Advocates 4 Sharing advocates 4 100.0 % of advocates Clicks 5" in shown
+    assert (
+        "Advocates 4 Sharing advocates 4 100.0 % of advocates Shares 0 0 per sharing advocate "
+        "Clicks 5"
+    ) in shown
     assert "Converted 2 40.0 % of friends Rewarded 2 100.0 % of converted" in shown
     # Raw minor units never show.
     assert "3500" not in shown
@@ -101,9 +104,10 @@ def test_one_program_and_its_leaderboard_and_channels(shop: Shop) -> None:
     assert re.search(r"2 dan DAN-\w+ 1 1 0 — —", leaders)
     assert '3 =HYPERLINK("http://evil.test","x") ZED-' in leaders
     channels = shown.split("Channels")[1].split("Money")[0]
-    assert "code 0 3 1 33.3 % $35.00" in channels
-    assert "email 2 1 0 0.0 % $0.00" in channels
-    assert "link 2 0 0 — —" in channels
+    # Shares (none here), clicks, friends, converted.
+    assert "code 0 0 3 1 33.3 % $35.00" in channels
+    assert "email 0 2 1 0 0.0 % $0.00" in channels
+    assert "link 0 2 0 0 — —" in channels
 
 
 def test_daily_chart_is_an_accessible_svg_with_the_numbers_beside_it(shop: Shop) -> None:

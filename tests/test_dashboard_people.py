@@ -265,7 +265,8 @@ def test_participant_page_shows_balances_programs_referrals_and_rewards(history:
     ) in body
     code = history.alice["code"]
     assert (
-        f"Give $10, get $10 {code} http://testserver/r/{code} http://testserver/s/{code} 1 1 $10.00"
+        f"Give $10, get $10 {code} http://testserver/r/{code} http://testserver/s/{code} "
+        "SVG · PNG · Printable flyer 1 1 $10.00"
     ) in body.replace("http://localhost:8000", "http://testserver")
     assert "Referred by Nobody referred alice." in body
     made = body[body.index("Referrals made") : body.index("Rewards Reward")]

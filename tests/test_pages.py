@@ -20,6 +20,8 @@ PAGES = [
     ("/", 200, "django"),
     ("/s/{code}", 200, "django"),
     ("/s/NO-SUCH-CODE", 404, "django"),
+    ("/q/{code}/flyer", 200, "django"),
+    ("/q/NO-SUCH-CODE/flyer", 404, "django"),
     ("/demo/shop?gw_ref=abc", 200, "django"),
     ("/no/such/page", 404, "django"),
     ("/admin/login/", 200, "django"),
@@ -49,6 +51,16 @@ def test_html_pages_carry_security_headers(
         assert response["X-Frame-Options"] == "DENY"
     else:
         assert policy.startswith("default-src 'none'")
+
+
+def test_qr_codes_carry_nosniff_and_the_svg_a_policy_of_its_own(story: Story) -> None:
+    for kind in ("svg", "png"):
+        response = Client().get(f"/q/{story.alice['code']}.{kind}")
+        assert response.status_code == 200
+        assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Type"] == "image/png"
+    svg = Client().get(f"/q/{story.alice['code']}.svg")
+    assert svg["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'"
 
 
 def test_json_answers_carry_no_page_policy(story: Story) -> None:

@@ -109,8 +109,17 @@ def share_by_referral(story: Story, code: str) -> None:
     assert answer.status_code in (200, 201), answer.content
 
 
+def share_by_share_event(story: Story, code: str) -> None:
+    """A share reported through the API (the portal and widget record the same rows)."""
+    body = {"program": story.program["id"], "advocate": "dave", "channel": "whatsapp"}
+    answer = story.acme.post("/shares", body)
+    assert answer.status_code == 201, answer.content
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("share", [share_by_click, share_by_invite, share_by_referral])
+@pytest.mark.parametrize(
+    "share", [share_by_click, share_by_invite, share_by_referral, share_by_share_event]
+)
 def test_share_reminder_stops_once_they_shared(story: Story, mailbox: Mailbox, share: Any) -> None:
     turn_on(story.acme)
     dave = dave_joins(story)

@@ -28,7 +28,7 @@ from goodword.analytics.scope import Scope
 from goodword.events.models import DomainEvent
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program
-from goodword.referrals.models import Click, Referral
+from goodword.referrals.models import Click, Referral, Share
 from tests import test_analytics as history
 from tests import test_rollup_breakdowns as breakdown_tests
 
@@ -37,7 +37,8 @@ DAYS = [FIRST + timedelta(days=n) for n in range(-1, 22, 2)]  # the history and 
 
 
 def plain_sharing(scope: Scope) -> int:
-    """Advocates with a click or a friend who came in the period, by a loop over the rows."""
+    """Advocates with a share, a click or a friend who came in the period, by a loop over the
+    rows."""
 
     def counts(program_id: int, at: datetime) -> bool:
         day = at.date()
@@ -49,8 +50,10 @@ def plain_sharing(scope: Scope) -> int:
 
     clicks = Click.objects.filter(workspace_id=scope.workspace_id)
     refs = Referral.objects.filter(workspace_id=scope.workspace_id)
+    shares = Share.objects.filter(workspace_id=scope.workspace_id)
     return len(
         {c.advocate_id for c in clicks if counts(c.program_id, c.created_at)}
+        | {s.advocate_id for s in shares if counts(s.program_id, s.created_at)}
         | {
             r.advocate_id
             for r in refs
@@ -123,9 +126,9 @@ def assert_kept_equals_rebuilt() -> None:
 
 
 def change_some(rng: random.Random, ws: Workspace) -> None:
-    """Clicks on earlier days arrive late (an active day between others), friends' referrals
-    are rejected (an active day goes, maybe an advocate's only one) or come back; each change
-    announced by a domain event as the engine does."""
+    """Clicks and shares on earlier days arrive late (an active day between others), friends'
+    referrals are rejected (an active day goes, maybe an advocate's only one) or come back; each
+    change announced by a domain event as the engine does."""
     now = timezone.now()
     advocates = list(Advocate.objects.filter(workspace=ws))
     for i in range(rng.randrange(1, 6)):
@@ -133,6 +136,12 @@ def change_some(rng: random.Random, ws: Workspace) -> None:
         Click.objects.create(
             click_id=f"{ws.name}-late{i}", workspace=ws, program_id=a.program_id, advocate=a,
             created_at=history._when(rng), channel="email",
+        )  # fmt: skip
+    for _ in range(rng.randrange(1, 4)):
+        a = rng.choice(advocates)
+        Share.objects.create(
+            workspace=ws, program_id=a.program_id, advocate=a, created_at=history._when(rng),
+            channel="qr", source="portal",
         )  # fmt: skip
     events = []
     for r in Referral.objects.filter(workspace=ws):

@@ -385,6 +385,27 @@ CASES = [
         {"advocate": "alice", "email": "mallory@example.org"},
         note="acme's advocate does not exist in globex's program",
     ),
+    # Shares: globex cannot count a share for acme's advocate or in acme's program.
+    Case(
+        "POST",
+        "/shares",
+        "/shares",
+        {"program": "{acme_program}", "advocate": "alice", "channel": "email"},
+    ),
+    Case(
+        "POST",
+        "/shares",
+        "/shares",
+        {"program": "{globex_program}", "advocate": "alice", "channel": "email"},
+        note="acme's advocate does not exist in globex's program",
+    ),
+    Case(
+        "POST",
+        "/shares",
+        "/shares",
+        {"program": "{acme_program}", "advocate": "gina", "channel": "qr"},
+        note="globex's own advocate, named in acme's program",
+    ),
     # Participants: acme's external ids name nothing for globex.
     Case("GET", PAR, "/participants/alice"),
     Case("GET", PAR, "/participants/bob"),

@@ -28,7 +28,7 @@ from goodword.referrals.models import Referral
 @dataclass(frozen=True)
 class Funnel:
     advocates: int  # enrolled by the end of the period
-    sharing: int  # advocates with a click or a friend who came in the period
+    sharing: int  # advocates with a share, a click or a friend who came in the period
     clicks: int
     referrals: int  # friends who came (signed up or bought through an advocate)
     converted: int  # friends who converted in the period, not reversed since
@@ -39,6 +39,7 @@ class Funnel:
     referral_rate: float | None  # referrals per click (may exceed 1: codes need no click)
     conversion_rate: float | None  # converted per referral
     reward_rate: float | None  # rewarded per converted
+    shares: int = 0  # share events (taps on share buttons, QR downloads, reported shares)
 
 
 def funnel(scope: Scope) -> Funnel:
@@ -46,6 +47,7 @@ def funnel(scope: Scope) -> Funnel:
         advocates = queries.advocates(scope).count()
         sharing = queries.sharing(scope).count()
         clicks = queries.clicks(scope).count()
+        shares = queries.shares(scope).count()
         referrals = queries.came(scope).count()
         stages = queries.converted(scope).aggregate(
             converted=Count("pk"), rewarded=Count("pk", filter=Q(rewarded_at__isnull=False))
@@ -55,6 +57,7 @@ def funnel(scope: Scope) -> Funnel:
         advocates, sharing = rolled.enrolled_count(scope), rolled.sharing(scope)
         totals = rolled.referral_totals(scope)
         clicks, referrals = rolled.clicks(scope), totals["came"]
+        shares = rolled.shares(scope)
         converted, rewarded = totals["converted"], totals["rewarded"]
     return Funnel(
         advocates=advocates,
@@ -68,6 +71,7 @@ def funnel(scope: Scope) -> Funnel:
         referral_rate=rate(referrals, clicks),
         conversion_rate=rate(converted, referrals),
         reward_rate=rate(rewarded, converted),
+        shares=shares,
     )
 
 

@@ -153,12 +153,15 @@ class Channel:
     converted: int
     conversion_rate: float | None  # converted per referral
     revenue: tuple[Money, ...]
+    shares: int = 0  # share events through the channel (`referrals.Share.Channel`)
 
 
 def channels(scope: Scope) -> tuple[Channel, ...]:
-    """Clicks by the channel on the link (`?via=`); friends, conversions and revenue by the
-    channel of the click that brought them, else by how they were attributed."""
+    """Share events by the channel shared through; clicks by the channel on the link
+    (`?via=`); friends, conversions and revenue by the channel of the click that brought
+    them, else by how they were attributed."""
     if scope.raw:
+        shares = _counts(queries.shares(scope), F("channel"))
         clicks = _counts(queries.clicks(scope), queries.click_channel())
         came = _counts(queries.came(scope), queries.channel())
         converted = _counts(queries.converted(scope), queries.channel())
@@ -169,8 +172,9 @@ def channels(scope: Scope) -> tuple[Channel, ...]:
     else:
         counts = rolled.counts_by(scope, "channel")
         clicks, came, converted = counts["clicks"], counts["came"], counts["converted"]
+        shares = counts["shares"]
         revenue = _net(rolled.revenue_by(scope, "channel"), "channel")
-    names = clicks.keys() | came.keys() | converted.keys() | revenue.keys()
+    names = shares.keys() | clicks.keys() | came.keys() | converted.keys() | revenue.keys()
     rows = [
         Channel(
             channel=name,
@@ -179,10 +183,13 @@ def channels(scope: Scope) -> tuple[Channel, ...]:
             converted=converted.get(name, 0),
             conversion_rate=rate(converted.get(name, 0), came.get(name, 0)),
             revenue=per_currency(revenue.get(name, {})),
+            shares=shares.get(name, 0),
         )
         for name in names
     ]
-    return tuple(sorted(rows, key=lambda c: (-c.converted, -c.referrals, -c.clicks, c.channel)))
+    return tuple(
+        sorted(rows, key=lambda c: (-c.converted, -c.referrals, -c.clicks, -c.shares, c.channel))
+    )
 
 
 @dataclass(frozen=True)

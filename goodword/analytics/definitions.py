@@ -15,13 +15,21 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     (
         "Advocates",
         "Advocates enrolled by the end of the period. Enrolment time is when Goodword enrolled "
-        "them, so an advocate with a click or a friend before the end counts too (history "
-        "imported later).",
+        "them, so an advocate with a click, a share or a friend before the end counts too "
+        "(history imported later).",
     ),
     (
         "Sharing advocates",
-        "Advocates with a click on their link or a friend who came in the period (a code typed "
-        "at checkout is a share). Share events will count when Goodword records them.",
+        "Advocates with a share, a click on their link or a friend who came in the period (a "
+        "code typed at checkout is a share too).",
+    ),
+    (
+        "Shares",
+        "Share events in the period: an advocate tapped a share button in the portal, the "
+        "widget or the share page (copy, native share, email, SMS, WhatsApp and the other "
+        "channels), downloaded their QR code, or the business reported a share through the API "
+        "(POST /api/v1/shares). Counted by the channel shared through; a share is not a click "
+        "(opening or viewing a QR code records nothing).",
     ),
     ("Clicks", "Visits through advocates' links in the period. Link-preview bots are not clicks."),
     (
@@ -103,7 +111,8 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Channels",
-        "Clicks by the channel the link carried (?via=email); friends and conversions by the "
+        "Shares by the channel shared through; clicks by the channel the link carried "
+        "(?via=email); friends and conversions by the "
         "channel of the click that brought them, else by how they were attributed: a code "
         "typed, an invite by email, a coupon on the order. 'link' is a link without a channel.",
     ),

@@ -110,19 +110,24 @@ class StatusDay(_Rollup):
 
 
 class ClickDay(_Rollup):
+    """Clicks on `day` by the channel the link carried, and share events by the channel the
+    advocate shared through (`referrals.Share`): a channel's row holds both."""
+
     workspace_id = models.BigIntegerField()
     program_id = models.BigIntegerField()
     day = models.DateField()
     channel = models.CharField(max_length=32)
     variant = models.CharField(max_length=100)
     clicks = models.BigIntegerField()
+    shares = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["workspace_id", "day"])]
 
 
 class AdvocateDay(_Rollup):
-    """One advocate's day: clicks on their link, friends who came, and conversions (live)."""
+    """One advocate's day: clicks on their link, friends who came, conversions (live), and
+    share events."""
 
     workspace_id = models.BigIntegerField()
     program_id = models.BigIntegerField()
@@ -131,6 +136,7 @@ class AdvocateDay(_Rollup):
     clicks = models.BigIntegerField()
     came = models.BigIntegerField()
     converted = models.BigIntegerField()
+    shares = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [
@@ -269,16 +275,19 @@ class RollupState(_Rollup):
     # Participants by id, not by their `participant.created` domain event: an import writes
     # none per row (`goodword.imports`).
     participants_done = models.BigIntegerField(default=0)
+    shares_done = models.BigIntegerField(default=0)
     domain_events_seen = models.BigIntegerField(default=0)
     events_seen = models.BigIntegerField(default=0)
     clicks_seen = models.BigIntegerField(default=0)
     participants_seen = models.BigIntegerField(default=0)
+    shares_seen = models.BigIntegerField(default=0)
     seen_at = models.DateTimeField(null=True)
     # Where reads caught up to (`rollups.catch_up`): past `*_seen`, not yet trusted as done.
     domain_events_read = models.BigIntegerField(default=0)
     events_read = models.BigIntegerField(default=0)
     clicks_read = models.BigIntegerField(default=0)
     participants_read = models.BigIntegerField(default=0)
+    shares_read = models.BigIntegerField(default=0)
 
 
 class ParticipantFact(_Rollup):

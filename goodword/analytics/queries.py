@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce, Least, NullIf
 from goodword.analytics.scope import Scope
 from goodword.ingest.models import Event
 from goodword.participants.models import Advocate
-from goodword.referrals.models import Click, Referral
+from goodword.referrals.models import Click, Referral, Share
 from goodword.rewards.models import LedgerAccount, LedgerEntry, LedgerTransaction, Reward
 
 Status = Referral.Status
@@ -65,6 +65,12 @@ def clicks(scope: Scope) -> QuerySet[Click]:
     return scope.of(Click.objects.all()).filter(scope.within("created_at"))
 
 
+def shares(scope: Scope) -> QuerySet[Share]:
+    """Share events in the period: an advocate tapped a share button, downloaded their QR
+    code, or the business reported a share (`POST /api/v1/shares`)."""
+    return scope.of(Share.objects.all()).filter(scope.within("created_at"))
+
+
 def came(scope: Scope) -> QuerySet[Referral]:
     """Referrals counted as friends who came in the period (by `created_at`)."""
     return referrals(scope).filter(COUNTED).filter(scope.within("created_at"))
@@ -82,25 +88,29 @@ def conversions(scope: Scope) -> QuerySet[Referral]:
 
 def advocates(scope: Scope) -> QuerySet[Advocate]:
     """Advocates enrolled by the end of the period. Enrolment time is when Goodword enrolled
-    them (not business time), so an advocate with a click or a referral before the end counts
-    too: history imported later would otherwise show activity without advocates."""
+    them (not business time), so an advocate with a click, a share or a referral before the
+    end counts too: history imported later would otherwise show activity without advocates."""
     qs = scope.of(Advocate.objects.all())
     if scope.until is None:
         return qs
     clicked = scope.of(Click.objects.all()).filter(scope.by_end("created_at"))
     came_by_end = referrals(scope).filter(COUNTED).filter(scope.by_end("created_at"))
+    shared = scope.of(Share.objects.all()).filter(scope.by_end("created_at"))
     return qs.filter(
         Q(created_at__lt=scope.until)
         | Q(pk__in=clicked.values("advocate_id"))
         | Q(pk__in=came_by_end.values("advocate_id"))
+        | Q(pk__in=shared.values("advocate_id"))
     )
 
 
 def sharing(scope: Scope) -> QuerySet[Advocate]:
-    """Advocates who shared in the period: a click on their link, or a friend who came (a
-    code typed at checkout is a share too). Share events will count when they exist."""
+    """Advocates who shared in the period: a share event, a click on their link, or a friend
+    who came (a code typed at checkout is a share too)."""
     return scope.of(Advocate.objects.all()).filter(
-        Q(pk__in=clicks(scope).values("advocate_id")) | Q(pk__in=came(scope).values("advocate_id"))
+        Q(pk__in=shares(scope).values("advocate_id"))
+        | Q(pk__in=clicks(scope).values("advocate_id"))
+        | Q(pk__in=came(scope).values("advocate_id"))
     )
 
 

@@ -80,6 +80,7 @@ DAY_COUNTS = {
     "rewarded",
     "orders",
     "clicks",
+    "shares",
     "count",
     "unvalued",
 }
@@ -143,11 +144,15 @@ def referral_totals(scope: Scope) -> dict[str, int]:
 
 
 def _click_days(scope: Scope) -> list[dict[str, Any]]:
-    return _days_by_key(scope, ClickDay, KEYS, ("clicks",))
+    return _days_by_key(scope, ClickDay, KEYS, ("clicks", "shares"))
 
 
 def clicks(scope: Scope) -> int:
     return sum(r["clicks"] for r in _click_days(scope))
+
+
+def shares(scope: Scope) -> int:
+    return sum(r["shares"] for r in _click_days(scope))
 
 
 def statuses(scope: Scope) -> dict[str, int]:
@@ -166,6 +171,7 @@ def daily(scope: Scope) -> dict[str, dict[date, int]]:
             .values_list("day")
             .annotate(n=Sum("clicks"))
             .order_by()
+            if n  # a day with shares only
         },
         "referrals": {r["day"]: _int(r["n"]) for r in came if r["n"]},
         "conversions": {r["day"]: _int(r["c"]) for r in came if r["c"]},
@@ -185,10 +191,13 @@ def revenue_by(scope: Scope, *keys: str) -> list[dict[str, Any]]:
 
 
 def counts_by(scope: Scope, key: str) -> dict[str, dict[str, int]]:
-    """clicks, came and converted per value of `key` (channel or variant)."""
+    """clicks, shares, came and converted per value of `key` (channel or variant)."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
-    for (value,), sums in _summed_by(_click_days(scope), (key,), ("clicks",)).items():
-        out["clicks"][value] = sums["clicks"]
+    for (value,), sums in _summed_by(_click_days(scope), (key,), ("clicks", "shares")).items():
+        if sums["clicks"]:
+            out["clicks"][value] = sums["clicks"]
+        if sums["shares"]:
+            out["shares"][value] = sums["shares"]
     for (value,), sums in _summed_by(_referral_days(scope), (key,), ("came", "converted")).items():
         if sums["came"]:
             out["came"][value] = sums["came"]

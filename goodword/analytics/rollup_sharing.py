@@ -1,12 +1,12 @@
 """Rollups of each advocate's activity over a period: who shared in it (SharingDay), and each
 advocate's totals over all time (AdvocateTotal), the leaderboard's bound.
 
-An advocate shared in [s, e] when they have an active day (an AdvocateDay with a click or a
-friend who came) in it, and then exactly one of those days is their first in it: the one whose
-previous active day is before s, or that has none. So SharingDay counts, per program, day and
-previous active day, the advocates active that day, and a period's sharing advocates are the
-rows of its days whose previous day is before its start (`rolled.sharing`). Rows grow with the
-pairs of days, not with the advocates.
+An advocate shared in [s, e] when they have an active day (an AdvocateDay with a share event, a
+click or a friend who came) in it, and then exactly one of those days is their first in it: the
+one whose previous active day is before s, or that has none. So SharingDay counts, per program,
+day and previous active day, the advocates active that day, and a period's sharing advocates
+are the rows of its days whose previous day is before its start (`rolled.sharing`). Rows grow
+with the pairs of days, not with the advocates.
 
 Kept as `rollups` keeps the others, recomputed and never adjusted by a difference: when a
 program's days of advocate rows were recomputed, the SharingDay rows of those days are, and of
@@ -27,6 +27,7 @@ from typing import Any
 from django.db import connection
 
 from goodword.analytics import rollup_db as db
+from goodword.analytics import rollup_sql as sql
 from goodword.analytics import scratch
 from goodword.analytics.models import AdvocateDay, AdvocateTotal, SharingDay
 
@@ -36,7 +37,7 @@ MODELS = (SharingDay, AdvocateTotal)
 LOOKUPS = 100_000
 DAYS, SHARING = AdvocateDay._meta.db_table, SharingDay._meta.db_table
 TOTALS = AdvocateTotal._meta.db_table
-ACTIVE = "(clicks > 0 OR came > 0)"
+ACTIVE = sql.ACTIVE
 Part = tuple[int, int | None, date]  # workspace, program, day
 
 
@@ -91,12 +92,12 @@ def _insert_days(n: int) -> str:
     """INSERT the rows of one program's `n` days (workspace, program, then the days)."""
     before = f"""(SELECT MAX(y.day) FROM {DAYS} y WHERE y.advocate_id = d.advocate_id
     AND y.workspace_id = d.workspace_id AND y.program_id = d.program_id AND y.day < d.day
-    AND (y.clicks > 0 OR y.came > 0))"""  # noqa: S608 - tables, fixed conditions
+    AND (y.clicks > 0 OR y.came > 0 OR y.shares > 0))"""  # noqa: S608 - tables, fixed conditions
     return f"""INSERT INTO {SHARING} (workspace_id, program_id, day, prev, count)
 SELECT workspace_id, program_id, day, prev, COUNT(*) FROM (
   SELECT d.workspace_id, d.program_id, d.day, {before} AS prev FROM {DAYS} d
   WHERE d.workspace_id = %s AND d.program_id = %s AND d.day IN ({", ".join(["%s"] * n)})
-    AND (d.clicks > 0 OR d.came > 0)
+    AND (d.clicks > 0 OR d.came > 0 OR d.shares > 0)
 ) x GROUP BY workspace_id, program_id, day, prev"""  # noqa: S608 - tables, fixed conditions
 
 
@@ -109,7 +110,7 @@ def _next_days(workspace: int, program: int, advocates: scratch.Ids, days: list[
     marks = ", ".join(["(%s)"] * len(days))
     statement = f"""SELECT DISTINCT (SELECT MIN(y.day) FROM {DAYS} y
     WHERE y.advocate_id = a.id AND y.day > t.column1 AND y.program_id = %s
-      AND (y.clicks > 0 OR y.came > 0))
+      AND (y.clicks > 0 OR y.came > 0 OR y.shares > 0))
 FROM ({advocates.select}) a CROSS JOIN (VALUES {marks}) t"""  # noqa: S608 - tables, integers
     rows = db.rows(statement, [program, *_dates(days)])
     return {db.as_date(d) for (d,) in rows if d is not None}

@@ -27,7 +27,7 @@ from goodword.analytics.models import (
 from goodword.events.models import DomainEvent
 from goodword.ingest.models import Event
 from goodword.participants.models import Advocate, Participant
-from goodword.referrals.models import Click, Referral
+from goodword.referrals.models import Click, Referral, Share
 from goodword.rewards.models import LedgerAccount, LedgerEntry, LedgerTransaction, Reward
 
 T = {
@@ -35,7 +35,7 @@ T = {
     for model in (
         AdvocateDay, AdvocateFact, ClickDay, PurchaseFact, ReferralDay, ReferralFact, RewardDay,
         RewardFact, StatusDay, DomainEvent, Event, Advocate, Participant, Click, Referral,
-        LedgerAccount, LedgerEntry, LedgerTransaction, Reward,
+        LedgerAccount, LedgerEntry, LedgerTransaction, Reward, Share,
         CohortDay, CustomerFact, NewCustomerDay, NewCustomerFact,
     )
 }  # fmt: skip
@@ -188,32 +188,50 @@ FROM {T["RewardFact"]} WHERE {where}
 GROUP BY workspace_id, program_id, day, status, kind, currency, variant"""
 
 
-def click_days(where: str) -> str:
-    """INSERT the daily clicks of the clicks matching `where` (on `c`)."""
-    return f"""INSERT INTO {T["ClickDay"]} (workspace_id, program_id, day, channel, variant, clicks)
-SELECT c.workspace_id, c.program_id, {day("c.created_at")},
-  CASE WHEN c.channel = '' THEN 'link' ELSE c.channel END, a.variant, COUNT(*)
-FROM {T["Click"]} c JOIN {T["Advocate"]} a ON a.id = c.advocate_id
-WHERE {where}
-GROUP BY c.workspace_id, c.program_id, {day("c.created_at")},
-  CASE WHEN c.channel = '' THEN 'link' ELSE c.channel END, a.variant"""
+def click_days(where_clicks: str, where_shares: str) -> str:
+    """INSERT the daily clicks and shares of the clicks matching `where_clicks` (on `c`) and
+    the shares matching `where_shares` (on `s`), by channel."""
+    return f"""INSERT INTO {T["ClickDay"]} (workspace_id, program_id, day, channel, variant, clicks,
+  shares)
+SELECT workspace_id, program_id, day, channel, variant, SUM(clicks), SUM(shares) FROM (
+  SELECT c.workspace_id, c.program_id, {day("c.created_at")} AS day,
+    CASE WHEN c.channel = '' THEN 'link' ELSE c.channel END AS channel, a.variant,
+    1 AS clicks, 0 AS shares
+  FROM {T["Click"]} c JOIN {T["Advocate"]} a ON a.id = c.advocate_id
+  WHERE {where_clicks}
+  UNION ALL
+  SELECT s.workspace_id, s.program_id, {day("s.created_at")}, s.channel, a.variant, 0, 1
+  FROM {T["Share"]} s JOIN {T["Advocate"]} a ON a.id = s.advocate_id
+  WHERE {where_shares}
+) x GROUP BY workspace_id, program_id, day, channel, variant"""
 
 
-def advocate_days(where_clicks: str, where_came: str, where_converted: str) -> str:
-    """INSERT each advocate's days from the clicks (on `c`) and the referral facts."""
+def advocate_days(
+    where_clicks: str, where_came: str, where_converted: str, where_shares: str
+) -> str:
+    """INSERT each advocate's days from the clicks (on `c`), the referral facts and the
+    shares (on `s`)."""
     return f"""INSERT INTO {T["AdvocateDay"]} (workspace_id, program_id, advocate_id, day, clicks,
-  came, converted)
-SELECT workspace_id, program_id, advocate_id, day, SUM(clicks), SUM(came), SUM(converted) FROM (
+  came, converted, shares)
+SELECT workspace_id, program_id, advocate_id, day, SUM(clicks), SUM(came), SUM(converted),
+  SUM(shares) FROM (
   SELECT c.workspace_id, c.program_id, c.advocate_id, {day("c.created_at")} AS day,
-    1 AS clicks, 0 AS came, 0 AS converted
+    1 AS clicks, 0 AS came, 0 AS converted, 0 AS shares
   FROM {T["Click"]} c WHERE {where_clicks}
   UNION ALL
-  SELECT workspace_id, program_id, advocate_id, created_on, 0, 1, 0 FROM {T["ReferralFact"]}
+  SELECT workspace_id, program_id, advocate_id, created_on, 0, 1, 0, 0 FROM {T["ReferralFact"]}
   WHERE came AND ({where_came})
   UNION ALL
-  SELECT workspace_id, program_id, advocate_id, converted_on, 0, 0, 1 FROM {T["ReferralFact"]}
+  SELECT workspace_id, program_id, advocate_id, converted_on, 0, 0, 1, 0 FROM {T["ReferralFact"]}
   WHERE live AND ({where_converted})
+  UNION ALL
+  SELECT s.workspace_id, s.program_id, s.advocate_id, {day("s.created_at")}, 0, 0, 0, 1
+  FROM {T["Share"]} s WHERE {where_shares}
 ) x GROUP BY workspace_id, program_id, advocate_id, day"""
+
+
+# An advocate's active day: one with a click, a friend who came or a share (a sharing day).
+ACTIVE = "(clicks > 0 OR came > 0 OR shares > 0)"
 
 
 def advocate_facts(where: str) -> str:
@@ -221,7 +239,7 @@ def advocate_facts(where: str) -> str:
     days, enrolled = T["AdvocateDay"], day("a.created_at")
     active = (
         f"(SELECT MIN(d.day) FROM {days} d"
-        " WHERE d.advocate_id = a.id AND (d.clicks > 0 OR d.came > 0))"
+        " WHERE d.advocate_id = a.id AND (d.clicks > 0 OR d.came > 0 OR d.shares > 0))"
     )
     return f"""INSERT INTO {T["AdvocateFact"]} (advocate_id, workspace_id, program_id,
   participant_id, variant, first_on, came_on, tier, segment)

@@ -1,10 +1,11 @@
 """Keep the rollups (goodword.analytics.models) up to date from what changed.
 
-A refresh reads the domain events, ingested events and clicks written since the last one:
+A refresh reads the domain events, ingested events, clicks and shares written since the last
+one:
 - the referrals, rewards and advocates they name get their facts recomputed from their rows
   (the SQL in `rollup_sql`, the definitions of `queries` written set-wise);
 - the program-days those facts were in, before and after, get their daily sums recomputed
-  from the facts; clicks' program-days from the clicks.
+  from the facts; clicks' and shares' program-days from the clicks and shares.
 Everything is recomputed, never adjusted by a difference, so running a refresh twice, or over
 rows it has already seen, changes nothing: that is what lets it read again the rows near the
 end that a slower transaction may still be adding to (RollupState).
@@ -51,7 +52,7 @@ from goodword.analytics.models import (
 from goodword.events.models import DomainEvent
 from goodword.ingest.models import Event
 from goodword.participants.models import Advocate, Participant
-from goodword.referrals.models import Click, Referral
+from goodword.referrals.models import Click, Referral, Share
 from goodword.rewards.models import Reward
 
 # Rows are read again until a refresh this much later has seen them (RollupState).
@@ -72,7 +73,7 @@ class Changed:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-SOURCES = ("domain_events", "events", "clicks", "participants")
+SOURCES = ("domain_events", "events", "clicks", "participants", "shares")
 ROLLUPS = (
     ReferralFact, ReferralDay, StatusDay, ClickDay, RewardFact, RewardDay, AdvocateDay,
     AdvocateFact, PurchaseFact, TookDay, ParticipantFact, ParticipantDay, EnrolledDay,
@@ -82,7 +83,7 @@ ROLLUPS = (
 
 def _tops() -> dict[str, int]:
     """The highest id of each source, in one query (every read of the numbers asks)."""
-    tables = (DomainEvent, Event, Click, Participant)
+    tables = (DomainEvent, Event, Click, Participant, Share)
     columns = ", ".join(f"(SELECT MAX(id) FROM {m._meta.db_table})" for m in tables)  # noqa: S608
     top = db.rows(f"SELECT {columns}")[0]
     return {source: int(n or 0) for source, n in zip(SOURCES, top, strict=True)}
@@ -160,8 +161,8 @@ def rebuild() -> dict[str, int]:
         days = sum(db.run(statement) for statement in sql.referral_days("1 = 1", "1 = 1"))
         days += db.run(sql.status_days("1 = 1")) + db.run(sql.reward_days("1 = 1"))
         days += db.run(sql.took_days("1 = 1"))
-        days += db.run(sql.click_days("1 = 1"))
-        days += db.run(sql.advocate_days("1 = 1", "1 = 1", "1 = 1"))
+        days += db.run(sql.click_days("1 = 1", "1 = 1"))
+        days += db.run(sql.advocate_days("1 = 1", "1 = 1", "1 = 1", "1 = 1"))
         db.run(sql.advocate_facts("1 = 1"))
         db.run(sql.purchase_facts("1 = 1"))
         # The statements below join the facts just written: without their statistics
@@ -244,16 +245,17 @@ def _changed(since: dict[str, int], tops: dict[str, int]) -> Changed:
         )
         | people.of_events(since["events"], tops["events"]),
         touched=attribution.changed(named, since["events"], tops["events"]),
-        click_days=_click_days(since["clicks"], tops["clicks"]),
+        click_days=_click_days(Click, since["clicks"], tops["clicks"])
+        | _click_days(Share, since["shares"], tops["shares"]),
     )
 
 
-def _click_days(since: int, top: int) -> set[Part]:
-    """The program-days of the clicks with ids in (since, top]. In SQL, not TruncDate: on
-    SQLite that parses each click's time in Python (0.5 s for a day's 135,000)."""
+def _click_days(model: type[Click] | type[Share], since: int, top: int) -> set[Part]:
+    """The program-days of the clicks (or shares) with ids in (since, top]. In SQL, not
+    TruncDate: on SQLite that parses each click's time in Python (0.5 s for a day's 135,000)."""
     days = f"SELECT DISTINCT workspace_id, program_id, {sql.day('created_at')}"
     rows = db.rows(
-        f"{days} FROM {Click._meta.db_table} WHERE id > %s AND id <= %s",  # noqa: S608 - a table
+        f"{days} FROM {model._meta.db_table} WHERE id > %s AND id <= %s",  # noqa: S608 - a table
         [int(since), int(top)],
     )
     return {(int(w), None if p is None else int(p), db.as_date(d)) for w, p, d in rows}
@@ -329,7 +331,11 @@ def _update(changed: Changed) -> None:
     if changed.click_days:
         on = scratch.days_in(changed.click_days, "day")
         db.run(f"DELETE FROM {ClickDay._meta.db_table} WHERE {on}")  # noqa: S608
-        db.run(sql.click_days(scratch.clicks_on(changed.click_days)))
+        db.run(
+            sql.click_days(
+                scratch.clicks_on(changed.click_days), scratch.clicks_on(changed.click_days, "s")
+            )
+        )
     advocates = changed.advocates | _advocate_days(referral_days | changed.click_days)
     sharing.update(advocates, referral_days | changed.click_days)
     persons = people.people(advocates, changed.referrals, changed.participants)
@@ -365,7 +371,9 @@ def _advocate_days(days: set[Part]) -> set[int]:
     advocates = {int(row[0]) for row in db.rows(who)}
     db.run(f"DELETE FROM {table} WHERE {on}")  # noqa: S608
     came, converted = scratch.days_in(days, "created_on"), scratch.days_in(days, "converted_on")
-    db.run(sql.advocate_days(scratch.clicks_on(days), came, converted))
+    db.run(
+        sql.advocate_days(scratch.clicks_on(days), came, converted, scratch.clicks_on(days, "s"))
+    )
     advocates.update(int(row[0]) for row in db.rows(who))
     return advocates
 

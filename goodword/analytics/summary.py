@@ -32,9 +32,10 @@ class Summary:
 
     @property
     def is_empty(self) -> bool:
-        """Nothing happened in the period: no click, no friend, no conversion, no reward."""
+        """Nothing happened in the period: no share, no click, no friend, no conversion, no
+        reward."""
         f = self.funnel
-        return not (f.clicks or f.referrals or self.conversions or self.costs.lines)
+        return not (f.shares or f.clicks or f.referrals or self.conversions or self.costs.lines)
 
 
 def summary(scope: Scope, *, top: int = 10) -> Summary:

@@ -32,7 +32,7 @@ from goodword.messaging import fanout, journeys
 from goodword.messaging.models import Journey, JourneySetting, Message
 from goodword.participants.models import Advocate
 from goodword.programs.models import Program
-from goodword.referrals.models import OPEN_STATUSES, Click, Invite, Referral
+from goodword.referrals.models import OPEN_STATUSES, Click, Invite, Referral, Share
 from goodword.rewards.models import Reward
 
 if TYPE_CHECKING:
@@ -47,16 +47,17 @@ _UNDONE = (Referral.Status.REJECTED, Referral.Status.REVERSED)
 
 
 def shared(advocate_ids: set[int]) -> set[int]:
-    """The advocates among `advocate_ids` who have shared: a click on their link, an invite
-    they made, or a referral attributed to them (all of them after their enrolment). One query.
-    Explicit share events (issue 10) join here."""
+    """The advocates among `advocate_ids` who have shared: a share event (a tap on a share
+    button, a QR code downloaded, one the business reported), a click on their link, an invite
+    they made, or a referral attributed to them (all of them after their enrolment). One query."""
     if not advocate_ids:
         return set()
     mine = OuterRef("pk")
     return set(
         Advocate.objects.filter(pk__in=advocate_ids)
         .filter(
-            Exists(Click.objects.filter(advocate=mine))
+            Exists(Share.objects.filter(advocate=mine))
+            | Exists(Click.objects.filter(advocate=mine))
             | Exists(Invite.objects.filter(advocate=mine))
             | Exists(Referral.objects.filter(advocate=mine))
         )

@@ -19,6 +19,7 @@ from goodword.participants.models import Advocate
 from goodword.participants.services import enrol_advocate, upsert_participant
 from goodword.programs.rules import RewardSpec, TriggerSpec
 from goodword.programs.services import create_program
+from goodword.referrals import shares
 from goodword.referrals.models import Click, Share
 from goodword.rewards.services import approve_due_rewards
 
@@ -66,7 +67,6 @@ def seed(owner_email: str, password: str, *, site_url: str = "") -> tuple[Worksp
         start = now - timedelta(days=DAYS - 1 - n * (DAYS - 6) / FRIENDS, hours=rng.randint(0, 12))
         _history(workspace, advocate, friend, start, rng, n)
     _extra_clicks(advocates, now, rng)
-    _shares(advocates, now, rng)
     approve_due_rewards(now=now)
     return workspace, api_key
 
@@ -80,7 +80,7 @@ def _history(
     n: int,
 ) -> None:
     click_id = secrets.token_urlsafe(12)
-    Click.objects.create(
+    click = Click.objects.create(
         click_id=click_id,
         workspace=workspace,
         program=advocate.program,
@@ -89,6 +89,8 @@ def _history(
         channel=rng.choice(["email", "whatsapp", "sms", "x", "copy"]),
         ua_class=rng.choice(["mobile", "desktop"]),
     )
+    # The advocate shared before the friend clicked: the funnel's first stage.
+    shares.record(advocate, click.channel, Share.Source.PORTAL, at=start - timedelta(hours=1))
     token = make_ref_token(advocate.public_id, click_id, int(start.timestamp()))
     customer = {
         "external_id": f"cus_{friend.lower()}",
@@ -142,21 +144,4 @@ def _extra_clicks(advocates: list[Advocate], now: datetime, rng: random.Random) 
         )
         for a in advocates
         for _ in range(rng.randint(10, 40))
-    )
-
-
-def _shares(advocates: list[Advocate], now: datetime, rng: random.Random) -> None:
-    """Taps on share buttons, by channel: a share comes before the clicks it brings."""
-    channels = ["whatsapp", "copy", "email", "sms", "facebook", "native", "x", "qr"]
-    Share.objects.bulk_create(
-        Share(
-            workspace_id=a.workspace_id,
-            program_id=a.program_id,
-            advocate=a,
-            channel=channels[min(int(rng.expovariate(0.5)), len(channels) - 1)],
-            source=rng.choice(["portal", "portal", "widget"]),
-            created_at=now - timedelta(minutes=rng.randint(10, 60 * 24 * DAYS)),
-        )
-        for a in advocates
-        for _ in range(rng.randint(3, 15))
     )

@@ -47,7 +47,8 @@ class PeriodOut(Schema):
 
 class FunnelOut(Schema):
     advocates: int = Field(description="enrolled by the end of the period")
-    sharing_advocates: int = Field(description="with a click or a friend who came in it")
+    sharing_advocates: int = Field(description="with a share, a click or a friend who came in it")
+    shares: int = Field(description="share events: taps on share buttons, QR downloads, reported")
     clicks: int
     referrals: int = Field(description="friends who came (not self-referrals, existing customers)")
     converted: int = Field(description="friends converted in the period, not reversed since")
@@ -133,6 +134,7 @@ class LeaderOut(Schema):
 
 class ChannelOut(Schema):
     channel: str
+    shares: int = Field(description="share events through the channel")
     clicks: int
     referrals: int
     converted: int
@@ -170,6 +172,8 @@ class KpisOut(Schema):
     reward_cost: list[MoneyOut]
     avg_hours_to_convert: float | None
     # Added.
+    shares: int = Field(description="share events in the period (`funnel.shares`)")
+    shares_by_channel: dict[str, int] = Field(description="share events per channel shared through")
     period: PeriodOut
     funnel: FunnelOut
     participation: ParticipationOut
@@ -216,10 +220,13 @@ def render_stats(s: Summary) -> dict[str, Any]:
         "revenue": _money(s.revenue.net),
         "reward_cost": _money(s.costs.cost),
         "avg_hours_to_convert": s.time_to_convert.avg_hours,
+        "shares": f.shares,
+        "shares_by_channel": {c.channel: c.shares for c in s.channels if c.shares},
         "period": {"start": s.scope.start, "end": s.scope.end},
         "funnel": {
             "advocates": f.advocates,
             "sharing_advocates": f.sharing,
+            "shares": f.shares,
             "clicks": f.clicks,
             "referrals": f.referrals,
             "converted": f.converted,

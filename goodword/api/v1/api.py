@@ -26,6 +26,7 @@ from goodword.api.v1 import (
     referrals,
     referrers,
     rewards,
+    shares,
     staff_notifications,
     validation,
     webhooks,
@@ -61,6 +62,7 @@ api.add_router("", webhooks.router)
 api.add_router("", messaging.router)
 api.add_router("", staff_notifications.router)
 api.add_router("", referrers.router)
+api.add_router("", shares.router)
 
 
 def error(

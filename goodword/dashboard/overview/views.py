@@ -19,7 +19,7 @@ from goodword.accounts.roles import Can
 from goodword.analytics import activity, breakdowns, queries
 from goodword.analytics.activity import Day
 from goodword.analytics.definitions import DEFINITIONS
-from goodword.analytics.scope import BadPeriod, Money, Scope, parse_period
+from goodword.analytics.scope import BadPeriod, Money, Scope, parse_period, rate
 from goodword.analytics.summary import Summary, summary
 from goodword.dashboard.access import staff
 from goodword.dashboard.overview.chart import busiest, daily_chart
@@ -122,6 +122,7 @@ def _funnel(s: Summary) -> list[dict[str, Any]]:
     stages = [
         ("Advocates", f.advocates, ""),
         ("Sharing advocates", f.sharing, f"{percent(f.sharing_rate)} of advocates"),
+        ("Shares", f.shares, f"{ratio(rate(f.shares, f.sharing))} per sharing advocate"),
         ("Clicks", f.clicks, f"{ratio(f.click_rate)} per sharing advocate"),
         ("Friends who came", f.referrals, f"{ratio(f.referral_rate)} per click"),
         ("Converted", f.converted, f"{percent(f.conversion_rate)} of friends"),

@@ -68,6 +68,11 @@ def _share(advocate: Advocate) -> str:
     return f"{settings.SITE_URL}/s/{advocate.code}"
 
 
+def _qr(advocate: Advocate) -> str:
+    """The start of the advocate's QR code and flyer addresses (`.svg`, `.png`, `/flyer`)."""
+    return f"{settings.SITE_URL}/q/{advocate.code}"
+
+
 # Participants.
 
 
@@ -122,6 +127,7 @@ class Advocacy:
     link: str
     share: str
     earned: list[str]
+    qr: str
 
 
 @dataclass(frozen=True)
@@ -176,7 +182,13 @@ def participant(request: HttpRequest, participant_id: str) -> HttpResponse:
         "attributes": sorted(attributes.items()),
         "balances": balances(person),
         "advocacies": [
-            Advocacy(a, _link(a), _share(a), [money.display(n, c) for n, c in earned.get(a.pk, [])])
+            Advocacy(
+                a,
+                _link(a),
+                _share(a),
+                [money.display(n, c) for n, c in earned.get(a.pk, [])],
+                _qr(a),
+            )
             for a in advocacies
         ],
         "made": _referral_rows(made[:MAX_SHOWN]),
