@@ -10,6 +10,8 @@ from goodword.public.unsubscribe import unsubscribe_page
 
 admin.site.site_header = "Goodword staff"
 admin.site.site_title = "Goodword"
+# Public 404s in the browser's language (goodword/public/pagelang.py).
+handler404 = "goodword.public.views.not_found"
 
 urlpatterns = [
     path("api/v1/", api.urls),
@@ -21,6 +23,7 @@ urlpatterns = [
     path("s/<str:code>", public.share_page, name="share"),
     re_path(r"^r/(?P<code>[^/]+)/?$", public.redirect_view, name="redirect"),
     path("u/<str:token>", unsubscribe_page, name="unsubscribe"),
+    path("brand/<str:digest>.png", public.brand_logo, name="brand-logo"),
     path("healthz", public.healthz),
     path("demo/shop", public.demo_shop),
     path("", public.home),

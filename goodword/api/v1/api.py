@@ -20,6 +20,7 @@ from goodword.api.v1 import (
     goals,
     imports,
     messaging,
+    pages,
     participants,
     payouts,
     programs,
@@ -59,6 +60,7 @@ api.add_router("", connections.router)
 api.add_router("", webhooks.router)
 api.add_router("", messaging.router)
 api.add_router("", staff_notifications.router)
+api.add_router("", pages.router)
 
 
 def error(
