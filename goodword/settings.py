@@ -266,6 +266,8 @@ API_MAX_BODY_BYTES = 256 * 1024
 # CSV uploads to /api/v1/imports/ (docs/import-export.md); bigger files go by the command line.
 API_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Uploaded logos (Workspace -> Branding): bigger files are refused (docs/sharing-branding.md).
+LOGO_MAX_BYTES = int(_env_float("GOODWORD_LOGO_MAX_BYTES", 1024 * 1024))
 
 # Security: safe defaults; `goodword check --deploy` is clean when SITE_URL is https.
 _https = _site.scheme == "https"

@@ -11,6 +11,8 @@ from goodword.public.unsubscribe import unsubscribe_page
 
 admin.site.site_header = "Goodword staff"
 admin.site.site_title = "Goodword"
+# Public 404s in the browser's language (goodword/public/pagelang.py).
+handler404 = "goodword.public.views.not_found"
 
 urlpatterns = [
     path("api/v1/", api.urls),
@@ -25,6 +27,7 @@ urlpatterns = [
     path("q/<str:code>/flyer", flyer.flyer, name="flyer"),
     path("u/<str:token>", unsubscribe_page, name="unsubscribe"),
     path("", include("goodword.public.widget.urls")),
+    path("brand/<str:digest>.png", public.brand_logo, name="brand-logo"),
     path("healthz", public.healthz),
     path("demo/shop", public.demo_shop),
     path("", public.home),

@@ -124,6 +124,7 @@ def test_create_read_change_and_list_a_program(story: Story) -> None:
         "tiers": None,
         "experiment": None,
         "eligibility": {"who": "everyone"},
+        "brand": {"color": "", "logo_url": ""},
         "created_at": iso(T0),
         "updated_at": iso(T0),
     }

@@ -60,7 +60,13 @@ IDS = {
     "subscription_id": "acme_sns",
 }
 # Parameters that name no row: a value that would be valid for acme's row.
-PLAIN = {"fmt": "csv", "number": "1", "journey": "referral_request", "language": "en"}
+PLAIN = {
+    "fmt": "csv",
+    "number": "1",
+    "journey": "referral_request",
+    "language": "en",
+    "key": "portal_intro",
+}
 
 PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
 

@@ -143,7 +143,11 @@ def messaging_kinds(acme: Api, program_id: str) -> dict[str, list[str]]:
     )
     staff = acme.post("/staff-notifications", {"email": "owner@acme.test"})
     assert staff.status_code == 201, staff.content
+    words = {"source": "Acme fuzz words {{ advocate.code }}"}
+    page_text = acme.put(f"/programs/{program_id}/page-texts/portal_intro?language=it", words)
+    assert page_text.status_code == 200, page_text.content
     return {
+        "key": ["portal_intro", "share_message"],
         "subscription_id": [staff.json()["id"]],
         "message_id": [message.public_id],
         "journey": ["referral_request", "thank_you"],

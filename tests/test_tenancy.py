@@ -97,6 +97,7 @@ def build_world() -> World:
         "Acme canary subject",
         "Acme canary message",
         "acme-canary@example.org",
+        "Acme canary page words",
     ]
     world = World(acme=acme, globex=globex, ids=ids, canaries=canaries)
     world.baseline = acme_reads(world)
@@ -182,6 +183,9 @@ def acme_messaging(acme: Api, program_id: str) -> dict[str, str]:
         subject="Acme canary message",
         created_at=datetime.now(UTC),
     )
+    words = {"source": "Acme canary page words {{ advocate.code }}"}
+    page_text = acme.put(f"/programs/{program_id}/page-texts/portal_intro?language=en", words)
+    assert page_text.status_code == 200, page_text.content
     staff = acme.post("/staff-notifications", {"email": "owner@acme.test", "kpi_digest": False})
     assert staff.status_code == 201, staff.content
     return {
@@ -257,6 +261,7 @@ def acme_reads(world: World) -> dict[str, Any]:
         f"/programs/{world.ids['acme_program']}/journeys",
         f"/programs/{world.ids['acme_program']}/templates",
         f"/programs/{world.ids['acme_program']}/templates/referral_request/en",
+        f"/programs/{world.ids['acme_program']}/page-texts",
         "/suppressions",
         "/staff-notifications",
         f"/staff-notifications/{world.ids['acme_sns']}",
@@ -323,6 +328,9 @@ ACME_WHE = "/webhook-endpoints/{acme_endpoint}"
 REPLAY = {"since": "2020-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"}
 TPL = PRG + "/templates/{journey}/{language}"
 ACME_TPL = "/programs/{acme_program}/templates/referral_request/en"
+PAGE_TEXTS = "/programs/{program_id}/page-texts"
+PAGE_TEXT = PAGE_TEXTS + "/{key}"
+ACME_TEXT = "/programs/{acme_program}/page-texts/portal_intro"
 ACME_POOL_RULE = {
     "beneficiary": "friend",
     "kind": "coupon",
@@ -345,6 +353,11 @@ CASES = [
         {"rewards": [{"beneficiary": "advocate", "kind": "credit", "amount": 1}]},
     ),
     Case("GET", PRG + "/stats", "/programs/{acme_program}/stats"),
+    Case("PATCH", PRG, "/programs/{acme_program}", {"brand": {"color": "#000000"}}),
+    Case("GET", PAGE_TEXTS, "/programs/{acme_program}/page-texts"),
+    Case("PUT", PAGE_TEXT, ACME_TEXT + "?language=en", {"source": "Pwned"}),
+    Case("PUT", PAGE_TEXT, ACME_TEXT + "?language=it", {"source": "{{% if %}}"}),
+    Case("DELETE", PAGE_TEXT, ACME_TEXT + "?language=en"),
     Case("GET", PRG + "/experiment", "/programs/{acme_program}/experiment"),
     Case("GET", "/stats", "/stats", status=200, code=None, note="globex's own numbers only"),
     Case("GET", "/stats", "/stats", query={"program": "{acme_program}"}),
@@ -1089,6 +1102,7 @@ def _call(client: Client, method: str, path: str, **headers: str) -> Any:
         .replace("{channel}", "email")
         .replace("{address}", "a@example.com")
         .replace("{subscription_id}", "sns_x")
+        .replace("{key}", "portal_intro")
     )
     assert "{" not in concrete, f"fill in the path parameter of {path}"
     body = json.dumps({"name": "x"})

@@ -50,6 +50,7 @@ NAVIGATION = [
             ("Connections", "dashboard:connections"),
             ("Imports", "dashboard:imports"),
             ("Messaging", "dashboard:messaging"),
+            ("Branding", "dashboard:branding"),
             ("Messages", "dashboard:messages"),
             ("Notifications", "dashboard:staff_notifications"),
             ("Settings", "dashboard:settings"),

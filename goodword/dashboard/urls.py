@@ -35,4 +35,5 @@ urlpatterns = [
     path("", include("goodword.dashboard.connections.urls")),
     path("", include("goodword.dashboard.imports.urls")),
     path("", include("goodword.dashboard.messaging.urls")),
+    path("", include("goodword.dashboard.branding.urls")),
 ]

@@ -328,3 +328,45 @@ class StaffSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.address}"
+
+
+class ProgramBrand(models.Model):
+    """A program's own colour and logo, over the workspace's (`branding.for_program`).
+    Absent, or a field "": the workspace's."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    program = models.OneToOneField(Program, on_delete=models.CASCADE, related_name="brand")
+    color = models.CharField(max_length=7, blank=True, default="")  # #rrggbb or ""
+    logo_url = models.URLField(max_length=2000, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"brand of {self.program_id}"
+
+
+class PageText(models.Model):
+    """A program's own wording of one page text (`pagecopy.DEFAULTS` key) in one language: a
+    Liquid template checked when saved, rendered in the messaging sandbox. Absent: the default."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    program = models.ForeignKey(Program, on_delete=models.CASCADE)
+    key = models.CharField(max_length=32)
+    language = models.CharField(max_length=8)
+    source = models.TextField()
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "key", "language"], name="one_page_text_per_language"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} {self.key} {self.language}"

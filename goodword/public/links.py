@@ -27,12 +27,15 @@ from urllib.parse import parse_qsl, urlsplit
 from crawlerdetect import CrawlerDetect
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from goodword.lib.codes import normalize_code
 from goodword.lib.signing import hash_ip, make_ref_token
 from goodword.lib.urls import host_allowed, url_host
 from goodword.participants.models import Advocate
 from goodword.programs.models import Program
+from goodword.public.pagelang import from_browser
 from goodword.referrals.clicklog import ClickWriter
 
 logger = logging.getLogger(__name__)
@@ -66,6 +69,7 @@ class Target:
     title: str
     description: str
     code: str
+    language: str  # the program's ("": the browser's)
     # The click-log fields fixed by the link: `,"ws":1,"prg":2,"adv":3`.
     log_ids: str
 
@@ -94,6 +98,7 @@ def _load(code: str) -> Target | None:
             "program__status",
             "program__name",
             "program__description",
+            "program__language",
             "workspace__allowed_domains",
         )
         .first()
@@ -120,6 +125,7 @@ def _load(code: str) -> Target | None:
         title=row["program__name"],
         description=row["program__description"],
         code=row["code"],
+        language=row["program__language"] or "",
         log_ids=f',"ws":{row["workspace_id"]},"prg":{row["program_id"]},"adv":{row["pk"]}',
     )
 
@@ -191,11 +197,14 @@ def handle(environ: dict[str, Any]) -> Response:
     # Only something that can be a code reaches the cache or the database (PostgreSQL would
     # refuse a NUL byte with an error, and junk codes would fill the cache).
     target = resolve(code, now) if _CODE.fullmatch(code) else None
+    browser = str(environ.get("HTTP_ACCEPT_LANGUAGE") or "")
     if target is None:
-        return _page("404 Not Found", _not_found_html())
+        with translation.override(from_browser(browser) or "en"):
+            return _page("404 Not Found", _not_found_html())
     user_agent = str(environ.get("HTTP_USER_AGENT") or "")
     if environ.get("REQUEST_METHOD") != "GET" or is_bot(user_agent):
-        return _page("200 OK", _preview_html(target, _continue_url(target, now)))
+        with translation.override(target.language or from_browser(browser) or "en"):
+            return _page("200 OK", _preview_html(target, _continue_url(target, now)))
     if not target.is_active:
         return "302 Found", [("Location", target.destination), ("Cache-Control", "no-store")], b""
     query = str(environ.get("QUERY_STRING") or "")
@@ -225,14 +234,24 @@ def _page(status: str, body: str) -> Response:
 
 
 def _not_found_html() -> str:
+    """In the active language (the caller's `translation.override`)."""
+    language = translation.get_language() or "en"
+    title = html.escape(_("Link not found"), quote=False)
+    heading = html.escape(_("This referral link doesn't work"), quote=False)
+    words = html.escape(
+        _(
+            "The code may be mistyped, or the program may have ended. Check the link you were "
+            "sent, or ask the friend who shared it for a new one."
+        ),
+        quote=False,
+    )
     return (
-        "<!doctype html><html lang=en><meta charset=utf-8>"
+        f"<!doctype html><html lang={language}><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        "<meta name=robots content=noindex><title>Link not found</title>"
+        f"<meta name=robots content=noindex><title>{title}</title>"
         "<body style='font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;"
-        "padding:0 1rem;color:#222'><h1>This referral link doesn't work</h1>"
-        "<p>The code may be mistyped, or the program may have ended. Check the link you were "
-        "sent, or ask the friend who shared it for a new one.</p></body></html>"
+        f"padding:0 1rem;color:#222'><h1>{heading}</h1>"
+        f"<p>{words}</p></body></html>"
     )
 
 
@@ -248,11 +267,14 @@ def _continue_url(target: Target, now: float) -> str:
 
 def _preview_html(target: Target, continue_url: str) -> str:
     title = html.escape(target.title)
-    desc = html.escape(target.description or f"You've been invited: {target.title}")
+    invited = _("You've been invited: %(program)s") % {"program": target.title}
+    desc = html.escape(target.description or invited)
     url = html.escape(f"{settings.SITE_URL}/r/{target.code}")
-    host = html.escape(urlsplit(target.destination).hostname or "")
+    host = urlsplit(target.destination).hostname or ""
+    onward = html.escape(_("Continue to %(host)s") % {"host": host}, quote=False)
+    language = translation.get_language() or "en"
     return (
-        "<!doctype html><html lang=en><meta charset=utf-8>"
+        f"<!doctype html><html lang={language}><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width,initial-scale=1'>"
         f"<title>{title}</title><meta name=robots content='noindex,nofollow'>"
         f"<meta property='og:title' content='{title}'>"
@@ -261,6 +283,6 @@ def _preview_html(target: Target, continue_url: str) -> str:
         f"<meta name='twitter:card' content='summary'>"
         "<body style='font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;"
         f"padding:0 1rem;color:#222'><h1>{title}</h1><p>{desc}</p>"
-        f"<p><a rel=nofollow href='{html.escape(continue_url)}'>Continue to {host}</a></p>"
+        f"<p><a rel=nofollow href='{html.escape(continue_url)}'>{onward}</a></p>"
         "</body></html>"
     )

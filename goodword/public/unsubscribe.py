@@ -14,8 +14,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from goodword.accounts.models import Workspace
-from goodword.messaging import journeys, unsubscribe
+from goodword.messaging import branding, journeys, unsubscribe
 from goodword.messaging.models import MessagingSettings, Suppression
+from goodword.public import pagelang
 
 
 @csrf_exempt
@@ -26,9 +27,12 @@ def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
         Workspace.objects.filter(pk=target.workspace_id).first() if target is not None else None
     )
     if target is None or workspace is None:
-        return render(request, "public/unsubscribe.html", {"invalid": True}, status=404)
+        with translation.override(pagelang.choose(request)):
+            return render(request, "public/unsubscribe.html", {"invalid": True}, status=404)
     settings = MessagingSettings.objects.filter(workspace=workspace).first()
-    language = journeys.language(request.GET.get("lang", ""), settings.language if settings else "")
+    # The email's language (its link says it); else the browser's, else the workspace's.
+    fallback = pagelang.choose(request, "", settings.language if settings else "")
+    language = journeys.language(request.GET.get("lang", ""), fallback)
     done = False
     if request.method == "POST":
         unsubscribe.suppress(
@@ -39,8 +43,9 @@ def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
             now=timezone.now(),
         )
         done = True
+    shown = pagelang.brand_context(branding.for_workspace(workspace))
     with translation.override(language):
-        return render(
+        response = render(
             request,
             "public/unsubscribe.html",
             {
@@ -48,8 +53,10 @@ def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
                 "name": (settings.from_name if settings else "") or workspace.name,
                 "address": mask(target.address),
                 "language": language,
+                **shown,
             },
         )
+    return pagelang.allow_logo(response, shown["brand_logo"])
 
 
 def mask(address: str) -> str:

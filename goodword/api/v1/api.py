@@ -20,6 +20,7 @@ from goodword.api.v1 import (
     goals,
     imports,
     messaging,
+    pages,
     participants,
     payouts,
     programs,
@@ -63,6 +64,7 @@ api.add_router("", messaging.router)
 api.add_router("", staff_notifications.router)
 api.add_router("", referrers.router)
 api.add_router("", shares.router)
+api.add_router("", pages.router)
 
 
 def error(

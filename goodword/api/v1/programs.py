@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
@@ -14,6 +16,7 @@ from goodword.api.v1.auth import workspace_of
 from goodword.api.v1.pagination import paginate
 from goodword.api.v1.rewards import actor_of
 from goodword.api.v1.schemas import ERRORS, PatchIn, Unset
+from goodword.messaging import brand_services
 from goodword.programs import config, services
 from goodword.programs.models import Program, ProgramVersion
 from goodword.programs.rules import (
@@ -32,6 +35,20 @@ from goodword.rewards import coupons
 router = Router(tags=["programs"])
 
 
+class BrandIn(Schema):
+    color: Annotated[str, Field(strict=True, max_length=7)] = Field(
+        default="", description='#RRGGBB, or "" for the workspace\'s'
+    )
+    logo_url: Annotated[str, Field(strict=True, max_length=2000)] = Field(
+        default="", description='an http(s) URL, or "" for the workspace\'s'
+    )
+
+
+class BrandOut(Schema):
+    color: str = Field(description="the program's own colour; \"\": the workspace's")
+    logo_url: str = Field(description="the program's own logo; \"\": the workspace's")
+
+
 class ProgramPatch(PatchIn):
     name: Annotated[str, Field(min_length=1, max_length=200)] | Unset = None
     destination_url: Annotated[str, Field(max_length=2000)] | Unset = None
@@ -45,6 +62,9 @@ class ProgramPatch(PatchIn):
     tiers: TiersSpec | Unset = None
     experiment: ExperimentSpec | Unset = None
     eligibility: EligibilitySpec | Unset = None
+    brand: BrandIn | Unset = Field(
+        default=None, description="its own colour and logo over the workspace's"
+    )
 
     _rewards = field_validator("rewards")(lambda v: v if v is None else check_rewards(v))
 
@@ -99,6 +119,7 @@ class ProgramOut(Schema):
     tiers: dict[str, Any] | None
     experiment: dict[str, Any] | None
     eligibility: dict[str, Any]
+    brand: BrandOut
     created_at: datetime
     updated_at: datetime
 
@@ -132,9 +153,18 @@ def render_program(program: Program) -> dict[str, Any]:
         "tiers": program.tiers or None,
         "experiment": program.experiment or None,
         "eligibility": program.eligibility or {"who": "everyone"},
+        "brand": _brand(program),
         "created_at": program.created_at,
         "updated_at": program.updated_at,
     }
+
+
+def _brand(program: Program) -> dict[str, str]:
+    try:
+        own = program.brand
+    except ObjectDoesNotExist:
+        return {"color": "", "logo_url": ""}
+    return {"color": own.color, "logo_url": own.logo_url}
 
 
 # What a rule's empty values are shown as (the rest as null).
@@ -147,7 +177,7 @@ def _shown(name: str, value: Any) -> Any:
 
 def get_program(request: HttpRequest, program_id: str) -> Program:
     qs = Program.objects.for_workspace(workspace_of(request)).prefetch_related("rules")
-    return get_object_or_404(qs, public_id=program_id)
+    return get_object_or_404(qs.select_related("brand"), public_id=program_id)
 
 
 @router.post("/programs", response={201: ProgramOut, **ERRORS})
@@ -167,6 +197,7 @@ def list_programs(
     status: ProgramStatus | None = None,
 ) -> dict[str, Any]:
     qs = Program.objects.for_workspace(workspace_of(request)).prefetch_related("rules")
+    qs = qs.select_related("brand")
     if status:
         qs = qs.filter(status=status)
     return paginate(qs, cursor=cursor, limit=limit, render=render_program)
@@ -184,19 +215,24 @@ def change_program(request: HttpRequest, program_id: str, body: ProgramPatch) ->
         coupons.check_pools(workspace_id=program.workspace_id, rewards=body.rewards)
     fields = body.model_dump(
         exclude_unset=True,
-        exclude={"rewards", "trigger", "tiers", "experiment", "eligibility", "status"},
+        exclude={"rewards", "trigger", "tiers", "experiment", "eligibility", "status", "brand"},
     )
-    services.update_program(
-        program=program,
-        rewards=body.rewards or None,
-        trigger=body.trigger,
-        tiers=body.tiers,
-        experiment=body.experiment,
-        eligibility=body.eligibility,
-        status=body.status,
-        actor=actor_of(request),
-        **fields,
-    )
+    with transaction.atomic():  # a bad brand leaves the other changes unwritten too
+        services.update_program(
+            program=program,
+            rewards=body.rewards or None,
+            trigger=body.trigger,
+            tiers=body.tiers,
+            experiment=body.experiment,
+            eligibility=body.eligibility,
+            status=body.status,
+            actor=actor_of(request),
+            **fields,
+        )
+        if body.brand is not None:
+            brand_services.set_program_brand(
+                program=program, color=body.brand.color, logo_url=body.brand.logo_url
+            )
     return render_program(get_program(request, program_id))
 
 
