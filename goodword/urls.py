@@ -6,6 +6,8 @@ from django.urls import include, path, re_path
 from goodword.api.v1.api import api
 from goodword.public import flyer, qr
 from goodword.public import views as public
+from goodword.public.claim import claim as landing_claim
+from goodword.public.og import og_image
 from goodword.public.sms import sms_inbound
 from goodword.public.unsubscribe import unsubscribe_page
 
@@ -25,6 +27,8 @@ urlpatterns = [
     re_path(r"^r/(?P<code>[^/]+)/?$", public.redirect_view, name="redirect"),
     re_path(r"^q/(?P<code>[^/.]+)\.(?P<kind>svg|png)$", qr.qr_image, name="qr"),
     path("q/<str:code>/flyer", flyer.flyer, name="flyer"),
+    path("l/<str:code>/claim", landing_claim, name="landing-claim"),
+    path("og/<str:program_id>.png", og_image, name="og-image"),
     path("u/<str:token>", unsubscribe_page, name="unsubscribe"),
     path("", include("goodword.public.widget.urls")),
     path("brand/<str:digest>.png", public.brand_logo, name="brand-logo"),

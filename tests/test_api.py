@@ -58,6 +58,7 @@ def test_create_read_change_and_list_a_program(story: Story) -> None:
         "description": "Tell a friend",
         "destination_url": "https://shop.acme.test/welcome",
         "language": "",
+        "landing_page": False,
         "status": "active",
         "currency": "USD",
         "trigger": {"event": "purchase", "min_amount": 2000, "first_purchase_only": True},

@@ -728,6 +728,7 @@ def test_builder_form_is_generated_from_the_api_schema(story: Story, manager: Cl
         "destination_url": "",
         "description": "",
         "language": "",
+        "landing_page": "on",  # new programs show friends the landing page
         "currency": "USD",
         "trigger.event": "purchase",
         "trigger.min_amount": "",
@@ -812,6 +813,7 @@ def build_two_sided(client: Client, pool: str) -> Any:
 API_TWIN = {
     "name": "Boots for friends",
     "destination_url": "https://shop.acme.test/boots",
+    "landing_page": True,  # the builder's default for new programs
     "status": "draft",
     "trigger": {"event": "purchase", "min_amount": 5000},
     "hold_days": 14,

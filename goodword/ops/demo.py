@@ -49,6 +49,7 @@ def seed(owner_email: str, password: str, *, site_url: str = "") -> tuple[Worksp
         trigger=TriggerSpec(event="purchase", min_amount=2000),
         hold_days=14,
         attribution_days=30,
+        landing_page=True,
     )
     advocates: list[Advocate] = []
     for i, name in enumerate(ADVOCATES):

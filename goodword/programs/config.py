@@ -46,7 +46,7 @@ def export(program: Program) -> dict[str, Any]:
     }
     if program.trigger_event == Program.Trigger.SIGNUP:
         del config["trigger"]["min_amount"]
-    for name in ("language", "tiers", "experiment", "eligibility"):
+    for name in ("language", "landing_page", "tiers", "experiment", "eligibility"):
         if getattr(program, name):
             config[name] = getattr(program, name)
     return config

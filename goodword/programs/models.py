@@ -36,6 +36,9 @@ class Program(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     hold_days = models.PositiveIntegerField(default=30)
     attribution_days = models.PositiveIntegerField(default=30)
+    # `/r/<code>` shows the friend a landing page (the offer, its terms, an email claim form)
+    # before the destination; False: straight to the destination, as links always did.
+    landing_page = models.BooleanField(default=False)
     # `programs.rules.TiersSpec` (ambassador levels), or {} for none.
     tiers = models.JSONField(default=dict, blank=True)
     # `programs.rules.ExperimentSpec` (offer variants and a holdout), or {} for none.

@@ -40,6 +40,12 @@ class ProgramIn(BaseModel):
         description="the language of its messages to people whose own is not known (en: "
         'English, it: Italian); empty ("") for the workspace\'s',
     )
+    landing_page: bool = Field(
+        default=False,
+        description="referral links open a landing page with the offer, its terms and an "
+        "email claim form before the destination (docs/sharing-landing.md); false: straight "
+        "to the destination",
+    )
     status: ProgramStatus = "active"
     tiers: TiersSpec | None = None
     experiment: ExperimentSpec | None = None
@@ -60,6 +66,7 @@ class ProgramIn(BaseModel):
             "currency": self.currency,
             "description": self.description,
             "language": self.language,
+            "landing_page": self.landing_page,
             "tiers": self.tiers,
             "experiment": self.experiment,
             "eligibility": self.eligibility,

@@ -3,7 +3,10 @@
 Django's middleware stack costs 5-10x a lean WSGI path, so `goodword.wsgi` hands `/r/` straight
 to `handle()`. A hit needs no database: code -> destination comes from an in-process cache, the
 click is appended to this process's click log (see `referrals.clicklog`), and the answer is a
-302 carrying a signed `gw_ref` token that alone is enough to attribute the friend later.
+302 carrying a signed `gw_ref` token that alone is enough to attribute the friend later, or,
+with the program's landing page on, that page with the token in its button (`public.landing`,
+rendered once per link and language). An advocate opening their own link (their portal
+cookie) gets "this is your link" and counts no click.
 
 A link never redirects to a URL taken from the request: the destination is the program's (or
 the advocate's override), and it must lie within the workspace's allowed domains.
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from crawlerdetect import CrawlerDetect
 from django.conf import settings
@@ -31,10 +34,11 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from goodword.lib.codes import normalize_code
-from goodword.lib.signing import hash_ip, make_ref_token
+from goodword.lib.signing import PORTAL_COOKIE, hash_ip, make_ref_token, read_portal_token
 from goodword.lib.urls import host_allowed, url_host
 from goodword.participants.models import Advocate
 from goodword.programs.models import Program
+from goodword.public import landing
 from goodword.public.pagelang import from_browser
 from goodword.referrals.clicklog import ClickWriter
 
@@ -44,13 +48,20 @@ Response = tuple[str, list[tuple[str, str]], bytes]
 
 _UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 _CACHE_LIMIT = 100_000
-_CODE = re.compile(r"[A-Z0-9]{1,40}")
+CODE = re.compile(r"[A-Z0-9]{1,40}")
 _HTML_HEADERS = [
     ("Content-Type", "text/html; charset=utf-8"),
     ("Cache-Control", "no-store"),
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),
     ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"),
+]
+_LANDING_HEADERS = [
+    ("Content-Type", "text/html; charset=utf-8"),
+    ("Cache-Control", "no-store"),  # each answer carries its own click's token
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Vary", "Accept-Language, Cookie"),
 ]
 
 
@@ -66,10 +77,10 @@ class Target:
     sep: str
     tail: str
     destination: str
-    title: str
-    description: str
     code: str
-    language: str  # the program's ("": the browser's)
+    advocate_name: str
+    landing_page: bool  # answer the friend's landing page instead of the 302
+    language: str  # the program's page language; "": the browser's or the workspace's
     # The click-log fields fixed by the link: `,"ws":1,"prg":2,"adv":3`.
     log_ids: str
 
@@ -96,9 +107,9 @@ def _load(code: str) -> Target | None:
             "destination_override",
             "program__destination_url",
             "program__status",
-            "program__name",
-            "program__description",
+            "program__landing_page",
             "program__language",
+            "participant__name",
             "workspace__allowed_domains",
         )
         .first()
@@ -122,10 +133,10 @@ def _load(code: str) -> Target | None:
         sep=sep,
         tail=tail,
         destination=destination,
-        title=row["program__name"],
-        description=row["program__description"],
         code=row["code"],
-        language=row["program__language"] or "",
+        advocate_name=row["participant__name"] or "",
+        landing_page=row["program__landing_page"],
+        language=row["program__language"],
         log_ids=f',"ws":{row["workspace_id"]},"prg":{row["program_id"]},"adv":{row["pk"]}',
     )
 
@@ -149,6 +160,7 @@ def resolve(code: str, now: float) -> Target | None:
 
 def forget(code: str | None = None) -> None:
     """Drop cached targets (all, or one code), e.g. in tests after changing a program."""
+    landing.forget()
     if code is None:
         _cache.clear()
     else:
@@ -196,15 +208,17 @@ def handle(environ: dict[str, Any]) -> Response:
     now = time.time()
     # Only something that can be a code reaches the cache or the database (PostgreSQL would
     # refuse a NUL byte with an error, and junk codes would fill the cache).
-    target = resolve(code, now) if _CODE.fullmatch(code) else None
-    browser = str(environ.get("HTTP_ACCEPT_LANGUAGE") or "")
+    target = resolve(code, now) if CODE.fullmatch(code) else None
     if target is None:
-        with translation.override(from_browser(browser) or "en"):
-            return _page("404 Not Found", _not_found_html())
+        browser = str(environ.get("HTTP_ACCEPT_LANGUAGE") or "")
+        return _page("404 Not Found", not_found_html(browser))
+    # The self-click guard reads cookies only when there are some: most clicks carry none.
+    cookie = environ.get("HTTP_COOKIE")
+    if cookie and PORTAL_COOKIE in cookie and _is_own(cookie, target):
+        return _landing(target, environ, now, "own", "")
     user_agent = str(environ.get("HTTP_USER_AGENT") or "")
     if environ.get("REQUEST_METHOD") != "GET" or is_bot(user_agent):
-        with translation.override(target.language or from_browser(browser) or "en"):
-            return _page("200 OK", _preview_html(target, _continue_url(target, now)))
+        return _landing(target, environ, now, "landing", preview_token(target, now))
     if not target.is_active:
         return "302 Found", [("Location", target.destination), ("Cache-Control", "no-store")], b""
     query = str(environ.get("QUERY_STRING") or "")
@@ -225,26 +239,67 @@ def handle(environ: dict[str, Any]) -> Response:
     # The click is on disk (page cache) before the visitor is answered: acknowledged = kept.
     _writer.write_line(line.encode())
     token = make_ref_token(target.advocate_id, click_id, int(now))
+    if target.landing_page:
+        return _landing(target, environ, now, "landing", token)
     location = f"{target.base}{target.sep}gw_ref={token}{target.tail}"
     return "302 Found", [("Location", location), ("Cache-Control", "no-store")], b""
+
+
+def _is_own(cookie: str, target: Target) -> bool:
+    """Whether the portal cookie among `cookie` names the link's advocate."""
+    for pair in cookie.split(";"):
+        name, _, value = pair.strip().partition("=")
+        if name == PORTAL_COOKIE:
+            found = read_portal_token(value.strip().strip('"'))
+            return found is not None and found.advocate_id == target.advocate_id
+    return False
+
+
+def _landing(
+    target: Target, environ: dict[str, Any], now: float, kind: str, token: str
+) -> Response:
+    """The landing page (or the advocate's own-link page) from this process's cache, with the
+    click's token spliced in."""
+    wanted = landing.page_language(target.language, str(environ.get("HTTP_ACCEPT_LANGUAGE") or ""))
+    try:
+        parts = landing.page(target, wanted, now, kind)
+    except DatabaseError:
+        # A dropped connection (database restart): start a new one and try once more.
+        connection.close()
+        parts = landing.page(target, wanted, now, kind)
+    return (
+        "200 OK",
+        [*_LANDING_HEADERS, ("Content-Security-Policy", parts.csp)],
+        parts.with_token(token),
+    )
+
+
+def preview_token(target: Target, now: float) -> str:
+    """A token for a page that counts no click (a preview, a bot): a person taken for a bot
+    who continues is still credited to their friend."""
+    if not target.is_active:
+        return ""
+    click_id = base64.urlsafe_b64encode(os.urandom(12)).decode()
+    return make_ref_token(target.advocate_id, click_id, int(now))
 
 
 def _page(status: str, body: str) -> Response:
     return status, list(_HTML_HEADERS), body.encode()
 
 
-def _not_found_html() -> str:
-    """In the active language (the caller's `translation.override`)."""
-    language = translation.get_language() or "en"
-    title = html.escape(_("Link not found"), quote=False)
-    heading = html.escape(_("This referral link doesn't work"), quote=False)
-    words = html.escape(
-        _(
-            "The code may be mistyped, or the program may have ended. Check the link you were "
-            "sent, or ask the friend who shared it for a new one."
-        ),
-        quote=False,
-    )
+def not_found_html(accept_language: str = "") -> str:
+    """The friendly 404, in the browser's language (English when it prefers none of ours)."""
+    with translation.override(from_browser(accept_language) or "en"):
+        language = translation.get_language() or "en"
+        title = html.escape(_("Link not found"), quote=False)
+        heading = html.escape(_("This referral link doesn't work"), quote=False)
+        words = html.escape(
+            _(
+                "The code may be mistyped, or the program may have ended. Check the link you "
+                "were sent, or ask the friend who shared it for a new one."
+            ),
+            quote=False,
+        )
     return (
         f"<!doctype html><html lang={language}><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width,initial-scale=1'>"
@@ -252,37 +307,4 @@ def _not_found_html() -> str:
         "<body style='font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;"
         f"padding:0 1rem;color:#222'><h1>{heading}</h1>"
         f"<p>{words}</p></body></html>"
-    )
-
-
-def _continue_url(target: Target, now: float) -> str:
-    """Where the preview page's link goes: straight to the destination, with a token (a
-    person taken for a bot still gets credited to their friend) but no counted click."""
-    if not target.is_active:
-        return target.destination
-    click_id = base64.urlsafe_b64encode(os.urandom(12)).decode()
-    token = make_ref_token(target.advocate_id, click_id, int(now))
-    return f"{target.base}{target.sep}gw_ref={token}{target.tail}"
-
-
-def _preview_html(target: Target, continue_url: str) -> str:
-    title = html.escape(target.title)
-    invited = _("You've been invited: %(program)s") % {"program": target.title}
-    desc = html.escape(target.description or invited)
-    url = html.escape(f"{settings.SITE_URL}/r/{target.code}")
-    host = urlsplit(target.destination).hostname or ""
-    onward = html.escape(_("Continue to %(host)s") % {"host": host}, quote=False)
-    language = translation.get_language() or "en"
-    return (
-        f"<!doctype html><html lang={language}><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>{title}</title><meta name=robots content='noindex,nofollow'>"
-        f"<meta property='og:title' content='{title}'>"
-        f"<meta property='og:description' content='{desc}'>"
-        f"<meta property='og:url' content='{url}'><meta property='og:type' content='website'>"
-        f"<meta name='twitter:card' content='summary'>"
-        "<body style='font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;"
-        f"padding:0 1rem;color:#222'><h1>{title}</h1><p>{desc}</p>"
-        f"<p><a rel=nofollow href='{html.escape(continue_url)}'>{onward}</a></p>"
-        "</body></html>"
     )

@@ -58,6 +58,9 @@ class ProgramPatch(PatchIn):
     attribution_days: Annotated[int, Field(ge=1, le=3650, strict=True)] | Unset = None
     description: Annotated[str, Field(max_length=2000)] | Unset = None
     language: ProgramLanguage | Unset = Field(default=None, description='"en", "it" or ""')
+    landing_page: bool | Unset = Field(
+        default=None, description="links open the friend's landing page (docs/sharing-landing.md)"
+    )
     status: ProgramStatus | Unset = None
     tiers: TiersSpec | Unset = None
     experiment: ExperimentSpec | Unset = None
@@ -110,6 +113,7 @@ class ProgramOut(Schema):
     description: str
     destination_url: str
     language: str = Field(description="its messages' language; \"\": the workspace's")
+    landing_page: bool = Field(description="links open the friend's landing page first")
     status: str
     currency: str
     trigger: TriggerOut
@@ -137,6 +141,7 @@ def render_program(program: Program) -> dict[str, Any]:
         "description": program.description,
         "destination_url": program.destination_url,
         "language": program.language,
+        "landing_page": program.landing_page,
         "status": program.status,
         "currency": program.currency,
         "trigger": {

@@ -54,6 +54,7 @@ LAYOUT = Layout(
         "ProgramIn.description": "Description (for your team)",
         "ProgramIn.currency": "Currency",
         "ProgramIn.language": "Language of its messages",
+        "landing_page": "Show friends a landing page",
         "ProgramIn.trigger": "When a referral converts",
         "hold_days": "Hold before paying",
         "attribution_days": "Attribution window",
@@ -132,6 +133,8 @@ LAYOUT = Layout(
         "hold_days": "rewards stay pending this long before they are paid (0: at once)",
         "RewardSpec.hold_days": "left empty: the program's hold",
         "attribution_days": "a friend's conversion counts this long after their first click",
+        "landing_page": "the offer, its terms and an email claim form before the destination; "
+        "off: links go straight to the destination",
         "destination_url": "where referral links lead; its host is allowed for links",
         "ConditionsSpec.tiers": "names of the program's tiers",
         "ConditionsSpec.variants": "names of the experiment's variants",
@@ -156,6 +159,7 @@ LAYOUT = Layout(
             "description",
             "currency",
             "language",
+            "landing_page",
             "trigger",
             "hold_days",
             "attribution_days",
@@ -291,4 +295,6 @@ STARTER: dict[str, Any] = {
     ],
     "hold_days": 30,
     "attribution_days": 30,
+    # New programs show friends the offer before the shop; existing ones keep their redirect.
+    "landing_page": True,
 }
