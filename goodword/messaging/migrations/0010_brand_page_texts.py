@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_roles_invitations_audit'),
-        ('messaging', '0008_text_messages'),
+        ('messaging', '0009_phone_region'),
         ('programs', '0011_program_language'),
     ]
 
