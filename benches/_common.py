@@ -688,3 +688,14 @@ def goodword(args: Sequence[str], env: dict[str, str], **kw: Any) -> str:
 def goodword_python(code: str, env: dict[str, str]) -> str:
     """Run Python inside the project's Django setup (`goodword shell -c`)."""
     return goodword(["shell", "--no-imports", "-c", code], env).strip()
+
+
+def seed_redirect_demo(env: dict[str, str]) -> None:
+    """`goodword demo --no-serve`, with its program's landing page off: the redirect benches
+    measure the 302 that a program without a landing page answers (benches/pages.py measures
+    the landing page)."""
+    goodword(["demo", "--no-serve"], env)
+    goodword_python(
+        "from goodword.programs.models import Program; Program.objects.update(landing_page=False)",
+        env,
+    )

@@ -38,13 +38,13 @@ from _common import (
     LOAD_CPU,
     Server,
     free_port,
-    goodword,
     goodword_env,
     goodword_python,
     log,
     machine,
     machine_lines,
     out_dir,
+    seed_redirect_demo,
     table,
     verdict,
     write_section,
@@ -108,7 +108,7 @@ def client(port: int, total: int, tally: Tally, stop: threading.Event) -> None:
 def run_mode(mode: str, total: int, clients: int) -> dict[str, object]:
     data_dir = Path(tempfile.mkdtemp(prefix=f"gw-bench-durability-{mode}-"))
     env = goodword_env(data_dir)
-    goodword(["demo", "--no-serve"], env)
+    seed_redirect_demo(env)
     port = free_port()
     server = Server(
         f"durability-{mode}",

@@ -75,6 +75,7 @@ from _common import (
     place_section,
     require,
     run_wrk,
+    seed_redirect_demo,
     table,
     verdict,
     write_section,
@@ -137,7 +138,7 @@ class Install:
 
     def seed(self) -> None:
         goodword(["migrate", "-v0"], self.env)
-        goodword(["demo", "--no-serve"], self.env)
+        seed_redirect_demo(self.env)
         self.workspace = new_workspace(self.env)
         code = f"from goodword.accounts.models import Workspace as W; print(W.objects.get(public_id={self.workspace!r}).pk)"  # noqa: E501
         self.workspace_pk = int(goodword(["shell", "--no-imports", "-c", code], self.env))

@@ -36,7 +36,6 @@ from _common import (
     Server,
     WrkResult,
     free_port,
-    goodword,
     goodword_env,
     goodword_python,
     log,
@@ -46,6 +45,7 @@ from _common import (
     median,
     require,
     run_wrk,
+    seed_redirect_demo,
     table,
     verdict,
     write_section,
@@ -138,7 +138,7 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="gw-bench-redirect-"))
     env = goodword_env(data_dir)
     log(f"seeding the demo workspace in {data_dir}")
-    goodword(["demo", "--no-serve"], env)
+    seed_redirect_demo(env)
     clicks_before = int(
         goodword_python(
             "from goodword.referrals.models import Click; print(Click.objects.count())", env
