@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 
 from goodword.api.v1.api import api
 from goodword.public import views as public
+from goodword.public.portal import views as portal
 from goodword.public.sms import sms_inbound
 from goodword.public.unsubscribe import unsubscribe_page
 
@@ -21,6 +22,13 @@ urlpatterns = [
     path("s/<str:code>", public.share_page, name="share"),
     re_path(r"^r/(?P<code>[^/]+)/?$", public.redirect_view, name="redirect"),
     path("u/<str:token>", unsubscribe_page, name="unsubscribe"),
+    # The advocate portal (docs/sharing-portal.md); `p/<token>` last: a token has two dots.
+    path("p/", portal.portal_page, name="portal"),
+    path("p/share", portal.share, name="portal-share"),
+    path("p/shared", portal.shared, name="portal-shared"),
+    path("p/invite", portal.invite, name="portal-invite"),
+    path("p/choose", portal.choose, name="portal-choose"),
+    path("p/<str:token>", portal.magic_link, name="portal-link"),
     path("healthz", public.healthz),
     path("demo/shop", public.demo_shop),
     path("", public.home),

@@ -12,11 +12,15 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from goodword.accounts.models import Workspace
 from goodword.accounts.services import create_api_key
+from goodword.lib.codes import normalize_code
 from goodword.ops.demo import DEMO_NAME, seed
 from goodword.ops.procs import run_all
+from goodword.participants import portal
+from goodword.participants.models import Advocate
 
 OWNER = "owner@demo.goodword.local"
 
@@ -54,6 +58,7 @@ class Command(BaseCommand):
             f"  API key:  {creds['api_key']}\n"
             f"  API docs: {url}/api/v1/docs\n"
             f"  Try a referral link: {url}/r/ALICE\n"
+            f"{_portal_line(workspace_id=creds['workspace'])}"
             f"  Data dir: {settings.DATA_DIR}\n"
         )
         self.stdout.flush()
@@ -61,6 +66,16 @@ class Command(BaseCommand):
             return
         web = ["web", "--host", options["host"], "--port", str(options["port"])]
         sys.exit(run_all([web, ["worker"], ["scheduler"]]))
+
+
+def _portal_line(*, workspace_id: str) -> str:
+    """A fresh magic link to the portal of the demo's advocate ALICE (docs/sharing-portal.md)."""
+    alice = Advocate.objects.filter(
+        workspace__public_id=workspace_id, code_normalized=normalize_code("ALICE")
+    ).first()
+    if alice is None:
+        return ""
+    return f"  Alice's portal (open on a phone): {portal.make_link(alice, timezone.now()).url}\n"
 
 
 @transaction.atomic
