@@ -401,6 +401,10 @@ MESSAGE_EMAIL_SESSIONS = int(_env_float("GOODWORD_EMAIL_SESSIONS", 4))
 if MESSAGE_EMAIL_SESSIONS < 1:
     raise ImproperlyConfigured("GOODWORD_EMAIL_SESSIONS must be a whole number, at least 1")
 CLICK_LOG_DIR = DATA_DIR / "clicks"
+# How long an advocate portal's magic link (`/p/<token>`) works after it is made; the cookie it
+# sets lasts PORTAL_COOKIE_DAYS (docs/sharing-portal.md).
+PORTAL_LINK_DAYS = _env_float("PORTAL_LINK_DAYS", 30.0)
+PORTAL_COOKIE_DAYS = 90
 
 # Networks that outbound calls (webhooks, goodword.lib.outbound) may reach although private,
 # loopback or link-local; nothing by default. Public addresses are always reachable.

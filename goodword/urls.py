@@ -8,6 +8,7 @@ from goodword.public import flyer, qr
 from goodword.public import views as public
 from goodword.public.claim import claim as landing_claim
 from goodword.public.og import og_image
+from goodword.public.portal import views as portal
 from goodword.public.sms import sms_inbound
 from goodword.public.unsubscribe import unsubscribe_page
 
@@ -32,6 +33,13 @@ urlpatterns = [
     path("u/<str:token>", unsubscribe_page, name="unsubscribe"),
     path("", include("goodword.public.widget.urls")),
     path("brand/<str:digest>.png", public.brand_logo, name="brand-logo"),
+    # The advocate portal (docs/sharing-portal.md); `p/<token>` last: a token has two dots.
+    path("p/", portal.portal_page, name="portal"),
+    path("p/share", portal.share, name="portal-share"),
+    path("p/shared", portal.shared, name="portal-shared"),
+    path("p/invite", portal.invite, name="portal-invite"),
+    path("p/choose", portal.choose, name="portal-choose"),
+    path("p/<str:token>", portal.magic_link, name="portal-link"),
     path("healthz", public.healthz),
     path("demo/shop", public.demo_shop),
     path("", public.home),

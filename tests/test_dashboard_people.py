@@ -83,6 +83,7 @@ def test_every_page_names_its_permission() -> None:
         "participants": Can.VIEW,
         "participants_export": Can.VIEW,
         "participant": Can.VIEW,
+        "portal_link": Can.MANAGE,  # a link that signs in as the advocate: audited
         "advocates": Can.VIEW,
         "advocates_export": Can.VIEW,
     }

@@ -7,6 +7,7 @@ unless a test turns them on.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ import time_machine
 from django.conf import settings
 from django.test import Client
 
+from goodword.lib.signing import read_portal_token
 from goodword.messaging import fanout, sending
 from goodword.messaging.models import JourneySetting, Message, MessagingSettings, Suppression
 from goodword.participants.models import Participant
@@ -128,9 +130,17 @@ def test_a_conversion_tells_each_person_once(story: Story, mailbox: Mailbox) -> 
     )
     bob = Participant.objects.get(workspace=story.acme.workspace, external_id="bob")
     code = bob.advocate_set.get().code  # enrolled to be asked
-    assert f"{SITE}/s/{code}" in text  # the share page
+    # The advocate's portal, by a magic link made for them (docs/sharing-portal.md).
+    assert portal_of(text) == bob.advocate_set.get().public_id
     assert f"code {code}" in text
     assert f'href="{SITE}/r/{code}"' in html  # the personal link
+
+
+def portal_of(text: str) -> str | None:
+    """The advocate a message's portal link (`/p/<token>`) signs in, if it has one."""
+    found = re.search(rf"{re.escape(SITE)}/p/(adv_[a-z0-9]+\.[a-z0-9]+\.[A-Za-z0-9_-]+)", text)
+    read = read_portal_token(found.group(1)) if found else None
+    return read.advocate_id if read else None
 
 
 @pytest.mark.django_db

@@ -26,7 +26,7 @@ from goodword.rewards.models import Reward
 from goodword.rewards.services import approve_due_rewards
 from tests.factories import Api, Story, enrol, make_program, purchase, signup
 from tests.mailbox import Mailbox, parts
-from tests.test_messaging_journeys import tick, turn_on
+from tests.test_messaging_journeys import portal_of, tick, turn_on
 
 NOW = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -80,8 +80,9 @@ def test_share_reminder_goes_once_after_three_days_not_before(
     text, html = parts(mail)
     assert mail["Subject"] == "Your link is ready: share it and get $10.00 store credit"
     assert text.startswith("Hi Dave,")
-    assert f"Share your link: {SITE}/s/{dave['code']}" in text
-    assert f'href="{SITE}/s/{dave["code"]}"' in html
+    assert f"Share your link: {SITE}/p/adv_" in text  # their portal, by a magic link
+    assert portal_of(text) == dave["id"]
+    assert f'href="{SITE}/p/adv_' in html
     assert str(mail["List-Unsubscribe"]).strip().startswith(f"<{SITE}/u/")
 
     # Reading every event again queues nothing twice.

@@ -379,6 +379,17 @@ CASES = [
         "/programs/{acme_program}/advocates",
         {"external_id": "mallory", "code": "MALLORY-1"},
     ),
+    # The portal's magic link: acme's program, and globex's own program with acme's alice.
+    Case(
+        "POST",
+        PRG + "/advocates/{external_id}/portal-link",
+        "/programs/{acme_program}/advocates/alice/portal-link",
+    ),
+    Case(
+        "POST",
+        PRG + "/advocates/{external_id}/portal-link",
+        "/programs/{globex_program}/advocates/alice/portal-link",
+    ),
     Case(
         "POST",
         PRG + "/invites",

@@ -46,7 +46,13 @@ Moment = Annotated[
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 # Who did something by hand: an API key (`api_key:key_…`) or a dashboard user (`user:<id>`).
-Actor = Annotated[str, StringConstraints(pattern=r"^(api_key:key_[0-9a-z]+|user:[0-9A-Za-z_-]+)$")]
+# An API key, a staff member, or an advocate acting in their own portal (a reward's choice).
+Actor = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(api_key:key_[0-9a-z]+|user:[0-9A-Za-z_-]+|advocate:adv_[0-9a-z]+)$"
+    ),
+]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
@@ -300,7 +306,9 @@ class RewardChosen(AnyRewardData):
     currency: Currency = Field(description=_CURRENCY)
     details: dict[str, Any] = Field(description=_DETAILS)
     actor: Actor | None = Field(
-        default=None, description="the API key that chose, or that approved it by hand"
+        default=None,
+        description="the API key that chose, the advocate in their portal "
+        "(`advocate:adv_…`), or who approved it by hand",
     )
 
 

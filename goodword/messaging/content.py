@@ -14,9 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from goodword.messaging import defaults, journeys, layout, render, words
 from goodword.messaging.models import Journey, MessageTemplate, MessagingSettings
+from goodword.participants import portal
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program, RewardRule
 from goodword.rewards.models import Reward
@@ -83,6 +85,11 @@ def template_data(ctx: Context) -> dict[str, Any]:
         data["reward"] = _reward(ctx, ctx.reward)
     if ctx.advocate is not None:
         data["advocate"] = _advocate(ctx.advocate)
+        if ctx.recipient.pk == ctx.advocate.participant_id:
+            # Only to the advocate themselves (never in a friend's invitation): the link signs
+            # its holder in to the advocate's portal. Fresh at each rendering; it works for
+            # PORTAL_LINK_DAYS.
+            data["advocate"]["portal_url"] = portal.make_link(ctx.advocate, timezone.now()).url
     if ctx.journey in _OFFERED and ctx.program:
         data["offer"] = offers(ctx.program, ctx.language, ctx.rules)
     if ctx.journey == Journey.FRIEND_INVITE:

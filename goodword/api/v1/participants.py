@@ -17,7 +17,7 @@ from goodword.api.v1.programs import get_program
 from goodword.api.v1.rewards import actor_of, render_reward
 from goodword.api.v1.schemas import ERRORS, ErrorOut, RewardOut
 from goodword.lib.schemas import Email, ExternalId, Name, PositiveAmount
-from goodword.participants import services
+from goodword.participants import portal, services
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program
 from goodword.referrals import services as referrals
@@ -241,6 +241,26 @@ def enrol_advocate(
             destination_url=body.destination_url,
         )
     return Status(201 if created else 200, render_advocate(advocate))
+
+
+class PortalLinkOut(Schema):
+    url: str = Field(description="the advocate's magic link to their portal (`/p/<token>`)")
+    expires_at: datetime = Field(description="when the link stops working (PORTAL_LINK_DAYS)")
+
+
+@router.post(
+    "/programs/{program_id}/advocates/{path:external_id}/portal-link",
+    response={200: PortalLinkOut, **ERRORS},
+)
+def make_portal_link(request: HttpRequest, program_id: str, external_id: str) -> dict[str, Any]:
+    """A fresh magic link to the advocate's portal, to send them yourself (docs/sharing-portal.md).
+    It signs in whoever holds it: send it to the advocate only."""
+    program = get_program(request, program_id)
+    advocate = get_object_or_404(
+        Advocate.objects.filter(program=program), participant__external_id=external_id
+    )
+    made = portal.make_link(advocate, timezone.now())
+    return {"url": made.url, "expires_at": made.expires_at}
 
 
 @router.post(

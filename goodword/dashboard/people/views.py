@@ -1,5 +1,6 @@
 """Participants and advocates: the lists (search, filters, sorting, CSV) and a participant's
-page. Read-only: people are created and enrolled by the API and by events.
+page. Read-only but for a portal link: people are created and enrolled by the API and by
+events.
 
 A participant's page is addressed by its public id (`par_…`): external ids are the
 business's own and may hold any character.
@@ -17,11 +18,14 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from goodword.accounts.models import Workspace
 from goodword.accounts.roles import Can
 from goodword.dashboard import lists
-from goodword.dashboard.access import staff
+from goodword.dashboard.access import can, staff
+from goodword.dashboard.audit import audit
 from goodword.dashboard.lists import CappedPaginator, Filter, Listing, listing
 from goodword.dashboard.messaging import log as messaging_log
 from goodword.dashboard.people import queries
@@ -30,6 +34,7 @@ from goodword.dashboard.referrals.queries import referral_rows
 from goodword.dashboard.rewards.common import BADGES, value_of
 from goodword.lib import money
 from goodword.lib.sheets import csv_response
+from goodword.participants import portal
 from goodword.participants.models import Advocate, Participant
 from goodword.programs.models import Program
 from goodword.referrals.models import Referral
@@ -200,8 +205,26 @@ def participant(request: HttpRequest, participant_id: str) -> HttpResponse:
         "rewards_count": rewards.count(),
         "max_shown": MAX_SHOWN,
         "message_rows": messaging_log.recent(workspace, participant=person),
+        "may_manage": can(request, Can.MANAGE),
     }
     return render(request, "dashboard/people/participant.html", context)
+
+
+@staff(Can.MANAGE)
+@require_POST
+def portal_link(request: HttpRequest, participant_id: str, advocate_id: str) -> HttpResponse:
+    """A fresh magic link to the advocate's portal, shown once for staff to copy and send. It
+    signs in whoever holds it, so making one is audited."""
+    workspace = _workspace(request)
+    advocate = get_object_or_404(
+        Advocate.objects.for_workspace(workspace).select_related("participant", "program"),
+        public_id=advocate_id,
+        participant__public_id=participant_id,
+    )
+    made = portal.make_link(advocate, timezone.now())
+    audit(request, "advocate.portal_link", advocate.public_id)
+    context = {"title": "Portal link", "advocate": advocate, "link": made}
+    return render(request, "dashboard/people/portal_link.html", context)
 
 
 # Advocates.

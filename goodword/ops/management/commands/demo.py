@@ -4,7 +4,6 @@ import json
 import os
 import secrets
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +12,14 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from goodword.accounts.models import Workspace
 from goodword.accounts.services import create_api_key
-from goodword.lib.signing import make_portal_token
+from goodword.lib.codes import normalize_code
 from goodword.ops.demo import DEMO_NAME, seed
 from goodword.ops.procs import run_all
+from goodword.participants import portal
 from goodword.participants.models import Advocate
 
 OWNER = "owner@demo.goodword.local"
@@ -49,7 +50,6 @@ class Command(BaseCommand):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as f:
                 json.dump(creds, f)
-        workspace = Workspace.objects.get(public_id=creds["workspace"])
         self.stdout.write(
             "\nGoodword demo is ready.\n"
             f"  Dashboard: {url}/dashboard/\n"
@@ -57,7 +57,7 @@ class Command(BaseCommand):
             f"  Password: {creds['password']}\n"
             f"  API key:  {creds['api_key']}\n"
             f"  API docs: {url}/api/v1/docs\n"
-            f"  Alice's portal (the advocate): {_portal_link(workspace, url)}\n"
+            f"{_portal_line(workspace_id=creds['workspace'])}"
             f"  Alice's link (open it as her friend, in a private window): {url}/r/ALICE\n"
             f"  Data dir: {settings.DATA_DIR}\n"
         )
@@ -68,10 +68,14 @@ class Command(BaseCommand):
         sys.exit(run_all([web, ["worker"], ["scheduler"]]))
 
 
-def _portal_link(workspace: Workspace, url: str) -> str:
-    """A fresh magic link to Alice's advocate portal (the demo's first advocate)."""
-    alice = Advocate.objects.for_workspace(workspace).get(code="ALICE")
-    return f"{url}/p/{make_portal_token(alice.public_id, int(time.time()))}"
+def _portal_line(*, workspace_id: str) -> str:
+    """A fresh magic link to the portal of the demo's advocate ALICE (docs/sharing-portal.md)."""
+    alice = Advocate.objects.filter(
+        workspace__public_id=workspace_id, code_normalized=normalize_code("ALICE")
+    ).first()
+    if alice is None:
+        return ""
+    return f"  Alice's portal (open on a phone): {portal.make_link(alice, timezone.now()).url}\n"
 
 
 @transaction.atomic
