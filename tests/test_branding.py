@@ -497,7 +497,7 @@ def test_italian_sample_renders_exactly(story: Story) -> None:
         "offer": {"friend": "10 $", "advocate": "10 $"},
         "workspace": {"name": "Acme"},
     }
-    assert pagecopy.text(program, "landing_headline", "it", data) == "Alice ti regala 10 $"
+    assert pagecopy.text(program, "landing_headline", "it", data) == "Un regalo da Alice: 10 $"
     assert pagecopy.text(program, "disclosure", "it", data) == "(Io ricevo 10 $ se ti iscrivi.)"
     assert pagecopy.text(program, "share_message", "it", data) == (
         "Ottieni 10 $ da Acme con il mio link."

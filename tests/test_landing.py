@@ -87,7 +87,7 @@ def test_landing_off_is_the_plain_redirect(story: Story) -> None:
     # A preview bot gets the offer, without the claim form (the claim is closed).
     bot = Client().get(f"/r/{story.alice['code']}", HTTP_USER_AGENT="Twitterbot/1.0")
     assert bot.status_code == 200
-    assert "Alice gave you $5.00 store credit" in bot.content.decode()
+    assert "A gift from Alice: $5.00 store credit" in bot.content.decode()
     assert "<form" not in bot.content.decode()
     assert len(logged_clicks()) == 1
 
@@ -101,7 +101,7 @@ def test_landing_page_counts_the_click_once_and_carries_its_token(on: Story) -> 
     assert r["Cache-Control"] == "no-store"
     assert "Location" not in r
     body = r.content.decode()
-    assert "Alice gave you $5.00 store credit" in body
+    assert "A gift from Alice: $5.00 store credit" in body
     assert (
         "Your gift: $5.00 store credit, with your first purchase of at least $20.00 within "
         "30 days." in body
@@ -139,7 +139,7 @@ def test_landing_page_works_without_javascript_and_loads_nothing_else(on: Story)
 def test_italian_page_follows_the_browser(on: Story) -> None:
     body = visit(on.alice["code"], HTTP_ACCEPT_LANGUAGE="it-IT,it;q=0.9,en;q=0.5").content.decode()
     assert '<html lang="it">' in body
-    assert "Alice ti regala: 5,00 $ di credito" in body
+    assert "Un regalo da Alice: 5,00 $ di credito" in body
     assert "Il tuo regalo: 5,00 $ di credito, con il tuo primo acquisto di almeno 20,00 $" in body
     assert "Continua su shop.acme.test" in body
     assert "Non vuoi acquistare adesso?" in body
@@ -296,7 +296,7 @@ def test_coupon_offer_reveals_the_code_to_use_at_checkout(db: None) -> None:
     )
     code = story.alice["code"]
     body = visit(code).content.decode()
-    assert "Alice gave you $10.00 off coupon" in body
+    assert "A gift from Alice: $10.00 off coupon" in body
     assert f'value="{code}"' not in body  # not before the claim
     token = form_token(body)
     r = post_claim(code, token, "bob@example.net")
@@ -373,7 +373,7 @@ def test_demo_program_shows_the_landing_page(db: None) -> None:
     assert Program.objects.get(name="Give $10, get $10").landing_page is True
     r = visit("ALICE")
     assert r.status_code == 200
-    assert "Alice gave you $10.00 off coupon" in r.content.decode()
+    assert "A gift from Alice: $10.00 off coupon" in r.content.decode()
 
 
 def test_preview_image_folds_what_its_font_cannot_draw() -> None:

@@ -117,7 +117,7 @@ def test_landing_page_in_chromium(server: Server, server_database: str, tmp_path
         answer = page.goto(f"{server.url}/r/{code}?via=whatsapp")
         assert answer is not None
         assert answer.status == 200
-        assert "Alice gave you $10.00 off coupon" in page.content()
+        assert "A gift from Alice: $10.00 off coupon" in page.content()
         friend.check("offer")
         page.set_viewport_size({"width": 390, "height": 844})
         page.fill("#email", "bob@example.net")
@@ -134,7 +134,7 @@ def test_landing_page_in_chromium(server: Server, server_database: str, tmp_path
 
         italian = Friend(browser, server.url, shots, locale="it-IT")
         italian.page.goto(f"{server.url}/r/{code}")
-        assert "Alice ti regala: buono sconto da 10,00 $" in italian.page.content()
+        assert "Un regalo da Alice: buono sconto da 10,00 $" in italian.page.content()
         italian.page.fill("#email", "not an email")
         italian.page.click("button[type=submit]")
         italian.page.wait_for_load_state("networkidle")

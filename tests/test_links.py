@@ -127,7 +127,7 @@ def test_bots_get_an_open_graph_card_and_no_click(db: None, user_agent: str) -> 
     assert r["Content-Security-Policy"].startswith("default-src 'none'; style-src 'unsafe-inline'")
     meta = meta_tags(r.content)
     # The card says the offer; the image (docs/sharing-landing.md) draws it with the brand.
-    assert meta["og:title"] == "Alice gave you $5.00 store credit"
+    assert meta["og:title"] == "A gift from Alice: $5.00 store credit"
     assert meta["og:description"] == HOSTILE_DESCRIPTION
     assert meta["og:url"] == f"{settings.SITE_URL}/r/{code}"
     assert meta["og:type"] == "website"

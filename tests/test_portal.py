@@ -87,7 +87,7 @@ def test_the_portal_shows_the_link_code_and_offer_and_is_not_cached() -> None:
     assert f"{SITE}/r/{alice.code}" in answer.content.decode()
     assert f"Friends can also enter your code at checkout: {alice.code}" in shown
     assert (
-        "Share your link with friends. They get $5.00 store credit, and you get $10.00 store "
+        "Share your link with friends: they get $5.00 store credit, and you get $10.00 store "
         "credit for each friend who buys."
     ) in shown
     assert "<script>" not in answer.content.decode()  # the CSP forbids inline scripts

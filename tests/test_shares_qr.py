@@ -365,7 +365,7 @@ def test_the_flyer_shows_the_offer_code_link_and_qr(story: Story) -> None:
     body = answer.content.decode()
     assert answer["Content-Language"] == "en"
     assert "<title>Acme: a gift for you</title>" in body
-    assert '<h1 class="headline">Alice gave you $5.00 store credit</h1>' in body
+    assert '<h1 class="headline">A gift from Alice: $5.00 store credit</h1>' in body
     assert '<p class="offer">Use it on your first order at Acme</p>' in body  # not twice
     assert f"<strong>{code}</strong>" in body
     assert f'<p class="link">{SITE.split("://")[1]}/r/{code}</p>' in body

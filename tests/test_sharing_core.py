@@ -52,10 +52,15 @@ def test_page_texts_default_to_plain_words_about_the_offer() -> None:
         "program": {"name": program.name},
         "workspace": {"name": "Acme"},
     }
-    assert pagecopy.text(program, "landing_headline", "en", data) == "Alice gave you $10 off"
+    assert pagecopy.text(program, "landing_headline", "en", data) == "A gift from Alice: $10 off"
     assert pagecopy.text(program, "disclosure", "en", data) == "(I get $10 credit if you join.)"
     nothing = {**data, "offer": {"friend": "", "advocate": ""}, "advocate": {"first_name": ""}}
-    assert pagecopy.text(program, "landing_headline", "en", nothing) == (
-        "You've been given an invitation"
+    assert pagecopy.text(program, "landing_headline", "en", nothing) == "You've been invited"
+    named = {**nothing, "advocate": {"first_name": "Alice"}}
+    assert pagecopy.text(program, "landing_headline", "en", named) == "Alice invited you"
+    anonymous = {**data, "advocate": {"first_name": ""}}
+    assert pagecopy.text(program, "landing_headline", "en", anonymous) == (
+        "A gift for you: $10 off"
     )
+    assert pagecopy.text(program, "landing_headline", "it", named) == "Alice ti ha invitato"
     assert pagecopy.text(program, "disclosure", "en", nothing) == ""

@@ -40,9 +40,10 @@ DEFAULTS: dict[str, Any] = {
         "{% if offer.advocate != '' %}(I get {{ offer.advocate }} if you join.){% endif %}"
     ),
     "landing_headline": _(
-        "{% if advocate.first_name != '' %}{{ advocate.first_name }} gave you "
-        "{% else %}You've been given {% endif %}{% if offer.friend != '' %}{{ offer.friend }}"
-        "{% else %}an invitation{% endif %}"
+        "{% if offer.friend != '' %}{% if advocate.first_name != '' %}A gift from "
+        "{{ advocate.first_name }}: {% else %}A gift for you: {% endif %}{{ offer.friend }}"
+        "{% elsif advocate.first_name != '' %}{{ advocate.first_name }} invited you"
+        "{% else %}You've been invited{% endif %}"
     ),
     "landing_body": _("Shop at {{ workspace.name }} through this invitation."),
     "portal_intro": _(
