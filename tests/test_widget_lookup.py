@@ -161,7 +161,7 @@ def test_lookup_skips_programs_that_are_not_active(story: Story) -> None:
 
 
 def test_lookup_is_rate_limited_per_key_and_address(story: Story, settings: Any) -> None:
-    referrers.limiter.per_minute = 3
+    referrers.limiter.per_window = 3
     try:
         key = publishable(story.acme)
         for _ in range(3):
@@ -174,7 +174,7 @@ def test_lookup_is_rate_limited_per_key_and_address(story: Story, settings: Any)
         assert lookup(key, "alice", REMOTE_ADDR="10.0.0.9").status_code == 200
         assert lookup(story.acme.key, "alice").status_code == 200
     finally:
-        referrers.limiter.per_minute = settings.LOOKUP_RATE_PER_MINUTE
+        referrers.limiter.per_window = settings.LOOKUP_RATE_PER_MINUTE
 
 
 def test_lookup_answers_cors_only_for_allowed_origins(story: Story) -> None:

@@ -11,9 +11,7 @@ the same). Limited per client address, in each web process (429 with Retry-After
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import deque
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -24,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from goodword.lib.codes import normalize_code
+from goodword.lib.ratelimit import Limiter
 from goodword.lib.signing import read_ref_token
 from goodword.participants.models import Advocate
 from goodword.public import landing, links
@@ -34,35 +33,7 @@ WINDOW_SECONDS = 600.0
 EMAIL_MAX = 320
 
 
-class Limiter:
-    """A sliding window of recent hits per key, in this process."""
-
-    def __init__(self, limit: int, window: float, keys: int = 50_000) -> None:
-        self.limit, self.window, self.keys = limit, window, keys
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: str, now: float) -> float:
-        """Count a hit; 0 when allowed, else the seconds until the next one would be."""
-        with self._lock:
-            hits = self._hits.get(key)
-            if hits is None:
-                if len(self._hits) >= self.keys:
-                    self._hits.clear()
-                hits = self._hits[key] = deque()
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return hits[0] + self.window - now
-            hits.append(now)
-            return 0.0
-
-    def reset(self) -> None:
-        with self._lock:
-            self._hits.clear()
-
-
-limiter = Limiter(CLAIMS_PER_WINDOW, WINDOW_SECONDS)
+limiter = Limiter.new(CLAIMS_PER_WINDOW, WINDOW_SECONDS)
 
 
 @csrf_exempt

@@ -16,18 +16,13 @@ from django.views.decorators.http import require_safe
 from goodword.messaging import branding, pagecopy
 from goodword.messaging.content import offers
 from goodword.participants.models import Advocate
+from goodword.public import pagelang
 from goodword.public.qr import advocate_of
-
-LANGUAGES = {code for code, _ in settings.LANGUAGES}
 
 
 def language_of(request: HttpRequest, advocate: Advocate) -> str:
     """The program's language when it has one Goodword speaks, else the browser's."""
-    chosen = advocate.program.language.split("-")[0].lower()
-    if chosen in LANGUAGES:
-        return chosen
-    browser = translation.get_language_from_request(request).split("-")[0]
-    return browser if browser in LANGUAGES else "en"
+    return pagelang.choose(request, advocate.program.language)
 
 
 def page_data(advocate: Advocate, offer: dict[str, str]) -> dict[str, Any]:

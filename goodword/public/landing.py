@@ -24,6 +24,7 @@ from goodword.messaging import branding, content, journeys, pagecopy, words
 from goodword.messaging.layout import legible_on, readable_text
 from goodword.messaging.models import MessagingSettings
 from goodword.programs.models import Program, RewardRule
+from goodword.public import pagelang
 
 # Stands for the click's token while the page is rendered; letters only, so escaping leaves it
 # as it is wherever it lands (a URL in an attribute, a hidden input's value).
@@ -81,13 +82,7 @@ def forget() -> None:
 def page_language(program_language: str, accept_language: str) -> str:
     """The program's language, else the first of en/it the browser asks for, else "" (the
     workspace's, which `landing_for` fills in)."""
-    if program_language:
-        return program_language
-    for part in accept_language.split(",")[:8]:
-        short = part.split(";", 1)[0].strip()[:2].lower()
-        if short in journeys.LANGUAGES:
-            return short
-    return ""
+    return pagelang.pick(program_language, accept_language)
 
 
 def landing_for(target: Any, wanted: str, now: float) -> Landing:

@@ -29,13 +29,16 @@ def from_browser(header: str) -> str:
     return ""
 
 
+def pick(program_language: str, accept_language: str) -> str:
+    """The program's language when Goodword writes it, else the browser's first one we
+    write, else "" (the caller's fallback: the workspace's, or English)."""
+    base = program_language.split("-")[0].lower()
+    return base if base in SUPPORTED else from_browser(accept_language)
+
+
 def choose(request: HttpRequest, program_language: str = "", fallback: str = "") -> str:
-    if program_language in SUPPORTED:
-        return program_language
-    browser = from_browser(str(request.META.get("HTTP_ACCEPT_LANGUAGE") or ""))
-    if browser:
-        return browser
-    return fallback if fallback in SUPPORTED else "en"
+    found = pick(program_language, str(request.META.get("HTTP_ACCEPT_LANGUAGE") or ""))
+    return found or (fallback if fallback in SUPPORTED else "en")
 
 
 def brand_context(brand: Brand) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from goodword.messaging import journeys
 from goodword.messaging.models import MessagingSettings
 from goodword.participants import portal
 from goodword.participants.models import Advocate
+from goodword.public import pagelang
 
 # The share buttons POST to the portal, which answers 303 to the channel's own page or app;
 # browsers check a form's redirects against `form-action` too, so those targets are listed.
@@ -76,17 +77,15 @@ def private(response: HttpResponse) -> HttpResponse:
 
 def language(request: HttpRequest, advocate: Advocate | None) -> str:
     """The program's language, else the browser's first one we write, else the workspace's."""
-    if advocate is not None and advocate.program.language:
-        return journeys.language(advocate.program.language)
-    for part in request.headers.get("Accept-Language", "").split(","):
-        tag = part.split(";")[0].strip().lower().split("-")[0]
-        if tag in journeys.LANGUAGES:
-            return tag
+    program_language = advocate.program.language if advocate is not None else ""
+    found = pagelang.pick(program_language, request.headers.get("Accept-Language", ""))
+    if found:
+        return found
     if advocate is not None:
-        found = (
+        workspace_language = (
             MessagingSettings.objects.filter(workspace_id=advocate.workspace_id)
             .values_list("language", flat=True)
             .first()
         )
-        return journeys.language(found or "")
+        return journeys.language(workspace_language or "")
     return "en"
