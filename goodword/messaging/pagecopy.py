@@ -106,6 +106,15 @@ def default(key: str, language: str, data: Mapping[str, Any]) -> str:
     return render.render(source, data, html=False, key=f"page:{key}:{language}").strip()
 
 
+# Each text's name in the editor.
+NAMES: dict[str, Any] = {
+    "share_message": _("Share message"),
+    "disclosure": _("Disclosure"),
+    "landing_headline": _("Landing page headline"),
+    "landing_body": _("Landing page text"),
+    "portal_intro": _("Portal introduction"),
+}
+
 # What each text is for, in the editor's words.
 PURPOSES: dict[str, Any] = {
     "share_message": _("The message prefilled in every share channel; the link goes after it."),

@@ -54,6 +54,7 @@ def _page(
     rows = [
         {
             "key": key,
+            "name": pagecopy.NAMES[key],
             "purpose": pagecopy.PURPOSES[key],
             "languages": [
                 {"code": lang, "name": LANGUAGE_NAMES[lang], "own": texts.get((key, lang))}
@@ -157,7 +158,7 @@ def _editor(
     source = str(form.data.get("source", "")) if form.is_bound else str(form.initial["source"])
     context = {
         "title": _("%(key)s in %(language)s")
-        % {"key": editing.key, "language": LANGUAGE_NAMES[editing.language]},
+        % {"key": pagecopy.NAMES[editing.key], "language": LANGUAGE_NAMES[editing.language]},
         "editing": editing,
         "purpose": pagecopy.PURPOSES[editing.key],
         "form": form,
