@@ -322,13 +322,14 @@ def test_api_lists_every_text_with_its_default(story: Story) -> None:
     assert first == {
         "key": "share_message",
         "language": "en",
-        "source": "{% if offer.friend != '' %}Get {{ offer.friend }} at {{ workspace.name }} "
-        "with my link.{% else %}I think you'd like {{ workspace.name }}.{% endif %}",
+        "source": "{% if offer.friend != '' %}A gift for you at {{ workspace.name }} when you "
+        "use my link: {{ offer.friend }}.{% else %}I think you'd like {{ workspace.name }}."
+        "{% endif %}",
         "is_default": True,
         "version": None,
         "updated_at": None,
     }
-    assert data[1]["source"].startswith("{% if offer.friend != '' %}Ottieni")
+    assert data[1]["source"].startswith("{% if offer.friend != '' %}Un regalo per te")
 
 
 def test_api_saves_changes_and_deletes_a_text(story: Story) -> None:
@@ -469,8 +470,8 @@ def test_share_page_survives_a_hostile_intro(story: Story) -> None:
     assert r.status_code == 200
     page = r.content.decode()
     assert (
-        "<p>Share your link with friends: they get $5.00 store credit, and you get $10.00 store "
-        "credit for each friend who buys.</p>"
+        "<p>Share your link with friends. Their gift: $5.00 store credit. Yours, for each friend "
+        "who buys: $10.00 store credit.</p>"
     ) in page
     assert "loops" not in page
 
@@ -500,7 +501,7 @@ def test_italian_sample_renders_exactly(story: Story) -> None:
     assert pagecopy.text(program, "landing_headline", "it", data) == "Un regalo da Alice: 10 $"
     assert pagecopy.text(program, "disclosure", "it", data) == "(Io ricevo 10 $ se ti iscrivi.)"
     assert pagecopy.text(program, "share_message", "it", data) == (
-        "Ottieni 10 $ da Acme con il mio link."
+        "Un regalo per te da Acme se usi il mio link: 10 $."
     )
 
 
@@ -562,7 +563,7 @@ def test_share_page_in_italian_with_the_brand_colour(story: Story) -> None:
     assert f"Condividi il tuo link personale. Il tuo codice è <strong>{code}</strong>." in page
     assert 'aria-label="Il tuo link di invito"' in page
     assert "Gli amici che usano il tuo link vengono attribuiti a te." in page
-    assert "Condividi il tuo link con gli amici: loro ricevono" in page
+    assert "Condividi il tuo link con gli amici. Il loro regalo:" in page
     # The brand's yellow, with near-black text on it (white on yellow is unreadable).
     assert "--brand: #ffd500; --on-brand: #18181b;" in page
 

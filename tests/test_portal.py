@@ -87,8 +87,8 @@ def test_the_portal_shows_the_link_code_and_offer_and_is_not_cached() -> None:
     assert f"{SITE}/r/{alice.code}" in answer.content.decode()
     assert f"Friends can also enter your code at checkout: {alice.code}" in shown
     assert (
-        "Share your link with friends: they get $5.00 store credit, and you get $10.00 store "
-        "credit for each friend who buys."
+        "Share your link with friends. Their gift: $5.00 store credit. Yours, for each friend "
+        "who buys: $10.00 store credit."
     ) in shown
     assert "<script>" not in answer.content.decode()  # the CSP forbids inline scripts
 

@@ -86,7 +86,8 @@ def test_signed_in_advocate_gets_code_link_and_portal(story: Story, site: dict[s
     assert customer["code"] == code
     assert customer["link"] == f"http://localhost:8000/r/{code}"
     assert customer["message"] == (
-        "Get $5.00 store credit at Acme with my link. (I get $10.00 store credit if you join.)"
+        "A gift for you at Acme when you use my link: $5.00 store credit. (I get $10.00 store "
+        "credit if you join.)"
     )
     assert customer["portal_url"].startswith("http://localhost:8000/p/")
     token = read_portal_token(customer["portal_url"].rsplit("/", 1)[1])

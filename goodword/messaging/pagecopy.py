@@ -31,8 +31,8 @@ logger = logging.getLogger(__name__)
 DEFAULTS: dict[str, Any] = {
     # The message prefilled in every share channel (the link is added after it).
     "share_message": _(
-        "{% if offer.friend != '' %}Get {{ offer.friend }} at {{ workspace.name }} with my "
-        "link.{% else %}I think you'd like {{ workspace.name }}.{% endif %}"
+        "{% if offer.friend != '' %}A gift for you at {{ workspace.name }} when you use my "
+        "link: {{ offer.friend }}.{% else %}I think you'd like {{ workspace.name }}.{% endif %}"
     ),
     # Said with every prefilled share message when the advocate is rewarded (many places' laws
     # on endorsements want it).
@@ -47,9 +47,9 @@ DEFAULTS: dict[str, Any] = {
     ),
     "landing_body": _("Shop at {{ workspace.name }} through this invitation."),
     "portal_intro": _(
-        "Share your link with friends{% if offer.friend != '' %}: they get "
-        "{{ offer.friend }}{% endif %}{% if offer.advocate != '' %}, and you get "
-        "{{ offer.advocate }} for each friend who buys{% endif %}."
+        "Share your link with friends.{% if offer.friend != '' %} Their gift: "
+        "{{ offer.friend }}.{% endif %}{% if offer.advocate != '' %} Yours, for each friend "
+        "who buys: {{ offer.advocate }}.{% endif %}"
     ),
 }
 
