@@ -10,9 +10,9 @@ from django.utils import timezone
 from goodword.lib.csp import POLICY
 from goodword.lib.signing import PORTAL_COOKIE
 from goodword.messaging import journeys
-from goodword.messaging.models import MessagingSettings
 from goodword.participants import portal
 from goodword.participants.models import Advocate
+from goodword.public.portal import shared
 
 # The share buttons POST to the portal, which answers 303 to the channel's own page or app;
 # browsers check a form's redirects against `form-action` too, so those targets are listed.
@@ -83,10 +83,5 @@ def language(request: HttpRequest, advocate: Advocate | None) -> str:
         if tag in journeys.LANGUAGES:
             return tag
     if advocate is not None:
-        found = (
-            MessagingSettings.objects.filter(workspace_id=advocate.workspace_id)
-            .values_list("language", flat=True)
-            .first()
-        )
-        return journeys.language(found or "")
+        return journeys.language(shared.workspace(advocate.workspace_id).language)
     return "en"
