@@ -385,6 +385,8 @@ TASKS = {
 SWEEP_SECONDS = _env_float("GOODWORD_SWEEP_SECONDS", 5.0)
 # How long the redirect keeps a code's destination in memory before asking the database again.
 LINK_CACHE_SECONDS = _env_float("GOODWORD_LINK_CACHE_SECONDS", 30.0)
+# The portal's per-program data (brand, page texts, offer, milestone rules) kept in process.
+PORTAL_CACHE_SECONDS = _env_float("GOODWORD_PORTAL_CACHE_SECONDS", 5.0)
 # How long a web process keeps an inbound connection (Shopify, Stripe, Segment) in memory:
 # one turned off or deleted in another process is still accepted here for up to this long.
 INBOUND_CONNECTION_CACHE_SECONDS = _env_float("GOODWORD_CONNECTION_CACHE_SECONDS", 5.0)

@@ -40,6 +40,7 @@ from goodword.participants.models import Advocate
 from goodword.programs.models import Program
 from goodword.public import landing
 from goodword.public.pagelang import from_browser
+from goodword.public.portal import shared as portal_shared
 from goodword.referrals.clicklog import ClickWriter
 
 logger = logging.getLogger(__name__)
@@ -161,6 +162,7 @@ def resolve(code: str, now: float) -> Target | None:
 def forget(code: str | None = None) -> None:
     """Drop cached targets (all, or one code), e.g. in tests after changing a program."""
     landing.forget()
+    portal_shared.forget()
     if code is None:
         _cache.clear()
     else:

@@ -110,9 +110,12 @@ def post_transaction(
     return txn
 
 
-def participant_balances(participant: Participant) -> dict[str, dict[str, int]]:
+def participant_balances(
+    participant: Participant, *, paid: bool = True
+) -> dict[str, dict[str, int]]:
     """Per currency, as sums of entries: available credit, outstanding debt, and cash: owed
-    (`payable`), in an approved payout batch (`paying`) and paid out to them (`paid`)."""
+    (`payable`), in an approved payout batch (`paying`) and paid out to them (`paid`; left
+    at 0 without its query when `paid` is False)."""
     rows = (
         LedgerEntry.objects.filter(account__participant=participant)
         .values("account__kind", "account__currency")
@@ -133,9 +136,11 @@ def participant_balances(participant: Participant) -> dict[str, dict[str, int]]:
             slot["debt"] = -total
         elif kind in (Kind.PAYABLE, Kind.PAYING):
             slot[kind] = total
+    if not paid:
+        return out
     # What was paid out sits in the workspace's `paid` account: the entries there of the
     # transactions that took it from this participant's `paying`.
-    paid = (
+    paid_out = (
         LedgerEntry.objects.filter(
             account__kind=Kind.PAID,
             account__workspace_id=participant.workspace_id,
@@ -146,6 +151,6 @@ def participant_balances(participant: Participant) -> dict[str, dict[str, int]]:
         .annotate(total=Sum("amount"))
         .order_by()
     )
-    for cash in paid:
+    for cash in paid_out:
         line(cash["account__currency"])["paid"] = int(cash["total"])
     return out

@@ -31,12 +31,30 @@ class BalanceLine:
         return self.payable + self.paying
 
 
-def balances(participant: Participant) -> list[BalanceLine]:
-    """The participant's balances per currency, sorted by currency: the ledger's sums
-    (`ledger.participant_balances`), credit and points still in their hold, and the credit
-    that expires soonest. `GET /participants/{id}/balance` and the participant's page show
-    these."""
-    lines = ledger.participant_balances(participant)
+@dataclass(frozen=True)
+class HeldLine:
+    """One currency of what a participant may spend now and what is still in its hold."""
+
+    currency: str
+    available: int
+    pending: int
+
+
+def available_and_pending(participant: Participant) -> list[HeldLine]:
+    """`balances`' available and pending per currency, the same currencies, in two queries
+    instead of four (the advocate portal shows only these): no cash paid out, no expiry.
+    A currency paid out has entries in the participant's own `paying` account, so the
+    currencies are `balances`' too."""
+    lines = ledger.participant_balances(participant, paid=False)
+    held = _held(participant)
+    return [
+        HeldLine(cur, lines.get(cur, {}).get("available", 0), held.get(cur, 0))
+        for cur in sorted(set(lines) | set(held))
+    ]
+
+
+def _held(participant: Participant) -> dict[str, int]:
+    """Credit and points still in their hold, per currency."""
     pending = (
         Reward.objects.for_workspace(participant.workspace_id)
         .filter(
@@ -46,7 +64,16 @@ def balances(participant: Participant) -> list[BalanceLine]:
         .annotate(total=Sum("amount"))
         .order_by()
     )
-    held = {row["currency"]: int(row["total"] or 0) for row in pending}
+    return {row["currency"]: int(row["total"] or 0) for row in pending}
+
+
+def balances(participant: Participant) -> list[BalanceLine]:
+    """The participant's balances per currency, sorted by currency: the ledger's sums
+    (`ledger.participant_balances`), credit and points still in their hold, and the credit
+    that expires soonest. `GET /participants/{id}/balance` and the participant's page show
+    these."""
+    lines = ledger.participant_balances(participant)
+    held = _held(participant)
     expiring = expiry.next_expiries(participant)
     return [
         BalanceLine(

@@ -10,10 +10,10 @@ from django.utils import timezone
 from goodword.lib.csp import POLICY
 from goodword.lib.signing import PORTAL_COOKIE
 from goodword.messaging import journeys
-from goodword.messaging.models import MessagingSettings
 from goodword.participants import portal
 from goodword.participants.models import Advocate
 from goodword.public import pagelang
+from goodword.public.portal import shared
 
 # The share buttons POST to the portal, which answers 303 to the channel's own page or app;
 # browsers check a form's redirects against `form-action` too, so those targets are listed.
@@ -82,10 +82,5 @@ def language(request: HttpRequest, advocate: Advocate | None) -> str:
     if found:
         return found
     if advocate is not None:
-        workspace_language = (
-            MessagingSettings.objects.filter(workspace_id=advocate.workspace_id)
-            .values_list("language", flat=True)
-            .first()
-        )
-        return journeys.language(workspace_language or "")
+        return journeys.language(shared.workspace(advocate.workspace_id).language)
     return "en"
