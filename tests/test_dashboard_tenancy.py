@@ -18,7 +18,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from goodword.accounts.models import ApiKey, Invitation, Membership
-from goodword.participants.models import Participant
+from goodword.participants.models import Advocate, Participant
 from tests.dashboard import owner
 from tests.shared import kept_for_module
 from tests.test_tenancy import World, acme_reads, build_world
@@ -44,6 +44,7 @@ IDS = {
     "referral_id": "acme_referral",
     "reward_id": "acme_reward",
     "participant_id": "alice_participant",
+    "advocate_id": "alice_advocate",
     "fulfilment_id": "acme_fulfilment",
     "batch_id": "acme_batch",
     "payout_id": "acme_payout",
@@ -115,6 +116,7 @@ def shared_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[Worl
         world = build_world()
         alice = Participant.objects.get(workspace=world.acme.workspace, external_id="alice")
         world.ids["alice_participant"] = alice.public_id
+        world.ids["alice_advocate"] = Advocate.objects.get(participant=alice).public_id
         world.canaries.append(alice.public_id)
         ws = world.acme.workspace
         world.ids["acme_key"] = ApiKey.objects.for_workspace(ws).get().public_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ import time_machine
 from django.conf import settings
 from django.test import Client
 
+from goodword.lib.signing import read_portal_token
 from goodword.messaging import fanout, sending, texts
 from goodword.messaging.models import JourneySetting, Message, MessagingSettings, Suppression
 from goodword.participants.models import Participant
@@ -140,12 +142,20 @@ def test_a_referral_request_and_reward_notices_go_by_text(
     assert len(twilio.requests) == 3
     by_id = {r.headers["i-twilio-idempotency-token"]: r for r in twilio.requests}
     assert set(by_id) == {m.public_id for m in sent.values()}
-    code = bob.advocate_set.get().code
+    advocate = bob.advocate_set.get()
+    # The referral request carries Bob's own portal link: read back from the text sent.
+    request_body = form(by_id[sent[("referral_request", "bob")].public_id].body)["Body"]
+    found = re.search(rf"{re.escape(SITE)}/p/(\S+) ", request_body)
+    assert found is not None, request_body
+    token = read_portal_token(found[1])
+    assert token is not None
+    assert token.advocate_id == advocate.public_id
+    portal_link = found[0].strip()
     expected = {
         ("referral_request", "bob"): (
             BOB_PHONE,
             f"Acme: thanks for your order! Share your link and get $10.00 store credit when a "
-            f"friend orders: {SITE}/s/{code} Reply STOP to opt out.",
+            f"friend orders: {portal_link} Reply STOP to opt out.",
         ),
         ("reward_earned", "alice"): (
             ALICE_PHONE,

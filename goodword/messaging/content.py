@@ -89,7 +89,12 @@ def template_data(ctx: Context) -> dict[str, Any]:
             # Only to the advocate themselves (never in a friend's invitation): the link signs
             # its holder in to the advocate's portal. Fresh at each rendering; it works for
             # PORTAL_LINK_DAYS.
-            data["advocate"]["portal_url"] = portal.make_link(ctx.advocate, timezone.now()).url
+            data["advocate"]["portal_url"] = (
+                portal.make_link(ctx.advocate, timezone.now()).url
+                if ctx.advocate.pk is not None
+                # A sample message (a preview, a test send): a link that signs nobody in.
+                else f"{settings.SITE_URL}/p/sample"
+            )
     if ctx.journey in _OFFERED and ctx.program:
         data["offer"] = offers(ctx.program, ctx.language, ctx.rules)
     if ctx.journey == Journey.FRIEND_INVITE:
