@@ -60,10 +60,8 @@ def test_flyer_in_chromium(transactional_db: None, live_server: Any, tmp_path: P
         page.emulate_media(media="screen")
         visitor.see(f"/q/{giulia}/flyer", "flyer-it", "Inquadra il codice o digitalo alla cassa")
         assert page.get_attribute("html", "lang") == "it"
-        # The offer in Italian words (the headline's own words are the page texts', which
-        # the branding work translates).
+        # The offer in Italian words.
         headline = page.inner_text("h1")
-        assert headline.startswith("Giulia ")
-        assert headline.endswith(" 5,00 $ di credito")
+        assert headline == "Un regalo da Giulia: 5,00 $ di credito"
         problems = list(visitor.problems)
     assert problems == []

@@ -75,7 +75,8 @@ def test_alice_refers_bob_through_a_real_server(server: Server) -> None:
         assert r.status_code == 200
         assert "location" not in r.headers
         assert r.headers["content-type"] == "text/html; charset=utf-8"
-        assert f"<meta property='og:title' content='{PROGRAM['name']}'>" in r.text
+        assert '<meta property="og:title" content="A gift from Alice: ' in r.text
+        assert '<meta name="twitter:card" content="summary_large_image">' in r.text
 
         # bob clicks in a browser: 302 to the program's destination carrying gw_ref.
         r = web.get(f"/r/{alice['code']}?via=whatsapp", headers={"User-Agent": BROWSER})
