@@ -39,7 +39,7 @@ import pytest
 from tests.servers import Server
 from tests.test_browser_dashboard import CHROMIUM, SERIOUS, SIZES
 from tests.test_browser_story import BROWSER_UA
-from tests.test_portal_browser import _chromium
+from tests.test_portal_browser import _chromium, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -69,30 +69,7 @@ class Phone:
         )
         self.context.add_init_script(CSP_WATCH)
         self.page = self.context.new_page()
-        host = urlsplit(server.url).hostname
-
-        def only_this_server(route: Any) -> None:
-            if urlsplit(route.request.url).hostname == host:
-                route.continue_()
-            else:
-                self.left.append(route.request.url)
-                route.abort()
-
-        self.page.route("**/*", only_this_server)
-        # Redirects skip routes: a share button's 303 to wa.me is seen here (and goes nowhere:
-        # the browser resolves no name but loopback's).
-        self.page.on(
-            "request",
-            lambda r: (
-                urlsplit(r.url).hostname != host
-                and r.redirected_from is not None
-                and self.left.append(r.url)
-            ),
-        )
-        self.page.on(
-            "console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}")
-        )
-        self.page.on("pageerror", lambda e: self.problems.append(f"script error: {e}"))
+        watch(self.page, server.url, self.problems, self.left)
 
     def open(self, url: str) -> Any:
         answer = self.page.goto(url)

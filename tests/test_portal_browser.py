@@ -80,30 +80,7 @@ class Advocate:
         self.context = browser.new_context(locale=locale)
         self.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
         self.page = self.context.new_page()
-        host = urlsplit(server.url).hostname
-
-        def only_this_server(route: Any) -> None:
-            if urlsplit(route.request.url).hostname == host:
-                route.continue_()
-            else:
-                self.left.append(route.request.url)
-                route.abort()
-
-        self.page.route("**/*", only_this_server)
-        # Redirects skip routes: the share button's 303 to wa.me is seen here, and the browser
-        # resolves no name but loopback's (`_chromium`), so it goes nowhere.
-        self.page.on(
-            "request",
-            lambda r: (
-                urlsplit(r.url).hostname != host
-                and r.redirected_from is not None
-                and self.left.append(r.url)
-            ),
-        )
-        self.page.on(
-            "console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}")
-        )
-        self.page.on("pageerror", lambda e: self.problems.append(f"script error: {e}"))
+        watch(self.page, server.url, self.problems, self.left)
 
     def check(self, name: str) -> None:
         for size, (width, height) in SIZES.items():
@@ -211,3 +188,30 @@ def test_portal_in_chromium(server: Server, tmp_path: Path) -> None:
         assert italian.left == []
     # The bad link's 404 is the one console error Chromium logs for it.
     assert [p for p in problems if "404" not in p] == []
+
+
+def watch(page: Any, server_url: str, problems: list[str], left: list[str]) -> None:
+    """Keep `page` on this server: any other address is refused and noted in `left` (a
+    redirect skips routes, so the share button's 303 to wa.me is noted on its request; the
+    browser resolves no name but loopback's, so it goes nowhere); console errors and script
+    errors go to `problems`."""
+    host = urlsplit(server_url).hostname
+
+    def only_this_server(route: Any) -> None:
+        if urlsplit(route.request.url).hostname == host:
+            route.continue_()
+        else:
+            left.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.on(
+        "request",
+        lambda r: (
+            urlsplit(r.url).hostname != host
+            and r.redirected_from is not None
+            and left.append(r.url)
+        ),
+    )
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
